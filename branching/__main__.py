@@ -1,0 +1,3 @@
+from branching.cli import main
+
+main()

@@ -1,0 +1,25 @@
+"""The ``branching`` command line.
+
+Each subcommand lives in its own module under :mod:`branching.commands` and imports what it
+needs (networkx, Textual, SQLite) inside its function, so ``branching --help`` and quick commands
+stay fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+from branching import __version__
+from branching.commands import schema
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="branching")
+def main() -> None:
+    """Write, play and analyse branching stories.
+
+    Stories are JSON files in the ``branching/1`` format (see docs/story-format.md).
+    """
+
+
+main.add_command(schema.schema)
