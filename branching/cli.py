@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import schema
+from branching.commands import schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,3 +23,4 @@ def main() -> None:
 
 
 main.add_command(schema.schema)
+main.add_command(validate.validate)
