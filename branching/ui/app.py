@@ -1,0 +1,303 @@
+"""The Textual player: :func:`make_app` builds it for the CLI and for tests.
+
+The app owns the :class:`~branching.engine.Session` and every change to it. Screens show what
+the app hands them (attributes down) and post :mod:`~branching.ui.messages` when the viewer
+acts (messages up). Time comes from an injected clock, so tests drive timers without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.content import Content
+
+from branching.engine import (
+    Clock,
+    RecorderFactory,
+    ResumeError,
+    Session,
+    SessionError,
+    TimerOptions,
+)
+from branching.events import Recorder
+from branching.model import Story
+from branching.ui.messages import Choose, GoBack, QuitRequested, Restart, ScreenReady, TimeUp
+from branching.ui.screens.confirm_quit import ConfirmQuitScreen
+from branching.ui.screens.ending import EndingScreen, EndingView, PointView
+from branching.ui.screens.help import HelpScreen
+from branching.ui.screens.play import PlayScreen
+from branching.ui.screens.resume import ResumeScreen
+from branching.ui.services import EndingsSeen, Saves
+
+#: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
+#: (raising :class:`~branching.engine.ResumeError` when the state does not fit the story).
+SessionFactory = Callable[[dict[str, Any] | None], Session]
+
+#: The only app-level actions anything may run. Story text is rendered as plain ``Content``,
+#: so it cannot carry ``@click`` actions; this list is the second line of defence against
+#: ``[@click=app.screenshot(...)]``, ``app.quit`` (which would skip saving) and the like.
+APP_ACTIONS = frozenset({"request_quit", "help", "focus_next", "focus_previous"})
+
+
+class PlayerApp(App[None]):
+    """Plays one story for one viewer."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "request_quit", "Quit"),
+        Binding("ctrl+q,ctrl+c", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        story: Story,
+        *,
+        viewer: str,
+        session_factory: SessionFactory,
+        saves: Saves | None,
+        endings_seen: EndingsSeen | None,
+        timers: TimerOptions,
+        session: Session | None = None,
+    ) -> None:
+        super().__init__()
+        self.story = story
+        self.viewer = viewer
+        self.session: Session | None = session
+        self.saves = saves
+        self.timer_options = timers
+        self._session_factory = session_factory
+        self._endings_seen = endings_seen
+        self._ending_ids = frozenset(story.endings())
+        #: Endings reached in this run of the app (counted even before the log has them).
+        self._found_here: set[str] = set()
+        self.title = story.title
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def get_default_screen(self) -> PlayScreen:
+        return PlayScreen()
+
+    @property
+    def play_screen(self) -> PlayScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, PlayScreen)
+        return screen
+
+    async def on_screen_ready(self, message: ScreenReady) -> None:
+        if self.session is not None:
+            await self._after_move(None)
+            return
+        state = self.saves.load(self.story.id, self.viewer) if self.saves is not None else None
+        if state is None:
+            await self._start(None)
+            return
+        where = state.get("node")
+        title = self.story.nodes[where].title if isinstance(where, str) else None
+        self.push_screen(ResumeScreen(self.story.title, title), self._on_resume_answer)
+
+    async def _on_resume_answer(self, resume: bool | None) -> None:
+        state = self.saves.load(self.story.id, self.viewer) if self.saves is not None else None
+        await self._start(state if resume else None)
+
+    async def _start(self, state: dict[str, Any] | None) -> None:
+        note: Content | None = None
+        if state is not None:
+            try:
+                self.session = self._session_factory(state)
+                note = Content("Resumed where you left off.")
+                for line in self.session.resume_notes:
+                    self.notify(line, title="Resumed", timeout=8, markup=False)
+            except ResumeError as exc:
+                self.notify(
+                    f"Could not resume, starting over: {exc}",
+                    title="Saved place",
+                    severity="warning",
+                    markup=False,
+                )
+        if self.session is None:
+            if self.saves is not None:
+                self.saves.delete(self.story.id, self.viewer)
+            self.session = self._session_factory(None)
+        await self._after_move(note)
+
+    # --- moves --------------------------------------------------------------------------
+
+    async def on_choose(self, message: Choose) -> None:
+        session = self.session
+        if session is None or session.status != "playing":
+            return
+        if not any(offer.id == message.choice_id for offer in session.available_choices()):
+            return
+        session.choose(message.choice_id)
+        await self._after_move(None)
+
+    async def on_time_up(self, message: TimeUp) -> None:
+        session = self.session
+        if session is None or session.node_id != message.node_id:
+            return
+        left = session.time_left()
+        if left is None or left > 0:  # a stale tick: the viewer moved meanwhile
+            return
+        taken = next(o.label for o in session.available_choices() if o.default)
+        session.expire_timer()
+        note = Content.assemble(
+            Content.styled("Time ran out", "bold"), Content(" — taken: " + taken)
+        )
+        await self._after_move(note)
+
+    async def on_go_back(self, message: GoBack) -> None:
+        session = self.session
+        if session is None:
+            return
+        if not session.history:
+            self.notify("There is no earlier choice point yet.", markup=False)
+            return
+        step = len(session.history) - 1 if message.step is None else message.step
+        if not 0 <= step < len(session.history):
+            return
+        label = session.history[step].label
+        try:
+            session.rewind(step)
+        except SessionError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        await self._after_move(Content("Went back to: " + label))
+
+    async def on_restart(self, message: Restart) -> None:
+        if self.session is None:
+            return
+        self.session.restart()
+        await self._after_move(Content("Started again from the beginning."))
+
+    async def _after_move(self, note: Content | None) -> None:
+        """Show where the session is now and keep the saved place in step with it."""
+        session = self.session
+        assert session is not None
+        self._autosave()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if session.status in ("ended", "failed"):
+            await self.push_screen(EndingScreen(self._ending_view(note)))
+        else:
+            await self.play_screen.show(session, note)
+
+    def _autosave(self) -> None:
+        # A save after every move survives a closed terminal; a finished playthrough leaves
+        # nothing to resume.
+        session = self.session
+        if self.saves is None or session is None:
+            return
+        if session.status == "playing":
+            self.saves.save(self.story.id, self.viewer, session.to_json())
+        else:
+            self.saves.delete(self.story.id, self.viewer)
+
+    def _ending_view(self, note: Content | None) -> EndingView:
+        session = self.session
+        assert session is not None
+        if session.status == "ended":
+            self._found_here.add(session.node_id)
+        seen = set(self._endings_seen(self.story.id, self.viewer)) if self._endings_seen else set()
+        found = len((seen | self._found_here) & self._ending_ids)
+        ending = session.ending
+        return EndingView(
+            passage_title=session.node.title,
+            passage_text=session.text(),
+            note=note,
+            title=ending.title if ending is not None else None,
+            kind=ending.kind if ending is not None else "neutral",
+            fault=session.fault if session.status == "failed" else None,
+            found=found,
+            total=len(self._ending_ids),
+            points=[PointView(p.step, p.label) for p in session.history],
+        )
+
+    # --- quitting and help ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action in APP_ACTIONS
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.timer_options))
+
+    def action_request_quit(self) -> None:
+        if isinstance(self.screen, ConfirmQuitScreen):
+            # A second Ctrl+C while asking: the viewer means it.
+            self._leave()
+            return
+        playing = self.session is not None and self.session.status == "playing"
+        self.push_screen(ConfirmQuitScreen(saved=playing and self.saves is not None), self._on_quit)
+
+    def on_quit_requested(self, message: QuitRequested) -> None:
+        self.action_request_quit()
+
+    def _on_quit(self, really: bool | None) -> None:
+        if really:
+            self._leave()
+
+    def _leave(self) -> None:
+        session = self.session
+        if session is not None and session.status == "playing":
+            session.quit()  # records Quit and freezes the timer, so the save keeps time left
+            if self.saves is not None:
+                self.saves.save(self.story.id, self.viewer, session.to_json())
+        self.exit()
+
+
+def make_app(
+    story: Story,
+    *,
+    viewer: str,
+    clock: Clock = time.monotonic,
+    recorder: Recorder | None = None,
+    saves: Saves | None = None,
+    endings_seen: EndingsSeen | None = None,
+    timers: bool = True,
+    time_scale: float = 1.0,
+    recorder_factory: RecorderFactory | None = None,
+    session: Session | None = None,
+    session_factory: SessionFactory | None = None,
+) -> PlayerApp:
+    """The player for ``story`` and ``viewer``, wired to its clock, log and saves.
+
+    ``saves`` keeps an unfinished playthrough per (story, viewer) and lets the next start offer
+    to resume it. ``endings_seen`` tells which endings the viewer found before (for "3 of 23
+    endings"). ``timers=False`` or ``time_scale`` > 1 give viewers more time. ``session``
+    starts from a ready session (tests); ``session_factory`` replaces how sessions are made
+    (the default creates or resumes a :class:`Session` with ``clock`` and ``recorder``).
+    """
+    options = TimerOptions(enabled=timers, scale=time_scale)
+
+    def default_factory(state: dict[str, Any] | None) -> Session:
+        if state is None:
+            return Session(
+                story,
+                clock=clock,
+                recorder=recorder,
+                timers=options,
+                recorder_factory=recorder_factory,
+            )
+        return Session.from_json(
+            story,
+            state,
+            clock=clock,
+            recorder=recorder,
+            timers=options,
+            recorder_factory=recorder_factory,
+        )
+
+    return PlayerApp(
+        story,
+        viewer=viewer,
+        session_factory=session_factory or default_factory,
+        saves=saves,
+        endings_seen=endings_seen,
+        timers=options,
+        session=session,
+    )
