@@ -2,11 +2,13 @@
 
 The app owns the :class:`~branching.engine.Session` and every change to it. Screens show what
 the app hands them (attributes down) and post :mod:`~branching.ui.messages` when the viewer
-acts (messages up). Time comes from an injected clock, so tests drive timers without sleeping.
+acts (messages up). Time comes from the session's injected clock, so tests drive timers
+without sleeping.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -31,7 +33,14 @@ from branching.ui.screens.ending import EndingScreen, EndingView, PointView
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
 from branching.ui.screens.resume import ResumeScreen
-from branching.ui.services import EndingsSeen, Saves
+from branching.ui.services import (
+    BackgroundSaves,
+    EndingsFile,
+    EndingsNotebook,
+    EndingsSeen,
+    MemoryEndings,
+    Saves,
+)
 
 #: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
 #: (raising :class:`~branching.engine.ResumeError` when the state does not fit the story).
@@ -59,23 +68,25 @@ class PlayerApp(App[None]):
         story: Story,
         *,
         viewer: str,
+        session: Session | None,
+        resumed: bool,
         session_factory: SessionFactory,
         saves: Saves | None,
-        endings_seen: EndingsSeen | None,
-        timers: TimerOptions,
-        session: Session | None = None,
+        endings_seen: EndingsSeen,
     ) -> None:
         super().__init__()
         self.story = story
         self.viewer = viewer
         self.session: Session | None = session
-        self.saves = saves
-        self.timer_options = timers
+        self.resumed = resumed
+        #: Saves go through one background thread, so a slow disk never delays a passage.
+        self.saves: BackgroundSaves | None = BackgroundSaves(saves) if saves is not None else None
         self._session_factory = session_factory
         self._endings_seen = endings_seen
         self._ending_ids = frozenset(story.endings())
-        #: Endings reached in this run of the app (counted even before the log has them).
+        #: Endings reached in this run (counted even before a log or file has them).
         self._found_here: set[str] = set()
+        self._save_error_shown = False
         self.title = story.title
 
     # --- start-up -----------------------------------------------------------------------
@@ -89,42 +100,50 @@ class PlayerApp(App[None]):
         assert isinstance(screen, PlayScreen)
         return screen
 
+    @property
+    def timer_options(self) -> TimerOptions:
+        return self.session.timers if self.session is not None else TimerOptions()
+
     async def on_screen_ready(self, message: ScreenReady) -> None:
-        if self.session is not None:
+        if self.session is None:
+            self.session, self.resumed = self._open_session()
+        if not self.resumed:
             await self._after_move(None)
             return
-        state = self.saves.load(self.story.id, self.viewer) if self.saves is not None else None
-        if state is None:
-            await self._start(None)
-            return
-        where = state.get("node")
-        title = self.story.nodes[where].title if isinstance(where, str) else None
-        self.push_screen(ResumeScreen(self.story.title, title), self._on_resume_answer)
+        where = self.session.history[-1].label if self.session.history else None
+        node_title = self.session.node.title
+        self.session.pause_timer()  # the countdown waits for the answer
+        self.push_screen(
+            ResumeScreen(self.story.title, node_title or where), self._on_resume_answer
+        )
+
+    def _open_session(self) -> tuple[Session, bool]:
+        """The viewer's saved playthrough if there is one that fits, else a new one."""
+        try:
+            state = self.saves.load(self.story.id, self.viewer) if self.saves else None
+            if state is not None:
+                return self._session_factory(state), True
+        except ResumeError as exc:
+            self.notify(
+                f"Your saved place cannot be continued, so the story starts over: {exc}",
+                title="Saved place",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+        return self._session_factory(None), False
 
     async def _on_resume_answer(self, resume: bool | None) -> None:
-        state = self.saves.load(self.story.id, self.viewer) if self.saves is not None else None
-        await self._start(state if resume else None)
-
-    async def _start(self, state: dict[str, Any] | None) -> None:
-        note: Content | None = None
-        if state is not None:
-            try:
-                self.session = self._session_factory(state)
-                note = Content("Resumed where you left off.")
-                for line in self.session.resume_notes:
-                    self.notify(line, title="Resumed", timeout=8, markup=False)
-            except ResumeError as exc:
-                self.notify(
-                    f"Could not resume, starting over: {exc}",
-                    title="Saved place",
-                    severity="warning",
-                    markup=False,
-                )
-        if self.session is None:
-            if self.saves is not None:
-                self.saves.delete(self.story.id, self.viewer)
-            self.session = self._session_factory(None)
-        await self._after_move(note)
+        session = self.session
+        assert session is not None
+        if resume is False:
+            session.restart()
+            await self._after_move(None)
+            return
+        session.resume_timer()
+        for line in session.resume_notes:
+            self.notify(line, title="Resumed", timeout=10, markup=False)
+        await self._after_move(Content("Resumed where you left off."))
 
     # --- moves --------------------------------------------------------------------------
 
@@ -142,9 +161,9 @@ class PlayerApp(App[None]):
         if session is None or session.node_id != message.node_id:
             return
         left = session.time_left()
-        if left is None or left > 0:  # a stale tick: the viewer moved meanwhile
+        if left is None or left > 0:  # stale: the viewer moved or went back meanwhile
             return
-        taken = next(o.label for o in session.available_choices() if o.default)
+        taken = next(offer.label for offer in session.available_choices() if offer.default)
         session.expire_timer()
         note = Content.assemble(
             Content.styled("Time ran out", "bold"), Content(" — taken: " + taken)
@@ -176,16 +195,16 @@ class PlayerApp(App[None]):
         await self._after_move(Content("Started again from the beginning."))
 
     async def _after_move(self, note: Content | None) -> None:
-        """Show where the session is now and keep the saved place in step with it."""
+        """Show where the session is now, then keep the saved place in step with it."""
         session = self.session
         assert session is not None
-        self._autosave()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if session.status in ("ended", "failed"):
             await self.push_screen(EndingScreen(self._ending_view(note)))
         else:
             await self.play_screen.show(session, note)
+        self._autosave()
 
     def _autosave(self) -> None:
         # A save after every move survives a closed terminal; a finished playthrough leaves
@@ -193,17 +212,30 @@ class PlayerApp(App[None]):
         session = self.session
         if self.saves is None or session is None:
             return
-        if session.status == "playing":
+        if session.status in ("playing", "quit"):
             self.saves.save(self.story.id, self.viewer, session.to_json())
         else:
             self.saves.delete(self.story.id, self.viewer)
+        error = self.saves.error
+        if error is not None and not self._save_error_shown:
+            self._save_error_shown = True
+            self.notify(
+                f"Cannot save your place: {error}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
 
     def _ending_view(self, note: Content | None) -> EndingView:
         session = self.session
         assert session is not None
         if session.status == "ended":
             self._found_here.add(session.node_id)
-        seen = set(self._endings_seen(self.story.id, self.viewer)) if self._endings_seen else set()
+            if isinstance(self._endings_seen, EndingsNotebook):
+                # A failure here costs only the count of endings found.
+                with contextlib.suppress(OSError):
+                    self._endings_seen.add(self.story.id, self.viewer, session.node_id)
+        seen = set(self._endings_seen(self.story.id, self.viewer))
         found = len((seen | self._found_here) & self._ending_ids)
         ending = session.ending
         return EndingView(
@@ -215,7 +247,7 @@ class PlayerApp(App[None]):
             fault=session.fault if session.status == "failed" else None,
             found=found,
             total=len(self._ending_ids),
-            points=[PointView(p.step, p.label) for p in session.history],
+            points=[PointView(point.step, point.label) for point in session.history],
         )
 
     # --- quitting and help ----------------------------------------------------------------
@@ -245,32 +277,41 @@ class PlayerApp(App[None]):
         session = self.session
         if session is not None and session.status == "playing":
             session.quit()  # records Quit and freezes the timer, so the save keeps time left
-            if self.saves is not None:
-                self.saves.save(self.story.id, self.viewer, session.to_json())
+            self._autosave()
         self.exit()
+
+    def on_unmount(self) -> None:
+        # Every queued save is on disk before ``run()`` returns to the caller.
+        if self.saves is not None:
+            self.saves.close()
 
 
 def make_app(
     story: Story,
+    session: Session | None = None,
     *,
     viewer: str,
+    saves: Saves | None = None,
+    resumed: bool = False,
+    endings_seen: EndingsSeen | None = None,
     clock: Clock = time.monotonic,
     recorder: Recorder | None = None,
-    saves: Saves | None = None,
-    endings_seen: EndingsSeen | None = None,
+    recorder_factory: RecorderFactory | None = None,
     timers: bool = True,
     time_scale: float = 1.0,
-    recorder_factory: RecorderFactory | None = None,
-    session: Session | None = None,
     session_factory: SessionFactory | None = None,
 ) -> PlayerApp:
-    """The player for ``story`` and ``viewer``, wired to its clock, log and saves.
+    """The player for ``story`` and ``viewer``.
 
-    ``saves`` keeps an unfinished playthrough per (story, viewer) and lets the next start offer
-    to resume it. ``endings_seen`` tells which endings the viewer found before (for "3 of 23
-    endings"). ``timers=False`` or ``time_scale`` > 1 give viewers more time. ``session``
-    starts from a ready session (tests); ``session_factory`` replaces how sessions are made
-    (the default creates or resumes a :class:`Session` with ``clock`` and ``recorder``).
+    With ``session``, it plays that session; ``resumed=True`` says it came from a save, and
+    the viewer is offered "Resume" or "Start over". Without one, the app opens the viewer's
+    save from ``saves`` (offering the same choice) or starts a new session made with
+    ``clock``, ``recorder``/``recorder_factory`` and the timer options (``timers=False``:
+    no countdowns; ``time_scale=10``: ten times as long), or by ``session_factory``.
+
+    ``saves`` keeps the place after every move (written on a background thread).
+    ``endings_seen`` answers which endings the viewer found before, for "3 of 23 endings";
+    by default a small file next to the saves (or memory, without saves) keeps count.
     """
     options = TimerOptions(enabled=timers, scale=time_scale)
 
@@ -292,12 +333,15 @@ def make_app(
             recorder_factory=recorder_factory,
         )
 
+    if endings_seen is None:
+        root = getattr(saves, "root", None)
+        endings_seen = EndingsFile(root.parent / "endings") if root is not None else MemoryEndings()
     return PlayerApp(
         story,
         viewer=viewer,
+        session=session,
+        resumed=resumed,
         session_factory=session_factory or default_factory,
         saves=saves,
         endings_seen=endings_seen,
-        timers=options,
-        session=session,
     )

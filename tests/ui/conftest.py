@@ -55,9 +55,7 @@ def saves() -> MemorySaves:
 
 
 @pytest.fixture
-def build(
-    lighthouse: Story, clock: FakeClock, recorder: MemoryRecorder, saves: MemorySaves
-) -> Any:
+def build(lighthouse: Story, clock: FakeClock, recorder: MemoryRecorder, saves: MemorySaves) -> Any:
     """``build(**overrides)``: the lighthouse player wired to the fake clock, recorder, saves."""
 
     def _build(**overrides: Any) -> PlayerApp:

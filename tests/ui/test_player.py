@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.widgets import OptionList
 
+from branching.engine import Session
 from branching.events import ChoiceMade, EndingReached, MemoryRecorder, NodeEntered, Quit, Rewound
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.ending import EndingScreen
@@ -371,6 +372,8 @@ async def test_start_over_instead_of_resuming(build: Any, saves: MemorySaves) ->
         await wait_for_text(again, "Welcome back")
         await pilot.press("s")
         await wait_for_text(again, "Night has fallen")
+        assert again.saves is not None
+        again.saves.flush()
         state = saves.load("lighthouse", "ada")
         assert state is not None and state["node"] == "shore"
 
@@ -380,9 +383,12 @@ async def test_an_ending_clears_the_saved_place(build: Any, saves: MemorySaves) 
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_text(app, "Night has fallen")
         await pilot.press("2")
+        assert app.saves is not None
+        app.saves.flush()
         assert saves.load("lighthouse", "ada") is not None  # saved after every move
         await pilot.press("1")
         await wait_for_text(app, "The End")
+        app.saves.flush()
         assert saves.load("lighthouse", "ada") is None
         await pilot.press("q")
         assert "nothing is lost" in await wait_for_text(app, "Quit?")
@@ -395,11 +401,30 @@ async def test_a_save_that_no_longer_fits_starts_over_with_a_notice(
 ) -> None:
     saves.save("lighthouse", "ada", {"format": "branching-save/1", "story": "nonsense"})
     app = build()
+    async with app.run_test(size=SIZE):
+        await wait_for_text(app, "Night has fallen")
+        assert isinstance(app.screen, PlayScreen)
+        assert any("cannot be continued" in str(n.message) for n in app._notifications)
+
+
+async def test_resume_from_a_session_the_cli_opened(
+    build: Any, lighthouse: Any, clock: FakeClock, recorder: MemoryRecorder
+) -> None:
+    session = Session(lighthouse, clock=clock, recorder=recorder)
+    session.choose("stairs")
+    clock.advance(4)
+    session.quit()
+    resumed = Session.from_json(lighthouse, session.to_json(), clock=clock, recorder=recorder)
+    app = build(session=resumed, resumed=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_text(app, "Welcome back")
-        await pilot.press("r")
-        await wait_for_text(app, "Night has fallen")
-        assert any("Could not resume" in str(n.message) for n in app._notifications)
+        clock.advance(100)  # the countdown waits for the answer
+        await pilot.press("enter")
+        shown = await wait_for_text(app, "hundred and twelve")
+        assert "Resumed where you left off." in shown
+        app.play_screen.refresh_timer()
+        await pilot.pause()
+        assert app.screen.query_one(Countdown).seconds_shown == "6 s"
 
 
 async def test_ctrl_c_twice_quits_without_waiting(build: Any, saves: MemorySaves) -> None:
