@@ -110,12 +110,12 @@ class PlayerApp(App[None]):
         if not self.resumed:
             await self._after_move(None)
             return
-        where = self.session.history[-1].label if self.session.history else None
-        node_title = self.session.node.title
-        self.session.pause_timer()  # the countdown waits for the answer
-        self.push_screen(
-            ResumeScreen(self.story.title, node_title or where), self._on_resume_answer
-        )
+        session = self.session
+        # The saved passage shows behind the question; its countdown waits for the answer.
+        session.pause_timer()
+        await self.play_screen.show(session, None)
+        where = session.node.title or (session.history[-1].label if session.history else None)
+        self.push_screen(ResumeScreen(self.story.title, where), self._on_resume_answer)
 
     def _open_session(self) -> tuple[Session, bool]:
         """The viewer's saved playthrough if there is one that fits, else a new one."""
@@ -140,7 +140,8 @@ class PlayerApp(App[None]):
             session.restart()
             await self._after_move(None)
             return
-        session.resume_timer()
+        if session.paused:
+            session.resume_timer()
         for line in session.resume_notes:
             self.notify(line, title="Resumed", timeout=10, markup=False)
         await self._after_move(Content("Resumed where you left off."))
