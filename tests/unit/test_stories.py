@@ -156,3 +156,33 @@ def test_demo_endings_all_have_titles_and_cover_every_kind() -> None:
     assert all(_ending_titles(story).values())
     kinds = {info.kind for e in story.endings() if (info := story.nodes[e].ending_info)}
     assert kinds == {"good", "bad", "neutral"}
+
+
+# --- docs/story-format.md -------------------------------------------------------------------
+
+DOC = ROOT / "docs" / "story-format.md"
+
+
+def test_the_complete_example_in_the_docs_validates_without_warnings(tmp_path: Path) -> None:
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("<!-- example-story -->", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "the-ferry.json"
+    path.write_text(block, encoding="utf-8")
+    result = load_story(path)
+    assert result.problems == [], [p.format(path.name) for p in result.problems]
+    assert result.story is not None
+    seen = explore(result.story)
+    assert seen.stuck == [] and seen.hidden_defaults == []
+    assert seen.endings == set(result.story.endings())
+
+
+def test_every_problem_code_the_validator_emits_is_documented() -> None:
+    import re
+
+    emitted: set[str] = set()
+    for source in (ROOT / "branching").rglob("*.py"):
+        code = source.read_text(encoding="utf-8")
+        emitted |= set(re.findall(r'Problem\(\s*"(?:error|warning)",\s*"([a-z-]+)"', code))
+    assert emitted, "no problem codes found: has the Problem call changed shape?"
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", DOC.read_text(encoding="utf-8"), re.M))
+    assert sorted(emitted - documented) == []
