@@ -138,8 +138,10 @@ def play(
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
 
+    opened: list[str] = []
+
     def recorder_for(playthrough_id: str) -> Recorder:
-        from branching.events import PlaythroughInfo
+        from branching.events import NullRecorder, PlaythroughInfo
 
         info = PlaythroughInfo(
             playthrough_id=playthrough_id,
@@ -149,7 +151,17 @@ def play(
             viewer=name,
             variant=variant,
         )
-        return SafeRecorder(open_recorder(info, db=db, enabled=not no_log))
+        try:
+            recorder = open_recorder(info, db=db, enabled=not no_log)
+        except Exception as exc:  # the log cannot be opened: say so, never a traceback
+            if not opened:
+                raise click.ClickException(
+                    f"{exc}\nUse --no-log to play without recording choices."
+                ) from None
+            _warn_once(f"warning: the choice log failed ({exc}); the rest is not logged")
+            return NullRecorder()
+        opened.append(playthrough_id)
+        return SafeRecorder(recorder)
 
     session, resumed = start_session(
         loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
@@ -221,6 +233,7 @@ class Autosave:
     def __init__(self, store: SaveStore, viewer: str) -> None:
         self.store = store
         self.viewer = viewer
+        self.warned = False
 
     def __call__(self, session: Session) -> None:
         story_id = session.story.id
@@ -230,7 +243,9 @@ class Autosave:
             else:
                 self.store.delete(story_id, self.viewer)
         except OSError as exc:
-            _warn_once(f"warning: cannot save your place ({exc})")
+            if not self.warned:
+                self.warned = True
+                click.echo(f"warning: cannot save your place ({exc})", err=True)
 
 
 def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
