@@ -27,9 +27,16 @@ from branching.engine import (
 )
 from branching.events import Recorder
 from branching.model import Story
-from branching.ui.messages import Choose, GoBack, QuitRequested, Restart, ScreenReady, TimeUp
+from branching.ui.messages import (
+    Choose,
+    GoBack,
+    PassageShown,
+    QuitRequested,
+    Restart,
+    ScreenReady,
+    TimeUp,
+)
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
-from branching.ui.screens.ending import EndingScreen, EndingView, PointView
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
 from branching.ui.screens.resume import ResumeScreen
@@ -41,6 +48,7 @@ from branching.ui.services import (
     MemoryEndings,
     Saves,
 )
+from branching.ui.widgets.ending_panel import EndingView, PointView
 
 #: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
 #: (raising :class:`~branching.engine.ResumeError` when the state does not fit the story).
@@ -113,7 +121,7 @@ class PlayerApp(App[None]):
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
-        await self.play_screen.show(session, None)
+        self.play_screen.show(session, None)
         where = session.node.title or (session.history[-1].label if session.history else None)
         self.push_screen(ResumeScreen(self.story.title, where), self._on_resume_answer)
 
@@ -202,9 +210,11 @@ class PlayerApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if session.status in ("ended", "failed"):
-            await self.push_screen(EndingScreen(self._ending_view(note)))
+            self.play_screen.show_ending(session, self._ending_view(note))
         else:
-            await self.play_screen.show(session, note)
+            self.play_screen.show(session, note)
+        node_id = session.node_id
+        self.call_after_refresh(lambda: self.post_message(PassageShown(node_id)))
         self._autosave()
 
     def _autosave(self) -> None:

@@ -41,3 +41,13 @@ class QuitRequested(Message):
 @dataclass
 class ScreenReady(Message):
     """The play screen is composed: the app may start (or offer to resume) the story."""
+
+
+@dataclass
+class PassageShown(Message):
+    """Posted by the app once a move's passage (or ending) has been painted on screen.
+
+    Nothing in the player needs it; tests and the benchmark watch for it (``message_hook``).
+    """
+
+    node_id: str

@@ -81,15 +81,14 @@ def screen_text(app: PlayerApp) -> str:
 async def wait_for_text(app: PlayerApp, text: str, tries: int = 30) -> str:
     """The screen once ``text`` is on it; fails after ``tries`` rounds of message processing.
 
-    No sleeping: each round lets the app handle what is queued (the Markdown text is parsed
-    off the event loop, so it can take a round or two to appear).
+    No fixed sleeps: each round lets the app handle what is queued and lay out the screen.
     """
     from textual.pilot import Pilot
 
     pilot: Pilot[None] = Pilot(app)
     for _ in range(tries):
+        await pilot.pause()  # first, so a layout in progress is finished
         shown = screen_text(app)
         if text in shown:
             return shown
-        await pilot.pause()
     raise AssertionError(f"{text!r} never showed; the screen is:\n{screen_text(app)}")

@@ -10,7 +10,6 @@ from textual.widgets import OptionList
 from branching.engine import Session
 from branching.events import ChoiceMade, EndingReached, MemoryRecorder, NodeEntered, Quit, Rewound
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
-from branching.ui.screens.ending import EndingScreen
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
 from branching.ui.screens.resume import ResumeScreen
@@ -82,7 +81,8 @@ async def test_clicking_a_choice_takes_it(build: Any, recorder: MemoryRecorder) 
         # The list has a border: the third option is on the fourth row of the widget.
         assert await pilot.click(ChoiceList, offset=(5, 3))
         await wait_for_text(app, "never learn what happened")
-        assert choices.is_attached is False or isinstance(app.screen, EndingScreen)
+        assert app.play_screen.at_ending
+        assert not choices.display
     assert choices_made(recorder) == [("shore", "home", False)]
 
 
@@ -149,7 +149,7 @@ async def test_timer_running_out_takes_the_default_and_says_so(
         app.play_screen.refresh_timer()
         shown = await wait_for_text(app, "Too late")
         assert "Time ran out — taken: Wait and watch" in shown
-        assert isinstance(app.screen, EndingScreen)
+        assert app.play_screen.at_ending
     assert choices_made(recorder) == [("shore", "stairs", False), ("stairs", "rocks", True)]
 
 
@@ -246,7 +246,7 @@ async def test_ending_screen_names_the_ending_and_counts_endings_found(build: An
         await wait_for_text(app, "Night has fallen")
         await pilot.press("2", "1")
         shown = await wait_for_text(app, "The End")
-        assert isinstance(app.screen, EndingScreen)
+        assert app.play_screen.at_ending
         assert "An old coin" in shown  # the ending's own passage
         assert "The Beachcomber" in shown
         assert "An ending" in shown
@@ -278,7 +278,8 @@ async def test_restart_from_an_ending(build: Any, recorder: MemoryRecorder) -> N
         await wait_for_text(app, "The End")
         await pilot.press("r")
         shown = await wait_for_text(app, "Night has fallen")
-        assert isinstance(app.screen, PlayScreen)
+        assert not app.play_screen.at_ending
+        assert "1. Climb to the lamp room" in shown
         assert "Started again from the beginning." in shown
     entered = [e.node for e in recorder.events if isinstance(e, NodeEntered)]
     assert entered == ["shore", "home", "shore"]
@@ -297,7 +298,8 @@ async def test_go_back_to_any_earlier_choice_point_from_an_ending(
         assert points.highlighted == 2  # the latest choice point is under the cursor
         await pilot.press("up", "enter")  # the beach
         shown = await wait_for_text(app, "Something glints")
-        assert isinstance(app.screen, PlayScreen)
+        assert not app.play_screen.at_ending
+        assert "1. Dig it up" in shown
         assert "Went back to: The Beach" in shown
         await pilot.press("1")
         await wait_for_text(app, "The Beachcomber")

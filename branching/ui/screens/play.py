@@ -1,4 +1,4 @@
-"""The main screen: passage, countdown and choices."""
+"""The main screen: the passage, then its countdown and choices, or the ending panel."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
-from branching.ui.messages import Choose, GoBack, ScreenReady, TimeUp
+from branching.ui.messages import Choose, GoBack, Restart, ScreenReady, TimeUp
 from branching.ui.widgets.choice_list import ChoiceList
 from branching.ui.widgets.countdown import Countdown
+from branching.ui.widgets.ending_panel import EndingPanel, EndingView
+from branching.ui.widgets.key_bar import KeyBar
 from branching.ui.widgets.passage import Passage
 
 if TYPE_CHECKING:
@@ -26,14 +28,16 @@ TICK_SECONDS = 0.1
 
 class PlayScreen(Screen[None]):
     """Shows the session's current passage. The app owns the session and calls :meth:`show`
-    after every move; this screen posts :mod:`~branching.ui.messages` back up."""
+    (or :meth:`show_ending`) after every move; this screen posts
+    :mod:`~branching.ui.messages` back up."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "choose(1)", "Choose", key_display="1-9"),
         *(Binding(str(n), f"choose({n})", show=False) for n in range(2, 10)),
+        Binding("r", "restart", "Restart"),
         Binding("b", "back", "Back"),
     ]
-    ALLOWED_ACTIONS = frozenset({"choose", "back"})
+    ALLOWED_ACTIONS = frozenset({"choose", "back", "restart", "copy_text"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,26 +47,46 @@ class PlayScreen(Screen[None]):
         self._ticker: Timer | None = None
         #: The node whose countdown is on show (a TimeUp names it, so a stale one is ignored).
         self._timed_node: str | None = None
+        #: True while an ending (or a fault) is on show instead of choices.
+        self.at_ending = False
 
     def compose(self) -> ComposeResult:
         yield Header(icon="")
         yield Passage(id="passage")
         yield Countdown(id="countdown")
         yield ChoiceList(id="choices")
-        yield Footer()
+        yield EndingPanel(id="ending")
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self.query_one(Countdown).display = False
+        self.query_one(EndingPanel).display = False
         self._ticker = self.set_interval(TICK_SECONDS, self.refresh_timer, pause=True)
         self.post_message(ScreenReady())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Defence in depth: only this screen's own actions run with it as the target.
-        return action in self.ALLOWED_ACTIONS
+        if action not in self.ALLOWED_ACTIONS:
+            return False
+        # Choosing during play, restarting at an ending (the footer shows what applies).
+        if action == "choose":
+            return not self.at_ending
+        if action == "restart":
+            return self.at_ending
+        return True
 
-    async def show(self, session: Session, note: Content | None = None) -> None:
-        """Show the current passage of ``session``; await it to know it is on screen."""
+    def _set_mode(self, at_ending: bool) -> None:
+        if at_ending == self.at_ending:
+            return
+        self.at_ending = at_ending
+        self.query_one(ChoiceList).display = not at_ending
+        self.query_one(EndingPanel).display = at_ending
+        self.query_one(KeyBar).refresh_keys()
+
+    def show(self, session: Session, note: Content | None = None) -> None:
+        """Show the current passage of ``session`` (painted on the next refresh)."""
         self._session = session
+        self._set_mode(False)
         self._offers = session.available_choices()
         total = session.timer_seconds()
         self.query_one(ChoiceList).set_offers(self._offers, timed=total is not None)
@@ -78,8 +102,24 @@ class PlayScreen(Screen[None]):
             self.refresh_timer()
             if self._ticker is not None:
                 self._ticker.resume()
-        self.query_one(ChoiceList).focus()
-        await self.query_one(Passage).show(session.node.title, session.text(), note)
+        choices = self.query_one(ChoiceList)
+        if not choices.has_focus:
+            choices.focus()
+        self.query_one(Passage).show(session.node.title, session.text(), note)
+
+    def show_ending(self, session: Session, view: EndingView) -> None:
+        """Show the ending (or fault) the session reached, with ``view``'s details."""
+        self._session = session
+        self._offers = []
+        self._timed_node = None
+        if self._ticker is not None:
+            self._ticker.pause()
+        self.query_one(Countdown).stop()
+        self._set_mode(True)
+        panel = self.query_one(EndingPanel)
+        panel.show(view)
+        panel.focus_points()
+        self.query_one(Passage).show(view.passage_title, view.passage_text, view.note)
 
     # --- the countdown ------------------------------------------------------------------
 
@@ -126,3 +166,6 @@ class PlayScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.post_message(GoBack(None))
+
+    def action_restart(self) -> None:
+        self.post_message(Restart())
