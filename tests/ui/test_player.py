@@ -452,3 +452,48 @@ async def test_help_lists_the_keys_and_timer_options(build: Any) -> None:
         assert "3 times as long as written" in shown
         await pilot.press("question_mark")
         assert isinstance(app.screen, PlayScreen)
+
+
+async def test_a_fault_stops_the_story_and_says_where(build: Any) -> None:
+    from branching.loader import read_story
+
+    from .conftest import FIXTURES
+
+    app = build(story=read_story(FIXTURES / "lantern.json"))
+    async with app.run_test(size=SIZE) as pilot:
+        shown = await wait_for_text(app, "Walk to the bridge")
+        await pilot.press("2")
+        shown = await wait_for_text(app, "Jump into the river")
+        number = next(
+            line.split(".")[0].strip(" │")
+            for line in shown.splitlines()
+            if "Jump into the river" in line
+        )
+        await pilot.press(number)
+        shown = await wait_for_text(app, "The story stopped")
+        assert app.play_screen.at_ending
+        assert 'node "river"' in shown
+        assert "every choice is disabled" in shown
+        assert "The Hall" in shown and "The Bridge" in shown  # choice points to go back to
+        await pilot.press("b")
+        await wait_for_text(app, "Jump into the river")
+        assert not app.play_screen.at_ending
+
+
+async def test_page_keys_scroll_a_long_passage(build: Any, lighthouse: Any) -> None:
+    long_text = "\n\n".join(f"Paragraph {n} of a long passage." for n in range(1, 40))
+    shore = lighthouse.nodes["shore"].model_copy(update={"text": long_text})
+    story = lighthouse.model_copy(update={"nodes": {**lighthouse.nodes, "shore": shore}})
+    app = build(story=story)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(app, "Paragraph 1 of")
+        passage = app.play_screen.query_one("#passage")
+        assert passage.scroll_y == 0
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert passage.scroll_y > 0
+        assert "Paragraph 1 of" not in screen_text(app)
+        await pilot.press("pageup")
+        await wait_for_text(app, "Paragraph 1 of")
+        await pilot.press("1")  # the choices still have the keys
+        await wait_for_text(app, "hundred and twelve")

@@ -36,8 +36,11 @@ class PlayScreen(Screen[None]):
         *(Binding(str(n), f"choose({n})", show=False) for n in range(2, 10)),
         Binding("r", "restart", "Restart"),
         Binding("b", "back", "Back"),
+        # The choices keep the focus, so the passage scrolls with page keys from here.
+        Binding("pageup", "scroll_passage(-1)", show=False, priority=True),
+        Binding("pagedown,space", "scroll_passage(1)", show=False, priority=True),
     ]
-    ALLOWED_ACTIONS = frozenset({"choose", "back", "restart", "copy_text"})
+    ALLOWED_ACTIONS = frozenset({"choose", "back", "restart", "scroll_passage", "copy_text"})
 
     def __init__(self) -> None:
         super().__init__()
@@ -166,6 +169,11 @@ class PlayScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.post_message(GoBack(None))
+
+    def action_scroll_passage(self, pages: int) -> None:
+        passage = self.query_one(Passage)
+        step = max(1, passage.scrollable_content_region.height - 1)
+        passage.scroll_relative(y=pages * step, animate=False)
 
     def action_restart(self) -> None:
         self.post_message(Restart())
