@@ -103,22 +103,40 @@ def load(data: bytes, name: str) -> tuple[Story, float]:
     return result.story, seconds
 
 
-def log_recorder_factory(tmp: Path) -> tuple[Callable[[str], Recorder] | None, str]:
-    """The real SQLite choice log when this build has it, else nothing (and say so)."""
+def log_recorder_factory(
+    tmp: Path,
+) -> tuple[Callable[[str], Recorder] | None, str]:
+    """Recorders into the real SQLite choice log when this build has it, wired as
+    ``branching play`` wires them for the full-screen player: each playthrough's log is
+    opened and written on a :class:`BackgroundRecorder`'s thread."""
     try:
-        from branching.log import ChoiceLog  # type: ignore[import-not-found,unused-ignore]
+        from branching.log import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
+            ChoiceLog,
+        )
     except ImportError:
         return None, "no log (branching.log not in this build)"
-    from branching.events import PlaythroughInfo
+    from branching.events import Event, PlaythroughInfo
+    from branching.ui.services import BackgroundRecorder
 
-    log = ChoiceLog.open(tmp / "bench.db")
+    class OwnLog:
+        """A log opened for one playthrough and closed with its recorder."""
+
+        def __init__(self, info: PlaythroughInfo) -> None:
+            self.log = ChoiceLog.open(tmp / "bench.db")
+            self.inner = self.log.start_playthrough(info)
+
+        def record(self, event: Event) -> None:
+            self.inner.record(event)
+
+        def close(self) -> None:
+            self.inner.close()
+            self.log.close()
 
     def factory(playthrough_id: str) -> Recorder:
         info = PlaythroughInfo(playthrough_id, "bench", None, "", "bench")
-        recorder: Recorder = log.start_playthrough(info)
-        return recorder
+        return BackgroundRecorder(lambda: OwnLog(info))
 
-    return factory, "SQLite choice log"
+    return factory, "SQLite choice log, durable, on a background thread"
 
 
 def first_words(text: str) -> str:
@@ -181,6 +199,8 @@ async def drive(story: Story, steps: int, seed: int, tmp: Path) -> dict[str, Any
                 kind = "ending"
             kinds[kind].append((painted[-1] - wall, cpu))
             await asyncio.sleep(0.02)  # a viewer does not press keys 1,000 times a second
+    assert app.session is not None
+    app.session.recorder.close()
     return {"first_passage": first_passage, "kinds": kinds, "log": log_name}
 
 
@@ -241,6 +261,47 @@ def import_seconds() -> float:
     return statistics.median(runs)
 
 
+STARTUP_PHASES = """
+import time; t0 = time.perf_counter()
+import asyncio, sys
+from branching.loader import read_story
+from branching.engine import Session
+t1 = time.perf_counter()
+story = read_story(sys.argv[1])
+t2 = time.perf_counter()
+from branching.ui.app import make_app
+from branching.ui.messages import PassageShown
+t3 = time.perf_counter()
+
+async def main():
+    shown = asyncio.get_running_loop().create_future()
+    def hook(message):
+        if isinstance(message, PassageShown) and not shown.done():
+            shown.set_result(time.perf_counter())
+    app = make_app(story, Session(story), viewer="bench")
+    async with app.run_test(size=(100, 30), message_hook=hook):
+        return await shown
+
+t4 = asyncio.run(main())
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+"""
+
+
+def startup_phases(story: Path, rounds: int = 3) -> list[float]:
+    """In a fresh interpreter: core imports, loading the story, importing the player, and
+    from ``make_app`` to the first passage painted (headless); medians of ``rounds``."""
+    runs = [
+        [
+            float(x)
+            for x in subprocess.check_output(
+                [sys.executable, "-c", STARTUP_PHASES, str(story)], cwd=ROOT, text=True
+            ).split()
+        ]
+        for _ in range(rounds)
+    ]
+    return [statistics.median(phase) for phase in zip(*runs, strict=True)]
+
+
 def terminal_startup(story: Path, expect: str, rounds: int = 3) -> float | None:
     """Launch ``python -m branching play`` in tmux; seconds until ``expect`` is on screen."""
     if shutil.which("tmux") is None:
@@ -282,6 +343,11 @@ def main() -> list[dict[str, Any]]:
     print(f"importing the player (Textual included): {ms(import_seconds())}")
     for path, expect in ((LIGHTHOUSE, "Night has fallen"), (INTERCEPT, "keeping me waiting")):
         if path.exists():
+            core, loading, player, first = startup_phases(path)
+            print(
+                f"start-up phases for {path.name}: core imports {ms(core)}, load {ms(loading)}, "
+                f"player imports {ms(player)}, make_app to first passage {ms(first)}"
+            )
             seconds = terminal_startup(path, expect)
             if seconds is not None:
                 print(f"`branching play {path.name}` in tmux to first passage: {ms(seconds)}")
