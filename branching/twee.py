@@ -22,7 +22,7 @@ import re
 import unicodedata
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +62,7 @@ _VARIABLE_RE = re.compile(VARIABLE_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-# --- Problems ----------------------------------------------------------------------------------
+# --- Problems ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +107,9 @@ class Passage:
     file: str
     line: int  # of the header; content starts on the next line
 
-    def problem(self, message: str, line: int | None = None, severity: Severity = "warning") -> TweeProblem:
+    def problem(
+        self, message: str, line: int | None = None, severity: Severity = "warning"
+    ) -> TweeProblem:
         return TweeProblem(severity, message, self.file, line or self.line, self.name)
 
 
@@ -281,13 +283,16 @@ def parse_twee(text: str, filename: str = "<twee>") -> tuple[list[Passage], list
     header_at = [i for i, line in enumerate(lines) if line.startswith("::")]
     if not header_at:
         if text.strip():
-            problems.append(TweeProblem("warning", "no passage headers (lines starting '::')", filename, 1))
+            problems.append(
+                TweeProblem("warning", "no passage headers (lines starting '::')", filename, 1)
+            )
         return passages, problems
     if any(line.strip() for line in lines[: header_at[0]]):
         problems.append(
             TweeProblem(
                 "warning",
-                "ignored the text before the first passage header (Twee compilers treat it as notes)",
+                "ignored the text before the first passage header "
+                "(Twee compilers treat it as notes)",
                 filename,
                 1,
             )
@@ -391,7 +396,7 @@ TwineLink(label='y<-z', target='x', setter=None, external=False))
     return TwineLink(label, target, setter_text, bool(_EXTERNAL.match(target.strip())))
 
 
-# --- Expressions of the story formats ----------------------------------------------------------
+# --- Expressions of the story formats ------------------------------------------------------------
 
 _SCRIPT_TOKEN = re.compile(
     r"""
@@ -467,7 +472,11 @@ def translate_expression(
             out.append(_SYMBOL_OPS.get(text, text))
         elif kind == "name":
             lower = text.lower()
-            if following == ("op", "(") and dialect == "sugarcube" and text in ("visited", "visitedTags"):
+            if (
+                following == ("op", "(")
+                and dialect == "sugarcube"
+                and text in ("visited", "visitedTags")
+            ):
                 out.append(_visited(tokens, i, passage_ids or {}))
                 i += 3
             elif following == ("op", "("):
@@ -475,19 +484,29 @@ def translate_expression(
             elif lower == "is" and following == ("name", "not"):
                 out.append("!=")
                 i += 1
-            elif lower in ("contains", "in", "matches", "a", "an", "def", "ndef", "typeof", "instanceof"):
+            elif lower in (
+                "contains",
+                "in",
+                "matches",
+                "a",
+                "an",
+                "def",
+                "ndef",
+                "typeof",
+                "instanceof",
+            ):
                 raise Untranslatable(f"'{text}' has no equivalent")
             elif text == "it" and dialect == "harlowe":
                 if it is None:
                     raise Untranslatable("'it' outside (set:) has no equivalent")
                 out.append(it)
-            elif lower in _WORD_OPS and dialect != "chapbook" or text in ("true", "false"):
+            elif (lower in _WORD_OPS and dialect != "chapbook") or text in ("true", "false"):
                 out.append(_WORD_OPS[lower])
             elif text[0] == "$":
                 out.append(text[1:])
-            elif text[0] == "_" and dialect in ("sugarcube", "harlowe"):
-                out.append(text)
-            elif dialect == "chapbook" and text not in ("undefined", "null", "NaN"):
+            elif (text[0] == "_" and dialect in ("sugarcube", "harlowe")) or (
+                dialect == "chapbook" and text not in ("undefined", "null", "NaN")
+            ):
                 out.append(text)
             else:
                 raise Untranslatable(f"'{text}' is not a story variable")
@@ -532,7 +551,7 @@ def _literal(expression: str) -> Value | None:
     return None
 
 
-# --- Scanning passage text into events ----------------------------------------------------------
+# --- Scanning passage text into events -----------------------------------------------------------
 
 
 @dataclass
@@ -649,7 +668,9 @@ def _scan_common(text: str, pos: int, at: _Lines, dialect: Dialect) -> tuple[lis
             markdown = f"[{label.replace(']', '')}]({link.target.strip()})"
             return [_Prose(line, markdown, verbatim=dialect == "native")], match.end()
         if not link.target.strip():
-            return [_Code(line, match.group(), "a link without a target", names_passages=False)], match.end()
+            return [
+                _Code(line, match.group(), "a link without a target", names_passages=False)
+            ], match.end()
         return [_Link(line, link.label, link.target, link.setter)], match.end()
     if text.startswith("<!--", pos):
         match = _COMMENT.match(text, pos)
@@ -661,7 +682,9 @@ def _scan_common(text: str, pos: int, at: _Lines, dialect: Dialect) -> tuple[lis
             return [_Note(line, parse_clauses(body[note.end() :]))], match.end()
         if dialect == "native":
             return [_Prose(line, match.group(), verbatim=True)], match.end()
-        return [_Code(line, match.group(), "comment", silent=True, names_passages=False)], match.end()
+        return [
+            _Code(line, match.group(), "comment", silent=True, names_passages=False)
+        ], match.end()
     if text.startswith("<", pos) and dialect != "native":
         match = _HTML_TAG.match(text, pos)
         if not match:
@@ -772,16 +795,55 @@ def _assignments(raw: str, line: int, whole: str) -> list[_Ev]:
 # SugarCube ---------------------------------------------------------------------------------------
 
 _SC_MACRO = re.compile(r"<<(/?)(=|-|[A-Za-z][\w-]*)")
-_SC_SPECIAL = re.compile(
-    r"\[\[|\[img\[|<<|<!--|/\*|/%|\"\"\"|<nowiki>|<|(?<![\w$])[$_][A-Za-z_]"
-)
+_SC_SPECIAL = re.compile(r"\[\[|\[img\[|<<|<!--|/\*|/%|\"\"\"|<nowiki>|<|(?<![\w$])[$_][A-Za-z_]")
 _SC_CODE_BODY = {"script", "widget"}
-_SC_NAVIGATION_FREE = {"set", "unset", "print", "=", "-", "textbox", "textarea", "numberbox", "checkbox",
-                       "radiobutton", "cycle", "listbox", "audio", "cacheaudio", "playlist", "masteraudio",
-                       "createaudiogroup", "createplaylist", "waitforaudio", "track", "type", "nobr",
-                       "silently", "timed", "repeat", "stop", "if", "elseif", "else", "for", "break",
-                       "continue", "switch", "case", "default", "capture", "addclass", "removeclass",
-                       "toggleclass", "copy", "remove", "replace", "append", "prepend", "done"}
+_SC_NAVIGATION_FREE = {
+    "set",
+    "unset",
+    "print",
+    "=",
+    "-",
+    "textbox",
+    "textarea",
+    "numberbox",
+    "checkbox",
+    "radiobutton",
+    "cycle",
+    "listbox",
+    "audio",
+    "cacheaudio",
+    "playlist",
+    "masteraudio",
+    "createaudiogroup",
+    "createplaylist",
+    "waitforaudio",
+    "track",
+    "type",
+    "nobr",
+    "silently",
+    "timed",
+    "repeat",
+    "stop",
+    "if",
+    "elseif",
+    "else",
+    "for",
+    "break",
+    "continue",
+    "switch",
+    "case",
+    "default",
+    "capture",
+    "addclass",
+    "removeclass",
+    "toggleclass",
+    "copy",
+    "remove",
+    "replace",
+    "append",
+    "prepend",
+    "done",
+}
 
 
 def _scan_sugarcube(text: str, at: _Lines) -> list[_Ev]:
@@ -823,10 +885,17 @@ def _scan_sugarcube(text: str, at: _Lines) -> list[_Ev]:
             name_match = re.compile(r"[$_][A-Za-z_]\w*").match(text, start)
             assert name_match is not None
             end = name_match.end()
-            if end < len(text) and text[end] in ".[" and re.match(r"[.\[][\w\"']", text[end:end + 2]):
+            if (
+                end < len(text)
+                and text[end] in ".["
+                and re.match(r"[.\[][\w\"']", text[end : end + 2])
+            ):
                 prop = re.compile(r"(?:\.\w+|\[[^\]]*\])+").match(text, end)
                 stop = prop.end() if prop else end
-                result = ([_Code(line, text[start:stop], "SugarCube variable with a property")], stop)
+                result = (
+                    [_Code(line, text[start:stop], "SugarCube variable with a property")],
+                    stop,
+                )
             else:
                 result = ([_Interp(line, name_match.group().lstrip("$"))], end)
         if result is None:
@@ -872,7 +941,9 @@ def _sugarcube_macro(text: str, start: int, at: _Lines) -> tuple[list[_Ev], int]
     lower = name.lower()
     raw = text[start:end]
     args = text[match.end() : end - 2].strip()
-    if closing or lower.startswith("end") and lower[3:] in ("if", "link", "button", "silently", "nobr"):
+    if closing or (
+        lower.startswith("end") and lower[3:] in ("if", "link", "button", "silently", "nobr")
+    ):
         base = lower if closing else lower[3:]
         if base == "if":
             return [_Close(line, raw)], end
@@ -885,7 +956,10 @@ def _sugarcube_macro(text: str, start: int, at: _Lines) -> tuple[list[_Ev], int]
         if lower == "else" and args.startswith("if "):
             args = args[3:]
             lower = "elseif"
-        return [_Close(line, raw), _Open(line, "elseif" if lower == "elseif" else "else", args or None, raw)], end
+        return [
+            _Close(line, raw),
+            _Open(line, "elseif" if lower == "elseif" else "else", args or None, raw),
+        ], end
     if lower == "set":
         return _assignments(args, line, raw), end
     if lower in ("link", "button"):
@@ -915,22 +989,42 @@ def _sugarcube_macro(text: str, start: int, at: _Lines) -> tuple[list[_Ev], int]
     if lower in ("print", "=", "-") and re.fullmatch(r"[$_][A-Za-z_]\w*", args):
         return [_Interp(line, args.lstrip("$"))], end
     if lower in ("back", "return"):
-        return [_Code(line, raw, f"SugarCube <<{name}>> (viewers rewind in branching instead)", names_passages=False)], end
+        return [
+            _Code(
+                line,
+                raw,
+                f"SugarCube <<{name}>> (viewers rewind in branching instead)",
+                names_passages=False,
+            )
+        ], end
     if lower in _SC_CODE_BODY:
         closer = re.compile(rf"<</{re.escape(name)}>>|<<end{re.escape(name)}>>", re.IGNORECASE)
         close = closer.search(text, end)
         stop = close.end() if close else end
         return [_Code(line, text[start:stop], f"SugarCube <<{name}>> block")], stop
-    return [_Code(line, raw, f"SugarCube macro <<{name}>>", names_passages=lower not in _SC_NAVIGATION_FREE)], end
+    return [
+        _Code(
+            line,
+            raw,
+            f"SugarCube macro <<{name}>>",
+            names_passages=lower not in _SC_NAVIGATION_FREE,
+        )
+    ], end
 
 
-# Harlowe -------------------------------------------------------------------------------------------
+# Harlowe -----------------------------------------------------------------------------------------
 
 _HW_MACRO = re.compile(r"\(([A-Za-z][\w-]*):")
 _HW_SPECIAL = re.compile(
     r"\[\[|<!--|\((?=[A-Za-z][\w-]*:)|(?<![\w$])[$_][A-Za-z_]|\|[A-Za-z_]\w*>\[|<|`|[{}\]]"
 )
-_HW_CONDITIONS = {"if": "if", "unless": "if", "elseif": "elseif", "else-if": "elseif", "else": "else"}
+_HW_CONDITIONS = {
+    "if": "if",
+    "unless": "if",
+    "elseif": "elseif",
+    "else-if": "elseif",
+    "else": "else",
+}
 
 
 def _harlowe_args_end(text: str, pos: int) -> int:
@@ -1088,7 +1182,11 @@ def _harlowe_macro(text: str, start: int, at: _Lines, events: list[_Ev], flush: 
         stop = run_hook()
         events.append(_LinkClose(at(stop - 1), ""))
         return stop
-    if name in ("link", "link-reveal", "linkreveal", "link-replace", "linkreplace", "link-repeat") and strings and hook:
+    if (
+        name in ("link", "link-reveal", "linkreveal", "link-replace", "linkreplace", "link-repeat")
+        and strings
+        and hook
+    ):
         events.append(_LinkOpen(line, strings[0], None, raw))
         stop = run_hook()
         events.append(_LinkClose(at(stop - 1), ""))
@@ -1099,7 +1197,7 @@ def _harlowe_macro(text: str, start: int, at: _Lines, events: list[_Ev], flush: 
     return end
 
 
-# Chapbook ------------------------------------------------------------------------------------------
+# Chapbook ----------------------------------------------------------------------------------------
 
 _CB_VAR_LINE = re.compile(r"^\s*([A-Za-z_$][\w$.]*)\s*(\([^)]*\))?\s*:\s*(.*?)\s*$")
 _CB_MODIFIER = re.compile(r"^\s*\[(?!\[)([^\[\]]*)\]\s*$")
@@ -1123,7 +1221,14 @@ def _scan_chapbook(text: str, at: _Lines) -> list[_Ev]:
             line = at(0) + index
             name, condition, value = match.groups()
             if condition:
-                events.append(_Code(line, line_text.strip(), "Chapbook conditional variable", names_passages=False))
+                events.append(
+                    _Code(
+                        line,
+                        line_text.strip(),
+                        "Chapbook conditional variable",
+                        names_passages=False,
+                    )
+                )
             else:
                 events.append(_Assign(line, name, ":", value, line_text.strip()))
         body_from = separator + 1
@@ -1152,10 +1257,16 @@ def _scan_chapbook(text: str, at: _Lines) -> list[_Ev]:
                 elif word in ("continue", "cont'd", "cont", "continued"):
                     pass
                 elif word in ("note", "fork", "javascript", "css", "note:"):
-                    events.append(_Code(line, part, f"Chapbook [{part}] section", names_passages=False))
+                    events.append(
+                        _Code(line, part, f"Chapbook [{part}] section", names_passages=False)
+                    )
                     section = "skip"
                 else:
-                    events.append(_Code(line, f"[{part}]", f"Chapbook modifier [{part}]", names_passages=False))
+                    events.append(
+                        _Code(
+                            line, f"[{part}]", f"Chapbook modifier [{part}]", names_passages=False
+                        )
+                    )
             continue
         if section == "skip":
             continue
@@ -1181,7 +1292,10 @@ def _chapbook_line(text: str, base: int, at: _Lines) -> list[_Ev]:
         if match.group() == "{":
             insert = _CB_INSERT.match(text, start)
             if insert:
-                result = (_chapbook_insert(insert.group(1).strip(), insert.group(), where(start)), insert.end())
+                result = (
+                    _chapbook_insert(insert.group(1).strip(), insert.group(), where(start)),
+                    insert.end(),
+                )
         else:
             sub = _Lines(text, where(0))
             result = _scan_common(text, start, sub, "chapbook")
@@ -1208,14 +1322,23 @@ def _chapbook_insert(body: str, raw: str, line: int) -> list[_Ev]:
         return [_Link(line, label.group(2) if label else strings[0], strings[0])]
     if re.match(r"embed passage( named)?\s*:", lower) and strings:
         return [_Embed(line, strings[0], raw)]
-    if lower in ("back link", "restart link", "undo link") or lower.startswith(("back link", "restart link")):
-        return [_Code(line, raw, f"Chapbook insert {raw} (viewers rewind in branching instead)", names_passages=False)]
+    if lower in ("back link", "restart link", "undo link") or lower.startswith(
+        ("back link", "restart link")
+    ):
+        return [
+            _Code(
+                line,
+                raw,
+                f"Chapbook insert {raw} (viewers rewind in branching instead)",
+                names_passages=False,
+            )
+        ]
     if not re.match(r"[a-z][\w ]*(:|$)", lower):
         return [_Prose(line, raw)]  # just braces in prose
     return [_Code(line, raw, f"Chapbook insert {raw[:40]}")]
 
 
-# Snowman and plain -----------------------------------------------------------------------------------
+# Snowman and plain -------------------------------------------------------------------------------
 
 _SNOWMAN_SPECIAL = re.compile(r"\[\[|<!--|<%|<")
 _PLAIN_SPECIAL = re.compile(r"\[\[|<!--|<")
@@ -1234,14 +1357,20 @@ def _scan_simple(text: str, at: _Lines, dialect: Dialect) -> list[_Ev]:
         result: tuple[list[_Ev], int] | None
         if match.group() == "<%":
             end = text.find("%>", start)
-            result = None if end < 0 else ([_Code(at(start), text[start : end + 2], "Snowman code")], end + 2)
+            result = (
+                None
+                if end < 0
+                else ([_Code(at(start), text[start : end + 2], "Snowman code")], end + 2)
+            )
         else:
             result = _scan_common(text, start, at, dialect)
         if result is None:
             pos = start + len(match.group())
             continue
         if start > prose_start:
-            events.append(_Prose(at(prose_start), text[prose_start:start], verbatim=dialect == "native"))
+            events.append(
+                _Prose(at(prose_start), text[prose_start:start], verbatim=dialect == "native")
+            )
         new_events, pos = result
         events.extend(new_events)
         prose_start = pos
@@ -1271,8 +1400,12 @@ def guess_format(texts: Iterable[str]) -> str:
     for text in texts:
         scores["sugarcube"] += len(re.findall(r"<<[A-Za-z/]", text))
         scores["harlowe"] += len(re.findall(r"\([A-Za-z][\w-]*:", text))
-        scores["chapbook"] += len(re.findall(r"^--\s*$|^\[(?:if|else|unless|cont'?d?|align|after|note)\b", text, re.M))
-        scores["chapbook"] += len(re.findall(r"\{(?:back link|restart link|embed |link to|[A-Za-z_]\w*\})", text))
+        scores["chapbook"] += len(
+            re.findall(r"^--\s*$|^\[(?:if|else|unless|cont'?d?|align|after|note)\b", text, re.M)
+        )
+        scores["chapbook"] += len(
+            re.findall(r"\{(?:back link|restart link|embed |link to|[A-Za-z_]\w*\})", text)
+        )
         scores["snowman"] += len(re.findall(r"<%", text))
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] else "plain"
@@ -1289,7 +1422,7 @@ def normalise_format(name: str | None) -> str | None:
     return "plain"
 
 
-# --- Clauses of branching comments --------------------------------------------------------------
+# --- Clauses of branching comments ---------------------------------------------------------------
 
 
 def parse_clauses(body: str) -> list[tuple[str, str]]:
@@ -1304,7 +1437,11 @@ def parse_clauses(body: str) -> list[tuple[str, str]]:
             part = part.strip()
             if not part:
                 continue
-            match = re.match(r"(if|set\s+[A-Za-z_]\w*|[A-Za-z][\w ]*?)\s*(?::\s*|\s+(?=\S))(.*)$", part, re.DOTALL)
+            match = re.match(
+                r"(if|set\s+[A-Za-z_]\w*|[A-Za-z][\w ]*?)\s*(?::\s*|\s+(?=\S))(.*)$",
+                part,
+                re.DOTALL,
+            )
             if match:
                 clauses.append((re.sub(r"\s+", " ", match.group(1)), match.group(2).strip()))
             else:
@@ -1312,7 +1449,7 @@ def parse_clauses(body: str) -> list[tuple[str, str]]:
     return clauses
 
 
-def _clause_value(raw: str) -> Value | None | list[Any] | dict[str, Any]:
+def _clause_value(raw: str) -> Value | list[Any] | dict[str, Any] | None:
     """A clause value: JSON when it reads as JSON, else the raw text."""
     try:
         value: Any = json.loads(raw)
@@ -1335,7 +1472,12 @@ def _clause_text(raw: str) -> str:
 
 def _write_value(value: Any) -> str:
     """How an effect value or default is written: raw when that reads back the same, else JSON."""
-    if isinstance(value, str) and value and value == value.strip() and not re.search(r"[;\n]|-->", value):
+    if (
+        isinstance(value, str)
+        and value
+        and value == value.strip()
+        and not re.search(r"[;\n]|-->", value)
+    ):
         try:
             json.loads(value)
         except ValueError:
@@ -1353,7 +1495,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False).replace("-->", "--\\u003e")
 
 
-# --- Building nodes from events -----------------------------------------------------------------
+# --- Building nodes from events ------------------------------------------------------------------
 
 
 @dataclass
@@ -1405,8 +1547,15 @@ class _Branch:
 class _Builder:
     """Turns the events of one passage into a draft node, warning about what it leaves out."""
 
-    def __init__(self, passage: Passage, dialect: Dialect, ids: dict[str, str], names: set[str],
-                 keep_macros: bool, problems: list[TweeProblem]) -> None:
+    def __init__(
+        self,
+        passage: Passage,
+        dialect: Dialect,
+        ids: dict[str, str],
+        names: set[str],
+        keep_macros: bool,
+        problems: list[TweeProblem],
+    ) -> None:
         self.passage = passage
         self.dialect = dialect
         self.ids = ids
@@ -1492,17 +1641,26 @@ class _Builder:
             if self.link is not None:
                 self.link.target = event.target
             else:
-                self.warn(f"automatic jump {event.raw.strip()[:50]} became a choice \"Continue\"", event.line)
+                self.warn(
+                    f'automatic jump {event.raw.strip()[:50]} became a choice "Continue"',
+                    event.line,
+                )
                 self.add_choice("Continue", event.target, event.line)
         elif isinstance(event, _Embed):
             marker = len(self.draft.embeds)
-            self.draft.embeds.append(_EmbedDraft(event.target, event.line, self.conditions(), marker))
+            self.draft.embeds.append(
+                _EmbedDraft(event.target, event.line, self.conditions(), marker)
+            )
             self.draft.pieces.append(_EMBED_MARK.format(marker))
         elif isinstance(event, _Note):
             last = self.draft.choices[-1] if self.draft.choices else None
             before = [piece for piece in self.draft.pieces if piece.strip(" \t")]
-            if last is not None and last.line == event.line and before and \
-                    before[-1] == _MARK.format(last.marker):
+            if (
+                last is not None
+                and last.line == event.line
+                and before
+                and before[-1] == _MARK.format(last.marker)
+            ):
                 last.clauses.extend(event.clauses)  # the comment right after a link is the link's
             else:
                 self.draft.clauses.extend(event.clauses)
@@ -1519,9 +1677,17 @@ class _Builder:
         target = event.target
         choice = self.add_choice(label, target, event.line)
         if event.setter is not None:
-            effects = _assignments(event.setter, event.line, event.setter) if self.dialect == "sugarcube" else []
+            effects = (
+                _assignments(event.setter, event.line, event.setter)
+                if self.dialect == "sugarcube"
+                else []
+            )
             translated = [self.assignment(e) for e in effects if isinstance(e, _Assign)]
-            if effects and all(t is not None for t in translated) and len(translated) == len(effects):
+            if (
+                effects
+                and all(t is not None for t in translated)
+                and len(translated) == len(effects)
+            ):
                 choice.effects.extend(t for t in translated if t is not None)
             else:
                 self.warn(f"dropped the link setter [{event.setter}] of [[{label}]]", event.line)
@@ -1543,14 +1709,20 @@ class _Builder:
         if event.names_passages:
             for name in dict.fromkeys(_string_args(event.raw)):
                 if name in self.names:
-                    self.warn(f'the code names the passage "{name}": imported it as a choice "{name}"', event.line)
+                    self.warn(
+                        f'the code names the passage "{name}": imported it as a choice "{name}"',
+                        event.line,
+                    )
                     self.add_choice(name, name, event.line)
 
     def open_branch(self, event: _Open) -> None:
         chain: list[str | None] = []
         if event.kind != "if":
             if self.closed is None:
-                self.warn(f"{event.raw.strip() or 'else'} follows no if; read it as a plain if", event.line)
+                self.warn(
+                    f"{event.raw.strip() or 'else'} follows no if; read it as a plain if",
+                    event.line,
+                )
             else:
                 chain = [*self.closed.chain, self.closed.condition]
         condition: str | None
@@ -1580,7 +1752,11 @@ class _Builder:
         branch = self.branches.pop()
         if branch.prose and branch.raw:
             shown = " ".join(branch.raw.split())[:60]
-            self.warn(f"the text under {shown} is kept and always shown (branching has no conditional text)", branch.line)
+            self.warn(
+                f"the text under {shown} is kept and always shown "
+                "(branching has no conditional text)",
+                branch.line,
+            )
         self.closed = branch
 
     def assignment(self, event: _Assign) -> tuple[str, Value, int] | None:
@@ -1588,7 +1764,11 @@ class _Builder:
         if self.dialect in ("harlowe", "sugarcube") and not event.target.startswith(("$", "_")):
             target = ""
         if not _VARIABLE_RE.match(target):
-            self.warn(f"could not translate the assignment {event.raw.strip()[:60]!r} (only plain variables can be set)", event.line)
+            self.warn(
+                f"could not translate the assignment {event.raw.strip()[:60]!r} "
+                "(only plain variables can be set)",
+                event.line,
+            )
             return None
         value = event.value
         if event.op in ("+=", "-=", "*=", "/=", "%="):
@@ -1608,7 +1788,11 @@ class _Builder:
         if self.link is not None:
             self.link.effects.append(effect)
         elif self.branches:
-            self.warn(f"dropped the effect {event.raw.strip()[:60]!r}: it depends on a condition, and node effects cannot", event.line)
+            self.warn(
+                f"dropped the effect {event.raw.strip()[:60]!r}: it depends on a condition, "
+                "and node effects cannot",
+                event.line,
+            )
         else:
             self.draft.effects.append(effect)
 
@@ -1617,7 +1801,11 @@ class _Builder:
         assert link is not None
         self.link = None
         if not link.target:
-            self.warn(f'the link "{link.label}" leads to no passage (it only reveals text); kept its text', link.line)
+            self.warn(
+                f'the link "{link.label}" leads to no passage (it only reveals text); '
+                "kept its text",
+                link.line,
+            )
             self.draft.pieces[link.marker] = link.label.replace("{", "{{").replace("}", "}}")
             if link.effects:
                 self.warn("dropped the effects of that link", link.line)
@@ -1638,7 +1826,10 @@ def _finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str
         if mark.search(line):
             if _DECORATION.match(mark.sub("", line)) and "\x02" not in line:
                 continue
-            line = mark.sub(lambda m: labels.get(int(m.group(1)), "").replace("{", "{{").replace("}", "}}"), line)
+            line = mark.sub(
+                lambda m: labels.get(int(m.group(1)), "").replace("{", "{{").replace("}", "}}"),
+                line,
+            )
         out.append(line if native else line.rstrip())
     result = "\n".join(out)
     if not native:
@@ -1646,11 +1837,20 @@ def _finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str
     return result.lstrip("\n").rstrip()
 
 
-# --- Import ------------------------------------------------------------------------------------------
+# --- Import --------------------------------------------------------------------------------------
 
 _SUGARCUBE_SPECIAL = {
-    "StoryCaption", "StoryMenu", "StoryBanner", "StorySubtitle", "StoryShare", "StoryInterface",
-    "PassageReady", "PassageDone", "PassageHeader", "PassageFooter", "StoryDisplayTitle",
+    "StoryCaption",
+    "StoryMenu",
+    "StoryBanner",
+    "StorySubtitle",
+    "StoryShare",
+    "StoryInterface",
+    "PassageReady",
+    "PassageDone",
+    "PassageHeader",
+    "PassageFooter",
+    "StoryDisplayTitle",
 }
 _HARLOWE_SPECIAL_TAGS = {"header", "footer", "debug-header", "debug-footer"}
 _INIT_TAGS = {"startup", "debug-startup", "init"}
@@ -1718,7 +1918,11 @@ def import_twee(
     result = ImportResult(None, problems, passages=len(by_name))
     if not by_name:
         files = ", ".join(name for name, _ in sources) or "the input"
-        problems.append(TweeProblem("error", "no passages found (a passage starts with a line '::Name')", files, None))
+        problems.append(
+            TweeProblem(
+                "error", "no passages found (a passage starts with a line '::Name')", files, None
+            )
+        )
         return result
 
     settings = next((p for p in by_name.values() if SETTINGS_TAG in p.tags), None)
@@ -1761,13 +1965,18 @@ def import_twee(
                 "script": f"a script passage ({lines} lines of JavaScript)",
                 "stylesheet": f"a stylesheet passage ({lines} lines of CSS)",
                 "media": "a media passage",
-                "special": f"a special passage of {dialect.title()} (its interface or every-passage code)",
+                "special": f"a special passage of {dialect.title()} "
+                "(its interface or every-passage code)",
             }[role]
             problems.append(passage.problem(f"dropped {what}: branching has no equivalent"))
     if not story_names:
         problems.append(
-            TweeProblem("error", "no story passages (only StoryTitle, StoryData, scripts or styles)",
-                        sources[0][0], None)
+            TweeProblem(
+                "error",
+                "no story passages (only StoryTitle, StoryData, scripts or styles)",
+                sources[0][0],
+                None,
+            )
         )
         return result
 
@@ -1793,10 +2002,20 @@ def import_twee(
         for variable, value, line in draft.effects:
             constant = value if not isinstance(value, str) else _constant(value, defaults)
             if constant is None:
-                problems.append(passage.problem(f"the starting value of {variable} is not a constant; used its type's zero", line))
+                problems.append(
+                    passage.problem(
+                        f"the starting value of {variable} is not a constant; used its type's zero",
+                        line,
+                    )
+                )
                 continue
             defaults[variable] = constant
-        problems.append(passage.problem(f"read {len(draft.effects)} starting values from this passage; it is not a story node"))
+        problems.append(
+            passage.problem(
+                f"read {len(draft.effects)} starting values from this passage; "
+                "it is not a story node"
+            )
+        )
 
     assembler = _Assembler(by_name, drafts, ids, dialect, problems)
     nodes = assembler.nodes()
@@ -1825,9 +2044,22 @@ def import_twee(
     variables = assembler.variables(defaults, variables_declared, ids[start_name])
     story["variables"] = variables
     story["nodes"] = nodes
-    ordered = {key: story[key] for key in
-               ("$schema", "format", "id", "title", "version", "author", "language", "start", "variables", "nodes")
-               if key in story}
+    ordered: dict[str, Any] = {
+        key: story[key]
+        for key in (
+            "$schema",
+            "format",
+            "id",
+            "title",
+            "version",
+            "author",
+            "language",
+            "start",
+            "variables",
+            "nodes",
+        )
+        if key in story
+    }
     if not variables:
         ordered.pop("variables")
     problems.extend(_validate(ordered))
@@ -1837,7 +2069,9 @@ def import_twee(
 
 
 def _is_code_passage(passage: Passage) -> bool:
-    return passage.name in ("StoryTitle", "StoryData") or bool({"script", "stylesheet"} & set(passage.tags))
+    return passage.name in ("StoryTitle", "StoryData") or bool(
+        {"script", "stylesheet"} & set(passage.tags)
+    )
 
 
 def _special(passage: Passage, dialect: str) -> str:
@@ -1887,12 +2121,19 @@ def _story_data(passage: Passage | None, problems: list[TweeProblem]) -> dict[st
         problems.append(passage.problem("StoryData is not a JSON object; discarded it"))
         return {}
     if not isinstance(data.get("ifid"), str) or not data.get("ifid"):
-        problems.append(passage.problem("StoryData has no ifid (the specification requires one); ignored"))
+        problems.append(
+            passage.problem("StoryData has no ifid (the specification requires one); ignored")
+        )
     return data
 
 
-def _choose_start(option: str | None, data: dict[str, Any], by_name: dict[str, Passage],
-                  story_names: list[str], problems: list[TweeProblem]) -> str | None:
+def _choose_start(
+    option: str | None,
+    data: dict[str, Any],
+    by_name: dict[str, Passage],
+    story_names: list[str],
+    problems: list[TweeProblem],
+) -> str | None:
     names = set(story_names)
     if option is not None:
         if option in names:
@@ -1905,15 +2146,21 @@ def _choose_start(option: str | None, data: dict[str, Any], by_name: dict[str, P
             return wanted
         where = by_name.get("StoryData")
         problems.append(
-            TweeProblem("warning", f'StoryData names the start passage "{wanted}", which is not a story passage',
-                        where.file if where else "", where.line if where else None)
+            TweeProblem(
+                "warning",
+                f'StoryData names the start passage "{wanted}", which is not a story passage',
+                where.file if where else "",
+                where.line if where else None,
+            )
         )
     if "Start" in names:
         return "Start"
     first = by_name[story_names[0]]
     problems.append(
-        first.problem("no StoryData start and no passage named Start: the story starts at the first "
-                      "passage, as Twine does when its start passage is gone (choose with --start)")
+        first.problem(
+            "no StoryData start and no passage named Start: the story starts at the first "
+            "passage, as Twine does when its start passage is gone (choose with --start)"
+        )
     )
     return story_names[0]
 
@@ -1932,7 +2179,9 @@ def _node_clause(text: str, key: str) -> str | None:
     return None
 
 
-def _read_settings(passage: Passage, problems: list[TweeProblem]) -> tuple[dict[str, Any], dict[str, Value]]:
+def _read_settings(
+    passage: Passage, problems: list[TweeProblem]
+) -> tuple[dict[str, Any], dict[str, Value]]:
     values: dict[str, Any] = {}
     variables: dict[str, Value] = {}
     for offset, line in enumerate(passage.text.split("\n"), 1):
@@ -1946,7 +2195,11 @@ def _read_settings(passage: Passage, problems: list[TweeProblem]) -> tuple[dict[
             if isinstance(value, bool | int | float | str) and _VARIABLE_RE.match(name):
                 variables[name] = value
             else:
-                problems.append(passage.problem(f"ignored the variable line {line.strip()!r}", passage.line + offset))
+                problems.append(
+                    passage.problem(
+                        f"ignored the variable line {line.strip()!r}", passage.line + offset
+                    )
+                )
         elif key in ("id", "title", "version", "author", "language", "$schema"):
             values[key] = value if isinstance(value, str) else raw
     return values, variables
@@ -1959,14 +2212,21 @@ def _constant(expression: str, known: dict[str, Value]) -> Value | None:
         return None
 
 
+_KINDS: tuple[Kind, ...] = ("bool", "number", "string")
 _ZERO: dict[Kind, Value] = {"bool": False, "number": 0, "string": ""}
 
 
 class _Assembler:
     """Resolves drafts into nodes: targets, embeds, choice ids, comments, variables."""
 
-    def __init__(self, by_name: dict[str, Passage], drafts: dict[str, _Draft], ids: dict[str, str],
-                 dialect: Dialect, problems: list[TweeProblem]) -> None:
+    def __init__(
+        self,
+        by_name: dict[str, Passage],
+        drafts: dict[str, _Draft],
+        ids: dict[str, str],
+        dialect: Dialect,
+        problems: list[TweeProblem],
+    ) -> None:
         self.by_name = by_name
         self.drafts = drafts
         self.ids = ids
@@ -1983,7 +2243,9 @@ class _Assembler:
         stripped = name.strip()
         return stripped if stripped in self.drafts else None
 
-    def expand(self, name: str, stack: tuple[str, ...]) -> tuple[str, list[_ChoiceDraft], list[tuple[str, Value, int]]]:
+    def expand(
+        self, name: str, stack: tuple[str, ...]
+    ) -> tuple[str, list[_ChoiceDraft], list[tuple[str, Value, int]]]:
         """A passage's text with embeds filled in, and the choices and effects they bring."""
         draft = self.drafts[name]
         choices = list(draft.choices)
@@ -1994,19 +2256,38 @@ class _Assembler:
             target = self.resolve(embed.target)
             inserted = ""
             if target is None:
-                self.problems.append(draft.passage.problem(f'embeds "{embed.target}", which is not a story passage; left it out', embed.line))
+                self.problems.append(
+                    draft.passage.problem(
+                        f'embeds "{embed.target}", which is not a story passage; left it out',
+                        embed.line,
+                    )
+                )
             elif target in stack or len(stack) > 8:
-                self.problems.append(draft.passage.problem(f'embeds "{embed.target}" inside itself; left the repeat out', embed.line))
+                self.problems.append(
+                    draft.passage.problem(
+                        f'embeds "{embed.target}" inside itself; left the repeat out', embed.line
+                    )
+                )
             else:
                 inserted, more_choices, more_effects = self.expand(target, (*stack, name))
                 for choice in more_choices:
-                    copy = _ChoiceDraft(choice.label, choice.target, embed.line,
-                                        [*embed.conditions, *choice.conditions], list(choice.effects),
-                                        list(choice.clauses))
+                    copy = _ChoiceDraft(
+                        choice.label,
+                        choice.target,
+                        embed.line,
+                        [*embed.conditions, *choice.conditions],
+                        list(choice.effects),
+                        list(choice.clauses),
+                    )
                     choices.append(copy)
                 if more_effects and embed.conditions:
-                    self.problems.append(draft.passage.problem(
-                        f'dropped the effects of the embedded passage "{target}": the embed depends on a condition', embed.line))
+                    self.problems.append(
+                        draft.passage.problem(
+                            f'dropped the effects of the embedded passage "{target}": '
+                            "the embed depends on a condition",
+                            embed.line,
+                        )
+                    )
                 else:
                     effects.extend(more_effects)
             text = text.replace(marker, inserted.strip("\n"))
@@ -2021,8 +2302,14 @@ class _Assembler:
             self.made.append(nodes[node_id])
         return nodes
 
-    def node(self, name: str, draft: _Draft, text: str, choice_drafts: list[_ChoiceDraft],
-             effects: list[tuple[str, Value, int]]) -> dict[str, Any]:
+    def node(
+        self,
+        name: str,
+        draft: _Draft,
+        text: str,
+        choice_drafts: list[_ChoiceDraft],
+        effects: list[tuple[str, Value, int]],
+    ) -> dict[str, Any]:
         passage = draft.passage
         node_id = self.ids[name]
         clauses = dict(draft.clauses)
@@ -2045,9 +2332,13 @@ class _Assembler:
             if _visible_text(exact) == text:
                 text = exact
             else:
-                self.problems.append(passage.problem(
-                    "the passage text was edited after export: used the edited text, not the exact "
-                    "text kept in its branching comment"))
+                self.problems.append(
+                    passage.problem(
+                        "the passage text was edited after export: used the edited text, "
+                        "not the exact "
+                        "text kept in its branching comment"
+                    )
+                )
         node["text"] = text
         node_effects: dict[str, Any] = {}
         for variable, value, line in effects:
@@ -2059,7 +2350,7 @@ class _Assembler:
                 node_effects[key[4:]] = _clause_value(raw)
         if node_effects:
             node["set"] = node_effects
-            for variable, value in node_effects.items():
+            for variable in node_effects:
                 self.effects.append((variable, node_effects, node_id, passage.line, passage))
         choices = self.choices(passage, choice_drafts)
         if "choices" in clauses and clauses["choices"] == "[]" and not choices:
@@ -2070,7 +2361,12 @@ class _Assembler:
             timer = _read_timer(clauses["timer"])
             keys = {c.get("id", c["to"]) for c in choices}
             if timer is None or timer["default"] not in keys:
-                self.problems.append(passage.problem(f"ignored the timer {clauses['timer']!r}: it needs 'SECONDS -> CHOICE_ID' naming a choice"))
+                self.problems.append(
+                    passage.problem(
+                        f"ignored the timer {clauses['timer']!r}: "
+                        "it needs 'SECONDS -> CHOICE_ID' naming a choice"
+                    )
+                )
             else:
                 node["timer"] = timer
         if "ending" in clauses:
@@ -2086,7 +2382,9 @@ class _Assembler:
         known = {"id", "title", "tags", "text", "timer", "ending", "choices"}
         for key in clauses:
             if key not in known and not key.startswith("set "):
-                self.problems.append(passage.problem(f"ignored the unknown branching clause {key!r}"))
+                self.problems.append(
+                    passage.problem(f"ignored the unknown branching clause {key!r}")
+                )
         return node
 
     def choices(self, passage: Passage, drafts: list[_ChoiceDraft]) -> list[dict[str, Any]]:
@@ -2096,9 +2394,13 @@ class _Assembler:
             if target is None:
                 special = self.by_name.get(draft.target)
                 why = " (a special passage, not a story node)" if special is not None else ""
-                self.problems.append(passage.problem(
-                    f'the link "{draft.label}" leads to "{draft.target}", which does not exist{why}: made no choice',
-                    draft.line))
+                self.problems.append(
+                    passage.problem(
+                        f'the link "{draft.label}" leads to "{draft.target}", '
+                        f"which does not exist{why}: made no choice",
+                        draft.line,
+                    )
+                )
                 continue
             clauses = dict(draft.clauses)
             label = _clause_text(clauses["label"]) if "label" in clauses else draft.label
@@ -2110,11 +2412,21 @@ class _Assembler:
                 condition = _clause_text(clauses["if"])
             elif draft.conditions:
                 if any(c is None for c in draft.conditions):
-                    self.problems.append(passage.problem(
-                        f'the choice "{draft.label}" is offered always: its condition could not be translated', draft.line))
+                    self.problems.append(
+                        passage.problem(
+                            f'the choice "{draft.label}" is offered always: '
+                            "its condition could not be translated",
+                            draft.line,
+                        )
+                    )
                 else:
                     parts = [c for c in draft.conditions if c]
-                    condition = " and ".join(f"({p})" if len(parts) > 1 and " or " in p else p for p in parts) or None
+                    condition = (
+                        " and ".join(
+                            f"({p})" if len(parts) > 1 and " or " in p else p for p in parts
+                        )
+                        or None
+                    )
             if condition:
                 choice["if"] = condition
             effects: dict[str, Any] = {variable: value for variable, value, _ in draft.effects}
@@ -2131,7 +2443,11 @@ class _Assembler:
                 choice["id"] = _clause_text(clauses["id"])
             for key in clauses:
                 if key not in ("id", "if", "label") and not key.startswith("set "):
-                    self.problems.append(passage.problem(f"ignored the unknown branching clause {key!r} of a link", draft.line))
+                    self.problems.append(
+                        passage.problem(
+                            f"ignored the unknown branching clause {key!r} of a link", draft.line
+                        )
+                    )
             made.append((draft, choice))
         keys: set[str] = {c["id"] for _, c in made if "id" in c}
         for draft, choice in made:
@@ -2141,7 +2457,9 @@ class _Assembler:
                 keys.add(choice["to"])
                 continue
             slug = slugify(draft.label) if draft.label.strip() else ""
-            candidate = slug if slug and not slug.startswith("passage-") and slug not in keys else ""
+            candidate = (
+                slug if slug and not slug.startswith("passage-") and slug not in keys else ""
+            )
             number = 2
             while not candidate or candidate in keys:
                 candidate = f"{choice['to']}-{number}"
@@ -2150,24 +2468,26 @@ class _Assembler:
             keys.add(candidate)
         return [choice for _, choice in made]
 
-    def variables(self, defaults: dict[str, Value], declared: dict[str, Value], start: str) -> dict[str, Value]:
+    def variables(
+        self, defaults: dict[str, Value], declared: dict[str, Value], start: str
+    ) -> dict[str, Value]:
         """Declare every variable the story uses, with a type all its uses agree on."""
         kinds: dict[str, Kind] = {name: kind_of(value) for name, value in declared.items()}
-        for name, value in defaults.items():
-            kinds.setdefault(name, kind_of(value))
+        for name, default in defaults.items():
+            kinds.setdefault(name, kind_of(default))
         for variable, effects, _, _, _ in self.effects:
-            value = effects.get(variable)
-            if isinstance(value, bool | int | float):
-                kinds.setdefault(variable, kind_of(value))
+            got = effects.get(variable)
+            if isinstance(got, bool | int | float):
+                kinds.setdefault(variable, kind_of(got))
         changed = True
         while changed:
             changed = False
             for variable, effects, _, _, _ in self.effects:
-                value = effects.get(variable)
-                if variable in kinds or not isinstance(value, str):
+                got = effects.get(variable)
+                if variable in kinds or not isinstance(got, str):
                     continue
                 try:
-                    kind = check(parse_expression(value), kinds)
+                    kind = check(parse_expression(got), kinds)
                 except ExpressionError:
                     continue
                 if kind is not None:
@@ -2181,26 +2501,30 @@ class _Assembler:
             for choice in node.get("choices") or []:
                 used |= _template_names(choice.get("label", ""))
         for variable, effects, _, _, _ in self.effects:
-            value = effects.get(variable)
-            if isinstance(value, str):
-                used |= _names_in(value)
+            got = effects.get(variable)
+            if isinstance(got, str):
+                used |= _names_in(got)
         for name in sorted(used - kinds.keys()):
             if not _VARIABLE_RE.match(name):
                 continue
             kinds[name] = self._guess_kind(name, kinds)
             where = self._first_use(name)
-            self.problems.append(where.problem(
-                f"the variable {name} is used but never set (in code branching could read); it starts as "
-                f"{json.dumps(_ZERO[kinds[name]])}"))
+            self.problems.append(
+                where.problem(
+                    f"the variable {name} is used but never set "
+                    "(in code branching could read); it starts as "
+                    f"{json.dumps(_ZERO[kinds[name]])}"
+                )
+            )
         start_effects = self._start_effects(start)
         variables: dict[str, Value] = {}
         others = sorted(kinds.keys() - declared.keys(), key=lambda n: (n.startswith("_"), n))
         for name in [*declared, *others]:
             kind = kinds[name]
             for source in (declared, defaults, start_effects):
-                value = source.get(name)
-                if value is not None and not isinstance(value, list | dict) and kind_of(value) == kind:
-                    variables[name] = value
+                candidate = source.get(name)
+                if candidate is not None and kind_of(candidate) == kind:
+                    variables[name] = candidate
                     break
             else:
                 variables[name] = _ZERO[kind]
@@ -2229,23 +2553,28 @@ class _Assembler:
     def _guess_kind(self, name: str, kinds: dict[str, Kind]) -> Kind:
         """The first type under which every condition and effect using ``name`` checks."""
         uses: list[tuple[str, Kind | None]] = [
-            (choice["if"], "bool") for choice, _, _ in self.conditions if name in _names_in(choice["if"])
+            (choice["if"], "bool")
+            for choice, _, _ in self.conditions
+            if name in _names_in(choice["if"])
         ]
         for variable, effects, _, _, _ in self.effects:
             value = effects.get(variable)
             if isinstance(value, str) and name in _names_in(value):
                 uses.append((value, kinds.get(variable)))
-        for kind in ("bool", "number", "string"):
-            trial: dict[str, Kind] = {**kinds, name: kind}  # type: ignore[dict-item]
+        for kind in _KINDS:
+            trial: dict[str, Kind] = {**kinds, name: kind}
             try:
-                if all(check(parse_expression(use), trial) in (wanted, None) or wanted is None
-                       for use, wanted in uses):
-                    return kind  # type: ignore[return-value]
+                if all(
+                    check(parse_expression(use), trial) in (wanted, None) or wanted is None
+                    for use, wanted in uses
+                ):
+                    return kind
             except ExpressionError:
                 continue
         return "string"
 
     def _drop_bad_expressions(self, kinds: dict[str, Kind]) -> None:
+        problem: str | None
         for choice, line, passage in self.conditions:
             condition = choice.get("if")
             if condition is None:
@@ -2253,22 +2582,34 @@ class _Assembler:
             problem = _expression_problem(condition, kinds, "bool")
             if problem:
                 del choice["if"]
-                self.problems.append(passage.problem(f'dropped the condition {condition!r} of the choice "{choice["label"]}": {problem}', line))
+                self.problems.append(
+                    passage.problem(
+                        f"dropped the condition {condition!r} of the choice "
+                        f'"{choice["label"]}": {problem}',
+                        line,
+                    )
+                )
         for variable, effects, _, line, passage in self.effects:
             if variable not in effects:
                 continue
             value = effects[variable]
             if variable not in kinds:
-                problem: str | None = f"{variable} is not a story variable"
+                problem = f"{variable} is not a story variable"
             elif isinstance(value, str):
                 problem = _expression_problem(value, kinds, kinds[variable])
             elif isinstance(value, bool | int | float):
-                problem = None if kind_of(value) == kinds[variable] else f"{variable} holds {kinds[variable]} values"
+                problem = (
+                    None
+                    if kind_of(value) == kinds[variable]
+                    else f"{variable} holds {kinds[variable]} values"
+                )
             else:
                 problem = "the value is not a number, true/false or an expression"
             if problem:
                 del effects[variable]
-                self.problems.append(passage.problem(f"dropped the effect {variable} = {value!r}: {problem}", line))
+                self.problems.append(
+                    passage.problem(f"dropped the effect {variable} = {value!r}: {problem}", line)
+                )
 
 
 def _expression_problem(source: str, kinds: dict[str, Kind], wanted: Kind) -> str | None:
@@ -2309,7 +2650,9 @@ _BAD = object()
 
 
 def _read_timer(raw: str) -> dict[str, Any] | None:
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?:s|seconds?)?\s*->\s*(\S+)\s*", raw)
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?:s|seconds?)?\s*->\s*(\S+)\s*", raw
+    )
     if not match:
         return None
     seconds = json.loads(match.group(1))
@@ -2324,7 +2667,9 @@ def _read_ending(raw: str) -> Any:
         return value
     if isinstance(value, dict):
         try:
-            return Ending.model_validate(value).model_dump(exclude_none=True, exclude_defaults=False)
+            return Ending.model_validate(value).model_dump(
+                exclude_none=True, exclude_defaults=False
+            )
         except ValueError:
             return _BAD
     return _BAD
@@ -2342,14 +2687,18 @@ def _validate(raw: dict[str, Any]) -> list[TweeProblem]:
     except ValidationError as exc:
         for error in exc.errors(include_url=False)[:10]:
             where = "/".join(str(part) for part in error["loc"])
-            problems.append(TweeProblem("error", f"the imported story is invalid at {where}: {error['msg']}"))
+            problems.append(
+                TweeProblem("error", f"the imported story is invalid at {where}: {error['msg']}")
+            )
     for problem in check_story(raw, warnings=False):
         if problem.severity == "error":
-            problems.append(TweeProblem("error", f"the imported story is invalid: {problem.format('story')}"))
+            problems.append(
+                TweeProblem("error", f"the imported story is invalid: {problem.format('story')}")
+            )
     return problems
 
 
-# --- Export --------------------------------------------------------------------------------------------
+# --- Export --------------------------------------------------------------------------------------
 
 
 def ifid_for(story_id: str) -> str:
@@ -2384,6 +2733,7 @@ def escape_text(text: str) -> str:
     return re.sub(r"^::", r"\\::", text, flags=re.MULTILINE)
 
 
+_UNSAFE_NAME = str.maketrans("[]{}|\\", "()()//")
 _RESERVED_NAMES = {"StoryTitle", "StoryData", "StoryAuthor", SETTINGS_NAME}
 
 
@@ -2399,7 +2749,11 @@ def _passage_names(story: Story) -> dict[str, str]:
         base = node.title if node.title and titles[node.title] == 1 else None
         name = _safe_name(base) if base else node_id
         if not name or name in taken or name in _RESERVED_NAMES:
-            name = f"{_safe_name(node.title)} ({node_id})" if node.title and _safe_name(node.title) else node_id
+            name = (
+                f"{_safe_name(node.title)} ({node_id})"
+                if node.title and _safe_name(node.title)
+                else node_id
+            )
         number = 2
         while name in taken or name in _RESERVED_NAMES:
             name = f"{node_id} ({number})"
@@ -2412,7 +2766,7 @@ def _passage_names(story: Story) -> dict[str, str]:
 def _safe_name(title: str) -> str:
     """A title made safe for Twine links and headers: no brackets, braces, bars or arrows."""
     name = title.replace("->", "-").replace("<-", "-")
-    name = name.translate(str.maketrans({"[": "(", "]": ")", "{": "(", "}": ")", "|": "/", "\\": "/"}))
+    name = name.translate(_UNSAFE_NAME)
     return " ".join(name.split())
 
 
@@ -2439,10 +2793,10 @@ def _layout(story: Story) -> dict[str, tuple[int, int]]:
 
 
 def _text_is_safe(text: str) -> bool:
-    """Whether node text reads back exactly from a passage (else its exact copy goes in a comment)."""
+    """Whether node text reads back exactly from a passage (else a copy goes in a comment)."""
     if "[[" in text or "<!--" in text or "\x00" in text:
         return False
-    if text != text.strip("\n").rstrip() or text.startswith((" ", "\t")) and not text.strip():
+    if text != text.strip("\n").rstrip():
         return False
     return not any(line.startswith("\\:") for line in text.split("\n"))
 
@@ -2475,14 +2829,19 @@ def export_twee(story: Story, *, ifid: str | None = None) -> str:
 
 def _settings_passage(story: Story) -> str:
     lines = [
-        f":: {escape_header(SETTINGS_NAME)} [{SETTINGS_TAG}] " + '{"position":"100,-50","size":"100,100"}',
+        f":: {escape_header(SETTINGS_NAME)} [{SETTINGS_TAG}] "
+        + '{"position":"100,-50","size":"100,100"}',
         "Story settings for branching (https://branching.invalid): not part of the story.",
         f"id: {story.id}",
     ]
     if story.title != " ".join(story.title.split()) or not story.title:
         lines.append(f"title: {_json(story.title)}")
-    for key, value in (("version", story.version), ("author", story.author), ("language", story.language),
-                       ("$schema", story.schema_)):
+    for key, value in (
+        ("version", story.version),
+        ("author", story.author),
+        ("language", story.language),
+        ("$schema", story.schema_),
+    ):
         if value is not None:
             lines.append(f"{key}: {_json(value)}")
     for name, default in story.variables.items():
@@ -2490,8 +2849,9 @@ def _settings_passage(story: Story) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _node_passage(story: Story, node_id: str, node: Node, names: dict[str, str],
-                  position: tuple[int, int]) -> str:
+def _node_passage(
+    story: Story, node_id: str, node: Node, names: dict[str, str], position: tuple[int, int]
+) -> str:
     name = names[node_id]
     clauses: list[str] = []
     if slugify(name) != node_id:
@@ -2500,7 +2860,9 @@ def _node_passage(story: Story, node_id: str, node: Node, names: dict[str, str],
     if node.title != inferred_title:
         clauses.append(f"title: {_json(node.title)}")
     twine_tags = all(
-        tag and not re.search(r"\s", tag) and tag not in ("script", "stylesheet", SETTINGS_TAG)
+        tag
+        and not re.search(r"\s", tag)
+        and tag not in ("script", "stylesheet", SETTINGS_TAG)
         and not tag.startswith("Twine.")
         for tag in node.tags
     )
@@ -2518,8 +2880,12 @@ def _node_passage(story: Story, node_id: str, node: Node, names: dict[str, str],
     if not default_ending and (node.ending is not None or not node.choices):
         ending = node.ending
         if isinstance(ending, Ending):
-            value = ending.model_dump(exclude_none=True)
-            clauses.append(f"ending: {ending.kind}" if value == {"kind": ending.kind} else f"ending: {_json(value)}")
+            dumped = ending.model_dump(exclude_none=True)
+            clauses.append(
+                f"ending: {ending.kind}"
+                if dumped == {"kind": ending.kind}
+                else f"ending: {_json(dumped)}"
+            )
         else:
             clauses.append(f"ending: {_json(ending)}")
     if node.choices == []:
@@ -2527,8 +2893,9 @@ def _node_passage(story: Story, node_id: str, node: Node, names: dict[str, str],
     header = f":: {escape_header(name)}"
     if node.tags and twine_tags:
         header += " [" + " ".join(escape_header(tag) for tag in node.tags) + "]"
-    header += " " + json.dumps({"position": f"{position[0]},{position[1]}", "size": "100,100"},
-                               separators=(",", ":"))
+    header += " " + json.dumps(
+        {"position": f"{position[0]},{position[1]}", "size": "100,100"}, separators=(",", ":")
+    )
     body: list[str] = []
     if clauses:
         body.append("<!-- branching\n" + "\n".join(clauses) + "\n-->")
@@ -2554,7 +2921,9 @@ def _link_line(choice: Any, names: dict[str, str]) -> str:
     if choice.id is not None:
         clauses.append(f"id: {choice.id}")
     if choice.if_ is not None:
-        clauses.append(f"if {_write_text(choice.if_) if not choice.if_.startswith(chr(34)) else _json(choice.if_)}")
+        clauses.append(
+            "if " + (_json(choice.if_) if choice.if_.startswith('"') else _write_text(choice.if_))
+        )
     for variable, value in choice.set.items():
         clauses.append(f"set {variable}: {_write_value(value)}")
     if clauses:

@@ -21,22 +21,37 @@ def export_group() -> None:
 
 @import_group.command("twee")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the story JSON here (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the story JSON here (default: standard output).",
+)
 @click.option(
     "--keep-macros/--drop-macros",
     default=False,
     show_default=True,
-    help="Keep story-format code that cannot be translated as text, or drop it. Either way each piece is reported.",
+    help="Keep story-format code that cannot be translated as text, or drop it. "
+    "Either way each piece is reported.",
 )
 @click.option(
     "--format",
     "story_format",
-    type=click.Choice(["harlowe", "sugarcube", "chapbook", "snowman", "plain"], case_sensitive=False),
-    help="Read the passages as this story format (default: StoryData's format, else guessed from the code).",
+    type=click.Choice(
+        ["harlowe", "sugarcube", "chapbook", "snowman", "plain"], case_sensitive=False
+    ),
+    help="Read the passages as this story format "
+    "(default: StoryData's format, else guessed from the code).",
 )
-@click.option("--start", help="Name of the passage to start at (default: StoryData's start, else Start).")
+@click.option(
+    "--start", help="Name of the passage to start at (default: StoryData's start, else Start)."
+)
 def import_twee(
-    files: tuple[Path, ...], output: Path | None, keep_macros: bool, story_format: str | None, start: str | None
+    files: tuple[Path, ...],
+    output: Path | None,
+    keep_macros: bool,
+    story_format: str | None,
+    start: str | None,
 ) -> None:
     """Import Twine stories in Twee 3 (FILES: .twee/.tw files or folders of them, in order).
 
@@ -50,7 +65,9 @@ def import_twee(
     from branching.twee import TweeReadError, import_files
 
     try:
-        result = import_files(files, keep_macros=keep_macros, story_format=story_format, start=start)
+        result = import_files(
+            files, keep_macros=keep_macros, story_format=story_format, start=start
+        )
     except TweeReadError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -73,7 +90,8 @@ def import_twee(
         click.echo(text, nl=False)
     warnings = len(result.warnings)
     click.echo(
-        f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, {choices} choices, "
+        f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, "
+        f"{choices} choices, "
         f"{endings} endings; {warnings} warning{'s' if warnings != 1 else ''}",
         err=True,
     )
@@ -81,8 +99,17 @@ def import_twee(
 
 @export_group.command("twee")
 @click.argument("story", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Twee file here (default: standard output).")
-@click.option("--ifid", help="IFID to write in StoryData (default: one derived from the story id, stable across exports).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Twee file here (default: standard output).",
+)
+@click.option(
+    "--ifid",
+    help="IFID to write in StoryData "
+    "(default: one derived from the story id, stable across exports).",
+)
 def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
     """Export STORY as Twee 3, for Twine 2.6+ (Library > Import) or a Twee compiler.
 
@@ -100,7 +127,9 @@ def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
         try:
             ifid = str(uuid.UUID(ifid)).upper()
         except ValueError:
-            raise click.BadParameter("an IFID is a UUID, e.g. D674C58C-DEFA-4F70-B7A2-27742230C0FC", param_hint="--ifid") from None
+            raise click.BadParameter(
+                "an IFID is a UUID, e.g. D674C58C-DEFA-4F70-B7A2-27742230C0FC", param_hint="--ifid"
+            ) from None
     result = load_story(story, warnings=False)
     for problem in result.errors:
         click.echo(problem.format(result.name), err=True)
