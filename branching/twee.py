@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from branching.expressions import (
+    KEYWORDS,
     EvaluationError,
     ExpressionError,
     Kind,
@@ -192,7 +193,7 @@ def parse_header(rest: str) -> tuple[str, list[str], dict[str, Any] | None, list
     ``{`` (metadata block); a backslash escapes any character (``\\q`` yields ``q``); tags are
     space separated; metadata that does not decode is discarded with a note.
 
-    >>> parse_header(r" An \\[overgrown\\] path [forest spooky] {\\"position\\":\\"600,400\\"}")
+    >>> parse_header(r' An \\[overgrown\\] path [forest spooky] {"position":"600,400"}')
     ('An [overgrown] path', ['forest', 'spooky'], {'position': '600,400'}, [])
     """
     notes: list[str] = []
@@ -427,6 +428,18 @@ _WORD_OPS = {
 _SYMBOL_OPS = {"===": "==", "!==": "!=", "&&": "and", "||": "or", "!": "not"}
 
 
+def variable_name(name: str) -> str:
+    """A story format's variable name as a branching variable (``$gold`` is ``gold``).
+
+    Names that are words of the expression language get a ``_`` suffix.
+
+    >>> variable_name("$gold"), variable_name("_tmp"), variable_name("$visits")
+    ('gold', '_tmp', 'visits_')
+    """
+    name = name.removeprefix("$")
+    return name + "_" if name in KEYWORDS else name
+
+
 class Untranslatable(ValueError):
     """Story-format code that has no faithful equivalent in the expression language."""
 
@@ -503,11 +516,11 @@ def translate_expression(
             elif (lower in _WORD_OPS and dialect != "chapbook") or text in ("true", "false"):
                 out.append(_WORD_OPS[lower])
             elif text[0] == "$":
-                out.append(text[1:])
+                out.append(variable_name(text))
             elif (text[0] == "_" and dialect in ("sugarcube", "harlowe")) or (
                 dialect == "chapbook" and text not in ("undefined", "null", "NaN")
             ):
-                out.append(text)
+                out.append(variable_name(text))
             else:
                 raise Untranslatable(f"'{text}' is not a story variable")
         else:
@@ -1667,8 +1680,9 @@ class _Builder:
 
     def interpolate(self, event: _Interp) -> None:
         if _VARIABLE_RE.match(event.name):
-            self.draft.pieces.append("{" + event.name + "}")
-            self.draft.interpolated.add(event.name)
+            name = variable_name(event.name)
+            self.draft.pieces.append("{" + name + "}")
+            self.draft.interpolated.add(name)
         else:
             self.add_text(event.name)
 
@@ -1760,7 +1774,7 @@ class _Builder:
         self.closed = branch
 
     def assignment(self, event: _Assign) -> tuple[str, Value, int] | None:
-        target = event.target.lstrip("$")
+        target = variable_name(event.target)
         if self.dialect in ("harlowe", "sugarcube") and not event.target.startswith(("$", "_")):
             target = ""
         if not _VARIABLE_RE.match(target):
@@ -2545,9 +2559,15 @@ class _Assembler:
         return next(iter(self.drafts.values())).passage
 
     def _start_effects(self, start: str) -> dict[str, Value]:
+        """Constant values the start node sets: good starting values when nothing else says."""
         for _, effects, node_id, _, _ in self.effects:
             if node_id == start:
-                return {k: v for k, v in effects.items() if not isinstance(v, str)}
+                found: dict[str, Value] = {}
+                for name, value in effects.items():
+                    constant = _constant(value, {}) if isinstance(value, str) else value
+                    if constant is not None:
+                        found[name] = constant
+                return found
         return {}
 
     def _guess_kind(self, name: str, kinds: dict[str, Kind]) -> Kind:
