@@ -515,10 +515,10 @@ def translate_expression(
                 out.append(it)
             elif (lower in _WORD_OPS and dialect != "chapbook") or text in ("true", "false"):
                 out.append(_WORD_OPS[lower])
-            elif text[0] == "$":
-                out.append(variable_name(text))
-            elif (text[0] == "_" and dialect in ("sugarcube", "harlowe")) or (
-                dialect == "chapbook" and text not in ("undefined", "null", "NaN")
+            elif (
+                text[0] == "$"
+                or (text[0] == "_" and dialect in ("sugarcube", "harlowe"))
+                or (dialect == "chapbook" and text not in ("undefined", "null", "NaN"))
             ):
                 out.append(variable_name(text))
             else:
@@ -1489,7 +1489,7 @@ def _write_value(value: Any) -> str:
         isinstance(value, str)
         and value
         and value == value.strip()
-        and not re.search(r"[;\n]|-->", value)
+        and not re.search(r"[;\n]|-->|\[\[", value)
     ):
         try:
             json.loads(value)
@@ -1499,13 +1499,21 @@ def _write_value(value: Any) -> str:
 
 
 def _write_text(value: str) -> str:
-    if value and value == value.strip() and not re.search(r"[;\n\"']|-->", value):
+    if value and value == value.strip() and not re.search(r"[;\n\"']|-->|\[\[", value):
         return value
     return _json(value)
 
 
+def _write_expression(source: str) -> str:
+    """A condition, raw unless that would not read back (the clause splitter respects quotes)."""
+    risky = re.search(r"\n|-->|\[\[", source) or source.startswith('"')
+    return _json(source) if risky or source != source.strip() else source
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False).replace("-->", "--\\u003e")
+    # "-->" would end the comment and "[[" would draw a link in Twine's story map.
+    dumped = json.dumps(value, ensure_ascii=False)
+    return dumped.replace("-->", "--\\u003e").replace("[[", "[\\u005b")
 
 
 # --- Building nodes from events ------------------------------------------------------------------
@@ -2941,9 +2949,7 @@ def _link_line(choice: Any, names: dict[str, str]) -> str:
     if choice.id is not None:
         clauses.append(f"id: {choice.id}")
     if choice.if_ is not None:
-        clauses.append(
-            "if " + (_json(choice.if_) if choice.if_.startswith('"') else _write_text(choice.if_))
-        )
+        clauses.append("if " + _write_expression(choice.if_))
     for variable, value in choice.set.items():
         clauses.append(f"set {variable}: {_write_value(value)}")
     if clauses:

@@ -14,10 +14,10 @@ from .twee_helpers import imp, loaded, messages
     [
         ("$gold gte 3 and not $cursed", "sugarcube", "gold >= 3 and not cursed"),
         ("$a is 'x' or $b neq 2", "sugarcube", "a == 'x' or b != 2"),
-        ("visited(\"Cellar\")", "sugarcube", '(visits("cellar") > 0)'),
+        ('visited("Cellar")', "sugarcube", '(visits("cellar") > 0)'),
         ("$door is not 'open'", "harlowe", "door != 'open'"),
         ("it + 1", "harlowe", "gold + 1"),
-        ("!hasCloak && room === \"Bar\"", "chapbook", "not hasCloak and room == 'Bar'"),
+        ('!hasCloak && room === "Bar"', "chapbook", "not hasCloak and room == 'Bar'"),
         ("_tmp * 2", "sugarcube", "_tmp * 2"),
     ],
 )
@@ -89,7 +89,9 @@ def test_sugarcube_variables_conditions_effects_and_dropped_macros() -> None:
         {"label": "Continue", "to": "leave", "id": "continue"},
     ]
     found = messages(result)
-    assert any('t.twee:11: passage "Start": dropped SugarCube macro <<textbox>>' in m for m in found)
+    assert any(
+        't.twee:11: passage "Start": dropped SugarCube macro <<textbox>>' in m for m in found
+    )
     assert any('t.twee:9: passage "Start": removed HTML tags (div)' in m for m in found)
     assert any('passage "StoryInit": read 3 starting values' in m for m in found)
     assert any("automatic jump" in m for m in found)
@@ -106,10 +108,16 @@ def test_keep_macros_keeps_untranslatable_code_as_text() -> None:
 
 
 def test_conditional_effects_are_dropped_with_a_warning() -> None:
-    result = imp(":: Start\n<<set $a to 1>><<if $a is 1>><<set $a to 2>><</if>>\nEnd", story_format="sugarcube")
+    result = imp(
+        ":: Start\n<<set $a to 1>><<if $a is 1>><<set $a to 2>><</if>>\nEnd",
+        story_format="sugarcube",
+    )
     story = result.story
     assert story is not None and story["nodes"]["start"]["set"] == {"a": 1}
-    assert any("dropped the effect '<<set $a to 2>>': it depends on a condition" in m for m in messages(result))
+    assert any(
+        "dropped the effect '<<set $a to 2>>': it depends on a condition" in m
+        for m in messages(result)
+    )
 
 
 HARLOWE = """:: StoryData
@@ -211,14 +219,18 @@ def test_snowman_code_is_dropped() -> None:
 
 
 def test_macro_naming_a_passage_becomes_a_choice_with_a_warning() -> None:
-    result = imp(":: Start\n<<tlink \"go_key\" \"Forest\">>\n:: Forest\nTrees.", story_format="sugarcube")
+    result = imp(
+        ':: Start\n<<tlink "go_key" "Forest">>\n:: Forest\nTrees.', story_format="sugarcube"
+    )
     assert result.story["nodes"]["start"]["choices"] == [{"label": "Forest", "to": "forest"}]  # type: ignore[index]
     assert any('names the passage "Forest": imported it as a choice' in m for m in messages(result))
 
 
 def test_special_passages_of_a_format_are_not_nodes() -> None:
-    result = imp(":: Start\nHi\n:: StoryCaption\nGold: $gold\n:: w [widget]\n<<widget 'x'>><</widget>>",
-                 story_format="sugarcube")
+    result = imp(
+        ":: Start\nHi\n:: StoryCaption\nGold: $gold\n:: w [widget]\n<<widget 'x'>><</widget>>",
+        story_format="sugarcube",
+    )
     assert list(result.story["nodes"]) == ["start"]  # type: ignore[index]
     assert sum("special passage of Sugarcube" in m for m in messages(result)) == 2
 
@@ -230,6 +242,9 @@ def test_unknown_format_is_guessed_with_a_warning() -> None:
 
 
 def test_variable_never_set_gets_a_type_from_its_uses() -> None:
-    result = imp(":: Start\n<<if $flag>>[[A]]<</if>><<if $count > 2>>[[A]]<</if>>\n:: A\nx", story_format="sugarcube")
+    result = imp(
+        ":: Start\n<<if $flag>>[[A]]<</if>><<if $count > 2>>[[A]]<</if>>\n:: A\nx",
+        story_format="sugarcube",
+    )
     assert result.story["variables"] == {"count": 0, "flag": False}  # type: ignore[index]
     loaded(result.story)

@@ -63,7 +63,10 @@ def test_links_inside_prose_keep_their_label_and_link_lines_become_the_choice_li
 
 
 def test_several_links_to_one_passage_get_distinct_choice_ids() -> None:
-    result = imp(":: Start\n[[north->Foyer]] [[south->Bar]] [[east->Bar]] [[west->Bar]] [[east->Foyer]]\n" + TARGETS)
+    result = imp(
+        ":: Start\n[[north->Foyer]] [[south->Bar]] [[east->Bar]] [[west->Bar]] [[east->Foyer]]\n"
+        + TARGETS
+    )
     choices = result.story["nodes"]["start"]["choices"]  # type: ignore[index]
     assert [c.get("id") for c in choices] == [None, None, "east", "west", "east-2"] or [
         c.get("id") for c in choices
@@ -75,8 +78,10 @@ def test_links_to_missing_passages_make_no_choice_and_warn() -> None:
     result = imp(":: Start\n[[Go->Nowhere]]\n[[Foyer]]\n" + TARGETS)
     node = result.story["nodes"]["start"]  # type: ignore[index]
     assert node["choices"] == [{"label": "Foyer", "to": "foyer"}]
-    assert any('t.twee:2: passage "Start": the link "Go" leads to "Nowhere", which does not exist' in m
-               for m in messages(result))
+    assert any(
+        't.twee:2: passage "Start": the link "Go" leads to "Nowhere", which does not exist' in m
+        for m in messages(result)
+    )
     loaded(result.story)
 
 

@@ -81,8 +81,7 @@ def test_bad_metadata_is_discarded_with_a_warning_and_the_passage_kept() -> None
     assert result.story is not None
     assert result.story["nodes"]["start"]["text"] == "Malformed metadata."
     assert any(
-        "t.twee:1:" in m and "could not decode the passage metadata" in m
-        for m in messages(result)
+        "t.twee:1:" in m and "could not decode the passage metadata" in m for m in messages(result)
     )
 
 
@@ -112,7 +111,9 @@ def test_escaped_header_lines_in_content() -> None:
 def test_text_before_the_first_header_is_ignored_with_a_warning() -> None:
     result = imp("/**\n notes\n*/\n:: Start\nHi")
     assert result.story is not None
-    assert any("t.twee:1: ignored the text before the first passage header" in m for m in messages(result))
+    assert any(
+        "t.twee:1: ignored the text before the first passage header" in m for m in messages(result)
+    )
 
 
 def test_header_without_a_name_keeps_the_passage() -> None:
@@ -228,7 +229,9 @@ def import_two(a: str, b: str):  # type: ignore[no-untyped-def]
 
 
 def test_multiple_files_make_one_story() -> None:
-    result = import_two(":: Start\n[[Next]]\n", ':: StoryData\n{"ifid":"X","start":"Start"}\n:: Next\nEnd')
+    result = import_two(
+        ":: Start\n[[Next]]\n", ':: StoryData\n{"ifid":"X","start":"Start"}\n:: Next\nEnd'
+    )
     assert result.story is not None
     assert set(result.story["nodes"]) == {"start", "next"}
     loaded(result.story)
@@ -245,17 +248,25 @@ def test_only_special_passages_is_an_error() -> None:
     assert "no story passages" in result.errors[0].message
 
 
-# Ids -----------------------------------------------------------------------------------------------
+# Ids -----------------------------------------------------------------------------------------
 
 
 def test_passage_names_map_to_valid_distinct_ids_and_stay_as_titles() -> None:
-    result = imp(":: Start\n[[a->Cloakroom Hook]] [[b->cloakroom hook]] [[c->Ça va?]] [[d->日本]]\n"
-                 ":: Cloakroom Hook\nx\n:: cloakroom hook\ny\n:: Ça va?\nz\n:: 日本\nw")
+    result = imp(
+        ":: Start\n[[a->Cloakroom Hook]] [[b->cloakroom hook]] [[c->Ça va?]] [[d->日本]]\n"
+        ":: Cloakroom Hook\nx\n:: cloakroom hook\ny\n:: Ça va?\nz\n:: 日本\nw"
+    )
     story = result.story
     assert story is not None
     nodes = story["nodes"]
     assert list(nodes)[1:4] == ["cloakroom-hook", "cloakroom-hook-2", "ca-va"]
     assert list(nodes)[4].startswith("passage-")
-    assert [n["title"] for n in nodes.values()] == ["Start", "Cloakroom Hook", "cloakroom hook", "Ça va?", "日本"]
+    assert [n["title"] for n in nodes.values()] == [
+        "Start",
+        "Cloakroom Hook",
+        "cloakroom hook",
+        "Ça va?",
+        "日本",
+    ]
     assert [c["to"] for c in nodes["start"]["choices"]] == list(nodes)[1:]
     loaded(story)
