@@ -1899,7 +1899,8 @@ class ImportResult:
 def import_files(paths: Sequence[str | Path], **options: Any) -> ImportResult:
     """Read and import Twee files (see :func:`import_twee`); raises :class:`TweeReadError`."""
     sources, problems = read_sources(paths)
-    fallback = Path(paths[0]).stem if paths else "story"
+    stem = Path(paths[0]).stem if paths else "story"
+    fallback = re.sub(r"[-_]+", " ", stem).strip().capitalize() or "Story"
     result = import_twee(sources, fallback_title=fallback, **options)
     result.problems[:0] = problems
     return result
