@@ -266,3 +266,16 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     story.write_text('{"format": "branching/1"}', encoding="utf-8")
     assert run("export", "twee", str(story)).returncode == 1
     assert run("export", "twee", str(tmp_path / "missing.json")).returncode == 2
+
+
+def test_twee_module_imports_no_ui_or_graph_library() -> None:
+    code = "import json, sys\nimport branching.twee\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    heavy = {
+        m
+        for m in json.loads(done.stdout)
+        if m.split(".")[0] in ("textual", "networkx", "sqlite_utils")
+    }
+    assert heavy == set()
