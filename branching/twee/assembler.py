@@ -150,13 +150,7 @@ class Assembler:
             if variable in node_effects and node_effects[variable] != value:
                 self.problems.append(passage.problem(f"sets {variable} twice; kept the last", line))
             node_effects[variable] = value
-        for key, raw in clauses.items():
-            if key.startswith("set "):
-                node_effects[key[4:]] = clause_value(raw)
-        if node_effects:
-            node["set"] = node_effects
-            for variable in node_effects:
-                self.effects.append((variable, node_effects, node_id, passage.line, passage))
+        self.place_effects(node, node_effects, clauses, node_id, passage.line, passage)
         choices = self.choices(passage, choice_drafts)
         if "choices" in clauses and clauses["choices"] == "[]" and not choices:
             node["choices"] = []
@@ -191,6 +185,27 @@ class Assembler:
                     passage.problem(f"ignored the unknown branching clause {key!r}")
                 )
         return node
+
+    def place_effects(
+        self,
+        owner: dict[str, Any],
+        effects: dict[str, Any],
+        clauses: dict[str, str],
+        node_id: str,
+        line: int,
+        passage: Passage,
+    ) -> None:
+        """Give a node or choice its ``set``: ``effects`` and its ``set NAME`` clauses (they win).
+
+        Each effect is remembered for type inference and checks (``node_id`` is "" for choices).
+        """
+        for key, raw in clauses.items():
+            if key.startswith("set "):
+                effects[key[4:]] = clause_value(raw)
+        if effects:
+            owner["set"] = effects
+            for variable in effects:
+                self.effects.append((variable, effects, node_id, line, passage))
 
     def choices(self, passage: Passage, drafts: list[ChoiceDraft]) -> list[dict[str, Any]]:
         made: list[tuple[ChoiceDraft, dict[str, Any]]] = []
@@ -234,14 +249,8 @@ class Assembler:
                     )
             if condition:
                 choice["if"] = condition
-            effects: dict[str, Any] = {variable: value for variable, value, _ in draft.effects}
-            for key, raw in clauses.items():
-                if key.startswith("set "):
-                    effects[key[4:]] = clause_value(raw)
-            if effects:
-                choice["set"] = effects
-                for variable in effects:
-                    self.effects.append((variable, effects, "", draft.line, passage))
+            effects = {variable: value for variable, value, _ in draft.effects}
+            self.place_effects(choice, effects, clauses, "", draft.line, passage)
             if condition:
                 self.conditions.append((choice, draft.line, passage))
             if "id" in clauses:

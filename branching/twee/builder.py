@@ -37,6 +37,8 @@ from branching.twee.strings import string_args
 
 @dataclass
 class ChoiceDraft:
+    """A choice before its target is resolved; ``marker`` is its place in the text."""
+
     label: str
     target: str  # passage name
     line: int
@@ -48,6 +50,8 @@ class ChoiceDraft:
 
 @dataclass
 class EmbedDraft:
+    """An embedded passage, filled in once every passage is drafted."""
+
     target: str
     line: int
     conditions: list[str | None]
@@ -56,6 +60,8 @@ class EmbedDraft:
 
 @dataclass
 class Draft:
+    """A passage's node before assembly: text pieces with markers for links and embeds."""
+
     passage: Passage
     pieces: list[str] = field(default_factory=list)
     choices: list[ChoiceDraft] = field(default_factory=list)
@@ -74,6 +80,8 @@ _DECORATION = re.compile(r"^[\s*_~|•·\-–—,.;:/()<>]*$")
 
 @dataclass
 class _Branch:
+    """An open conditional section of the passage."""
+
     condition: str | None  # translated; None when untranslatable
     raw: str
     line: int

@@ -85,6 +85,7 @@ def write_expression(source: str) -> str:
 
 
 def quote_json(value: Any) -> str:
+    """JSON that is safe inside a comment in a Twine passage."""
     # "-->" would end the comment and "[[" would draw a link in Twine's story map.
     dumped = json.dumps(value, ensure_ascii=False)
     return dumped.replace("-->", "--\\u003e").replace("[[", "[\\u005b")

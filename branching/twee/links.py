@@ -11,6 +11,8 @@ LINK = re.compile(r"\[\[(.*?)\]\]")
 
 @dataclass(frozen=True, slots=True)
 class TwineLink:
+    """A link as Twine reads it; ``external`` for ``scheme://`` targets (not passages)."""
+
     label: str
     target: str
     setter: str | None

@@ -15,6 +15,7 @@ __all__ = ["FORMATS", "Dialect", "Event", "guess_format", "normalise_format", "s
 
 
 def scan(text: str, first_line: int, dialect: Dialect) -> list[Event]:
+    """The events of a passage's text read as ``dialect``; ``first_line`` is the text's line."""
     at = Lines(text, first_line)
     if dialect == "sugarcube":
         return scan_sugarcube(text, at)

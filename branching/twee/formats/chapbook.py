@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from branching.twee.formats.common import scan_common
+from branching.twee.formats.common import Scanned, scan_common, scan_prose
 from branching.twee.formats.events import (
     Assign,
     Close,
@@ -27,6 +27,7 @@ _CB_INSERT = re.compile(r"\{([^{}\n]*)\}")
 
 
 def scan_chapbook(text: str, at: Lines) -> list[Event]:
+    """Events of Chapbook passage text: the vars section, then the body line by line."""
     events: list[Event] = []
     lines = text.split("\n")
     offset = 0
@@ -96,39 +97,20 @@ def scan_chapbook(text: str, at: Lines) -> list[Event]:
 
 
 def _chapbook_line(text: str, base: int, at: Lines) -> list[Event]:
-    events: list[Event] = []
-    pos = prose_start = 0
+    """One body line (``text``, ending ``\n``, at offset ``base`` of the passage)."""
+    line_at = Lines(text, at(base))
 
-    def where(offset: int) -> int:
-        return at(base + offset)
-
-    while True:
-        match = _CB_SPECIAL.search(text, pos)
-        if not match:
-            break
+    def construct(match: re.Match[str]) -> Scanned:
         start = match.start()
-        result: tuple[list[Event], int] | None = None
-        if match.group() == "{":
-            insert = _CB_INSERT.match(text, start)
-            if insert:
-                result = (
-                    _chapbook_insert(insert.group(1).strip(), insert.group(), where(start)),
-                    insert.end(),
-                )
-        else:
-            sub = Lines(text, where(0))
-            result = scan_common(text, start, sub, "chapbook")
-        if result is None:
-            pos = start + 1
-            continue
-        if start > prose_start:
-            events.append(Prose(where(prose_start), text[prose_start:start]))
-        new_events, pos = result
-        events.extend(new_events)
-        prose_start = pos
-    if len(text) > prose_start:
-        events.append(Prose(where(prose_start), text[prose_start:]))
-    return events
+        if match.group() != "{":
+            return scan_common(text, start, line_at, "chapbook")
+        insert = _CB_INSERT.match(text, start)
+        if not insert:
+            return None
+        events = _chapbook_insert(insert.group(1).strip(), insert.group(), line_at(start))
+        return events, insert.end()
+
+    return scan_prose(text, _CB_SPECIAL, line_at, construct)
 
 
 def _chapbook_insert(body: str, raw: str, line: int) -> list[Event]:

@@ -1,8 +1,9 @@
-"""What every story format shares: links, comments, HTML tags, assignment lists."""
+"""What every story format shares: the prose loop, links, comments, HTML tags, assignments."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from branching.twee.clauses import BRANCHING_NOTE, COMMENT, parse_clauses
 from branching.twee.formats.events import Assign, Code, Dialect, Event, Lines, Link, Note, Prose
@@ -10,9 +11,41 @@ from branching.twee.links import LINK, parse_link
 from branching.twee.strings import split_top
 
 _HTML_TAG = re.compile(r"</?([A-Za-z][\w-]*)(?:\s(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)?/?>")
+#: A story-format variable: ``$gold`` (story) or ``_i`` (temporary).
+FORMAT_VARIABLE = re.compile(r"[$_][A-Za-z_]\w*")
+
+#: What a scanner makes of the construct at a match: its events and where it ends, or None when
+#: it is not one after all (an unclosed link, say) and the scan reads on past the match.
+Scanned = tuple[list[Event], int] | None
 
 
-def scan_common(text: str, pos: int, at: Lines, dialect: Dialect) -> tuple[list[Event], int] | None:
+def scan_prose(
+    text: str,
+    special: re.Pattern[str],
+    at: Lines,
+    construct: Callable[[re.Match[str]], Scanned],
+    verbatim: bool = False,
+) -> list[Event]:
+    """Events of ``text``: ``construct`` reads each match of ``special``, the rest is prose."""
+    events: list[Event] = []
+    pos = prose_start = 0
+    while (match := special.search(text, pos)) is not None:
+        start = match.start()
+        result = construct(match)
+        if result is None:
+            pos = start + len(match.group())
+            continue
+        if start > prose_start:
+            events.append(Prose(at(prose_start), text[prose_start:start], verbatim))
+        new_events, pos = result
+        events.extend(new_events)
+        prose_start = pos
+    if len(text) > prose_start:
+        events.append(Prose(at(prose_start), text[prose_start:], verbatim))
+    return events
+
+
+def scan_common(text: str, pos: int, at: Lines, dialect: Dialect) -> Scanned:
     """Links, comments and HTML tags: the constructs every format shares."""
     line = at(pos)
     if text.startswith("[[", pos):

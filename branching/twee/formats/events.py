@@ -5,28 +5,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+#: The story formats an import can be told to read (``--format``).
 FORMATS = ("harlowe", "sugarcube", "chapbook", "snowman", "plain")
+#: How passage text is read: a story format, or "native" for branching's own exports.
 Dialect = Literal["harlowe", "sugarcube", "chapbook", "snowman", "plain", "native"]
 
 
 @dataclass
 class Event:
+    """Something at a line of the passage (the line of the Twee file)."""
+
     line: int
 
 
 @dataclass
 class Prose(Event):
+    """Text to show."""
+
     text: str
     verbatim: bool = False  # already in branching's text syntax (no brace escaping)
 
 
 @dataclass
 class Interp(Event):
+    """A variable printed in the text (``$gold``, ``{gold}``)."""
+
     name: str
 
 
 @dataclass
 class Link(Event):
+    """A link: becomes a choice (``setter`` is SugarCube's ``][$x to 1``)."""
+
     label: str
     target: str
     setter: str | None = None
@@ -34,6 +44,8 @@ class Link(Event):
 
 @dataclass
 class Code(Event):
+    """Story-format code with no equivalent: dropped or kept as text, and reported."""
+
     raw: str
     what: str  # e.g. "SugarCube macro <<textbox>>"
     silent: bool = False  # closers and pure formatting: no warning of their own
@@ -43,6 +55,8 @@ class Code(Event):
 
 @dataclass
 class Open(Event):
+    """The start of a conditional section (``<<if>>``, ``(if:)[``, ``[if ...]``)."""
+
     kind: Literal["if", "elseif", "else"]
     condition: str | None
     raw: str
@@ -51,11 +65,15 @@ class Open(Event):
 
 @dataclass
 class Close(Event):
+    """The end of the current conditional section."""
+
     raw: str
 
 
 @dataclass
 class Assign(Event):
+    """``target op value``, e.g. ``$gold to 3`` or ``$gold += 1``."""
+
     target: str
     op: str
     value: str
@@ -64,6 +82,8 @@ class Assign(Event):
 
 @dataclass
 class LinkOpen(Event):
+    """A link macro whose body (effects, a goto) runs when the link is taken."""
+
     label: str
     target: str | None
     raw: str
@@ -71,23 +91,31 @@ class LinkOpen(Event):
 
 @dataclass
 class LinkClose(Event):
+    """The end of a link macro's body."""
+
     raw: str
 
 
 @dataclass
 class Goto(Event):
+    """A jump to a passage (inside a link body it sets the link's target)."""
+
     target: str
     raw: str
 
 
 @dataclass
 class Embed(Event):
+    """Another passage shown here (``<<include>>``, ``(display:)``, ``{embed passage}``)."""
+
     target: str
     raw: str
 
 
 @dataclass
 class Note(Event):
+    """A ``<!-- branching: ... -->`` comment, as clauses."""
+
     clauses: list[tuple[str, str]]
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
 
-from branching.twee.formats.common import assignments, scan_common
+from branching.twee.formats.common import FORMAT_VARIABLE, assignments, scan_common
 from branching.twee.formats.events import (
     Assign,
     Close,
@@ -27,6 +27,11 @@ _HW_MACRO = re.compile(r"\(([A-Za-z][\w-]*):")
 _HW_SPECIAL = re.compile(
     r"\[\[|<!--|\((?=[A-Za-z][\w-]*:)|(?<![\w$])[$_][A-Za-z_]|\|[A-Za-z_]\w*>\[|<|`|[{}\]]"
 )
+#: ``]<name|``: a hook's closing bracket naming it.
+_HOOK_NAME_AFTER = re.compile(r"\]<[A-Za-z_]\w*\|")
+#: ``+ (changer:``: another changer joined to the one before.
+_CHAINED = re.compile(r"\s*\+\s*\(([A-Za-z][\w-]*):")
+_HOOK_OPEN = re.compile(r"[ \t]*\[(?!\[)")
 _HW_CONDITIONS = {
     "if": "if",
     "unless": "if",
@@ -56,6 +61,7 @@ def _harlowe_args_end(text: str, pos: int) -> int:
 
 
 def scan_harlowe(text: str, at: Lines) -> list[Event]:
+    """Events of Harlowe passage text."""
     events: list[Event] = []
     _harlowe_run(text, 0, at, events, in_hook=False)
     return events
@@ -80,7 +86,7 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
         if token == "]":
             if in_hook:
                 flush(start)
-                named = re.compile(r"\]<[A-Za-z_]\w*\|").match(text, start)
+                named = _HOOK_NAME_AFTER.match(text, start)
                 return named.end() if named else start + 1
             pos = start + 1
             continue
@@ -103,7 +109,7 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
             prose_start = pos
             continue
         if token[0] in "$_":
-            name_match = re.compile(r"[$_][A-Za-z_]\w*").match(text, start)
+            name_match = FORMAT_VARIABLE.match(text, start)
             assert name_match is not None
             flush(start)
             events.append(Interp(line, name_match.group().lstrip("$")))
@@ -126,7 +132,10 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
         prose_start = pos
 
 
-def _harlowe_macro(text: str, start: int, at: Lines, events: list[Event], flush: Any) -> int:
+def _harlowe_macro(
+    text: str, start: int, at: Lines, events: list[Event], flush: Callable[[int], None]
+) -> int:
+    """Read the macro at ``start`` (and its hook) into ``events``; its end, or -1 if none."""
     match = _HW_MACRO.match(text, start)
     if not match:
         return -1
@@ -139,28 +148,32 @@ def _harlowe_macro(text: str, start: int, at: Lines, events: list[Event], flush:
     args = text[match.end() : end - 1].strip()
     raw = text[start:end]
     # Changers joined with "+" act on the hook that follows them all.
-    chain = re.compile(r"\s*\+\s*\(([A-Za-z][\w-]*):")
-    while (more := chain.match(text, end)) is not None:
+    while (more := _CHAINED.match(text, end)) is not None:
         more_end = _harlowe_args_end(text, more.end())
         if more_end < 0:
             break
         raw = text[start:more_end]
         end = more_end
-    hook = re.compile(r"[ \t]*\[(?!\[)").match(text, end)
+    hook = _HOOK_OPEN.match(text, end)
     strings = string_args(args)
 
     def run_hook() -> int:
         assert hook is not None
         return _harlowe_run(text, hook.end(), at, events, in_hook=True)
 
+    def enclose(opening: Event, closing: type[Close | LinkClose]) -> int:
+        """``opening``, the hook's events, then ``closing`` where the hook ends."""
+        events.append(opening)
+        stop = run_hook()
+        events.append(closing(at(stop - 1), ""))
+        return stop
+
     if name in _HW_CONDITIONS and hook:
         kind = _HW_CONDITIONS[name]
         if kind != "if":
             events.append(Close(line, ""))  # marks the chain: else follows the previous hook
-        events.append(Open(line, kind, args or None, raw, negate=name == "unless"))  # type: ignore[arg-type]
-        stop = run_hook()
-        events.append(Close(at(stop - 1), ""))
-        return stop
+        opening = Open(line, kind, args or None, raw, negate=name == "unless")  # type: ignore[arg-type]
+        return enclose(opening, Close)
     if name in ("set", "put", "move"):
         if name == "set":
             events.extend(assignments(args, line, raw))
@@ -182,24 +195,18 @@ def _harlowe_macro(text: str, start: int, at: Lines, events: list[Event], flush:
     if name in ("display",) and strings:
         events.append(Embed(line, strings[0], raw))
         return end
-    if name == "print" and re.fullmatch(r"[$_][A-Za-z_]\w*", args):
+    if name == "print" and FORMAT_VARIABLE.fullmatch(args):
         events.append(Interp(line, args.lstrip("$")))
         return end
     if name in ("link-reveal-goto", "linkrevealgoto") and strings and hook:
         target = strings[1] if len(strings) > 1 else strings[0]
-        events.append(LinkOpen(line, strings[0], target, raw))
-        stop = run_hook()
-        events.append(LinkClose(at(stop - 1), ""))
-        return stop
+        return enclose(LinkOpen(line, strings[0], target, raw), LinkClose)
     if (
         name in ("link", "link-reveal", "linkreveal", "link-replace", "linkreplace", "link-repeat")
         and strings
         and hook
     ):
-        events.append(LinkOpen(line, strings[0], None, raw))
-        stop = run_hook()
-        events.append(LinkClose(at(stop - 1), ""))
-        return stop
+        return enclose(LinkOpen(line, strings[0], None, raw), LinkClose)
     events.append(Code(line, raw, f"Harlowe macro ({match.group(1)}:)"))
     if hook:
         return run_hook()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-from branching.twee.formats.common import assignments, scan_common
+from branching.twee.formats.common import (
+    FORMAT_VARIABLE,
+    Scanned,
+    assignments,
+    scan_common,
+    scan_prose,
+)
 from branching.twee.formats.events import (
     Close,
     Code,
@@ -25,6 +31,9 @@ from branching.twee.strings import skip_string, string_args
 _SC_MACRO = re.compile(r"<<(/?)(=|-|[A-Za-z][\w-]*)")
 _SC_SPECIAL = re.compile(r"\[\[|\[img\[|<<|<!--|/\*|/%|\"\"\"|<nowiki>|<|(?<![\w$])[$_][A-Za-z_]")
 _SC_CODE_BODY = {"script", "widget"}
+_IMAGE = "SugarCube image link"
+_PROPERTY_START = re.compile(r"[.\[][\w\"']")
+_PROPERTY = re.compile(r"(?:\.\w+|\[[^\]]*\])+")
 _SC_NAVIGATION_FREE = {
     "set",
     "unset",
@@ -75,66 +84,45 @@ _SC_NAVIGATION_FREE = {
 
 
 def scan_sugarcube(text: str, at: Lines) -> list[Event]:
-    events: list[Event] = []
-    pos = 0
-    prose_start = 0
+    """Events of SugarCube passage text."""
 
-    def flush(end: int) -> None:
-        if end > prose_start:
-            events.append(Prose(at(prose_start), text[prose_start:end]))
-
-    while True:
-        match = _SC_SPECIAL.search(text, pos)
-        if not match:
-            break
+    def construct(match: re.Match[str]) -> Scanned:
         start = match.start()
         line = at(start)
         token = match.group()
-        result: tuple[list[Event], int] | None = None
-        if token in ("[[", "<!--") or (token == "<" and not text.startswith("<<", start)):
-            result = scan_common(text, start, at, "sugarcube")
-        elif token == "[img[":
+        if token in ("[[", "<!--", "<"):
+            return scan_common(text, start, at, "sugarcube")
+        if token == "<<":
+            return _sugarcube_macro(text, start, at)
+        if token == "[img[":
             end = text.find("]]", start)
-            if end >= 0:
-                result = ([Code(line, text[start : end + 2], "SugarCube image link")], end + 2)
-        elif token == "/*" or token == "/%":
+            return None if end < 0 else ([Code(line, text[start : end + 2], _IMAGE)], end + 2)
+        if token in ("/*", "/%"):
             end = text.find("*/" if token == "/*" else "%/", start + 2)
-            if end >= 0:
-                result = ([Code(line, text[start : end + 2], "comment", silent=True)], end + 2)
-        elif token in ('"""', "<nowiki>"):
+            if end < 0:
+                return None
+            return [Code(line, text[start : end + 2], "comment", silent=True)], end + 2
+        if token in ('"""', "<nowiki>"):
             closer = '"""' if token == '"""' else "</nowiki>"
             end = text.find(closer, start + len(token))
-            if end >= 0:
-                body = text[start + len(token) : end]
-                result = ([Prose(line, body)], end + len(closer))
-        elif token == "<<":
-            result = _sugarcube_macro(text, start, at)
-        else:  # naked variable
-            name_match = re.compile(r"[$_][A-Za-z_]\w*").match(text, start)
-            assert name_match is not None
-            end = name_match.end()
-            if (
-                end < len(text)
-                and text[end] in ".["
-                and re.match(r"[.\[][\w\"']", text[end : end + 2])
-            ):
-                prop = re.compile(r"(?:\.\w+|\[[^\]]*\])+").match(text, end)
-                stop = prop.end() if prop else end
-                result = (
-                    [Code(line, text[start:stop], "SugarCube variable with a property")],
-                    stop,
-                )
-            else:
-                result = ([Interp(line, name_match.group().lstrip("$"))], end)
-        if result is None:
-            pos = start + len(token)
-            continue
-        flush(start)
-        new_events, pos = result
-        events.extend(new_events)
-        prose_start = pos
-    flush(len(text))
-    return events
+            if end < 0:
+                return None
+            return [Prose(line, text[start + len(token) : end])], end + len(closer)
+        return _naked_variable(text, start, line)
+
+    return scan_prose(text, _SC_SPECIAL, at, construct)
+
+
+def _naked_variable(text: str, start: int, line: int) -> Scanned:
+    """``$gold`` in prose is printed; ``$hero.name`` or ``$bag[0]`` has no equivalent."""
+    name = FORMAT_VARIABLE.match(text, start)
+    assert name is not None
+    end = name.end()
+    if _PROPERTY_START.match(text, end):
+        prop = _PROPERTY.match(text, end)
+        stop = prop.end() if prop else end
+        return [Code(line, text[start:stop], "SugarCube variable with a property")], stop
+    return [Interp(line, name.group().lstrip("$"))], end
 
 
 def _macro_end(text: str, pos: int) -> int:
@@ -157,7 +145,7 @@ def _macro_end(text: str, pos: int) -> int:
     return -1
 
 
-def _sugarcube_macro(text: str, start: int, at: Lines) -> tuple[list[Event], int] | None:
+def _sugarcube_macro(text: str, start: int, at: Lines) -> Scanned:
     match = _SC_MACRO.match(text, start)
     if not match:
         return None
@@ -197,16 +185,12 @@ def _sugarcube_macro(text: str, start: int, at: Lines) -> tuple[list[Event], int
         if strings:
             target = strings[1] if len(strings) > 1 and not strings[1].startswith("[[") else None
             return [LinkOpen(line, strings[0], target, raw)], end
-    if lower == "goto":
+    if lower in ("goto", "include", "display"):
         strings = string_args(args)
         if strings:
             pair = link_from_arg(strings[0])
-            return [Goto(line, pair[1] if pair else strings[0], raw)], end
-    if lower in ("include", "display"):
-        strings = string_args(args)
-        if strings:
-            pair = link_from_arg(strings[0])
-            return [Embed(line, pair[1] if pair else strings[0], raw)], end
+            jump = Goto if lower == "goto" else Embed
+            return [jump(line, pair[1] if pair else strings[0], raw)], end
     if lower in ("actions", "choice"):
         events: list[Event] = []
         for arg in string_args(args):
@@ -214,7 +198,7 @@ def _sugarcube_macro(text: str, start: int, at: Lines) -> tuple[list[Event], int
             events.append(Link(line, pair[0], pair[1]) if pair else Link(line, arg, arg))
         if events:
             return events, end
-    if lower in ("print", "=", "-") and re.fullmatch(r"[$_][A-Za-z_]\w*", args):
+    if lower in ("print", "=", "-") and FORMAT_VARIABLE.fullmatch(args):
         return [Interp(line, args.lstrip("$"))], end
     if lower in ("back", "return"):
         return [

@@ -183,6 +183,7 @@ def literal_value(expression: str) -> Value | None:
 
 
 def constant_value(expression: str, known: dict[str, Value]) -> Value | None:
+    """The value of an expression over ``known`` variables, or None when it needs others."""
     try:
         return evaluate(expression, known, lambda node: 0)
     except (EvaluationError, ExpressionError):
