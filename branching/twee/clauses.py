@@ -16,6 +16,11 @@ SETTINGS_NAME = "Story Settings (branching)"
 
 COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
 BRANCHING_NOTE = re.compile(r"^\s*branching\b:?", re.IGNORECASE)
+#: ``key: value`` or ``if condition`` / ``set name value`` (the colon may be left out).
+_CLAUSE = re.compile(
+    r"(if|set\s+[A-Za-z_]\w*|[A-Za-z][\w ]*?)\s*(?::\s*|\s+(?=\S))(.*)$", re.DOTALL
+)
+_SPACES = re.compile(r"\s+")
 
 
 def parse_clauses(body: str) -> list[tuple[str, str]]:
@@ -30,13 +35,9 @@ def parse_clauses(body: str) -> list[tuple[str, str]]:
             part = part.strip()
             if not part:
                 continue
-            match = re.match(
-                r"(if|set\s+[A-Za-z_]\w*|[A-Za-z][\w ]*?)\s*(?::\s*|\s+(?=\S))(.*)$",
-                part,
-                re.DOTALL,
-            )
+            match = _CLAUSE.match(part)
             if match:
-                clauses.append((re.sub(r"\s+", " ", match.group(1)), match.group(2).strip()))
+                clauses.append((_SPACES.sub(" ", match.group(1)), match.group(2).strip()))
             else:
                 clauses.append((part, ""))
     return clauses

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,33 @@ def import_twee(
     Never raises for bad content: every problem is in ``result.problems`` (located), and when
     there are errors ``result.story`` is None.
     """
+    with _cycle_collector_paused():
+        return _import(sources, keep_macros, story_format, start, fallback_title)
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while an import runs (and restore its state after).
+
+    An import makes millions of objects and no garbage cycles, so the collector's repeated passes
+    over them found nothing and took a third of the time of importing a 24,700-passage story.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(
+    sources: Sequence[tuple[str, str]],
+    keep_macros: bool,
+    story_format: str | None,
+    start: str | None,
+    fallback_title: str,
+) -> ImportResult:
     problems: list[TweeProblem] = []
     by_name: dict[str, Passage] = {}
     order: list[str] = []

@@ -219,7 +219,7 @@ def parse_twee(text: str, filename: str = "<twee>") -> tuple[list[Passage], list
     for index, start in enumerate(header_at):
         end = header_at[index + 1] if index + 1 < len(header_at) else len(lines)
         name, tags, metadata, notes = parse_header(lines[start][2:])
-        body = [re.sub(r"^\\:", ":", line) for line in lines[start + 1 : end]]
+        body = [line[1:] if line.startswith("\\:") else line for line in lines[start + 1 : end]]
         while body and not body[-1].strip():
             body.pop()
         passage = Passage(name, tags, metadata, "\n".join(body), filename, start + 1)

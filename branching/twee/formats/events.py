@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Literal
 
@@ -120,13 +121,20 @@ class Note(Event):
 
 
 class Lines:
-    """Offsets to line numbers within a passage."""
+    """Offsets to line numbers within a passage.
+
+    >>> at = Lines("one\\ntwo\\n", 10)
+    >>> at(0), at(3), at(4), at(8)
+    (10, 10, 11, 12)
+    """
 
     def __init__(self, text: str, first_line: int) -> None:
-        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+        self.starts = [0]
+        newline = text.find("\n")
+        while newline >= 0:
+            self.starts.append(newline + 1)
+            newline = text.find("\n", newline + 1)
         self.first = first_line
 
     def __call__(self, offset: int) -> int:
-        import bisect
-
         return self.first + bisect.bisect_right(self.starts, offset) - 1
