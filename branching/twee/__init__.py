@@ -14,15 +14,16 @@ links, ``<!-- branching: if has_key; set door: true -->``, which Twine keeps as 
 
 Nothing here imports Textual or networkx, and nothing evaluates story code.
 
-Modules, in the order an import runs through them:
+Modules, roughly in the order an import uses them:
 
 - :mod:`~branching.twee.notation`: Twee files, passage headers and text, escapes.
 - :mod:`~branching.twee.links`: the forms of Twine links.
 - :mod:`~branching.twee.clauses`: branching's ``<!-- branching: ... -->`` comments.
+- :mod:`~branching.twee.strings`: quoted strings and brackets in code and comments.
+- :mod:`~branching.twee.ids`: node ids for passage names, and passage names for nodes.
 - :mod:`~branching.twee.formats`: per story format, passage text scanned into events;
   :mod:`~branching.twee.formats.translate` turns their expressions into branching's.
 - :mod:`~branching.twee.builder`: one passage's events into a draft node.
-- :mod:`~branching.twee.ids`: node ids for passage names, and passage names for nodes.
 - :mod:`~branching.twee.assembler`: drafts into nodes, variables and their types.
 - :mod:`~branching.twee.importer` and :mod:`~branching.twee.exporter`: the two entry points.
 """

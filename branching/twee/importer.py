@@ -114,6 +114,86 @@ def _import(
     fallback_title: str,
 ) -> ImportResult:
     problems: list[TweeProblem] = []
+    by_name, order = _collect_passages(sources, problems)
+    result = ImportResult(None, problems, passages=len(by_name))
+    if not by_name:
+        files = ", ".join(name for name, _ in sources) or "the input"
+        problems.append(
+            TweeProblem(
+                "error", "no passages found (a passage starts with a line '::Name')", files, None
+            )
+        )
+        return result
+
+    settings = next((p for p in by_name.values() if SETTINGS_TAG in p.tags), None)
+    data = _story_data(by_name.get("StoryData"), problems)
+    dialect = _choose_dialect(by_name, order, data, settings, story_format, problems)
+    result.format = dialect
+
+    story_names, init = _sort_passages(by_name, order, dialect, problems)
+    if not story_names:
+        problems.append(
+            TweeProblem(
+                "error",
+                "no story passages (only StoryTitle, StoryData, scripts or styles)",
+                sources[0][0],
+                None,
+            )
+        )
+        return result
+    ids = _node_ids(by_name, story_names)
+    names = set(story_names)
+
+    def build(passage: Passage) -> Draft:
+        events = scan(passage.text, passage.line + 1, dialect)
+        return Builder(passage, dialect, ids, names, keep_macros, problems).run(events)
+
+    drafts: dict[str, Draft] = {}
+    for name in story_names:
+        draft = drafts[name] = build(by_name[name])
+        draft.text = finish_text(draft.pieces, draft.labels, dialect == "native")
+    defaults: dict[str, Value] = {}
+    for passage in init:
+        _starting_values(passage, build(passage), defaults, problems)
+
+    assembler = Assembler(by_name, drafts, ids, dialect, problems)
+    nodes = assembler.nodes()
+    story, variables_declared = _story_fields(by_name, settings, fallback_title, problems)
+    start_name = _choose_start(start, data, by_name, story_names, problems)
+    if start_name is None:
+        return result
+    story["start"] = ids[start_name]
+    story["variables"] = assembler.variables(defaults, variables_declared, ids[start_name])
+    story["nodes"] = nodes
+    ordered = {key: story[key] for key in _STORY_KEYS if key in story}
+    if not ordered["variables"]:
+        ordered.pop("variables")
+    problems.extend(_validate(ordered))
+    if not any(p.severity == "error" for p in problems):
+        result.story = ordered
+    return result
+
+
+#: The order of a story's fields in the file written.
+_STORY_KEYS = (
+    "$schema",
+    "format",
+    "id",
+    "title",
+    "version",
+    "author",
+    "language",
+    "start",
+    "variables",
+    "nodes",
+)
+_SETTINGS_KEYS = ("id", "title", "version", "author", "language", "$schema")
+
+
+def _collect_passages(
+    sources: Sequence[tuple[str, str]], problems: list[TweeProblem]
+) -> tuple[dict[str, Passage], list[str]]:
+    """Every passage by name, and the names in file order (a repeated name keeps the last)."""
     by_name: dict[str, Passage] = {}
     order: list[str] = []
     for filename, text in sources:
@@ -132,41 +212,43 @@ def _import(
             else:
                 order.append(passage.name)
             by_name[passage.name] = passage
-    result = ImportResult(None, problems, passages=len(by_name))
-    if not by_name:
-        files = ", ".join(name for name, _ in sources) or "the input"
-        problems.append(
-            TweeProblem(
-                "error", "no passages found (a passage starts with a line '::Name')", files, None
-            )
-        )
-        return result
+    return by_name, order
 
-    settings = next((p for p in by_name.values() if SETTINGS_TAG in p.tags), None)
-    data = _story_data(by_name.get("StoryData"), problems)
-    declared = normalise_format(data.get("format") if isinstance(data.get("format"), str) else None)
-    dialect: Dialect
+
+def _choose_dialect(
+    by_name: dict[str, Passage],
+    order: list[str],
+    data: dict[str, Any],
+    settings: Passage | None,
+    story_format: str | None,
+    problems: list[TweeProblem],
+) -> Dialect:
+    """How to read the passages: --format, else an export's own notation, StoryData or a guess."""
     if settings is not None and story_format is None:
-        dialect = "native"
-    else:
-        chosen = normalise_format(story_format) or declared
-        if chosen is None:
-            candidates = [p.text for p in by_name.values() if not _is_code_passage(p)]
-            chosen = guess_format(candidates)
-            if chosen != "plain":
-                first = by_name[order[0]]
-                problems.append(
-                    TweeProblem(
-                        "warning",
-                        f"StoryData names no story format; read the passages as {chosen.title()}, "
-                        "whose code they use (choose with --format)",
-                        first.file,
-                        first.line,
-                    )
+        return "native"
+    declared = normalise_format(data.get("format") if isinstance(data.get("format"), str) else None)
+    chosen = normalise_format(story_format) or declared
+    if chosen is None:
+        candidates = [p.text for p in by_name.values() if not _is_code_passage(p)]
+        chosen = guess_format(candidates)
+        if chosen != "plain":
+            first = by_name[order[0]]
+            problems.append(
+                TweeProblem(
+                    "warning",
+                    f"StoryData names no story format; read the passages as {chosen.title()}, "
+                    "whose code they use (choose with --format)",
+                    first.file,
+                    first.line,
                 )
-        dialect = chosen  # type: ignore[assignment]
-    result.format = dialect
+            )
+    return chosen  # type: ignore[return-value]
 
+
+def _sort_passages(
+    by_name: dict[str, Passage], order: list[str], dialect: Dialect, problems: list[TweeProblem]
+) -> tuple[list[str], list[Passage]]:
+    """Names of the story passages, and the passages of starting values; the rest is reported."""
     story_names: list[str] = []
     init: list[Passage] = []
     for name in order:
@@ -186,57 +268,48 @@ def _import(
                 "(its interface or every-passage code)",
             }[role]
             problems.append(passage.problem(f"dropped {what}: branching has no equivalent"))
-    if not story_names:
-        problems.append(
-            TweeProblem(
-                "error",
-                "no story passages (only StoryTitle, StoryData, scripts or styles)",
-                sources[0][0],
-                None,
-            )
-        )
-        return result
+    return story_names, init
 
+
+def _node_ids(by_name: dict[str, Passage], story_names: list[str]) -> dict[str, str]:
+    """Node ids: the ``id`` clause an export wrote, else one made from the passage name."""
     fixed: dict[str, str] = {}
     for name in story_names:
         wanted = _node_clause(by_name[name].text, "id")
         if wanted and ID_RE.match(wanted) and wanted not in fixed.values():
             fixed[name] = wanted
-    ids = assign_ids(story_names, fixed)
-    names = set(story_names)
+    return assign_ids(story_names, fixed)
 
-    drafts: dict[str, Draft] = {}
-    for name in story_names:
-        passage = by_name[name]
-        events = scan(passage.text, passage.line + 1, dialect)
-        draft = Builder(passage, dialect, ids, names, keep_macros, problems).run(events)
-        draft.text = finish_text(draft.pieces, draft.labels, dialect == "native")
-        drafts[name] = draft
-    defaults: dict[str, Value] = {}
-    for passage in init:
-        events = scan(passage.text, passage.line + 1, dialect)
-        draft = Builder(passage, dialect, ids, names, keep_macros, problems).run(events)
-        for variable, value, line in draft.effects:
-            constant = value if not isinstance(value, str) else constant_value(value, defaults)
-            if constant is None:
-                problems.append(
-                    passage.problem(
-                        f"the starting value of {variable} is not a constant; used its type's zero",
-                        line,
-                    )
+
+def _starting_values(
+    passage: Passage, draft: Draft, defaults: dict[str, Value], problems: list[TweeProblem]
+) -> None:
+    """Add the constant effects of an init passage (StoryInit, startup) to ``defaults``."""
+    for variable, value, line in draft.effects:
+        constant = value if not isinstance(value, str) else constant_value(value, defaults)
+        if constant is None:
+            problems.append(
+                passage.problem(
+                    f"the starting value of {variable} is not a constant; used its type's zero",
+                    line,
                 )
-                continue
-            defaults[variable] = constant
-        problems.append(
-            passage.problem(
-                f"read {len(draft.effects)} starting values from this passage; "
-                "it is not a story node"
             )
+            continue
+        defaults[variable] = constant
+    problems.append(
+        passage.problem(
+            f"read {len(draft.effects)} starting values from this passage; it is not a story node"
         )
+    )
 
-    assembler = Assembler(by_name, drafts, ids, dialect, problems)
-    nodes = assembler.nodes()
 
+def _story_fields(
+    by_name: dict[str, Passage],
+    settings: Passage | None,
+    fallback_title: str,
+    problems: list[TweeProblem],
+) -> tuple[dict[str, Any], dict[str, Value]]:
+    """The story's own fields (StoryTitle, StoryAuthor, an export's settings) and its variables."""
     title, author = fallback_title, None
     if "StoryTitle" in by_name and by_name["StoryTitle"].text.strip():
         title = " ".join(by_name["StoryTitle"].text.split())
@@ -245,44 +318,11 @@ def _import(
     story: dict[str, Any] = {"format": FORMAT, "id": slugify(title)[:80], "title": title}
     if author:
         story["author"] = author
-    settings_values: dict[str, Any] = {}
-    variables_declared: dict[str, Value] = {}
-    if settings is not None:
-        settings_values, variables_declared = _read_settings(settings, problems)
-        for key in ("id", "title", "version", "author", "language", "$schema"):
-            if key in settings_values:
-                story[key] = settings_values[key]
-
-    start_name = _choose_start(start, data, by_name, story_names, problems)
-    if start_name is None:
-        return result
-    story["start"] = ids[start_name]
-
-    variables = assembler.variables(defaults, variables_declared, ids[start_name])
-    story["variables"] = variables
-    story["nodes"] = nodes
-    ordered: dict[str, Any] = {
-        key: story[key]
-        for key in (
-            "$schema",
-            "format",
-            "id",
-            "title",
-            "version",
-            "author",
-            "language",
-            "start",
-            "variables",
-            "nodes",
-        )
-        if key in story
-    }
-    if not variables:
-        ordered.pop("variables")
-    problems.extend(_validate(ordered))
-    if not any(p.severity == "error" for p in problems):
-        result.story = ordered
-    return result
+    if settings is None:
+        return story, {}
+    values, variables = _read_settings(settings, problems)
+    story.update((key, values[key]) for key in _SETTINGS_KEYS if key in values)
+    return story, variables
 
 
 def _is_code_passage(passage: Passage) -> bool:
@@ -417,7 +457,7 @@ def _read_settings(
                         f"ignored the variable line {line.strip()!r}", passage.line + offset
                     )
                 )
-        elif key in ("id", "title", "version", "author", "language", "$schema"):
+        elif key in _SETTINGS_KEYS:
             values[key] = value if isinstance(value, str) else raw
     return values, variables
 
