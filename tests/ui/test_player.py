@@ -497,3 +497,23 @@ async def test_page_keys_scroll_a_long_passage(build: Any, lighthouse: Any) -> N
         await wait_for_text(app, "Paragraph 1 of")
         await pilot.press("1")  # the choices still have the keys
         await wait_for_text(app, "hundred and twelve")
+
+
+async def test_a_save_that_fails_is_reported_once_and_play_goes_on(build: Any) -> None:
+    class ReadOnly(MemorySaves):
+        def save(self, story_id: str, viewer: str, state: dict[str, Any]) -> None:
+            raise PermissionError("read-only folder")
+
+    app = build(saves=ReadOnly())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_text(app, "Night has fallen")
+        assert app.saves is not None
+        app.saves.flush()
+        await pilot.press("2")
+        await wait_for_text(app, "Something glints")
+        app.saves.flush()
+        await pilot.press("b")
+        await wait_for_text(app, "Night has fallen")
+        messages = [str(n.message) for n in app._notifications]
+        assert sum("Cannot save your place" in m for m in messages) == 1
+        assert any("read-only folder" in m for m in messages)
