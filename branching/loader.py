@@ -338,8 +338,8 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         parts = tuple(unescape_pointer(problem.path))
         while parts and parts not in offsets:
             parts = parts[:-1]
-        offset = offsets.get(parts)
-        located.append(problem if offset is None else problem.located(*places[offset]))
+        place = places.get(offsets[parts]) if parts in offsets else None
+        located.append(problem if place is None else problem.located(*place))
     return located
 
 
