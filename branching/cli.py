@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import schema, validate
+from branching.commands import graph, schema, stats, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -24,3 +24,5 @@ def main() -> None:
 
 main.add_command(schema.schema)
 main.add_command(validate.validate)
+main.add_command(graph.graph)
+main.add_command(stats.stats)
