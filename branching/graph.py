@@ -373,12 +373,12 @@ def to_mermaid(story: Story) -> str:
             lines.append(f'  {name}(["{label}"]):::{kind}')
         else:
             lines.append(f'  {name}["{label}"]')
-    for node_id, node, choice_index, kind in _choices(story):
+    for node_id, node, choice_index, style in _choices(story):
         choice = (node.choices or [])[choice_index]
         if choice.to not in names:
             continue
         label = _edge_label(node, choice_index)
-        arrow = {"timed": "==>", "conditional": "-.->", "plain": "-->"}[kind]
+        arrow = {"timed": "==>", "conditional": "-.->", "plain": "-->"}[style]
         lines.append(f'  {names[node_id]} {arrow}|"{mermaid_text(label)}"| {names[choice.to]}')
     lines += [
         "  classDef good fill:#d4f4d4,stroke:#2a7a2a",
@@ -425,14 +425,14 @@ def to_dot(story: Story) -> str:
             kind = info.kind if info is not None else "neutral"
             attributes += ['style="rounded,filled"', f'fillcolor="{fills[kind]}"']
         lines.append(f'  "{dot_text(node_id)}" [{", ".join(attributes)}];')
-    for node_id, node, choice_index, kind in _choices(story):
+    for node_id, node, choice_index, style in _choices(story):
         choice = (node.choices or [])[choice_index]
         if choice.to not in story.nodes:
             continue
         attributes = [f'label="{dot_text(_edge_label(node, choice_index))}"']
-        if kind == "conditional":
+        if style == "conditional":
             attributes.append("style=dashed")
-        elif kind == "timed":
+        elif style == "timed":
             attributes.append("style=bold")
         edge = f'"{dot_text(node_id)}" -> "{dot_text(choice.to)}"'
         lines.append(f"  {edge} [{', '.join(attributes)}];")

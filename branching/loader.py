@@ -305,7 +305,7 @@ _DECODER = json.JSONDecoder()
 
 
 def locate(text: str, problems: list[Problem]) -> list[Problem]:
-    """Give each problem the line and column of the nearest existing place its path names.
+    r"""Give each problem the line and column of the nearest existing place its path names.
 
     >>> text = '{"start": "x",\n "nodes": {"a": {"choices": []}}}'
     >>> [(p.line, p.column) for p in locate(text, [Problem("error", "e", "", "/nodes/a/choices")])]
