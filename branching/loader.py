@@ -309,7 +309,7 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
 
     >>> text = '{"start": "x",\n "nodes": {"a": {"choices": []}}}'
     >>> [(p.line, p.column) for p in locate(text, [Problem("error", "e", "", "/nodes/a/choices")])]
-    [(2, 16)]
+    [(2, 18)]
     """
     wanted: set[tuple[str, ...]] = set()
     for problem in problems:
