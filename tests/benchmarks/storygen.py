@@ -21,12 +21,57 @@ import random
 from pathlib import Path
 from typing import Any
 
-_WORDS = (
-    "the a door light corridor she he they rain station letter old quiet window river "
-    "remember never always slowly across under behind voice cold morning night train "
-    "signal machine code message pocket table commander hut careful strange distant "
-    "answer question waits opens closes turns looks listens whispers runs stops"
-).split()
+_WORDS = [
+    "the",
+    "a",
+    "door",
+    "light",
+    "corridor",
+    "she",
+    "he",
+    "they",
+    "rain",
+    "station",
+    "letter",
+    "old",
+    "quiet",
+    "window",
+    "river",
+    "remember",
+    "never",
+    "always",
+    "slowly",
+    "across",
+    "under",
+    "behind",
+    "voice",
+    "cold",
+    "morning",
+    "night",
+    "train",
+    "signal",
+    "machine",
+    "code",
+    "message",
+    "pocket",
+    "table",
+    "commander",
+    "hut",
+    "careful",
+    "strange",
+    "distant",
+    "answer",
+    "question",
+    "waits",
+    "opens",
+    "closes",
+    "turns",
+    "looks",
+    "listens",
+    "whispers",
+    "runs",
+    "stops",
+]
 
 
 def _sentence(rng: random.Random, words: int) -> str:
