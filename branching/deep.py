@@ -53,7 +53,7 @@ from branching.expressions import (
     parse,
 )
 from branching.expressions import Node as Tree
-from branching.model import Node, Story
+from branching.model import Choice, Node, Story
 from branching.problems import Problem, pointer
 
 #: Default bound on explored states (``--max-states``).
@@ -242,7 +242,7 @@ class _Explorer:
                         fault.path.split("/")[2] if fault.path.startswith("/nodes/") else node_id
                     )
                     self.report(
-                        "deep-runtime-error", fault, _unescape(where), state, parents, choice.key
+                        "deep-runtime-error", fault, _unescape(where), state, parents, _step(choice)
                     )
                     continue
                 if following in parents:
@@ -250,7 +250,7 @@ class _Explorer:
                 if len(parents) >= self.max_states:
                     result.complete = False
                     continue
-                parents[following] = (state, choice.key)
+                parents[following] = (state, _step(choice))
                 queue.append(following)
 
         result.states = len(parents)
@@ -380,6 +380,12 @@ class _VisitTable:
 
             self.counters[visits] = counter
         return counter
+
+
+def _step(choice: Choice) -> str:
+    """A choice as a step of an example play: its label, quoted and shortened."""
+    label = " ".join(choice.label.split())
+    return json.dumps(label if len(label) <= 30 else label[:29] + "…", ensure_ascii=False)
 
 
 def _show(value: Value) -> str:

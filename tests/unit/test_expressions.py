@@ -13,6 +13,8 @@ from branching.expressions import (
     MAX_NUMBER,
     EvaluationError,
     ExpressionError,
+    Kind,
+    Value,
     check,
     effect_value,
     evaluate,
@@ -20,8 +22,8 @@ from branching.expressions import (
     template,
 )
 
-VARIABLES = {"gold": 3, "torch": True, "name": "Ada", "ratio": 0.5}
-KINDS = {"gold": "number", "torch": "bool", "name": "string", "ratio": "number"}
+VARIABLES: dict[str, Value] = {"gold": 3, "torch": True, "name": "Ada", "ratio": 0.5}
+KINDS: dict[str, Kind] = {"gold": "number", "torch": "bool", "name": "string", "ratio": "number"}
 
 
 def no_visits(node: str) -> int:
