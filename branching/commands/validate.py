@@ -42,10 +42,11 @@ def validate(
     """
     from branching.loader import load_story
 
-    result = load_story(story, warnings=not no_warnings)
+    # Without --deep no Story model is needed: check node by node and keep none (faster).
+    result = load_story(story, warnings=not no_warnings, build=deep)
     problems = list(result.problems)
     note = ""
-    if deep and result.ok and result.story is not None:
+    if deep and result.ok and result.story is not None:  # --deep built the story
         from pathlib import Path
 
         from branching.deep import explore
@@ -71,8 +72,7 @@ def validate(
         for problem in problems:
             click.echo(problem.format(result.name))
         if result.readable and not errors:
-            nodes = len(result.story.nodes) if result.story else 0
-            summary = f"{result.name}: OK, {nodes:,} nodes"
+            summary = f"{result.name}: OK, {result.node_count:,} nodes"
             if warnings:
                 summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
             click.echo(summary + note)

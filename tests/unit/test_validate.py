@@ -268,6 +268,24 @@ def test_ending_with_choices() -> None:
     assert only(load(data), "ending-with-choices").node == "a"
 
 
+BROKEN = [
+    story(a={"txt": "x", "choices": [{"label": 3, "to": "b c"}], "timer": {"seconds": "5"}}),
+    story(a={"ending": {"kind": "sad"}}, **{"bad id": {"ending": True}}),
+    {**story(), "format": "branching/2", "variables": {"x": [1]}, "extra": 1},
+    {**story(), "nodes": [1, 2]},
+    story(a={"choices": [{"label": "Go", "to": "end"}]}, end={"ending": True}, x=[1]),
+]
+
+
+@pytest.mark.parametrize("data", BROKEN)
+def test_checking_without_building_finds_the_same_problems(data: dict[str, Any]) -> None:
+    text = dump(data).encode() if isinstance(data["nodes"], dict) else json.dumps(data).encode()
+    built = load_story_bytes(text, "s.json")
+    checked = load_story_bytes(text, "s.json", build=False)
+    assert built.errors and checked.story is None
+    assert sorted(map(repr, checked.problems)) == sorted(map(repr, built.problems))
+
+
 def test_every_error_is_reported_in_one_run() -> None:
     data = story(
         a={"text": "{nope}", "choices": [{"label": "Go", "to": "zz"}, {"label": "x", "to": "zz"}]},
