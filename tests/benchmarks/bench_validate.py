@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 INTERCEPT = "corpus/the-intercept/the-intercept.story.json"
 
