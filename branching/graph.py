@@ -33,6 +33,7 @@ Definitions used by ``branching stats`` (structure only: conditions are not eval
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 from collections.abc import Iterator
@@ -66,16 +67,16 @@ def story_graph(story: Story) -> nx.DiGraph:
     """
     import networkx as nx
 
-    graph = nx.DiGraph()
-    graph.add_nodes_from(story.nodes)
-    for node_id, node in story.nodes.items():
+    # Gather edges in plain dicts first: one add_edges_from is ~5x faster than add_edge calls.
+    edges: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    nodes = story.nodes
+    for node_id, node in nodes.items():
         for index, choice in enumerate(node.choices or ()):
-            if choice.to not in story.nodes:
-                continue
-            if graph.has_edge(node_id, choice.to):
-                graph.edges[node_id, choice.to]["choices"].append((node_id, index))
-            else:
-                graph.add_edge(node_id, choice.to, choices=[(node_id, index)])
+            if choice.to in nodes:
+                edges.setdefault((node_id, choice.to), []).append((node_id, index))
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from((u, v, {"choices": c}) for (u, v), c in edges.items())
     return graph
 
 
@@ -132,6 +133,18 @@ def story_stats(story: Story) -> StoryStats:
     >>> stats.paths is None, stats.loops, stats.longest_path, stats.endings_by_kind
     (True, 1, 1, {'good': 1})
     """
+    # networkx allocates a few dicts per node and edge; see loader._collector_paused for why
+    # the cyclic collector is paused meanwhile.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _story_stats(story)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _story_stats(story: Story) -> StoryStats:
     import networkx as nx
 
     graph = story_graph(story)
@@ -197,6 +210,8 @@ def _is_loop(graph: nx.DiGraph, component: set[str]) -> bool:
 def _induced(graph: nx.DiGraph, keep: set[str]) -> nx.DiGraph:
     import networkx as nx
 
+    if len(keep) == len(graph):
+        return graph
     induced = nx.DiGraph()
     induced.add_nodes_from(node for node in graph if node in keep)
     induced.add_edges_from((u, v) for u, v in graph.edges if u in keep and v in keep)

@@ -7,7 +7,8 @@ Run from the repository root::
 
 Each case runs ``python -m branching ...`` as a fresh process, as a writer would on every save,
 so interpreter start-up and imports are included. Wall time is measured around the process and
-peak resident memory comes from ``os.wait4`` (the child's own ``ru_maxrss``). The machine is
+CPU time (user + system) and peak resident memory come from ``os.wait4`` (the child's own
+``rusage``); CPU time is less sensitive than wall time to other load on the machine. The machine is
 shared and noisy: the table gives the median and the range of several runs, and cases are
 interleaved run by run so that load changes hit all of them alike.
 
@@ -39,6 +40,7 @@ class Case:
     limit_s: float | None = None
     limit_mb: float | None = None
     seconds: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
     megabytes: list[float] = field(default_factory=list)
 
 
@@ -56,6 +58,7 @@ def run_once(case: Case) -> None:
     if process.returncode not in (0, 1):
         raise SystemExit(f"{case.name}: exit status {process.returncode}")
     case.seconds.append(elapsed)
+    case.cpu.append(usage.ru_utime + usage.ru_stime)
     case.megabytes.append(usage.ru_maxrss / 1024)  # kilobytes on Linux
 
 
@@ -129,8 +132,8 @@ def main() -> None:
         print(f"run {number + 1}/{args.runs} done")
 
     print()
-    print("| Case | Median time | Range | Median peak memory | Target |")
-    print("|---|---|---|---|---|")
+    print("| Case | Median time | Range | Median CPU time | Median peak memory | Target |")
+    print("|---|---|---|---|---|---|")
     failed = False
     for case in cases:
         seconds = statistics.median(case.seconds)
@@ -150,7 +153,7 @@ def main() -> None:
             verdict = ("met: " if ok else "MISSED: ") + ", ".join(target)
         print(
             f"| {case.name} | {seconds:.2f} s | {min(case.seconds):.2f}–{max(case.seconds):.2f} s "
-            f"| {megabytes:.0f} MB | {verdict} |"
+            f"| {statistics.median(case.cpu):.2f} s | {megabytes:.0f} MB | {verdict} |"
         )
     big.unlink()
     work.rmdir()
