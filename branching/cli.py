@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import graph, schema, stats, validate
+from branching.commands import graph, play, schema, stats, twee, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,7 +22,10 @@ def main() -> None:
     """
 
 
+main.add_command(play.play)
 main.add_command(schema.schema)
 main.add_command(validate.validate)
+main.add_command(twee.import_group)
+main.add_command(twee.export_group)
 main.add_command(graph.graph)
 main.add_command(stats.stats)

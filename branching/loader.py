@@ -366,7 +366,8 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
     r"""Give each problem the line and column of the nearest existing place its path names.
 
     >>> text = '{"start": "x",\n "nodes": {"a": {"choices": []}}}'
-    >>> [(p.line, p.column) for p in locate(text, [Problem("error", "e", "", "/nodes/a/choices")])]
+    >>> problem = Problem("error", "no-choices", "", "/nodes/a/choices")
+    >>> [(p.line, p.column) for p in locate(text, [problem])]
     [(2, 18)]
     """
     wanted: set[tuple[str, ...]] = set()
