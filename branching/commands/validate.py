@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -41,6 +40,7 @@ def validate(
     read or is not JSON. Problem codes are listed in docs/validation.md.
     """
     from branching.loader import load_story
+    from branching.problems import problems_json
 
     # Without --deep no Story model is needed: check node by node and keep none (faster).
     result = load_story(story, warnings=not no_warnings, build=deep)
@@ -67,7 +67,7 @@ def validate(
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     if output_format == "json":
-        click.echo(json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False))
+        click.echo(problems_json(problems))
     else:
         for problem in problems:
             click.echo(problem.format(result.name))

@@ -408,6 +408,29 @@ def test_hostile_expressions_are_located_errors(condition: str) -> None:
     assert len(result.errors[0].message) < 300
 
 
+def test_output_never_carries_control_characters(tmp_path: Path) -> None:
+    """Messages quote ids and expressions: hostile ones must not reach the terminal raw."""
+    data = story(
+        a={
+            "choices": [
+                {"label": "Go", "to": "\x1b]2;owned\x07"},
+                {"label": "If", "to": "end", "if": "gold > \x9b31m"},
+            ]
+        },
+        end={"ending": True},
+    )
+    data["nodes"]["\x1b[2J"] = {"ending": True}
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    for output_format in ("text", "json"):
+        result = run("validate", str(path), "--format", output_format)
+        assert result.returncode == 1
+        shown = result.stdout + result.stderr
+        assert "control-character" in shown and "missing-node" in shown
+        assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", shown), shown
+        assert "\\u001b" in shown
+
+
 def test_missing_file_and_directory_exit_2(tmp_path: Path) -> None:
     missing = run("validate", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
