@@ -238,12 +238,10 @@ class _Explorer:
                         values = self.apply(choice.set, values, visits, at)
                     following = self.enter(self.index[choice.to], values, visits)
                 except _Fault as fault:
-                    where = (
-                        fault.path.split("/")[2] if fault.path.startswith("/nodes/") else node_id
-                    )
-                    self.report(
-                        "deep-runtime-error", fault, _unescape(where), state, parents, _step(choice)
-                    )
+                    where = _unescape(fault.path.split("/")[2])
+                    if where != node_id:  # failed on entering the target: the play got there
+                        reached[self.index[where]] = 1
+                    self.report("deep-runtime-error", fault, where, state, parents, _step(choice))
                     continue
                 if following in parents:
                     continue
