@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from branching.commands._options import db_option, open_log, safe_text
+from branching.commands._options import db_option, safe_text, using_log
 from branching.paths import DbLocation
 
 
@@ -49,7 +49,7 @@ def info(db: DbLocation, as_json: bool) -> None:
     """Show where the log is, its schema version and what it holds."""
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         data = log.info()
     if as_json:
         payload: dict[str, Any] = {
@@ -114,13 +114,13 @@ def check(db: DbLocation, full: bool) -> None:
     """
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         problems = log.check(full=full)
+        if problems:
+            for problem in problems:
+                click.echo(safe_text(problem), err=True)
+            raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
         data = log.info()
-    if problems:
-        for problem in problems:
-            click.echo(safe_text(problem), err=True)
-        raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
     click.echo(
         f"OK: {db.path} is sound ({data.playthroughs:,} playthroughs, {data.events:,} events)."
     )
@@ -144,7 +144,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
     """
     from branching.log import LogUnavailable, MergeStats, merge_into
 
-    with open_log(DbLocation(output, "option"), durable=False) as target:
+    with using_log(DbLocation(output, "option"), durable=False) as target:
         total = MergeStats()
         for source in sources:
             try:
@@ -191,7 +191,7 @@ def list_(
     """List recent playthroughs (most recently active first)."""
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         rows = log.playthroughs(
             viewer=viewer,
             story_id=story_id,
@@ -222,7 +222,7 @@ def show(playthrough: str, db: DbLocation) -> None:
 
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         pid = _find_id(log.conn, playthrough)
         summary = log.playthrough(pid)
         events = log.events(pid)

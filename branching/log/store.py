@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from branching.events import PlaythroughInfo
 from branching.log import queries, schema
 from branching.log.errors import (
+    LogError,
     LogMissing,
     LogOutdated,
     LogTooNew,
@@ -29,6 +31,22 @@ MEMORY = ":memory:"
 #: How long a writer waits for another process's transaction before giving up (seconds).
 #: Log transactions last milliseconds; this only matters when something is badly stuck.
 DEFAULT_BUSY_TIMEOUT = 30.0
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reads(method: F) -> F:
+    """Report SQLite errors of a read (a damaged page...) as :class:`LogError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: ChoiceLog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise LogError(f"cannot read the choice log {self._shown}: {_describe(e)}") from e
+
+    return wrapper  # type: ignore[return-value]
+
 
 class ChoiceLog:
     """An open choice log (one SQLite file).
@@ -196,6 +214,7 @@ class ChoiceLog:
             write_batch(conn, [Pending(state, None)])
         return LogRecorder(self, state)
 
+    @_reads
     def resume_playthrough(self, playthrough_id: str) -> LogRecorder:
         """A recorder that continues ``playthrough_id`` (its next event gets the next ``seq``).
 
@@ -236,10 +255,12 @@ class ChoiceLog:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @_reads
     def playthrough(self, playthrough_id: str) -> queries.PlaythroughSummary | None:
         """One playthrough's summary, or ``None``."""
         return queries.get_playthrough(self.conn, playthrough_id)
 
+    @_reads
     def playthroughs(
         self,
         *,
@@ -259,6 +280,7 @@ class ChoiceLog:
             limit=limit,
         )
 
+    @_reads
     def find_open_playthrough(
         self, viewer: str, story_id: str, *, story_hash: str | None = None
     ) -> queries.PlaythroughSummary | None:
@@ -273,6 +295,7 @@ class ChoiceLog:
         )
         return found[0] if found else None
 
+    @_reads
     def events(self, playthrough_id: str) -> list[queries.LoggedEvent]:
         """The playthrough's events in order (``seq`` 0, 1, ...), with their times.
 
@@ -286,6 +309,7 @@ class ChoiceLog:
             raise UnknownPlaythrough(playthrough_id)
         return queries.load_events(self.conn, row[0])
 
+    @_reads
     def export_viewer(self, viewer: str) -> dict[str, Any]:
         """Everything stored about ``viewer``, as JSON-ready data."""
         return {
@@ -296,10 +320,12 @@ class ChoiceLog:
             "playthroughs": queries.export_viewer(self.conn, viewer),
         }
 
+    @_reads
     def info(self) -> queries.LogInfo:
         """Counts and settings for ``branching log info``."""
         return queries.log_info(self.conn, self.path)
 
+    @_reads
     def check(self, *, full: bool = False) -> list[str]:
         """Problems in the file or in the log's invariants (empty when sound)."""
         return queries.check_log(self.conn, full=full)

@@ -20,6 +20,7 @@ from branching.log.state import (
     EVENT_COLUMNS,
     FIXED_COLUMNS,
     MUTABLE_COLUMNS,
+    ORIGINS,
     PLAYTHROUGH_COLUMNS,
     EventRow,
     Origin,
@@ -198,6 +199,8 @@ class BulkWriter:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
         self._log = log
         self.batch_size = batch_size
         self.origin: Origin = origin

@@ -1,6 +1,7 @@
 """Bulk-write throughput of the choice log (issue 4: at least 100,000 events/s on 2 cores).
 
-Run: ``python -m tests.benchmarks.bench_log_bulk [ROUNDS [PLAYTHROUGHS]]`` (or ``python -m pytest tests/benchmarks -s``).
+Run: ``python -m tests.benchmarks.bench_log_bulk [ROUNDS [PLAYTHROUGHS]]`` (or
+``python -m pytest tests/benchmarks -s``).
 Writes simulated playthroughs of a 12-step story through ``ChoiceLog.bulk_writer`` into a fresh
 file, several rounds, and prints the median events per second for each way of feeding it.
 Event objects are built before timing starts: the figure is the log's cost, not the
@@ -42,8 +43,9 @@ def make_playthroughs(n: int) -> list[tuple[PlaythroughInfo, list[tuple[float, E
     return out
 
 
-def run_whole(path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]],
-              batch_size: int) -> float:
+def run_whole(
+    path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]], batch_size: int
+) -> float:
     with ChoiceLog.open(path) as log:
         start = time.perf_counter()
         with log.bulk_writer(batch_size=batch_size) as writer:
@@ -54,8 +56,9 @@ def run_whole(path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Ev
     return writer.events_written / elapsed
 
 
-def run_incremental(path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]],
-                    batch_size: int) -> float:
+def run_incremental(
+    path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]], batch_size: int
+) -> float:
     with ChoiceLog.open(path) as log:
         start = time.perf_counter()
         with log.bulk_writer(batch_size=batch_size) as writer:
