@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import ChoiceMade, EndingReached, NodeEntered, Quit, Rewound
+from branching.events import ChoiceMade, EndingReached, Event, NodeEntered, Quit, Rewound
 from branching.log import (
     ChoiceLog,
     LogMissing,
@@ -128,7 +128,7 @@ def test_route_cuts_out_what_was_rewound_and_full_path_keeps_it(log: ChoiceLog) 
 
 
 def test_route_unrolls_loops_and_handles_players_that_do_not_re_enter() -> None:
-    loop = [
+    loop: list[Event] = [
         NodeEntered("a"),
         NodeEntered("b"),
         NodeEntered("a"),

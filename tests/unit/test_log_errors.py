@@ -14,9 +14,9 @@ from branching.log import ChoiceLog, LogError, LogUnavailable
 from tests.unit._log_helpers import info, quit_path, record_all, run_cli
 
 
-def _open_message(path: Path, **kw: bool) -> str:
+def _open_message(path: Path) -> str:
     with pytest.raises(LogUnavailable) as caught:
-        ChoiceLog.open(path, **kw)
+        ChoiceLog.open(path)
     message = str(caught.value)
     assert str(path) in message
     return message
