@@ -34,12 +34,22 @@ def _size(n: int) -> str:
 
 
 def _missing(db: DbLocation) -> bool:
+    """Say so (and return True) when there is no log file to read."""
     if db.path.exists():
         return False
+    if not db.is_default and not db.path.parent.is_dir():
+        raise click.ClickException(
+            f"No choice log at {db.describe()}: the directory {db.path.parent} does not exist."
+        )
     click.echo(
         f"No choice log at {db.describe()} yet: it is created the first time a story is played."
     )
     return True
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 playthrough``, ``2 playthroughs``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @log_group.command("info")
@@ -98,8 +108,8 @@ def info(db: DbLocation, as_json: bool) -> None:
         width = max(len(safe_text(s.story_id)) for s in data.stories)
         for s in data.stories:
             click.echo(
-                f"  {safe_text(s.story_id):<{width}}  {s.playthroughs:,} playthroughs, "
-                f"{s.completed:,} completed, {s.events:,} events"
+                f"  {safe_text(s.story_id):<{width}}  {_n(s.playthroughs, 'playthrough')}, "
+                f"{s.completed:,} completed, {_n(s.events, 'event')}"
             )
 
 
@@ -122,7 +132,8 @@ def check(db: DbLocation, full: bool) -> None:
             raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
         data = log.info()
     click.echo(
-        f"OK: {db.path} is sound ({data.playthroughs:,} playthroughs, {data.events:,} events)."
+        f"OK: {db.path} is sound ({_n(data.playthroughs, 'playthrough')}, "
+        f"{_n(data.events, 'event')})."
     )
 
 
@@ -153,10 +164,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
                 raise click.ClickException(str(e)) from e
             total += stats
             click.echo(
-                f"{safe_text(source)}: {stats.playthroughs_added:,} playthroughs and "
-                f"{stats.events_added:,} events added"
+                f"{safe_text(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
+                f"{_n(stats.events_added, 'event')} added"
                 + (
-                    f", {stats.playthroughs_extended:,} playthroughs extended"
+                    f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
                     if stats.playthroughs_extended
                     else ""
                 )
@@ -169,9 +180,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
             )
         info = target.info()
     click.echo(
-        f"Merged {len(sources)} log(s) into {output}: {total.playthroughs_added:,} playthroughs "
-        f"and {total.events_added:,} events added; it now holds {info.playthroughs:,} "
-        f"playthroughs and {info.events:,} events."
+        f"Merged {_n(len(sources), 'log')} into {output}: "
+        f"{_n(total.playthroughs_added, 'playthrough')} and {_n(total.events_added, 'event')} "
+        f"added; it now holds {_n(info.playthroughs, 'playthrough')} and "
+        f"{_n(info.events, 'event')}."
     )
 
 

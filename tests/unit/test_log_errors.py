@@ -163,6 +163,7 @@ def test_cli_turns_every_unusable_path_into_a_message(tmp_path: Path) -> None:
     cases = [
         (["log", "info", "--db", str(garbage)], "not an SQLite database"),
         (["log", "info", "--db", str(tmp_path)], "is a directory"),
+        (["log", "info", "--db", str(tmp_path / "nowhere" / "x.db")], "does not exist"),
         (["viewer", "export", "someone", "--db", str(garbage)], "not an SQLite database"),
         (["log", "merge", str(garbage), "-o", str(tmp_path / "out.db")], "not an SQLite database"),
         (
