@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import log, schema, viewer
+from branching.commands import log, play, schema, twee, validate, viewer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,6 +22,10 @@ def main() -> None:
     """
 
 
+main.add_command(play.play)
 main.add_command(schema.schema)
+main.add_command(validate.validate)
+main.add_command(twee.import_group)
+main.add_command(twee.export_group)
 main.add_command(log.log_group)
 main.add_command(viewer.viewer_group)

@@ -98,7 +98,7 @@ class Node(_Model):
         """The ending with defaults filled in, or ``None`` for a non-ending node."""
         if isinstance(self.ending, Ending):
             return self.ending
-        return Ending() if self.ending is True else None
+        return Ending(title=None) if self.ending is True else None
 
 
 class Story(_Model):
