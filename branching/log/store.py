@@ -90,6 +90,7 @@ class ChoiceLog:
         create_parent: bool = False,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        check_same_thread: bool = True,
     ) -> ChoiceLog:
         """Open (creating and upgrading as needed) the log at ``path``.
 
@@ -103,6 +104,8 @@ class ChoiceLog:
                 explicit ``--db`` in a directory that does not exist is an error instead.
             clock: the time source for live events (Unix seconds).
             busy_timeout: seconds to wait for another process's write.
+            check_same_thread: ``False`` lets other threads use the connection; the caller
+                must then serialise every call (as :func:`open_recorder` does with a lock).
 
         Raises:
             LogUnavailable: with a message naming the file and the problem (subclasses
@@ -120,12 +123,14 @@ class ChoiceLog:
                     uri=True,
                     timeout=busy_timeout,
                     isolation_level=None,
+                    check_same_thread=check_same_thread,
                 )
             else:
                 conn = sqlite3.connect(
                     MEMORY if file is None else str(file),
                     timeout=busy_timeout,
                     isolation_level=None,
+                    check_same_thread=check_same_thread,
                 )
         except sqlite3.Error as e:
             raise LogUnavailable(shown, _describe(e)) from e

@@ -20,6 +20,7 @@ def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("BRANCHING_DB", raising=False)
+    monkeypatch.delenv("BRANCHING_HOME", raising=False)
 
 
 @pytest.fixture

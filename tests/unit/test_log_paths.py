@@ -25,6 +25,7 @@ def user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.delenv("BRANCHING_DB", raising=False)
+    monkeypatch.delenv("BRANCHING_HOME", raising=False)
     return tmp_path
 
 
@@ -113,3 +114,10 @@ def test_the_notice_is_shown_once_per_log(tmp_path: Path) -> None:
 def test_safe_text_shows_control_characters_instead_of_obeying_them() -> None:
     assert safe_text("a\x1b]2;TITLE\x07b\x9b") == "a\\x1b]2;TITLE\\x07b\\x9b"
     assert safe_text("tab\tand newline\nstay") == "tab\tand newline\nstay"
+
+
+def test_branching_home_holds_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANCHING_HOME", str(tmp_path / "portable"))
+    assert resolve_db() == DbLocation(tmp_path / "portable" / "choices.db", "default")
+    viewer = resolve_viewer()
+    assert (tmp_path / "portable" / "viewer-id").read_text().strip() == viewer.id
