@@ -106,3 +106,13 @@ def test_no_log_writes_nothing_and_a_bad_db_is_a_message(home: Path, tmp_path: P
     assert bad.returncode == 1
     assert "not an SQLite database" in bad.stderr and "--no-log" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_an_unusable_data_folder_stops_before_the_story(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where the data folder should be")
+    result = play(stdin="1\n", home=home)
+    assert result.returncode == 1
+    assert "is not a directory" in result.stderr and "--no-log" in result.stderr
+    assert "The Hall" not in result.stdout  # nothing was shown
+    assert "Traceback" not in result.stderr
