@@ -116,3 +116,16 @@ def test_an_unusable_data_folder_stops_before_the_story(tmp_path: Path) -> None:
     assert "is not a directory" in result.stderr and "--no-log" in result.stderr
     assert "The Hall" not in result.stdout  # nothing was shown
     assert "Traceback" not in result.stderr
+
+
+def test_the_log_is_pseudonymous_and_says_so_once(home: Path) -> None:
+    first = play(stdin="q\n", home=home)
+    assert first.returncode == 0, first.stderr
+    notices = [line for line in first.stderr.splitlines() if "choices are logged" in line]
+    assert len(notices) == 1 and "--no-log" in notices[0]
+    viewer_id = (home / "viewer-id").read_text().strip()
+    assert viewer_id in notices[0]
+    assert rows(home / "choices.db", "SELECT DISTINCT viewer FROM playthroughs") == [(viewer_id,)]
+    again = play("--new", stdin="q\n", home=home)
+    assert "choices are logged" not in again.stderr
+    assert rows(home / "choices.db", "SELECT DISTINCT viewer FROM playthroughs") == [(viewer_id,)]
