@@ -216,7 +216,7 @@ def list_(
     for p in rows:
         where = p.ending if p.status == "completed" else p.last_node
         click.echo(
-            f"{p.id}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
+            f"{safe_text(p.id)}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
             f"viewer {safe_text(p.viewer)}  {p.status} at {safe_text(where or '-')}  "
             f"{p.event_count} events" + (f"  [{safe_text(p.origin)}]" if p.origin != "live" else "")
         )
@@ -239,7 +239,7 @@ def show(playthrough: str, db: DbLocation) -> None:
         summary = log.playthrough(pid)
         events = log.events(pid)
     assert summary is not None
-    click.echo(f"Playthrough {summary.id}")
+    click.echo(f"Playthrough {safe_text(summary.id)}")
     click.echo(
         f"  story {safe_text(summary.story_id)} version {safe_text(summary.story_version or '-')} "
         f"(hash {safe_text(summary.story_hash)[:12]}), viewer {safe_text(summary.viewer)}"

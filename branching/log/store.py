@@ -376,8 +376,8 @@ def _prepare(
     conn: sqlite3.Connection, shown: Path | str, *, readonly: bool, memory: bool
 ) -> int | None:
     """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
-    db = Database(conn, execute_plugins=False)
     try:
+        db = Database(conn, execute_plugins=False)
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         tables = [
             r[0]
