@@ -116,33 +116,44 @@ class ChoiceLog:
         if file is not None:
             _preflight(file, readonly=readonly, create=create, create_parent=create_parent)
         shown = file if file is not None else MEMORY
-        try:
-            if file is not None and readonly:
+        if file is None:
+            targets = [(MEMORY, False)]
+        elif readonly:
+            uri = file.resolve().as_uri()
+            # A WAL log on read-only media (an archive, a mounted backup) cannot get its -shm
+            # file; with no -wal file beside it, nothing is pending, so it may be read as an
+            # immutable file instead.
+            targets = [(f"{uri}?mode=ro", True), (f"{uri}?immutable=1", True)]
+            if Path(f"{file}-wal").exists():
+                targets = targets[:1]
+        else:
+            targets = [(str(file), False)]
+        for attempt, (target, uri_mode) in enumerate(targets, start=1):
+            try:
                 conn = sqlite3.connect(
-                    f"{file.resolve().as_uri()}?mode=ro",
-                    uri=True,
+                    target,
+                    uri=uri_mode,
                     timeout=busy_timeout,
                     isolation_level=None,
                     check_same_thread=check_same_thread,
                 )
-            else:
-                conn = sqlite3.connect(
-                    MEMORY if file is None else str(file),
-                    timeout=busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=check_same_thread,
-                )
-        except sqlite3.Error as e:
-            raise LogUnavailable(shown, _describe(e)) from e
-        try:
-            migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
-            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if not readonly:
-                conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL to 64 MB
-        except BaseException:
-            conn.close()
-            raise
+            except sqlite3.Error as e:
+                raise LogUnavailable(shown, _describe(e)) from e
+            try:
+                migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
+                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                if not readonly:
+                    conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL: 64 MB
+            except LogUnavailable as e:
+                conn.close()
+                if attempt < len(targets) and ("read-only" in e.reason or "open" in e.reason):
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            break
         return cls(
             conn,
             file,

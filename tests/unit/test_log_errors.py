@@ -92,7 +92,7 @@ def test_damage_deep_inside_is_found_by_check_and_never_a_traceback(tmp_path: Pa
     assert "problem(s) found" in result.stderr and "Traceback" not in result.stderr
 
 
-def _open_as_nobody(path: Path) -> str:
+def _open_as_nobody(path: Path, *, readonly: bool = False) -> str:
     """Try to open ``path`` in a forked child running as ``nobody`` (root ignores permissions).
 
     Forking keeps the already imported modules, so the child needs no access to the venv.
@@ -104,8 +104,8 @@ def _open_as_nobody(path: Path) -> str:
             os.setgid(65534)
             os.setuid(65534)
             try:
-                ChoiceLog.open(path).close()
-                result = "OPENED"
+                with ChoiceLog.open(path, readonly=readonly) as log:
+                    result = f"OPENED {log.info().events} events"
             except LogUnavailable as e:
                 result = f"UNAVAILABLE {e}"
             except BaseException as e:
@@ -137,18 +137,19 @@ def _readonly_setup(tmp_path: Path, *, file_readonly: bool) -> tuple[Path, Path]
     return folder, path
 
 
+def _open_here(path: Path, *, readonly: bool = False) -> str:
+    try:
+        with ChoiceLog.open(path, readonly=readonly) as log:
+            return f"OPENED {log.info().events} events"
+    except LogUnavailable as e:
+        return f"UNAVAILABLE {e}"
+
+
 @pytest.mark.parametrize("what", ["file", "directory"])
 def test_a_read_only_file_or_directory(tmp_path: Path, what: str) -> None:
     folder, path = _readonly_setup(tmp_path, file_readonly=what == "file")
     try:
-        if os.geteuid() == 0:
-            output = _open_as_nobody(path)
-        else:
-            try:
-                ChoiceLog.open(path)
-                output = "OPENED"
-            except LogUnavailable as e:
-                output = f"UNAVAILABLE {e}"
+        output = _open_as_nobody(path) if os.geteuid() == 0 else _open_here(path)
         assert output.startswith("UNAVAILABLE"), output
         assert "read-only" in output or "not writable" in output
     finally:
@@ -176,3 +177,17 @@ def test_cli_turns_every_unusable_path_into_a_message(tmp_path: Path) -> None:
         assert result.returncode == 1, (args, result.stdout, result.stderr)
         assert expected in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_a_log_on_read_only_media_can_still_be_read(tmp_path: Path) -> None:
+    """An archived log (read-only file in a read-only directory) opens read-only for reports
+    and merges, although SQLite cannot create its WAL index there."""
+    folder, path = _readonly_setup(tmp_path, file_readonly=True)
+    folder.chmod(0o555)
+    try:
+        reader = _open_as_nobody if os.geteuid() == 0 else _open_here
+        assert reader(path, readonly=True) == "OPENED 4 events"
+    finally:
+        folder.chmod(0o755)
+        path.chmod(0o644)
+        shutil.rmtree(folder, ignore_errors=True)
