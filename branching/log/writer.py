@@ -94,7 +94,7 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     except sqlite3.IntegrityError as e:
         for state in new:
             state.pk = None
-        raise LogWriteError(_integrity_message(e, batch)) from e
+        raise LogWriteError(_integrity_message(e)) from e
     except BaseException:
         for state in new:
             state.pk = None
@@ -108,7 +108,7 @@ def _event_params(batch: Sequence[Pending]) -> Iterator[tuple[object, ...]]:
             yield (pk, *row)
 
 
-def _integrity_message(error: sqlite3.IntegrityError, batch: Sequence[Pending]) -> str:
+def _integrity_message(error: sqlite3.IntegrityError) -> str:
     text = str(error)
     if "playthroughs.id" in text:
         return "a playthrough with this id is already in the log (ids must be unique)"
