@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import play, schema, twee, validate
+from branching.commands import graph, log, play, schema, stats, twee, validate, viewer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -27,3 +27,7 @@ main.add_command(schema.schema)
 main.add_command(validate.validate)
 main.add_command(twee.import_group)
 main.add_command(twee.export_group)
+main.add_command(graph.graph)
+main.add_command(stats.stats)
+main.add_command(log.log_group)
+main.add_command(viewer.viewer_group)

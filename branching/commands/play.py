@@ -6,7 +6,6 @@ this module stays cheap.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import io
 import os
@@ -38,7 +37,10 @@ def open_recorder(info: PlaythroughInfo, *, db: str | None, enabled: bool) -> Re
     except (ImportError, AttributeError):
         _warn_once("note: the choice log is not part of this build; choices are not logged")
         return NullRecorder()
-    recorder: Recorder = open_log_recorder(info, db=db)
+    # The first time this user logs to this file, one line says where and how to opt out.
+    recorder: Recorder = open_log_recorder(
+        info, db=db, notice=lambda line: click.echo(line, err=True)
+    )
     return recorder
 
 
@@ -124,7 +126,8 @@ def play(
     """
     from branching.engine import TimerOptions
     from branching.loader import StoryError, read_story
-    from branching.saves import SaveStore, default_viewer
+    from branching.paths import resolve_viewer
+    from branching.saves import VIEWER_ENV, SaveStore, default_viewer
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
@@ -133,11 +136,11 @@ def play(
     except StoryError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2 if exc.result is not None and not exc.result.readable else 1)
-    # The story lives as long as the process: spare the cycle collector from walking its
-    # objects again and again (a full pass over a 100,000-node story took seconds).
-    gc.freeze()
 
     name = viewer or default_viewer()
+    # The log is pseudonymous: unless a viewer is named (--viewer, $BRANCHING_VIEWER), it gets
+    # the random id kept in the config folder, never the login name that keys the saves.
+    log_viewer = viewer or os.environ.get(VIEWER_ENV) or ("" if no_log else resolve_viewer().id)
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
@@ -152,7 +155,7 @@ def play(
             story_id=loaded.id,
             story_version=loaded.version,
             story_hash=loaded.content_hash,
-            viewer=name,
+            viewer=log_viewer,
             variant=variant,
         )
         try:

@@ -21,7 +21,6 @@ percentiles) of one run; the machine is noisy, see docs/performance.md.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import os
 import random
@@ -216,7 +215,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def bench_story(name: str, data: bytes) -> dict[str, Any]:
     story, load_seconds = load(data, name)
-    gc.freeze()  # as `branching play` does once the story is loaded
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(drive(story, STEPS, 1, Path(tmp)))
     row: dict[str, Any] = {
@@ -270,7 +268,6 @@ from branching.loader import read_story
 from branching.engine import Session
 t1 = time.perf_counter()
 story = read_story(sys.argv[1])
-import gc; gc.freeze()  # as `branching play` does
 t2 = time.perf_counter()
 from branching.ui.app import make_app
 from branching.ui.messages import PassageShown
