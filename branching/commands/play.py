@@ -170,16 +170,8 @@ def play(
         opened.append(playthrough_id)
         return SafeRecorder(recorder)
 
-    factory = recorder_for
-    if not use_plain:
-        # The full-screen player paints the next passage while the log commits on a thread.
-        from branching.ui.services import BackgroundRecorder
-
-        def factory(playthrough_id: str) -> Recorder:
-            return BackgroundRecorder(lambda: recorder_for(playthrough_id))
-
     session, resumed = start_session(
-        loaded, store, name, timers, factory, start_new=start_new, stdin=sys.stdin
+        loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
     )
     autosave = Autosave(store, name)
     autosave(session)

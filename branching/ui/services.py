@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from branching.events import Event, Recorder
 from branching.saves import _file_part
 
 #: (story id, viewer) -> ids of the ending nodes this viewer has reached in any playthrough.
@@ -147,78 +144,3 @@ class MemoryEndings:
 
     def add(self, story_id: str, viewer: str, node_id: str) -> None:
         self.found.setdefault((story_id, viewer), set()).add(node_id)
-
-
-class BackgroundRecorder:
-    """A :class:`~branching.events.Recorder` that hands events to the real one on a thread of
-    its own, in order, so a durable commit (an fsync per event) never delays the next passage.
-
-    The real recorder is opened on that thread by ``open_inner`` (an SQLite connection belongs
-    to the thread that opened it); the constructor waits for that and raises what opening
-    raised. An event is durable a few milliseconds after the passage shows rather than
-    before; :meth:`close` (called when the player ends, and by a restart) waits until every
-    event is written. A failure while recording is kept in :attr:`error`; later events are
-    still offered to the real recorder.
-    """
-
-    def __init__(self, open_inner: Callable[[], Recorder]) -> None:
-        self.error: Exception | None = None
-        self._queue: queue.SimpleQueue[Event | threading.Event | None] = queue.SimpleQueue()
-        self._closed = False
-        self._opened = threading.Event()
-        #: What opening the real recorder raised (set on the recording thread).
-        self._open_errors: list[BaseException] = []
-        self._thread = threading.Thread(
-            target=self._run, args=(open_inner,), name="branching-recorder", daemon=True
-        )
-        self._thread.start()
-        self._opened.wait()
-        if self._open_errors:
-            self._closed = True
-            self._thread.join()
-            raise self._open_errors[0]
-
-    def _run(self, open_inner: Callable[[], Recorder]) -> None:
-        try:
-            inner = open_inner()
-        except BaseException as exc:  # raised again by the constructor, in the caller
-            self._open_errors.append(exc)
-            self._opened.set()
-            return
-        self._opened.set()
-        while True:
-            item = self._queue.get()
-            if item is None:
-                break
-            if isinstance(item, threading.Event):
-                item.set()
-                continue
-            try:
-                inner.record(item)
-            except Exception as exc:
-                self.error = exc
-        try:
-            inner.close()
-        except Exception as exc:
-            self.error = exc
-
-    def record(self, event: Event) -> None:
-        if self._closed:
-            raise RuntimeError("the recorder is closed")
-        self._queue.put(event)
-
-    def flush(self) -> None:
-        """Wait until every event recorded so far has been handed to the real recorder."""
-        if self._closed:
-            return
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait()
-
-    def close(self) -> None:
-        """Write what is queued, close the real recorder and end the thread."""
-        if self._closed:
-            return
-        self._closed = True
-        self._queue.put(None)
-        self._thread.join()

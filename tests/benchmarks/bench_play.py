@@ -106,37 +106,22 @@ def load(data: bytes, name: str) -> tuple[Story, float]:
 def log_recorder_factory(
     tmp: Path,
 ) -> tuple[Callable[[str], Recorder] | None, str]:
-    """Recorders into the real SQLite choice log when this build has it, wired as
-    ``branching play`` wires them for the full-screen player: each playthrough's log is
-    opened and written on a :class:`BackgroundRecorder`'s thread."""
+    """Recorders into the real SQLite choice log, opened as ``branching play`` opens them
+    (durable: each event is committed before the next passage shows)."""
     try:
         from branching.log import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
-            ChoiceLog,
+            open_recorder,
         )
     except ImportError:
         return None, "no log (branching.log not in this build)"
-    from branching.events import Event, PlaythroughInfo
-    from branching.ui.services import BackgroundRecorder
-
-    class OwnLog:
-        """A log opened for one playthrough and closed with its recorder."""
-
-        def __init__(self, info: PlaythroughInfo) -> None:
-            self.log = ChoiceLog.open(tmp / "bench.db")
-            self.inner = self.log.start_playthrough(info)
-
-        def record(self, event: Event) -> None:
-            self.inner.record(event)
-
-        def close(self) -> None:
-            self.inner.close()
-            self.log.close()
+    from branching.events import PlaythroughInfo
 
     def factory(playthrough_id: str) -> Recorder:
         info = PlaythroughInfo(playthrough_id, "bench", None, "", "bench")
-        return BackgroundRecorder(lambda: OwnLog(info))
+        recorder: Recorder = open_recorder(info, db=tmp / "bench.db")
+        return recorder
 
-    return factory, "SQLite choice log, durable, on a background thread"
+    return factory, "SQLite choice log, durable"
 
 
 def first_words(text: str) -> str:
