@@ -4,8 +4,9 @@ No UI and no SQLite here, so every command (and the players) can resolve these c
 
 * The log: ``--db PATH``, else ``$BRANCHING_DB``, else ``choices.db`` in the user data
   directory (``platformdirs``; e.g. ``~/.local/share/branching/choices.db`` on Linux).
-* The viewer: ``--viewer ID``, else a random id kept in the user config directory
-  (``~/.config/branching/viewer-id``), created on first use.
+* The viewer: ``--viewer ID``, else ``$BRANCHING_VIEWER``, else a random id kept in the user
+  config directory (``~/.config/branching/viewer-id``), created on first use. The same id keys
+  the viewer's saves and the log, and nothing in it is derived from the person or machine.
 * ``$BRANCHING_HOME``, when set, replaces both directories (as for saves: tests, portable
   installs), so everything branching keeps is in one folder.
 * The notice: the first time a log is used for this user, players print one line saying where
@@ -25,8 +26,10 @@ from typing import Literal
 
 APP_NAME = "branching"
 ENV_DB = "BRANCHING_DB"
-#: Moves every file branching keeps (saves, log, viewer id) to one folder; see saves.py.
+#: Moves every file branching keeps (saves, log, viewer id) to one folder.
 ENV_HOME = "BRANCHING_HOME"
+#: Names the viewer when ``--viewer`` is not given (kiosks, scripts).
+ENV_VIEWER = "BRANCHING_VIEWER"
 DB_FILENAME = "choices.db"
 VIEWER_FILENAME = "viewer-id"
 NOTICE_FILENAME = "announced-logs"
@@ -53,6 +56,18 @@ def config_dir() -> Path:
     import platformdirs
 
     return platformdirs.user_config_path(APP_NAME, appauthor=False)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-]")
+
+
+def file_part(name: str) -> str:
+    """``name`` made safe as one path component on every platform (reversible escaping).
+
+    >>> file_part("ann"), file_part("../x"), file_part("a:b c")
+    ('ann', '%2E%2E%2Fx', 'a%3Ab%20c')
+    """
+    return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), name) or "%"
 
 
 def default_db_path() -> Path:
@@ -115,11 +130,14 @@ def check_viewer_id(value: str) -> str:
 
 
 def resolve_viewer(given: str | None = None, *, config: Path | None = None) -> Viewer:
-    """The viewer id: ``given`` (``--viewer``), else the saved one, else a new saved one.
+    """The viewer id: ``given`` (``--viewer``), else ``$BRANCHING_VIEWER``, else the saved one,
+    else a new saved one.
 
     Two processes creating the id at the same moment agree on one. If the config directory
     cannot be written, the id is ``ephemeral`` (a fresh one each run) rather than an error.
     """
+    if given is None:
+        given = os.environ.get(ENV_VIEWER) or None
     if given is not None:
         return Viewer(check_viewer_id(given), "option")
     folder = config_dir() if config is None else config

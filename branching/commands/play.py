@@ -6,7 +6,6 @@ this module stays cheap.
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import sys
@@ -22,29 +21,29 @@ if TYPE_CHECKING:
     from branching.saves import SaveStore
 
 
-def open_recorder(info: PlaythroughInfo, *, db: str | None, enabled: bool) -> Recorder:
-    """The recorder of one playthrough: the choice log, or nothing with ``--no-log``.
+def open_recorder(
+    info: PlaythroughInfo, *, db: str | None, enabled: bool, notice: Callable[[str], None]
+) -> Recorder:
+    """The recorder of one playthrough: the SQLite choice log, or nothing with ``--no-log``.
 
-    This is the one place where the SQLite choice log plugs into the players.
+    This is the one place where the choice log plugs into the players. The first time this
+    user logs to a file, ``notice`` gets one line saying where and how to opt out.
     """
     from branching.events import NullRecorder
 
     if not enabled:
         return NullRecorder()
-    try:
-        # The SQLite log, when this build has it (imported here: it loads sqlite_utils).
-        open_log_recorder = importlib.import_module("branching.log").open_recorder
-    except (ImportError, AttributeError):
-        _warn_once("note: the choice log is not part of this build; choices are not logged")
-        return NullRecorder()
-    # The first time this user logs to this file, one line says where and how to opt out.
-    recorder: Recorder = open_log_recorder(
-        info, db=db, notice=lambda line: click.echo(line, err=True)
-    )
+    from branching.log import open_recorder as open_log_recorder  # loads sqlite_utils
+
+    recorder: Recorder = open_log_recorder(info, db=db, notice=notice)
     return recorder
 
 
 _warned: set[str] = set()
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _warn_once(message: str) -> None:
@@ -127,7 +126,7 @@ def play(
     from branching.engine import TimerOptions
     from branching.loader import StoryError, read_story
     from branching.paths import resolve_viewer
-    from branching.saves import VIEWER_ENV, SaveStore, default_viewer
+    from branching.saves import SaveStore
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
@@ -137,13 +136,16 @@ def play(
         click.echo(str(exc), err=True)
         sys.exit(2 if exc.result is not None and not exc.result.readable else 1)
 
-    name = viewer or default_viewer()
-    # The log is pseudonymous: unless a viewer is named (--viewer, $BRANCHING_VIEWER), it gets
-    # the random id kept in the config folder, never the login name that keys the saves.
-    log_viewer = viewer or os.environ.get(VIEWER_ENV) or ("" if no_log else resolve_viewer().id)
+    try:
+        name = resolve_viewer(viewer).id
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--viewer") from None
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+    # In the full-screen player, stderr is hidden behind the app: show notices inside it.
+    notices: list[str] = []
+    notice: Callable[[str], None] = notices.append if not use_plain else _echo_err
 
     opened: list[str] = []
 
@@ -155,11 +157,11 @@ def play(
             story_id=loaded.id,
             story_version=loaded.version,
             story_hash=loaded.content_hash,
-            viewer=log_viewer,
+            viewer=name,
             variant=variant,
         )
         try:
-            recorder = open_recorder(info, db=db, enabled=not no_log)
+            recorder = open_recorder(info, db=db, enabled=not no_log, notice=notice)
         except Exception as exc:  # the log cannot be opened: say so, never a traceback
             if not opened:
                 raise click.ClickException(
@@ -177,21 +179,17 @@ def play(
     autosave(session)
 
     if not use_plain:
+        from branching.ui.app import make_app
+
         try:
-            make_app = importlib.import_module("branching.ui.app").make_app
-        except (ImportError, AttributeError):
-            click.echo(
-                "The full-screen player is not part of this installation; playing line by line.",
-                err=True,
-            )
-        else:
-            try:
-                make_app(loaded, session, saves=store, viewer=name, resumed=resumed).run()
-            finally:
-                session.quit()
-                autosave(session)
-                session.recorder.close()
-            sys.exit(1 if session.status == "failed" else 0)
+            make_app(
+                loaded, session, saves=store, viewer=name, resumed=resumed, notices=notices
+            ).run()
+        finally:
+            session.quit()
+            autosave(session)
+            session.recorder.close()
+        sys.exit(1 if session.status == "failed" else 0)
     sys.exit(run_plain(session, resumed, autosave))
 
 

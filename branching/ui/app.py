@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from textual.app import App
@@ -81,8 +81,11 @@ class PlayerApp(App[None]):
         session_factory: SessionFactory,
         saves: Saves | None,
         endings_seen: EndingsSeen,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        #: One-off lines for the viewer, e.g. where choices are logged (shown once started).
+        self.notices = tuple(notices)
         self.story = story
         self.viewer = viewer
         self.session: Session | None = session
@@ -113,6 +116,8 @@ class PlayerApp(App[None]):
         return self.session.timers if self.session is not None else TimerOptions()
 
     async def on_screen_ready(self, message: ScreenReady) -> None:
+        for line in self.notices:
+            self.notify(line, title="Choice log", timeout=12, markup=False)
         if self.session is None:
             self.session, self.resumed = self._open_session()
         if not self.resumed:
@@ -311,6 +316,7 @@ def make_app(
     timers: bool = True,
     time_scale: float = 1.0,
     session_factory: SessionFactory | None = None,
+    notices: Sequence[str] = (),
 ) -> PlayerApp:
     """The player for ``story`` and ``viewer``.
 
@@ -323,6 +329,7 @@ def make_app(
     ``saves`` keeps the place after every move (written on a background thread).
     ``endings_seen`` answers which endings the viewer found before, for "3 of 23 endings";
     by default a small file next to the saves (or memory, without saves) keeps count.
+    ``notices`` are shown once the player is up (for example where choices are logged).
     """
     options = TimerOptions(enabled=timers, scale=time_scale)
 
@@ -355,4 +362,5 @@ def make_app(
         session_factory=session_factory or default_factory,
         saves=saves,
         endings_seen=endings_seen,
+        notices=notices,
     )

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from branching.saves import _file_part
+from branching.paths import file_part
 
 #: (story id, viewer) -> ids of the ending nodes this viewer has reached in any playthrough.
 EndingsSeen = Callable[[str, str], set[str]]
@@ -111,7 +111,7 @@ class EndingsFile:
         self.root = Path(root)
 
     def path(self, story_id: str, viewer: str) -> Path:
-        return self.root / _file_part(viewer) / f"{_file_part(story_id)}.json"
+        return self.root / file_part(viewer) / f"{file_part(story_id)}.json"
 
     def __call__(self, story_id: str, viewer: str) -> set[str]:
         try:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from branching.engine import ResumeError
-from branching.saves import SaveStore, data_dir, default_viewer
+from branching.paths import data_dir, resolve_viewer
+from branching.saves import SaveStore
 
 
 def test_save_load_delete(tmp_path: Path) -> None:
@@ -52,6 +53,6 @@ def test_home_and_viewer_from_the_environment(
     monkeypatch.setenv("BRANCHING_VIEWER", "zoe")
     assert data_dir() == tmp_path
     assert SaveStore().root == tmp_path / "saves"
-    assert default_viewer() == "zoe"
+    assert resolve_viewer().id == "zoe"
     monkeypatch.delenv("BRANCHING_HOME")
     assert data_dir().name == "branching"
