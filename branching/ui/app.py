@@ -116,13 +116,16 @@ class PlayerApp(App[None]):
         return self.session.timers if self.session is not None else TimerOptions()
 
     async def on_screen_ready(self, message: ScreenReady) -> None:
-        for line in self.notices:
-            self.notify(line, title="Choice log", timeout=12, markup=False)
         if self.session is None:
             self.session, self.resumed = self._open_session()
         if not self.resumed:
-            await self._after_move(None)
+            # Notices go above the first passage: a toast would cover the choices (and the
+            # first passage may be timed).
+            note = Content("\n".join(self.notices)) if self.notices else None
+            await self._after_move(note)
             return
+        for line in self.notices:
+            self.notify(line, title="Choice log", timeout=12, markup=False)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()

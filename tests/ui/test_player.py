@@ -41,6 +41,18 @@ async def test_first_passage_shows_title_text_and_numbered_choices(build: Any) -
             assert key in footer
 
 
+async def test_where_choices_are_logged_is_said_above_the_first_passage(build: Any) -> None:
+    notice = "Your choices are logged to /tmp/x.db as viewer 1234abcd"
+    app = build(notices=[notice])
+    async with app.run_test(size=SIZE) as pilot:
+        shown = await wait_for_text(app, "Night has fallen")
+        assert notice in shown
+        assert "1. Climb to the lamp room" in shown  # nothing covers the choices
+        await pilot.press("2")
+        shown = await wait_for_text(app, "Something glints")
+        assert notice not in shown  # said once, not on every passage
+
+
 async def test_number_key_takes_that_choice(build: Any, recorder: MemoryRecorder) -> None:
     app = build()
     async with app.run_test(size=SIZE) as pilot:
