@@ -312,7 +312,9 @@ def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
             problems.append(Problem("error", "unknown-format", message, path))
             continue
         message = _FRIENDLY.get(kind, error["msg"])
-        if kind == "extra_forbidden":
+        if not loc:
+            message = f"a story file is one JSON object {{...}}, not {_json_kind(raw)}"
+        elif kind == "extra_forbidden":
             message = f'unknown field "{loc[-1]}"' + _did_you_mean(loc)
         elif kind == "missing":
             message = f'required field "{loc[-1]}" is missing'
@@ -332,6 +334,16 @@ _FIELDS = {
     "timer": ["seconds", "default"],
     "ending": ["title", "kind"],
 }
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    return "a number"
 
 
 def _did_you_mean(loc: tuple[Any, ...]) -> str:

@@ -94,6 +94,13 @@ def test_malformed_json_is_located_and_unreadable() -> None:
     assert not result.readable
 
 
+@pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "an array"), ('"story"', "a string")])
+def test_a_file_that_is_not_an_object_says_so(text: str, kind: str) -> None:
+    problem = only(load(text), "schema")
+    assert problem.message == f"a story file is one JSON object {{...}}, not {kind}"
+    assert (problem.line, problem.column) == (1, 1)
+
+
 def test_wrong_type_and_missing_field() -> None:
     data = story()
     data["title"] = 5
