@@ -23,10 +23,9 @@ from branching.expressions import (
     parse,
     template,
 )
+from branching.plaintext import CONTROL
 from branching.problems import Problem, pointer
 
-#: C0 and C1 control characters except newline and tab: they could drive the viewer's terminal.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
 # JSON text (\u001b, \b, \f, \r); DEL and C1 characters may also sit there raw, which in UTF-8
 # is the byte 0x7f or 0xc2 followed by 0x80-0x9f. Searching bytes for a literal prefix is ~10x

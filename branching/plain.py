@@ -15,14 +15,12 @@ ever, and control characters are stripped from everything printed as defence in 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import TextIO
 
 from branching.engine import Session
+from branching.plaintext import markdown_to_plain, strip_control
 
-#: C0/C1 control characters but newline and tab (see docs/engineering notes: terminal control).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 PROMPT = "> "
 
 
@@ -32,7 +30,7 @@ def clean(text: str) -> str:
     >>> clean("a\\x1b]2;title\\x07b\\tc")
     'a]2;titleb\\tc'
     """
-    return _CONTROL.sub("", text)
+    return strip_control(text)
 
 
 def format_seconds(seconds: float) -> str:
@@ -116,7 +114,7 @@ class PlainPlayer:
         self.say()
         if node.title:
             self.say(node.title)
-        text = session.text().strip()
+        text = markdown_to_plain(session.text()).strip()
         if text:
             self.say(text)
         self.say()
@@ -189,7 +187,7 @@ class PlainPlayer:
         self.say()
         if node.title:
             self.say(node.title)
-        text = session.text().strip()
+        text = markdown_to_plain(session.text()).strip()
         if text:
             self.say(text)
         self.say()

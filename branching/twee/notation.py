@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from branching.plaintext import CONTROL as _CONTROL
 from branching.problems import Severity
 from branching.twee.problems import TweeProblem, TweeReadError
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass

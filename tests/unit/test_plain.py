@@ -303,3 +303,28 @@ def test_cli_cannot_save_warns_and_plays_on(tmp_path: Path) -> None:
     assert "The end: Treasure" in result.stdout
     assert result.stderr.count("cannot save your place") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_markdown_is_read_as_words_not_markers(tmp_path: Path) -> None:
+    story = {
+        "format": "branching/1",
+        "id": "md",
+        "title": "Markdown",
+        "start": "a",
+        "nodes": {
+            "a": {
+                "text": "# The Hut\n\n**Recording.** It is _cold_ and `late`; see [the map](http://x.test).",
+                "choices": [{"label": "Go", "to": "b"}],
+            },
+            "b": {"text": "*The end.*", "ending": True},
+        },
+    }
+    path = tmp_path / "md.json"
+    path.write_text(json.dumps(story))
+    result = cli(str(path), "--plain", "--no-log", stdin="1\n", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "The Hut\n\nRecording. It is cold and late; see the map (http://x.test)." in result.stdout
+    )
+    assert "The end." in result.stdout
+    assert "**" not in result.stdout and "#" not in result.stdout
