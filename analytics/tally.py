@@ -17,7 +17,10 @@ How events count (the definitions in docs/analytics.md):
 * ``EndingReached`` / ``Quit`` / ``Failed``: the playthrough's status becomes completed / quit /
   failed at that node. Anything recorded later (a rewind from an ending) makes it open again.
 
-A playthrough's *outcome* is its final (status, last node); its *path* is the list of steps.
+A playthrough's *outcome* is its final (status, last node), by the choice log's rules
+(:func:`branching.log.state.apply_event`): the last node is where the viewer is now, i.e. the
+node entered or rewound to, a choice's target, or the node of the ending, quit or fault. Its
+*path* is the list of steps.
 """
 
 from __future__ import annotations
@@ -112,7 +115,7 @@ class PathCounts:
     #: The steps, when known; a roll-up read fills in only the paths a report shows.
     steps: tuple[str, ...] | None = None
     #: A playthrough with this path (its first ``length`` steps), to recover the steps from.
-    example: str | None = None
+    example: str | int | None = field(default=None, compare=False)
 
 
 #: (status, last node, whether the playthrough rewound at least once)
@@ -196,6 +199,8 @@ def outcome(events: Iterable[Event]) -> tuple[Status, str]:
     for event in events:
         if isinstance(event, NodeEntered):
             status, last = "open", event.node
+        elif isinstance(event, ChoiceMade):
+            status, last = "open", event.to
         elif isinstance(event, Rewound):
             status, last = "open", event.to_node
         elif isinstance(event, EndingReached):
