@@ -1,0 +1,61 @@
+"""The SQLite choice log: every viewer choice, recorded exactly once and durably.
+
+Players::
+
+    from branching.log import ChoiceLog, LogUnavailable
+    try:
+        log = ChoiceLog.open(path, create_parent=location.is_default)
+    except LogUnavailable as e:
+        ...  # tell the viewer (str(e)) and offer --no-log
+    recorder = log.start_playthrough(info)   # or log.resume_playthrough(id)
+    recorder.record(NodeEntered("start"))     # returns once durable
+    recorder.close(); log.close()
+
+The Textual player uses :class:`LogThread` (same calls; ``await recorder.arecord(event)``).
+The simulator and imports use :meth:`ChoiceLog.bulk_writer`. See ``docs/choice-log.md``.
+"""
+
+from branching.log.errors import (
+    LogError,
+    LogMissing,
+    LogOutdated,
+    LogTooNew,
+    LogUnavailable,
+    LogWriteError,
+    UnknownPlaythrough,
+)
+from branching.log.merge import MergeStats, merge_into
+from branching.log.queries import (
+    LoggedEvent,
+    LogInfo,
+    PlaythroughSummary,
+    full_path,
+    route,
+)
+from branching.log.schema import SCHEMA_VERSION
+from branching.log.store import ChoiceLog
+from branching.log.threaded import LogThread, ThreadedRecorder
+from branching.log.writer import BulkWriter, LogRecorder
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "BulkWriter",
+    "ChoiceLog",
+    "LogError",
+    "LogInfo",
+    "LogMissing",
+    "LogOutdated",
+    "LogRecorder",
+    "LogThread",
+    "LogTooNew",
+    "LogUnavailable",
+    "LogWriteError",
+    "LoggedEvent",
+    "MergeStats",
+    "PlaythroughSummary",
+    "ThreadedRecorder",
+    "UnknownPlaythrough",
+    "full_path",
+    "merge_into",
+    "route",
+]

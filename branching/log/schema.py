@@ -1,0 +1,197 @@
+"""The choice log's schema: tables, indexes and the migrations that build them.
+
+Tables are created explicitly here, never by a first insert, so every column has its declared
+type (``STRICT`` tables), ``CHECK`` constraints guard the few enumerations, and indexes exist
+before the first row. The DDL is plain SQL run inside :class:`sqlite_utils.Migrations`
+functions because ``Table.create`` can express neither ``CHECK`` constraints nor
+``WITHOUT ROWID``.
+
+The schema version is the number of migrations applied. It is kept in ``PRAGMA user_version``
+(read on every open without touching a table) and, name by name, in sqlite-utils'
+``_sqlite_migrations`` table. :func:`migrate` is the only place migrations run: under an
+exclusive lock, re-checking the version once the lock is held, so any number of processes may
+open a fresh file at the same moment.
+
+To change the schema, append a migration to :data:`LOG_SCHEMA` (never edit an applied one);
+``tests/unit/test_log_schema.py`` builds a log at every earlier version and checks it upgrades.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database, Migrations
+
+#: ``PRAGMA application_id`` of a choice log (ASCII ``brnc``): tells our files from other
+#: SQLite databases, so ``--db`` pointed at someone else's database is refused, not altered.
+APPLICATION_ID = 0x62726E63
+
+MIGRATION_SET = "branching-log"
+
+MigrationFn = Callable[[Database], None]
+
+
+@dataclass
+class LogSchema:
+    """An ordered list of migrations; its version is how many there are."""
+
+    name: str
+    migrations: Migrations = field(init=False)
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.migrations = Migrations(self.name)
+
+    def migration(self, fn: MigrationFn) -> MigrationFn:
+        """Register ``fn`` as the next migration (decorator)."""
+        self.migrations(name=fn.__name__)(fn)
+        self.names.append(fn.__name__)
+        return fn
+
+    @property
+    def version(self) -> int:
+        return len(self.names)
+
+
+LOG_SCHEMA = LogSchema(MIGRATION_SET)
+
+
+@LOG_SCHEMA.migration
+def m001_playthroughs_and_events(db: Database) -> None:
+    """One row per playthrough (its current state) and one per event, in order."""
+    db.execute(
+        """
+        CREATE TABLE playthroughs (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            story_id TEXT NOT NULL,
+            story_version TEXT,
+            story_hash TEXT NOT NULL,
+            viewer TEXT NOT NULL,
+            variant TEXT,
+            origin TEXT NOT NULL DEFAULT 'live'
+                CHECK (origin IN ('live', 'simulated', 'imported')),
+            status TEXT NOT NULL DEFAULT 'open'
+                CHECK (status IN ('open', 'completed', 'quit', 'failed')),
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            ended_at REAL,
+            last_node TEXT,
+            ending TEXT,
+            ending_kind TEXT CHECK (ending_kind IN ('good', 'bad', 'neutral')),
+            failure TEXT,
+            event_count INTEGER NOT NULL DEFAULT 0
+        ) STRICT
+        """
+    )
+    # Clustered by (playthrough, seq): a path is one contiguous range, and bulk writes of new
+    # playthroughs append at the end of the B-tree.
+    db.execute(
+        """
+        CREATE TABLE events (
+            playthrough INTEGER NOT NULL REFERENCES playthroughs (pk),
+            seq INTEGER NOT NULL,
+            at REAL NOT NULL,
+            kind TEXT NOT NULL
+                CHECK (kind IN ('enter', 'choice', 'rewind', 'ending', 'quit', 'fail')),
+            node TEXT NOT NULL,
+            choice TEXT,
+            target TEXT,
+            decision_ms INTEGER,
+            timed_out INTEGER,
+            step INTEGER,
+            detail TEXT,
+            ending_kind TEXT,
+            PRIMARY KEY (playthrough, seq)
+        ) STRICT, WITHOUT ROWID
+        """
+    )
+
+
+@LOG_SCHEMA.migration
+def m002_lookup_indexes(db: Database) -> None:
+    """Indexes for resume/privacy lookups by viewer and for drop-offs by story."""
+    db["playthroughs"].create_index(
+        ["viewer", "story_id", "status"], index_name="playthroughs_by_viewer"
+    )
+    db["playthroughs"].create_index(
+        ["story_id", "status", "last_node"], index_name="playthroughs_by_story"
+    )
+
+
+@LOG_SCHEMA.migration
+def m003_playthrough_events_view(db: Database) -> None:
+    """A view of events with the playthrough's public id, story and viewer, for ad-hoc SQL."""
+    db.execute(
+        """
+        CREATE VIEW playthrough_events AS
+        SELECT p.id AS playthrough_id, p.story_id, p.viewer, p.origin, e.seq, e.at, e.kind,
+               e.node, e.choice, e.target, e.decision_ms, e.timed_out, e.step, e.detail,
+               e.ending_kind
+        FROM events e JOIN playthroughs p ON p.pk = e.playthrough
+        """
+    )
+
+
+SCHEMA_VERSION = LOG_SCHEMA.version
+
+
+class SchemaTooNew(Exception):
+    """The database holds a schema newer than the code (version or migration names)."""
+
+
+def read_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def check_not_newer(db: Database, schema: LogSchema = LOG_SCHEMA) -> None:
+    """Raise :class:`SchemaTooNew` if the file has migrations this code does not know."""
+    version = read_version(db.conn)
+    if version > schema.version:
+        raise SchemaTooNew(f"schema version {version}, this branching knows up to {schema.version}")
+    if "_sqlite_migrations" in db.table_names():
+        known = set(schema.names)
+        unknown = [m.name for m in schema.migrations.applied(db) if m.name not in known]
+        if unknown:
+            raise SchemaTooNew(f"unknown migrations {', '.join(unknown)}")
+
+
+def migrate(db: Database, schema: LogSchema = LOG_SCHEMA, *, attempts: int = 3) -> int:
+    """Bring ``db`` to ``schema.version`` and return the version it had before.
+
+    Runs under ``BEGIN EXCLUSIVE`` (which waits for the busy timeout) and re-reads the version
+    once the lock is held, so when several processes open a fresh file at once exactly one of
+    them creates the tables and the others find them done. All pending migrations, the
+    ``user_version`` and the ``application_id`` commit together or not at all.
+    """
+    conn = db.conn
+    for attempt in range(attempts):
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as e:
+            if attempt + 1 < attempts and _is_busy(e):
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise
+        try:
+            before = read_version(conn)
+            check_not_newer(db, schema)
+            if before < schema.version:
+                schema.migrations.apply(db)
+                conn.execute(f"PRAGMA user_version = {schema.version:d}")
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID:d}")
+            conn.execute("COMMIT")
+            return before
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    name = getattr(error, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error)

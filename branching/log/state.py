@@ -1,0 +1,255 @@
+"""How events map to rows and move a playthrough's state: the rules, in one place.
+
+:func:`apply_event` is used by every writer (live recorder, bulk writer, merge) so a
+playthrough's status, last node and event count mean the same whatever wrote them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from branching.events import (
+    ChoiceMade,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    PlaythroughInfo,
+    Quit,
+    Rewound,
+)
+
+Status = Literal["open", "completed", "quit", "failed"]
+Origin = Literal["live", "simulated", "imported"]
+ORIGINS: tuple[Origin, ...] = ("live", "simulated", "imported")
+STATUSES: tuple[Status, ...] = ("open", "completed", "quit", "failed")
+
+#: Event kinds as stored in ``events.kind``.
+KINDS = ("enter", "choice", "rewind", "ending", "quit", "fail")
+
+#: Columns of ``events`` after ``playthrough`` (which the write path prepends), in order.
+EVENT_COLUMNS = (
+    "seq",
+    "at",
+    "kind",
+    "node",
+    "choice",
+    "target",
+    "decision_ms",
+    "timed_out",
+    "step",
+    "detail",
+    "ending_kind",
+)
+#: One event row without its playthrough key: the tuple of :data:`EVENT_COLUMNS`.
+EventRow = tuple[Any, ...]
+
+#: Columns of ``playthroughs`` that change as events arrive.
+MUTABLE_COLUMNS = (
+    "status",
+    "updated_at",
+    "ended_at",
+    "last_node",
+    "ending",
+    "ending_kind",
+    "failure",
+    "event_count",
+)
+#: Columns of ``playthroughs`` set once, when the playthrough starts.
+FIXED_COLUMNS = (
+    "id",
+    "story_id",
+    "story_version",
+    "story_hash",
+    "viewer",
+    "variant",
+    "origin",
+    "started_at",
+)
+PLAYTHROUGH_COLUMNS = ("pk", *FIXED_COLUMNS, *MUTABLE_COLUMNS)
+
+#: The mutable part of a playthrough's state, as a tuple in :data:`MUTABLE_COLUMNS` order.
+Snapshot = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class PlaythroughState:
+    """A playthrough row, mutable while events are applied to it.
+
+    ``pk`` is the row's integer key in *this* file (``None`` until first written); ``id`` is
+    the globally unique playthrough id that survives merges.
+    """
+
+    pk: int | None
+    id: str
+    story_id: str
+    story_version: str | None
+    story_hash: str
+    viewer: str
+    variant: str | None
+    origin: Origin
+    started_at: float
+    status: Status = "open"
+    updated_at: float = 0.0
+    ended_at: float | None = None
+    last_node: str | None = None
+    ending: str | None = None
+    ending_kind: str | None = None
+    failure: str | None = None
+    event_count: int = 0
+
+    @classmethod
+    def new(cls, info: PlaythroughInfo, *, at: float, origin: Origin) -> PlaythroughState:
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
+        return cls(
+            pk=None,
+            id=info.playthrough_id,
+            story_id=info.story_id,
+            story_version=info.story_version,
+            story_hash=info.story_hash,
+            viewer=info.viewer,
+            variant=info.variant,
+            origin=origin,
+            started_at=at,
+            updated_at=at,
+        )
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PlaythroughState:
+        return cls(**{name: row[name] for name in PLAYTHROUGH_COLUMNS})
+
+    def snapshot(self) -> Snapshot:
+        return (
+            self.status,
+            self.updated_at,
+            self.ended_at,
+            self.last_node,
+            self.ending,
+            self.ending_kind,
+            self.failure,
+            self.event_count,
+        )
+
+    def fixed_values(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.story_id,
+            self.story_version,
+            self.story_hash,
+            self.viewer,
+            self.variant,
+            self.origin,
+            self.started_at,
+        )
+
+
+def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
+    """Advance ``state`` by ``event`` (at time ``at``) and return the event's row.
+
+    The rules: ``seq`` is the next number in the playthrough (0, 1, 2, ...); the last node is
+    where the viewer now is (a choice's target, the node entered or rewound to, the node of a
+    quit, ending or failure). ``EndingReached`` sets ``completed`` with the ending,
+    ``Quit`` sets ``quit``, ``Failed`` sets ``failed`` with its message, each with
+    ``ended_at``. Any other event after one of those (a rewind from an ending, a resumed
+    playthrough) reopens it: the status is always the playthrough's *current* outcome, and the
+    events keep the full history.
+    """
+    seq = state.event_count
+    if isinstance(event, ChoiceMade):
+        row: EventRow = (
+            seq,
+            at,
+            "choice",
+            event.node,
+            event.choice,
+            event.to,
+            event.decision_ms,
+            1 if event.timed_out else 0,
+            None,
+            None,
+            None,
+        )
+        where = event.to
+    elif isinstance(event, NodeEntered):
+        row = (seq, at, "enter", event.node, None, None, None, None, None, None, None)
+        where = event.node
+    elif isinstance(event, Rewound):
+        row = (
+            seq,
+            at,
+            "rewind",
+            event.from_node,
+            None,
+            event.to_node,
+            None,
+            None,
+            event.step,
+            None,
+            None,
+        )
+        where = event.to_node
+    elif isinstance(event, EndingReached):
+        row = (seq, at, "ending", event.node, None, None, None, None, None, event.title, event.kind)
+        state.status = "completed"
+        state.ending = event.node
+        state.ending_kind = event.kind
+        state.failure = None
+        state.ended_at = at
+        state.last_node = event.node
+        state.updated_at = at
+        state.event_count = seq + 1
+        return row
+    elif isinstance(event, Quit):
+        row = (seq, at, "quit", event.node, None, None, None, None, None, None, None)
+        state.status = "quit"
+        state.ending = state.ending_kind = state.failure = None
+        state.ended_at = at
+        state.last_node = event.node
+        state.updated_at = at
+        state.event_count = seq + 1
+        return row
+    elif isinstance(event, Failed):
+        row = (seq, at, "fail", event.node, None, None, None, None, None, event.message, None)
+        state.status = "failed"
+        state.ending = state.ending_kind = None
+        state.failure = event.message
+        state.ended_at = at
+        state.last_node = event.node
+        state.updated_at = at
+        state.event_count = seq + 1
+        return row
+    else:
+        raise TypeError(f"not a playthrough event: {event!r}")
+    if state.status != "open":
+        state.status = "open"
+        state.ended_at = state.ending = state.ending_kind = state.failure = None
+    state.last_node = where
+    state.updated_at = at
+    state.event_count = seq + 1
+    return row
+
+
+def row_to_event(kind: str, row: dict[str, Any]) -> Event:
+    """Rebuild the event dataclass from a stored row (a mapping of :data:`EVENT_COLUMNS`)."""
+    node = row["node"]
+    if kind == "enter":
+        return NodeEntered(node)
+    if kind == "choice":
+        return ChoiceMade(
+            node=node,
+            choice=row["choice"],
+            to=row["target"],
+            decision_ms=row["decision_ms"],
+            timed_out=bool(row["timed_out"]),
+        )
+    if kind == "rewind":
+        return Rewound(from_node=node, to_node=row["target"], step=row["step"])
+    if kind == "ending":
+        return EndingReached(node=node, title=row["detail"], kind=row["ending_kind"])
+    if kind == "quit":
+        return Quit(node)
+    if kind == "fail":
+        return Failed(node=node, message=row["detail"] or "")
+    raise ValueError(f"unknown event kind {kind!r}")

@@ -1,0 +1,429 @@
+"""The choice log: opening a file safely and the operations players and tools call."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlite_utils import Database
+
+from branching.events import PlaythroughInfo
+from branching.log import queries, schema
+from branching.log.errors import (
+    LogMissing,
+    LogOutdated,
+    LogTooNew,
+    LogUnavailable,
+    LogWriteError,
+    UnknownPlaythrough,
+)
+from branching.log.state import Origin, PlaythroughState, Status
+from branching.log.writer import BulkWriter, LogRecorder, Pending, load_state, write_batch
+
+MEMORY = ":memory:"
+#: How long a writer waits for another process's transaction before giving up (seconds).
+#: Log transactions last milliseconds; this only matters when something is badly stuck.
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+Synchronous = Literal["FULL", "NORMAL", "OFF"]
+
+
+class ChoiceLog:
+    """An open choice log (one SQLite file).
+
+    Open with :meth:`open`; use from the thread that opened it (a Textual player uses
+    :class:`branching.log.LogThread`). Live play: :meth:`start_playthrough` /
+    :meth:`resume_playthrough` return a :class:`LogRecorder`. Simulations and imports:
+    :meth:`bulk_writer`.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path | None,
+        *,
+        durable: bool,
+        readonly: bool,
+        clock: Callable[[], float],
+        migrated_from: int | None,
+    ) -> None:
+        self.conn = conn
+        self.db = Database(conn, execute_plugins=False)
+        self.path = path
+        self.durable = durable
+        self.readonly = readonly
+        self.clock = clock
+        #: The schema version the file had before this open upgraded it (``None``: no upgrade).
+        self.migrated_from = migrated_from
+        self._synchronous: Synchronous = "FULL" if durable else "NORMAL"
+
+    # -- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        durable: bool = True,
+        readonly: bool = False,
+        create: bool = True,
+        create_parent: bool = False,
+        clock: Callable[[], float] = time.time,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> ChoiceLog:
+        """Open (creating and upgrading as needed) the log at ``path``.
+
+        Args:
+            path: the database file, or ``":memory:"`` (tests).
+            durable: ``synchronous=FULL``, so a committed event survives power loss as well as
+                a killed process. Use it for live play; bulk writers lower it themselves.
+            readonly: open without writing anything (no upgrade, no WAL switch).
+            create: create the file if missing (else :class:`LogMissing`).
+            create_parent: create a missing parent directory (the default location); an
+                explicit ``--db`` in a directory that does not exist is an error instead.
+            clock: the time source for live events (Unix seconds).
+            busy_timeout: seconds to wait for another process's write.
+
+        Raises:
+            LogUnavailable: with a message naming the file and the problem (subclasses
+                :class:`LogMissing`, :class:`LogTooNew`, :class:`LogOutdated`).
+        """
+        memory = os.fspath(path) == MEMORY
+        file = None if memory else Path(os.fspath(path)).expanduser()
+        if file is not None:
+            _preflight(file, readonly=readonly, create=create, create_parent=create_parent)
+        shown = file if file is not None else MEMORY
+        try:
+            if file is not None and readonly:
+                conn = sqlite3.connect(
+                    f"{file.resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=busy_timeout,
+                    isolation_level=None,
+                )
+            else:
+                conn = sqlite3.connect(
+                    MEMORY if file is None else str(file),
+                    timeout=busy_timeout,
+                    isolation_level=None,
+                )
+        except sqlite3.Error as e:
+            raise LogUnavailable(shown, _describe(e)) from e
+        try:
+            migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
+            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL to 64 MB
+        except BaseException:
+            conn.close()
+            raise
+        return cls(
+            conn,
+            file,
+            durable=durable,
+            readonly=readonly,
+            clock=clock,
+            migrated_from=migrated_from,
+        )
+
+    def close(self) -> None:
+        """Close the file. Recorders of this log must not be used afterwards."""
+        self.conn.close()
+
+    def __enter__(self) -> ChoiceLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return schema.read_version(self.conn)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction: commits on success, rolls back on error.
+
+        Taking the write lock up front means a busy database is waited for (busy timeout),
+        never failed mid-transaction. SQLite errors come out as :class:`LogWriteError`.
+        """
+        if self.readonly:
+            raise LogWriteError(f"the choice log {self._shown} was opened read-only")
+        conn = self.conn
+        for attempt in range(3):
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.Error as e:
+                if attempt < 2 and schema._is_busy(e):
+                    continue  # each attempt already waited the busy timeout
+                raise LogWriteError(f"cannot write to {self._shown}: {_describe(e)}") from e
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise LogWriteError(f"cannot write to {self._shown}: {_describe(e)}") from e
+            raise
+
+    def set_synchronous(self, level: Synchronous | None) -> None:
+        """Set ``PRAGMA synchronous`` (``None``: back to what :meth:`open` chose)."""
+        self.conn.execute(f"PRAGMA synchronous = {level or self._synchronous}")
+
+    def start_playthrough(
+        self, info: PlaythroughInfo, *, at: float | None = None, origin: Origin = "live"
+    ) -> LogRecorder:
+        """Record a new playthrough (status ``open``) and return its recorder.
+
+        Raises:
+            LogWriteError: e.g. the id is already in the log.
+        """
+        state = PlaythroughState.new(
+            info, at=self.clock() if at is None else at, origin=origin
+        )
+        with self.write_transaction() as conn:
+            write_batch(conn, [Pending(state, None)])
+        return LogRecorder(self, state)
+
+    def resume_playthrough(self, playthrough_id: str) -> LogRecorder:
+        """A recorder that continues ``playthrough_id`` (its next event gets the next ``seq``).
+
+        Raises:
+            UnknownPlaythrough: no such playthrough (e.g. forgotten meanwhile).
+        """
+        state = load_state(self.conn, id=playthrough_id)
+        if state is None:
+            raise UnknownPlaythrough(playthrough_id)
+        return LogRecorder(self, state)
+
+    def bulk_writer(self, *, batch_size: int = 20_000, origin: Origin = "simulated") -> BulkWriter:
+        """A :class:`BulkWriter` for many playthroughs with explicit times (simulator, imports)."""
+        return BulkWriter(self, batch_size=batch_size, origin=origin)
+
+    def forget_viewer(self, viewer: str) -> tuple[int, int]:
+        """Delete every playthrough and event of ``viewer``; return ``(playthroughs, events)``.
+
+        Deleted content is overwritten (``secure_delete``) and the WAL is checkpointed and
+        truncated, so the data does not linger in the file.
+        """
+        self.conn.execute("PRAGMA secure_delete = ON")
+        try:
+            with self.write_transaction() as conn:
+                events = conn.execute(
+                    "DELETE FROM events WHERE playthrough IN "
+                    "(SELECT pk FROM playthroughs WHERE viewer = ?)",
+                    (viewer,),
+                ).rowcount
+                playthroughs = conn.execute(
+                    "DELETE FROM playthroughs WHERE viewer = ?", (viewer,)
+                ).rowcount
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self.conn.execute("PRAGMA secure_delete = OFF")
+        return playthroughs, events
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def playthrough(self, playthrough_id: str) -> queries.PlaythroughSummary | None:
+        """One playthrough's summary, or ``None``."""
+        return queries.get_playthrough(self.conn, playthrough_id)
+
+    def playthroughs(
+        self,
+        *,
+        viewer: str | None = None,
+        story_id: str | None = None,
+        status: Status | None = None,
+        story_hash: str | None = None,
+        limit: int | None = None,
+    ) -> list[queries.PlaythroughSummary]:
+        """Playthroughs matching all filters given, most recently active first."""
+        return queries.list_playthroughs(
+            self.conn,
+            viewer=viewer,
+            story_id=story_id,
+            status=status,
+            story_hash=story_hash,
+            limit=limit,
+        )
+
+    def find_open_playthrough(
+        self, viewer: str, story_id: str, *, story_hash: str | None = None
+    ) -> queries.PlaythroughSummary | None:
+        """The viewer's most recently active ``open`` playthrough of the story, if any.
+
+        A player offers to resume it (pass ``story_hash`` to ignore playthroughs of another
+        version of the story); to resume, replay :meth:`events` into the engine and record
+        through :meth:`resume_playthrough`.
+        """
+        found = self.playthroughs(
+            viewer=viewer, story_id=story_id, status="open", story_hash=story_hash, limit=1
+        )
+        return found[0] if found else None
+
+    def events(self, playthrough_id: str) -> list[queries.LoggedEvent]:
+        """The playthrough's events in order (``seq`` 0, 1, ...), with their times.
+
+        Raises:
+            UnknownPlaythrough: no such playthrough.
+        """
+        row = self.conn.execute(
+            "SELECT pk FROM playthroughs WHERE id = ?", (playthrough_id,)
+        ).fetchone()
+        if row is None:
+            raise UnknownPlaythrough(playthrough_id)
+        return queries.load_events(self.conn, row[0])
+
+    def export_viewer(self, viewer: str) -> dict[str, Any]:
+        """Everything stored about ``viewer``, as JSON-ready data."""
+        return {
+            "viewer": viewer,
+            "log": None if self.path is None else str(self.path),
+            "schema_version": self.schema_version,
+            "exported_at": queries.iso(time.time()),
+            "playthroughs": queries.export_viewer(self.conn, viewer),
+        }
+
+    def info(self) -> queries.LogInfo:
+        """Counts and settings for ``branching log info``."""
+        return queries.log_info(self.conn, self.path)
+
+    def check(self, *, full: bool = False) -> list[str]:
+        """Problems in the file or in the log's invariants (empty when sound)."""
+        return queries.check_log(self.conn, full=full)
+
+    @property
+    def _shown(self) -> str:
+        return MEMORY if self.path is None else str(self.path)
+
+
+def _preflight(path: Path, *, readonly: bool, create: bool, create_parent: bool) -> None:
+    """Refuse unusable paths with a message that says why, before SQLite gets to them."""
+    if path.is_dir():
+        raise LogUnavailable(path, "it is a directory (give a file name, e.g. choices.db)")
+    parent = path.parent
+    if not path.exists():
+        if not create or readonly:
+            raise LogMissing(path, "there is no choice log there yet")
+        if not parent.exists():
+            if not create_parent:
+                raise LogUnavailable(path, f"the directory {str(parent)!r} does not exist")
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise LogUnavailable(
+                    path, f"cannot create the directory {str(parent)!r} ({e.strerror})"
+                ) from e
+        if not parent.is_dir():
+            raise LogUnavailable(path, f"{str(parent)!r} is not a directory")
+    if readonly:
+        if not os.access(path, os.R_OK):
+            raise LogUnavailable(path, "the file is not readable (check its permissions)")
+        return
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise LogUnavailable(path, "the file is read-only (check its permissions)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        # WAL mode keeps its -wal and -shm files next to the database.
+        raise LogUnavailable(
+            path, f"the directory {str(parent)!r} is not writable (the log needs its journal there)"
+        )
+
+
+def _prepare(
+    conn: sqlite3.Connection, shown: Path | str, *, readonly: bool, memory: bool
+) -> int | None:
+    """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
+    db = Database(conn, execute_plugins=False)
+    try:
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not r[0].startswith("sqlite_")
+        ]
+        if app_id not in (0, schema.APPLICATION_ID) or (app_id == 0 and tables):
+            raise LogUnavailable(
+                shown,
+                "it is an SQLite database but not a branching choice log"
+                + (f" (it has tables {', '.join(sorted(tables)[:5])})" if tables else ""),
+            )
+        try:
+            schema.check_not_newer(db)
+        except schema.SchemaTooNew as e:
+            raise LogTooNew(
+                shown, f"it was written by a newer version of branching ({e}); upgrade branching"
+            ) from e
+        if app_id:
+            # Touch the right-hand edge of both tables: catches a truncated or damaged file
+            # now, before a story starts, rather than at the first choice.
+            conn.execute("SELECT max(pk) FROM playthroughs").fetchone()
+            conn.execute("SELECT max(playthrough), max(seq) FROM events").fetchone()
+        if readonly:
+            if schema.read_version(conn) < schema.SCHEMA_VERSION:
+                raise LogOutdated(
+                    shown,
+                    "it was written by an older version of branching and must be upgraded, "
+                    "which a read-only open cannot do (open it once normally, e.g. "
+                    "`branching log info`)",
+                )
+            return None
+        if not memory:
+            _enable_wal(conn)
+        if schema.read_version(conn) < schema.SCHEMA_VERSION:
+            before = schema.migrate(db)
+            return before if before < schema.SCHEMA_VERSION else None
+        return None
+    except schema.SchemaTooNew as e:
+        raise LogTooNew(
+            shown, f"it was written by a newer version of branching ({e}); upgrade branching"
+        ) from e
+    except sqlite3.Error as e:
+        raise LogUnavailable(shown, _describe(e)) from e
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    for attempt in range(50):
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as e:
+            # Switching a fresh file to WAL needs a moment alone with it.
+            if schema._is_busy(e) and attempt < 49:
+                time.sleep(0.02)
+                continue
+            raise
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"cannot switch the journal to WAL (it is {mode})")
+        return
+
+
+def _describe(error: sqlite3.Error) -> str:
+    """A sentence for a viewer or producer, from an SQLite error."""
+    name = getattr(error, "sqlite_errorname", "")
+    text = str(error)
+    if name == "SQLITE_NOTADB" or "not a database" in text:
+        return "the file is not an SQLite database"
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
+        return "the file is damaged (SQLite says: database disk image is malformed)"
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return "the file (or its directory) is read-only"
+    if name.startswith("SQLITE_FULL") or "disk is full" in text or "database or disk is full" in text:
+        return "the disk is full"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return "another program has held the file locked for too long"
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return "SQLite cannot open the file (check the directory exists and is writable)"
+    if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
+        return "a disk read or write failed"
+    return f"SQLite error: {text}"

@@ -1,0 +1,300 @@
+"""Writing to the log: the one write path, the live recorder and the bulk writer.
+
+Every row that enters the log goes through :func:`write_batch`, inside a write transaction:
+live play (one event per transaction, ``synchronous=FULL``), the bulk writer (many
+playthroughs per transaction) and ``branching log merge``. Roll-up tables that must stay
+current with the events (analytics) belong in :func:`write_batch`: it sees each playthrough's
+state before and after the batch and every new event row, all in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from branching.events import Event, PlaythroughInfo
+from branching.log.errors import LogWriteError, UnknownPlaythrough
+from branching.log.state import (
+    EVENT_COLUMNS,
+    FIXED_COLUMNS,
+    MUTABLE_COLUMNS,
+    PLAYTHROUGH_COLUMNS,
+    EventRow,
+    Origin,
+    PlaythroughState,
+    Snapshot,
+    apply_event,
+)
+
+if TYPE_CHECKING:
+    from branching.log.store import ChoiceLog
+
+_INSERT_PLAYTHROUGH = "INSERT INTO playthroughs (pk, {}) VALUES (?, {})".format(
+    ", ".join((*FIXED_COLUMNS, *MUTABLE_COLUMNS)),
+    ", ".join("?" for _ in (*FIXED_COLUMNS, *MUTABLE_COLUMNS)),
+)
+# The event_count guard makes a concurrent writer to the same playthrough an error, not a
+# silent overwrite of its state.
+_UPDATE_PLAYTHROUGH = "UPDATE playthroughs SET {} WHERE pk = ? AND event_count = ?".format(
+    ", ".join(f"{c} = ?" for c in MUTABLE_COLUMNS)
+)
+_INSERT_EVENT = "INSERT INTO events (playthrough, {}) VALUES (?, {})".format(
+    ", ".join(EVENT_COLUMNS), ", ".join("?" for _ in EVENT_COLUMNS)
+)
+SELECT_PLAYTHROUGH = "SELECT {} FROM playthroughs".format(", ".join(PLAYTHROUGH_COLUMNS))
+
+
+@dataclass(slots=True)
+class Pending:
+    """One playthrough's part of a batch.
+
+    ``state`` is the playthrough after ``rows``; ``before`` its mutable columns before them
+    (``None`` for a playthrough not yet in the file, whose row is inserted and whose ``pk`` is
+    assigned by :func:`write_batch`). ``rows`` are new event rows, in ``seq`` order.
+    """
+
+    state: PlaythroughState
+    before: Snapshot | None
+    rows: list[EventRow] = field(default_factory=list)
+
+
+def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
+    """Write ``batch``: insert new playthroughs, update changed ones, insert event rows.
+
+    Must run inside a write transaction (``ChoiceLog.write_transaction()``); it is the only
+    code that inserts events or changes a playthrough's state. On error nothing is kept (the
+    caller's transaction rolls back) and the ``pk`` of new playthroughs is reset.
+    """
+    new = [p.state for p in batch if p.before is None]
+    try:
+        if new:
+            (top,) = conn.execute("SELECT coalesce(max(pk), 0) FROM playthroughs").fetchone()
+            for offset, state in enumerate(new, start=top + 1):
+                state.pk = offset
+            conn.executemany(
+                _INSERT_PLAYTHROUGH,
+                [(s.pk, *s.fixed_values(), *s.snapshot()) for s in new],
+            )
+        updates = [
+            (*p.state.snapshot(), p.state.pk, p.before[-1])
+            for p in batch
+            if p.before is not None and p.rows
+        ]
+        if updates:
+            cursor = conn.executemany(_UPDATE_PLAYTHROUGH, updates)
+            if cursor.rowcount != len(updates):
+                raise LogWriteError(
+                    "another writer changed the same playthrough at the same time; "
+                    "nothing from this batch was recorded"
+                )
+        conn.executemany(_INSERT_EVENT, _event_params(batch))
+    except sqlite3.IntegrityError as e:
+        for state in new:
+            state.pk = None
+        raise LogWriteError(_integrity_message(e, batch)) from e
+    except BaseException:
+        for state in new:
+            state.pk = None
+        raise
+
+
+def _event_params(batch: Sequence[Pending]) -> Iterator[tuple[object, ...]]:
+    for p in batch:
+        pk = p.state.pk
+        for row in p.rows:
+            yield (pk, *row)
+
+
+def _integrity_message(error: sqlite3.IntegrityError, batch: Sequence[Pending]) -> str:
+    text = str(error)
+    if "playthroughs.id" in text:
+        return "a playthrough with this id is already in the log (ids must be unique)"
+    if "events.playthrough, events.seq" in text:
+        return "an event with this sequence number is already recorded (two writers at once?)"
+    return f"the log refused the batch ({text})"
+
+
+def load_state(conn: sqlite3.Connection, *, pk: int | None = None, id: str | None = None) -> (
+    PlaythroughState | None
+):
+    """Read one playthrough's state by ``pk`` or by public ``id``."""
+    if pk is not None:
+        row = conn.execute(SELECT_PLAYTHROUGH + " WHERE pk = ?", (pk,)).fetchone()
+    else:
+        row = conn.execute(SELECT_PLAYTHROUGH + " WHERE id = ?", (id,)).fetchone()
+    return None if row is None else PlaythroughState(*row)
+
+
+class LogRecorder:
+    """Records one playthrough's events, each durably before :meth:`record` returns.
+
+    Get one from :meth:`ChoiceLog.start_playthrough` or :meth:`ChoiceLog.resume_playthrough`.
+    It implements :class:`branching.events.Recorder`. Use it from the thread that opened the
+    log; a Textual player uses :class:`branching.log.LogThread` instead.
+    """
+
+    def __init__(self, log: ChoiceLog, state: PlaythroughState) -> None:
+        assert state.pk is not None
+        self._log = log
+        self._pk = state.pk
+        self.playthrough_id = state.id
+        self.closed = False
+
+    def record(self, event: Event, *, at: float | None = None) -> None:
+        """Append ``event`` (stamped ``at``, default the log's clock) and commit it.
+
+        With a durable log (the default) the event is on disk when this returns.
+
+        Raises:
+            LogWriteError: the event could not be written (nothing was recorded).
+        """
+        if self.closed:
+            raise LogWriteError(f"the recorder of playthrough {self.playthrough_id} is closed")
+        when = self._log.clock() if at is None else at
+        with self._log.write_transaction() as conn:
+            state = load_state(conn, pk=self._pk)
+            if state is None:
+                raise LogWriteError(
+                    f"playthrough {self.playthrough_id} is no longer in the log (forgotten?)"
+                )
+            before = state.snapshot()
+            row = apply_event(state, event, when)
+            write_batch(conn, [Pending(state, before, [row])])
+
+    def close(self) -> None:
+        """Stop recording. The playthrough keeps its status (``open`` unless it ended)."""
+        self.closed = True
+
+
+class BulkWriter:
+    """Writes many playthroughs fast, in big transactions, with times given by the caller.
+
+    For the simulator and imports. Events are buffered and written ``batch_size`` at a time
+    (``synchronous=NORMAL`` while the writer is open: a killed process loses at most the
+    unflushed buffer, never a committed batch; a whole playthrough given to
+    :meth:`write_playthrough` is always written in one transaction).
+
+    Use it as a context manager; leaving the block flushes what is buffered::
+
+        with log.bulk_writer(batch_size=20_000) as writer:
+            # whole playthroughs at once (fastest):
+            writer.write_playthrough(info, [(t0, NodeEntered("start")),
+                                            (t1, ChoiceMade("start", "a", "a", 1200))])
+            # or event by event, interleaving playthroughs:
+            writer.start(info2, at=t0)
+            writer.record(info2.playthrough_id, NodeEntered("start"), at=t0)
+
+    Times are Unix seconds (floats). Playthroughs get ``origin`` (default ``"simulated"``) so
+    reports can tell them from viewers' ``"live"`` ones. ``playthroughs_written`` and
+    ``events_written`` count what has been committed so far.
+    """
+
+    def __init__(
+        self, log: ChoiceLog, *, batch_size: int = 20_000, origin: Origin = "simulated"
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._log = log
+        self.batch_size = batch_size
+        self.origin: Origin = origin
+        self._batch: list[Pending] = []
+        self._in_batch: dict[str, Pending] = {}
+        self._states: dict[str, PlaythroughState] = {}
+        self._buffered = 0
+        self.playthroughs_written = 0
+        self.events_written = 0
+        self._closed = False
+        log.set_synchronous("NORMAL")
+
+    def write_playthrough(
+        self,
+        info: PlaythroughInfo,
+        events: Iterable[tuple[float, Event]],
+        *,
+        started_at: float | None = None,
+    ) -> None:
+        """Add a whole playthrough: ``events`` are ``(time, event)`` pairs in order.
+
+        ``started_at`` defaults to the first event's time. The playthrough's status follows
+        its events (see :func:`branching.log.state.apply_event`).
+        """
+        items = events if isinstance(events, list) else list(events)
+        if started_at is None:
+            if not items:
+                raise ValueError("a playthrough without events needs started_at")
+            started_at = items[0][0]
+        state = PlaythroughState.new(info, at=started_at, origin=self.origin)
+        rows = [apply_event(state, event, at) for at, event in items]
+        self._batch.append(Pending(state, None, rows))
+        self._buffered += len(rows) + 1
+        if self._buffered >= self.batch_size:
+            self.flush()
+
+    def start(self, info: PlaythroughInfo, *, at: float) -> None:
+        """Open a playthrough whose events will come through :meth:`record`."""
+        state = PlaythroughState.new(info, at=at, origin=self.origin)
+        if info.playthrough_id in self._states:
+            raise ValueError(f"playthrough {info.playthrough_id} already started")
+        self._states[info.playthrough_id] = state
+        pending = Pending(state, None)
+        self._batch.append(pending)
+        self._in_batch[state.id] = pending
+        self._buffered += 1
+
+    def record(self, playthrough_id: str, event: Event, *, at: float) -> None:
+        """Append one event to a playthrough opened with :meth:`start` (or already logged)."""
+        pending = self._in_batch.get(playthrough_id)
+        if pending is None:
+            state = self._states.get(playthrough_id)
+            if state is None:
+                state = load_state(self._log.conn, id=playthrough_id)
+                if state is None:
+                    raise UnknownPlaythrough(playthrough_id)
+                self._states[playthrough_id] = state
+            pending = Pending(state, state.snapshot() if state.pk is not None else None)
+            self._batch.append(pending)
+            self._in_batch[playthrough_id] = pending
+        pending.rows.append(apply_event(pending.state, event, at))
+        self._buffered += 1
+        if self._buffered >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit everything buffered, in one transaction."""
+        if not self._batch:
+            return
+        batch = self._batch
+        self._batch = []
+        self._in_batch = {}
+        self._buffered = 0
+        # A failed batch is dropped (the error says nothing of it was recorded), so closing
+        # the writer afterwards does not try it again.
+        try:
+            with self._log.write_transaction() as conn:
+                write_batch(conn, batch)
+        except BaseException:
+            for p in batch:  # their in-memory state ran ahead of the file
+                self._states.pop(p.state.id, None)
+            raise
+        self.playthroughs_written += sum(1 for p in batch if p.before is None)
+        self.events_written += sum(len(p.rows) for p in batch)
+        # Finished playthroughs need no state in memory; a later event reloads it.
+        self._states = {k: s for k, s in self._states.items() if s.status == "open"}
+
+    def close(self) -> None:
+        """Flush and give the log back its normal durability."""
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._log.set_synchronous(None)
+
+    def __enter__(self) -> BulkWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
