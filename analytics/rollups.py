@@ -238,8 +238,8 @@ class Deltas:
         self.outcomes: defaultdict[CohortKey, defaultdict[tuple[Status, str, int], int]] = (
             defaultdict(lambda: defaultdict(int))
         )
-        self.paths: defaultdict[CohortKey, defaultdict[tuple[int, Status, str], int]] = (
-            defaultdict(lambda: defaultdict(int))
+        self.paths: defaultdict[CohortKey, defaultdict[tuple[int, Status, str], int]] = defaultdict(
+            lambda: defaultdict(int)
         )
         # path key -> (length, example playthrough pk or None, steps or None)
         self.path_info: dict[tuple[int, Status, str], tuple[int, int | None, str | None]] = {}
@@ -426,7 +426,7 @@ def _cohort_ids(conn: sqlite3.Connection, keys: Iterable[CohortKey]) -> dict[Coh
 def _fan_out(by_cohort: dict[CohortKey, Any]) -> Iterator[tuple[CohortKey, CohortKey]]:
     """Each day cohort with its all-days cohort."""
     for key in by_cohort:
-        yield key, (*key[:4], "")  # type: ignore[misc]
+        yield key, (key[0], key[1], key[2], key[3], "")
 
 
 _NODE_COLUMNS = ("cohort", "node", *NODE_COUNTERS, *TIME_COLUMNS)
@@ -435,6 +435,15 @@ _UPSERT_NODE = (
     f"VALUES ({', '.join('?' for _ in _NODE_COLUMNS)}) "
     "ON CONFLICT (cohort, node) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in (*NODE_COUNTERS, *TIME_COLUMNS))
+)
+# Rows whose counts fall to zero (after forgetting) go, so the tables equal a rebuild.
+_DELETE_NODE = (
+    "DELETE FROM rollup_nodes WHERE cohort = ? AND node = ? AND reached = 0 AND visits = 0 "
+    "AND explicit = 0 AND timeouts = 0 AND rewinds = 0"
+)
+_DELETE_CHOICE = (
+    "DELETE FROM rollup_choices WHERE cohort = ? AND node = ? AND choice = ? AND target = ? "
+    "AND explicit = 0 AND timeouts = 0"
 )
 _UPSERT_CHOICE = (
     "INSERT INTO rollup_choices (cohort, node, choice, target, explicit, timeouts) "
@@ -494,6 +503,9 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
         conn.executemany(
             _UPSERT_NODE, [(c, n, *counts) for (c, n), counts in nodes.items() if any(counts)]
         )
+        shrunk = [key for key, counts in nodes.items() if min(counts) < 0]
+        if shrunk:
+            conn.executemany(_DELETE_NODE, shrunk)
 
     choices: defaultdict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
     for day_key, all_key in _fan_out(deltas.choices):
@@ -504,6 +516,9 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
                 total[1] += timeouts
     if choices:
         conn.executemany(_UPSERT_CHOICE, [(*k, e, t) for k, (e, t) in choices.items() if e or t])
+        shrunk_choices = [k for k, (e, t) in choices.items() if e < 0 or t < 0]
+        if shrunk_choices:
+            conn.executemany(_DELETE_CHOICE, shrunk_choices)
 
     _write_counts(conn, ids, deltas.outcomes, _UPSERT_OUTCOME, _DELETE_OUTCOME)
     _write_paths(conn, ids, deltas)
@@ -535,17 +550,17 @@ def _write_paths(conn: sqlite3.Connection, ids: dict[CohortKey, int], deltas: De
     totals: defaultdict[tuple[int, int, Status, str], int] = defaultdict(int)
     for day_key, all_key in _fan_out(deltas.paths):
         for cohort_id in (ids[day_key], ids[all_key]):
-            for key, count in deltas.paths[day_key].items():
-                totals[(cohort_id, *key)] += count
+            for (h, status, last), count in deltas.paths[day_key].items():
+                totals[(cohort_id, h, status, last)] += count
     params = []
     emptied = []
-    for key, count in totals.items():
+    for (cohort_id, h, status, last), count in totals.items():
         if not count:
             continue
-        length, example, steps = deltas.path_info.get(key[1:], (0, None, None))
-        params.append((*key, count, length, example, steps))
+        length, example, steps = deltas.path_info.get((h, status, last), (0, None, None))
+        params.append((cohort_id, h, status, last, count, length, example, steps))
         if count < 0:
-            emptied.append(key)
+            emptied.append((cohort_id, h, status, last))
     if params:
         conn.executemany(_UPSERT_PATH, params)
     if emptied:

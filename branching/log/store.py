@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from analytics.rollups import forget_playthroughs
 from branching.events import PlaythroughInfo
 from branching.log import queries, schema
 from branching.log.errors import (
@@ -220,6 +221,9 @@ class ChoiceLog:
         self.conn.execute("PRAGMA secure_delete = ON")
         try:
             with self.write_transaction() as conn:
+                # Take them out of the analytics roll-ups first (see analytics/rollups.py).
+                pks = conn.execute("SELECT pk FROM playthroughs WHERE viewer = ?", (viewer,))
+                forget_playthroughs(conn, [pk for (pk,) in pks.fetchall()])
                 events = conn.execute(
                     "DELETE FROM events WHERE playthrough IN "
                     "(SELECT pk FROM playthroughs WHERE viewer = ?)",

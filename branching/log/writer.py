@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from analytics.rollups import update_rollups
 from branching.events import Event, PlaythroughInfo
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.state import (
@@ -90,6 +91,8 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                     "nothing from this batch was recorded"
                 )
         conn.executemany(_INSERT_EVENT, _event_params(batch))
+        # Analytics roll-ups, in the same transaction (see analytics/rollups.py).
+        update_rollups(conn, batch)
     except sqlite3.IntegrityError as e:
         for state in new:
             state.pk = None

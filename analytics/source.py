@@ -1,0 +1,183 @@
+"""From a choice log to a report: choose the cohorts, read the roll-ups, explain empty results.
+
+:func:`load_report` is what ``branching report`` calls. :func:`raw_playthroughs` reads the raw
+events instead (the source of truth), for checks and for :func:`load_report` with
+``exact=True``, which recomputes everything from the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+from analytics.report import Report, Selection, build_report
+from analytics.rollups import (
+    EVENT_ROW_COLUMNS,
+    Cohort,
+    cohort_playthroughs,
+    cohorts,
+    read_tally,
+)
+from analytics.tally import Playthrough, Tally, tally_playthroughs
+from branching.events import (
+    ChoiceMade,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    Quit,
+    Rewound,
+)
+from branching.model import Story
+
+
+class NoData(Exception):
+    """Nothing to report; ``str()`` says why and what the log does hold."""
+
+
+def select_cohorts(all_cohorts: list[Cohort], selection: Selection) -> list[Cohort]:
+    """The cohorts a selection reads: the all-days ones, or day ones when dates are given."""
+    return [
+        c
+        for c in all_cohorts
+        if bool(c.day) == selection.dated
+        and selection.matches(c.story_id, c.story_version, c.variant, c.day)
+    ]
+
+
+def _describe_versions(conn: sqlite3.Connection, found: list[Cohort]) -> str:
+    by_version: defaultdict[str | None, list[int]] = defaultdict(list)
+    for c in found:
+        if c.day == "":
+            by_version[c.story_version].append(c.id)
+    parts = []
+    for version, ids in sorted(by_version.items(), key=lambda kv: kv[0] or ""):
+        n = cohort_playthroughs(conn, ids)
+        name = "no version" if version is None else f"version {version}"
+        parts.append(f"{name}: {n:,} playthrough{'s' if n != 1 else ''}")
+    return "; ".join(parts)
+
+
+def explain_empty(conn: sqlite3.Connection, story: Story, selection: Selection, source: str) -> str:
+    """Why a selection has no playthroughs, in a sentence or two with a way forward."""
+    (total,) = conn.execute("SELECT count(*) FROM playthroughs").fetchone()
+    if not total:
+        return (
+            f"The choice log {source} is empty: no playthroughs yet. Play the story "
+            f"(branching play) or simulate an audience (branching simulate {story.id}.json "
+            "--playthroughs 1000) to preview a report."
+        )
+    mine = cohorts(conn, story.id)
+    if not mine:
+        others = conn.execute(
+            "SELECT story_id, count(*) FROM playthroughs GROUP BY story_id ORDER BY 2 DESC LIMIT 5"
+        ).fetchall()
+        listed = ", ".join(f"{sid!r} ({n:,})" for sid, n in others)
+        return (
+            f"The choice log {source} has no playthroughs of story {story.id!r} "
+            f"({story.title}). It has playthroughs of: {listed}. Is this the right story file "
+            "or the right --db?"
+        )
+    have = _describe_versions(conn, mine)
+    return (
+        f"No playthroughs of {story.id!r} match the filters ({selection.describe()}). "
+        f"The log has {have}. Try --all-versions, --version, or other dates."
+    )
+
+
+def load_report(
+    conn: sqlite3.Connection,
+    story: Story,
+    selection: Selection,
+    *,
+    top: int = 20,
+    source: str = "",
+    exact: bool = False,
+    now: dt.datetime | None = None,
+) -> Report:
+    """The report of ``story`` over the selected playthroughs of the log on ``conn``.
+
+    Reads the roll-ups (cost independent of the number of events), or recomputes from the raw
+    events with ``exact=True``.
+
+    Raises:
+        NoData: no playthrough matches; the message says what the log holds instead.
+    """
+    chosen = select_cohorts(cohorts(conn, story.id), selection)
+    notes: list[str] = []
+    if exact:
+        tally = tally_playthroughs(
+            p
+            for p in raw_playthroughs(conn, story.id)
+            if selection.matches(p.story_id, p.story_version, p.variant, p.day)
+        )
+    else:
+        tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
+    if not tally.playthroughs:
+        raise NoData(explain_empty(conn, story, selection, source))
+    hashes = {c.story_hash for c in chosen}
+    if len(hashes) > 1 or (hashes and story.content_hash and story.content_hash not in hashes):
+        files = "file" if len(hashes) == 1 else f"{len(hashes)} different files"
+        notes.append(
+            f"Playthroughs come from {files} of this story "
+            f"(hashes {', '.join(sorted(hashes)[:4])}{', ...' if len(hashes) > 4 else ''}); "
+            f"this report measures them against {story.content_hash or 'this file'}."
+        )
+    return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+
+
+def _event(kind: str, row: tuple[object, ...]) -> Event:
+    # row: EVENT_ROW_COLUMNS
+    node = str(row[3])
+    if kind == "enter":
+        return NodeEntered(node)
+    if kind == "choice":
+        ms = row[6]
+        return ChoiceMade(
+            node, str(row[4]), str(row[5]), int(ms) if ms is not None else None, bool(row[7])
+        )
+    if kind == "rewind":
+        step = row[8]
+        return Rewound(node, str(row[5]), int(step) if step is not None else 0)
+    if kind == "ending":
+        kind_ = row[10]
+        ending_kind = kind_ if kind_ in ("good", "bad", "neutral") else "neutral"
+        return EndingReached(node, None if row[9] is None else str(row[9]), ending_kind)  # type: ignore[arg-type]
+    if kind == "quit":
+        return Quit(node)
+    return Failed(node, str(row[9] or ""))
+
+
+def raw_playthroughs(
+    conn: sqlite3.Connection, story_id: str | None = None
+) -> Iterator[Playthrough]:
+    """Every playthrough (of one story, if given) with its events, from the raw tables."""
+    where = "" if story_id is None else " WHERE story_id = ?"
+    args: tuple[str, ...] = () if story_id is None else (story_id,)
+    days: dict[int, str] = {}
+    for pk, pid, viewer, sid, version, story_hash, variant, started in conn.execute(
+        "SELECT pk, id, viewer, story_id, story_version, story_hash, variant, started_at "
+        "FROM playthroughs" + where + " ORDER BY pk",
+        args,
+    ).fetchall():
+        rows = conn.execute(
+            "SELECT " + ", ".join(EVENT_ROW_COLUMNS) + " FROM events WHERE playthrough = ? "
+            "ORDER BY seq",
+            (pk,),
+        ).fetchall()
+        key = int(started // 86400)
+        if key not in days:
+            days[key] = time.strftime("%Y-%m-%d", time.gmtime(started))
+        yield Playthrough(
+            pid,
+            viewer,
+            [_event(r[2], r) for r in rows],
+            sid,
+            version,
+            story_hash,
+            variant,
+            days[key],
+        )
