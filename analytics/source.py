@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from analytics.report import Report, Selection, build_report
 from analytics.rollups import (
@@ -24,6 +25,7 @@ from analytics.rollups import (
 from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.events import (
     ChoiceMade,
+    EndingKind,
     EndingReached,
     Event,
     Failed,
@@ -129,7 +131,7 @@ def load_report(
     return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
 
 
-def _event(kind: str, row: tuple[object, ...]) -> Event:
+def _event(kind: str, row: tuple[Any, ...]) -> Event:
     # row: EVENT_ROW_COLUMNS
     node = str(row[3])
     if kind == "enter":
@@ -143,9 +145,8 @@ def _event(kind: str, row: tuple[object, ...]) -> Event:
         step = row[8]
         return Rewound(node, str(row[5]), int(step) if step is not None else 0)
     if kind == "ending":
-        kind_ = row[10]
-        ending_kind = kind_ if kind_ in ("good", "bad", "neutral") else "neutral"
-        return EndingReached(node, None if row[9] is None else str(row[9]), ending_kind)  # type: ignore[arg-type]
+        ending_kind: EndingKind = row[10] if row[10] in ("good", "bad", "neutral") else "neutral"
+        return EndingReached(node, None if row[9] is None else str(row[9]), ending_kind)
     if kind == "quit":
         return Quit(node)
     return Failed(node, str(row[9] or ""))
