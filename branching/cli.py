@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import schema, validate
+from branching.commands import play, schema, validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,5 +22,6 @@ def main() -> None:
     """
 
 
+main.add_command(play.play)
 main.add_command(schema.schema)
 main.add_command(validate.validate)

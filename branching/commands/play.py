@@ -1,0 +1,255 @@
+"""``branching play``: play a story in the Textual player or line by line (``--plain``).
+
+Heavy parts (the Textual app, the SQLite log) are imported inside the command, so importing
+this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from branching.engine import Session, TimerOptions
+    from branching.events import Event, PlaythroughInfo, Recorder
+    from branching.model import Story
+    from branching.saves import SaveStore
+
+
+def open_recorder(info: PlaythroughInfo, *, db: str | None, enabled: bool) -> Recorder:
+    """The recorder of one playthrough: the choice log, or nothing with ``--no-log``.
+
+    This is the one place where the SQLite choice log plugs into the players.
+    """
+    from branching.events import NullRecorder
+
+    if not enabled:
+        return NullRecorder()
+    try:
+        # The SQLite log, when this build has it (imported here: it loads sqlite_utils).
+        open_log_recorder = importlib.import_module("branching.log").open_recorder
+    except (ImportError, AttributeError):
+        _warn_once("note: the choice log is not part of this build; choices are not logged")
+        return NullRecorder()
+    recorder: Recorder = open_log_recorder(info, db=db)
+    return recorder
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        click.echo(message, err=True)
+
+
+class SafeRecorder:
+    """Passes events on; if the log fails, says so once and stops logging, so play goes on.
+
+    A viewer should never lose a story to a full disk; the message names the problem so the
+    producer can fix it, and the log keeps everything up to the failure.
+    """
+
+    def __init__(self, inner: Recorder) -> None:
+        self.inner = inner
+        self.broken = False
+
+    def record(self, event: Event) -> None:
+        if self.broken:
+            return
+        try:
+            self.inner.record(event)
+        except Exception as exc:  # any log failure: the story must go on
+            self.broken = True
+            _warn_once(f"warning: the choice log failed ({exc}); the rest is not logged")
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        except Exception as exc:
+            _warn_once(f"warning: the choice log could not be closed cleanly ({exc})")
+
+
+@click.command()
+@click.argument("story", type=click.Path(dir_okay=False))
+@click.option(
+    "--plain",
+    is_flag=True,
+    help="Play line by line (screen readers, pipes, scripts). Automatic when stdin or "
+    "stdout is not a terminal.",
+)
+@click.option("--viewer", metavar="NAME", help="Who is playing (saves and the log are per viewer).")
+@click.option("--no-timers", is_flag=True, help="Timed choices wait for you (no countdown).")
+@click.option(
+    "--time-scale",
+    type=click.FloatRange(min=0, min_open=True, max=1000),
+    default=1.0,
+    show_default=True,
+    metavar="N",
+    help="Give N times as long on timed choices (e.g. 10).",
+)
+@click.option("--new", "start_new", is_flag=True, help="Start over even if a playthrough is saved.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Choice log file to record into.")
+@click.option("--no-log", is_flag=True, help="Do not log this playthrough.")
+@click.option("--variant", metavar="LABEL", help="Experiment label stored with the playthrough.")
+def play(
+    story: str,
+    plain: bool,
+    viewer: str | None,
+    no_timers: bool,
+    time_scale: float,
+    start_new: bool,
+    db: str | None,
+    no_log: bool,
+    variant: str | None,
+) -> None:
+    """Play STORY. Your place is saved after every choice; play again to continue.
+
+    \b
+    Plain player keys (type, then Enter):
+      1, 2, ...  choose        Enter  let a timer run out (timed choices only)
+      b  go back               r      start over
+      q  quit (end of input quits too)
+
+    Exit status: 0 at an ending or when you quit, 1 when the story cannot be played (errors
+    or a fault in it), 2 when the file cannot be read.
+    """
+    from branching.engine import TimerOptions
+    from branching.loader import StoryError, read_story
+    from branching.saves import SaveStore, default_viewer
+
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
+    try:
+        loaded = read_story(story)
+    except StoryError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2 if exc.result is not None and not exc.result.readable else 1)
+
+    name = viewer or default_viewer()
+    timers = TimerOptions(enabled=not no_timers, scale=time_scale)
+    store = SaveStore()
+    use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
+
+    def recorder_for(playthrough_id: str) -> Recorder:
+        from branching.events import PlaythroughInfo
+
+        info = PlaythroughInfo(
+            playthrough_id=playthrough_id,
+            story_id=loaded.id,
+            story_version=loaded.version,
+            story_hash=loaded.content_hash,
+            viewer=name,
+            variant=variant,
+        )
+        return SafeRecorder(open_recorder(info, db=db, enabled=not no_log))
+
+    session, resumed = start_session(
+        loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
+    )
+    autosave = Autosave(store, name)
+    autosave(session)
+
+    if not use_plain:
+        try:
+            make_app = importlib.import_module("branching.ui.app").make_app
+        except (ImportError, AttributeError):
+            click.echo(
+                "The full-screen player is not part of this installation; playing line by line.",
+                err=True,
+            )
+        else:
+            try:
+                make_app(loaded, session, saves=store, viewer=name, resumed=resumed).run()
+            finally:
+                session.quit()
+                autosave(session)
+                session.recorder.close()
+            sys.exit(1 if session.status == "failed" else 0)
+    sys.exit(run_plain(session, resumed, autosave))
+
+
+def start_session(
+    story: Story,
+    store: SaveStore,
+    viewer: str,
+    timers: TimerOptions,
+    recorder_for: Callable[[str], Recorder],
+    *,
+    start_new: bool,
+    stdin: TextIO,
+) -> tuple[Session, bool]:
+    """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
+
+    What was adapted to a changed story is in ``session.resume_notes``.
+    A save that cannot be resumed is explained, and the viewer is asked before it is replaced.
+    """
+    from branching.engine import ResumeError, Session
+    from branching.plain import ask_yes_no
+
+    problem: str | None = None
+    if not start_new:
+        try:
+            saved = store.load(story.id, viewer)
+            if saved is not None:
+                session = Session.from_json(
+                    story, saved, timers=timers, recorder_factory=recorder_for
+                )
+                return session, True
+        except ResumeError as exc:
+            problem = str(exc)
+    if problem is not None:
+        click.echo(f"Your saved playthrough cannot be continued: {problem}.")
+        answer = ask_yes_no("Start a new playthrough?", stdin, sys.stdout)
+        if not answer:
+            click.echo("Nothing changed; your save is kept.")
+            sys.exit(1)
+    return Session(story, timers=timers, recorder_factory=recorder_for), False
+
+
+class Autosave:
+    """Keeps the viewer's save in step with the session: written while it can be resumed,
+    deleted once the playthrough ended or failed. A failure to save is reported once."""
+
+    def __init__(self, store: SaveStore, viewer: str) -> None:
+        self.store = store
+        self.viewer = viewer
+
+    def __call__(self, session: Session) -> None:
+        story_id = session.story.id
+        try:
+            if session.status in ("playing", "quit"):
+                self.store.save(story_id, self.viewer, session.to_json())
+            else:
+                self.store.delete(story_id, self.viewer)
+        except OSError as exc:
+            _warn_once(f"warning: cannot save your place ({exc})")
+
+
+def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
+    """Run the plain player on the process's stdin/stdout; returns the exit status."""
+    from branching.plain import PlainPlayer
+
+    player = PlainPlayer(session, sys.stdin, sys.stdout, on_change=autosave, saved=True)
+    try:
+        return player.run(resumed=resumed)
+    except KeyboardInterrupt:
+        session.quit()
+        click.echo("\nYou left the story. Your place is saved: play it again to continue.")
+        return 130
+    except BrokenPipeError:
+        session.quit()
+        # Nobody reads stdout any more: point it at devnull so exit does not fail to flush.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    finally:
+        autosave(session)
+        session.recorder.close()

@@ -1,0 +1,758 @@
+"""The playthrough state machine: one :class:`Session` per playthrough of a loaded story.
+
+A session knows where the viewer is (``node_id``), the story variables, how often each node was
+entered, and the choice points passed on the way (``history``), so it can go back exactly. It
+reads time only through an injected clock (tests use a fake one), reports what happens to a
+:class:`~branching.events.Recorder`, and saves to and resumes from plain JSON. No UI, SQLite or
+networkx import: both players and the simulator drive this same object.
+
+Rules (also in docs/playing.md):
+
+* Entering a node counts a visit, then applies the node's ``set`` effects in order (each sees
+  the ones before it), then records ``NodeEntered``. ``visits("n")`` includes the current entry.
+* Choosing records ``ChoiceMade``, applies the choice's ``set`` effects, then enters the target.
+* Going back (``rewind``) restores the node, variables and visit counts of an earlier choice
+  point exactly and records only ``Rewound``: no ``NodeEntered`` and no visit, because the path
+  moves back rather than forward.
+* ``restart`` ends the playthrough as quit (``Quit`` at the current node, if still playing) and
+  starts a new one with a new id: a new recorder from ``recorder_factory`` when one was given,
+  and ``NodeEntered`` for the start node.
+* Faults validation cannot rule out (every choice disabled, an expression failing on real
+  values) set ``status = "failed"`` and record ``Failed``; they never raise.
+
+>>> from branching.loader import load_story_bytes
+>>> story = load_story_bytes(b'''{"format": "branching/1", "id": "door", "title": "Door",
+...   "start": "hall", "variables": {"keys": 0},
+...   "nodes": {"hall": {"text": "You hold {keys} keys.", "set": {"keys": "keys + 1"},
+...                      "choices": [{"label": "Open", "to": "out"}]},
+...             "out": {"text": "Outside.", "ending": true}}}''').story
+>>> session = Session(story, clock=lambda: 0.0)
+>>> session.text()
+'You hold 1 keys.'
+>>> [offer.label for offer in session.available_choices()]
+['Open']
+>>> session.choose("out")
+>>> session.status, session.node_id
+('ended', 'out')
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from branching.events import (
+    ChoiceMade,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    NullRecorder,
+    PlaythroughInfo,
+    Quit,
+    Recorder,
+    Rewound,
+)
+from branching.expressions import (
+    EvaluationError,
+    ExpressionError,
+    TemplateError,
+    Value,
+    effect_value,
+    evaluate,
+    format_value,
+    kind_of,
+    template,
+)
+from branching.model import Choice, Ending, Node, Story, Timer
+
+#: Monotonic seconds; ``time.monotonic`` unless a test injects a fake.
+Clock = Callable[[], float]
+#: Opens the recorder of a playthrough, given its id (used on start, resume and restart).
+RecorderFactory = Callable[[str], Recorder]
+Status = Literal["playing", "ended", "failed", "quit"]
+
+#: ``format`` of the JSON that :meth:`Session.to_json` writes.
+SAVE_FORMAT = "branching-save/1"
+#: A timer resumed from a save gets at least this long (or its full length, if shorter), so the
+#: viewer has time to read the passage again before the default is taken.
+RESUME_GRACE_SECONDS = 5.0
+#: How many words of a node's text name a choice point that has no title.
+LABEL_WORDS = 8
+LABEL_CHARS = 60
+
+
+class SessionError(RuntimeError):
+    """A player asked for something the session cannot do now (a programming error).
+
+    For example choosing a choice that is not offered, or going back with no history. Players
+    check first (:meth:`Session.available_choices`, :attr:`Session.can_rewind`).
+    """
+
+
+class ResumeError(Exception):
+    """A save cannot be resumed. ``str()`` says why, for the viewer; offer to start over."""
+
+
+def new_playthrough_id() -> str:
+    """A fresh random playthrough id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class TimerOptions:
+    """How timed choices behave for this viewer (WCAG 2.2.1, Timing Adjustable).
+
+    ``enabled=False`` switches timers off (the viewer always picks); ``scale`` multiplies every
+    timer's seconds (``10`` gives ten times as long).
+
+    >>> from branching.model import Timer
+    >>> TimerOptions(scale=2.5).seconds(Timer(seconds=4, default="x"))
+    10.0
+    >>> TimerOptions(enabled=False).seconds(Timer(seconds=4, default="x")) is None
+    True
+    """
+
+    enabled: bool = True
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (self.scale > 0 and math.isfinite(self.scale)):
+            raise ValueError(f"the time scale must be a number greater than 0, not {self.scale}")
+
+    def seconds(self, timer: Timer | None) -> float | None:
+        """Seconds the viewer gets for ``timer``, or ``None`` when timers are off."""
+        if not self.enabled or timer is None:
+            return None
+        return float(timer.seconds) * self.scale
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A choice as offered now: its model ``choice``, ``id``, interpolated ``label`` and its
+    1-based ``number`` among the offered choices. ``default`` marks the choice a running timer
+    takes when it runs out."""
+
+    choice: Choice
+    id: str
+    label: str
+    number: int
+    default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicePoint:
+    """A node with choices that the playthrough passed through: the exact state when its
+    choices were shown, and what was chosen there.
+
+    ``step`` is its index in :attr:`Session.history`; ``label`` names it for the viewer (the
+    node title, or the first words of its text).
+    """
+
+    step: int
+    node_id: str
+    label: str
+    variables: Mapping[str, Value]
+    visits: Mapping[str, int]
+    choice_id: str
+    choice_label: str
+
+
+class _Fault(Exception):
+    """Internal: a runtime fault at a node; becomes ``status = "failed"``."""
+
+
+class Session:
+    """One playthrough of ``story``; see the module docstring for the rules.
+
+    ``recorder`` receives the events; alternatively ``recorder_factory`` opens one per
+    playthrough id (needed for :meth:`restart` to start a new playthrough in the log, and for
+    :meth:`from_json` to reopen the saved one). The player closes ``session.recorder`` at the
+    end; recorders replaced by a restart are closed by the session.
+    """
+
+    story: Story
+    node_id: str
+    variables: dict[str, Value]
+    visits: dict[str, int]
+    history: list[ChoicePoint]
+    status: Status
+    ending: Ending | None
+    fault: str | None
+    playthrough_id: str
+    recorder: Recorder
+    recorder_factory: RecorderFactory | None
+    timers: TimerOptions
+    #: What was adapted when resuming a save of an older version of the story, for the viewer.
+    resume_notes: list[str]
+
+    def __init__(
+        self,
+        story: Story,
+        *,
+        clock: Clock = time.monotonic,
+        recorder: Recorder | None = None,
+        timers: TimerOptions | None = None,
+        playthrough_id: str | None = None,
+        recorder_factory: RecorderFactory | None = None,
+    ) -> None:
+        self._setup(story, clock, timers, recorder_factory)
+        self.playthrough_id = playthrough_id or new_playthrough_id()
+        self.recorder = self._open_recorder(recorder)
+        self._reset()
+        self._enter(story.start)
+
+    def _setup(
+        self,
+        story: Story,
+        clock: Clock,
+        timers: TimerOptions | None,
+        recorder_factory: RecorderFactory | None,
+    ) -> None:
+        self.story = story
+        self.clock = clock
+        self.timers = timers if timers is not None else TimerOptions()
+        self.recorder_factory = recorder_factory
+        self.resume_notes = []
+
+    def _open_recorder(self, recorder: Recorder | None) -> Recorder:
+        if recorder is not None:
+            return recorder
+        if self.recorder_factory is not None:
+            return self.recorder_factory(self.playthrough_id)
+        return NullRecorder()
+
+    def _reset(self) -> None:
+        self.node_id = self.story.start
+        self.variables = dict(self.story.variables)
+        self.visits = {}
+        self.history = []
+        self.status = "playing"
+        self.ending = None
+        self.fault = None
+        self._offers: list[Offer] = []
+        self._shown_at = self.clock()
+        self._paused_at: float | None = None
+        self._paused_total = 0.0
+        self._timer_total: float | None = None
+
+    # --- Reading the state -------------------------------------------------------------------
+
+    @property
+    def node(self) -> Node:
+        """The current node."""
+        return self.story.nodes[self.node_id]
+
+    @property
+    def can_rewind(self) -> bool:
+        """True when :meth:`rewind` has somewhere to go."""
+        return self.status == "playing" and bool(self.history)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def text(self) -> str:
+        """The current node's text with ``{variables}`` interpolated."""
+        return self._render(self.node.text)
+
+    def available_choices(self) -> list[Offer]:
+        """The choices offered now (conditions applied), numbered from 1; empty unless playing."""
+        return list(self._offers) if self.status == "playing" else []
+
+    def time_left(self) -> float | None:
+        """Seconds left on the current timer, or ``None`` when no timer runs here.
+
+        Frozen while paused. At 0 the player calls :meth:`expire_timer`; the session never takes
+        the default by itself, so a pick made just after the deadline still counts as a pick.
+        """
+        if self.status != "playing" or self._timer_total is None:
+            return None
+        return max(0.0, self._timer_total - self._elapsed())
+
+    def timer_seconds(self) -> float | None:
+        """The full length of the current timer under the viewer's options (``None``: none)."""
+        if self.status != "playing" or self._timer_total is None:
+            return None
+        return self.timers.seconds(self.node.timer)
+
+    def playthrough_info(self, viewer: str, variant: str | None = None) -> PlaythroughInfo:
+        """What a log needs to open this playthrough."""
+        return PlaythroughInfo(
+            playthrough_id=self.playthrough_id,
+            story_id=self.story.id,
+            story_version=self.story.version,
+            story_hash=self.story.content_hash,
+            viewer=viewer,
+            variant=variant,
+        )
+
+    # --- Acting ------------------------------------------------------------------------------
+
+    def choose(self, choice_id: str) -> None:
+        """Take the offered choice ``choice_id`` (an explicit pick, even after the deadline)."""
+        self._require_playing("choose")
+        for offer in self._offers:
+            if offer.id == choice_id:
+                self._take(offer, timed_out=False)
+                return
+        raise SessionError(f'choice "{choice_id}" is not offered at node "{self.node_id}"')
+
+    def expire_timer(self) -> None:
+        """Take the timer's default now, recorded as a timeout (``timed_out=True``)."""
+        self._require_playing("let the timer run out")
+        if self._timer_total is None:
+            raise SessionError(f'no timer is running at node "{self.node_id}"')
+        offer = next(offer for offer in self._offers if offer.default)
+        self._take(offer, timed_out=True)
+
+    def pause_timer(self) -> None:
+        """Stop the clock (timer deadline and decision time), e.g. while a dialog is open."""
+        if self._paused_at is None:
+            self._paused_at = self.clock()
+
+    def resume_timer(self) -> None:
+        """Start the clock again after :meth:`pause_timer`, with the time that was left."""
+        if self._paused_at is not None:
+            self._paused_total += max(0.0, self.clock() - self._paused_at)
+            self._paused_at = None
+
+    def rewind(self, to: int | None = None) -> None:
+        """Go back to ``history[to]`` (``None``: the latest choice point), exactly as it was.
+
+        Records ``Rewound(from_node, to_node, step)`` and nothing else; the choices are shown
+        afresh (the timer starts again in full). Only while playing.
+        """
+        self._require_playing("go back")
+        if not self.history:
+            raise SessionError("there is no earlier choice point to go back to")
+        step = len(self.history) - 1 if to is None else to
+        if not 0 <= step < len(self.history):
+            raise SessionError(f"no choice point {to} (history has {len(self.history)})")
+        point = self.history[step]
+        from_node = self.node_id
+        del self.history[step:]
+        self.node_id = point.node_id
+        self.variables = dict(point.variables)
+        self.visits = dict(point.visits)
+        self._record(Rewound(from_node=from_node, to_node=point.node_id, step=step))
+        self._show_choices()
+
+    def restart(self) -> None:
+        """End this playthrough as quit and start a new one from the story's start node."""
+        if self.status == "playing":
+            self._record(Quit(self.node_id))
+        self.playthrough_id = new_playthrough_id()
+        if self.recorder_factory is not None:
+            old = self.recorder
+            self.recorder = self.recorder_factory(self.playthrough_id)
+            old.close()
+        self.resume_notes = []
+        self._reset()
+        self._enter(self.story.start)
+
+    def quit(self) -> None:
+        """Leave before an ending: records ``Quit`` at the current node (once; only if playing).
+
+        The state stays as it was, so :meth:`to_json` can still save it for later.
+        """
+        if self.status != "playing":
+            return
+        self.pause_timer()
+        self.status = "quit"
+        self._record(Quit(self.node_id))
+
+    # --- Transitions -------------------------------------------------------------------------
+
+    def _require_playing(self, what: str) -> None:
+        if self.status != "playing":
+            raise SessionError(f"cannot {what}: the playthrough has {self.status}")
+
+    def _record(self, event: Event) -> None:
+        self.recorder.record(event)
+
+    def _visit_count(self, node_id: str) -> int:
+        return self.visits.get(node_id, 0)
+
+    def _render(self, text: str) -> str:
+        try:
+            return template(text).render(self.variables)
+        except TemplateError:  # only for stories built without the loader's checks
+            return text
+
+    def _elapsed(self) -> float:
+        now = self._paused_at if self._paused_at is not None else self.clock()
+        return max(0.0, now - self._shown_at - self._paused_total)
+
+    def _enter(self, node_id: str) -> None:
+        self.node_id = node_id
+        self.visits[node_id] = self.visits.get(node_id, 0) + 1
+        node = self.node
+        try:
+            self.variables = self._apply(node.set, "on entering the node")
+        except _Fault as fault:
+            self._record(NodeEntered(node_id))
+            self._fail(str(fault))
+            return
+        self._record(NodeEntered(node_id))
+        if node.is_ending:
+            self._end()
+        else:
+            self._show_choices()
+
+    def _apply(self, effects: Mapping[str, Value], where: str) -> dict[str, Value]:
+        """The variables after ``effects``, applied in order; raises _Fault (nothing applied)."""
+        variables = dict(self.variables)
+        for name, value in effects.items():
+            try:
+                new = effect_value(value, variables, self._visit_count)
+            except (EvaluationError, ExpressionError) as exc:
+                raise _Fault(f'setting "{name}" to {value!r} {where} failed: {exc}') from None
+            old = self.story.variables.get(name)
+            if old is None:
+                raise _Fault(f'"{name}" is set {where} but is not a variable of the story')
+            if kind_of(new) != kind_of(old):
+                raise _Fault(
+                    f'setting "{name}" to {value!r} {where} gave {format_value(new)!r}, '
+                    f"but it holds {kind_of(old)} values"
+                )
+            variables[name] = new
+        return variables
+
+    def _show_choices(self, *, timer_remaining: float | None = None, elapsed: float = 0.0) -> None:
+        """Work out the offers at the current node and start its clock (and timer)."""
+        node = self.node
+        timer = node.timer
+        offers: list[Offer] = []
+        try:
+            for choice in node.choices or []:
+                if choice.if_ is not None:
+                    where = f'the condition of choice "{choice.key}" ({choice.if_})'
+                    try:
+                        shown = evaluate(choice.if_, self.variables, self._visit_count)
+                    except (EvaluationError, ExpressionError) as exc:
+                        raise _Fault(f"{where} failed: {exc}") from None
+                    if not isinstance(shown, bool):
+                        raise _Fault(f"{where} gave {format_value(shown)!r}, not true or false")
+                    if not shown:
+                        continue
+                offers.append(
+                    Offer(
+                        choice=choice,
+                        id=choice.key,
+                        label=self._render(choice.label),
+                        number=len(offers) + 1,
+                        default=timer is not None and choice.key == timer.default,
+                    )
+                )
+            if not offers:
+                raise _Fault("every choice is disabled by its condition, so the story cannot go on")
+        except _Fault as fault:
+            self._fail(str(fault))
+            return
+        self._offers = offers
+        self._shown_at = self.clock() - elapsed
+        self._paused_at = None
+        self._paused_total = 0.0
+        # A timer runs only when its default is on offer: a timeout must take a real choice.
+        full = self.timers.seconds(timer) if any(o.default for o in offers) else None
+        if full is None:
+            self._timer_total = None
+        elif timer_remaining is None:
+            self._timer_total = full
+        else:
+            left = max(min(timer_remaining, full), min(full, RESUME_GRACE_SECONDS))
+            self._timer_total = left + elapsed
+
+    def _take(self, offer: Offer, *, timed_out: bool) -> None:
+        decision_ms = round(self._elapsed() * 1000)
+        node_id = self.node_id
+        point = ChoicePoint(
+            step=len(self.history),
+            node_id=node_id,
+            label=self._point_label(),
+            variables=dict(self.variables),
+            visits=dict(self.visits),
+            choice_id=offer.id,
+            choice_label=offer.label,
+        )
+        self._record(ChoiceMade(node_id, offer.id, offer.choice.to, decision_ms, timed_out))
+        try:
+            variables = self._apply(offer.choice.set, f'on choosing "{offer.id}"')
+        except _Fault as fault:
+            self._fail(str(fault))
+            return
+        self.variables = variables
+        self.history.append(point)
+        self._enter(offer.choice.to)
+
+    def _point_label(self) -> str:
+        node = self.node
+        if node.title:
+            return node.title
+        words = self.text().split()
+        label = " ".join(words[:LABEL_WORDS])
+        if len(label) > LABEL_CHARS:
+            label = label[: LABEL_CHARS - 1].rstrip()
+        elif len(words) <= LABEL_WORDS:
+            return label or self.node_id
+        return label + "…"
+
+    def _end(self) -> None:
+        info = self.node.ending_info or Ending(title=None)
+        self.ending = Ending(title=info.title or self.node.title, kind=info.kind)
+        self.status = "ended"
+        self._offers = []
+        self._timer_total = None
+        self._record(EndingReached(self.node_id, self.ending.title, self.ending.kind))
+
+    def _fail(self, message: str) -> None:
+        self.fault = f'node "{self.node_id}": {message}'
+        self.status = "failed"
+        self._offers = []
+        self._timer_total = None
+        self._record(Failed(self.node_id, self.fault))
+
+    # --- Save and resume ---------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """The state as JSON-ready data, to resume later with :meth:`from_json`.
+
+        Allowed while playing and after :meth:`quit`; a finished playthrough has nothing to
+        resume (raises :class:`SessionError`).
+        """
+        if self.status not in ("playing", "quit"):
+            raise SessionError(f"a playthrough that has {self.status} has nothing to save")
+        left = self._frozen_time_left()
+        return {
+            "format": SAVE_FORMAT,
+            "story": {
+                "id": self.story.id,
+                "version": self.story.version,
+                "hash": self.story.content_hash,
+            },
+            "playthrough": self.playthrough_id,
+            "node": self.node_id,
+            "variables": dict(self.variables),
+            "visits": dict(self.visits),
+            "history": [
+                {
+                    "node": point.node_id,
+                    "label": point.label,
+                    "choice": point.choice_id,
+                    "choice_label": point.choice_label,
+                    "variables": dict(point.variables),
+                    "visits": dict(point.visits),
+                }
+                for point in self.history
+            ],
+            # Seconds since the choices were shown (pauses excluded), for decision_ms.
+            "elapsed": round(self._elapsed(), 3),
+            # In story seconds (before --time-scale), so a resume with other options is fair.
+            "timer_remaining": None if left is None else round(left / self.timers.scale, 3),
+        }
+
+    def _frozen_time_left(self) -> float | None:
+        if self._timer_total is None:
+            return None
+        return max(0.0, self._timer_total - self._elapsed())
+
+    @classmethod
+    def from_json(
+        cls,
+        story: Story,
+        data: Any,
+        *,
+        clock: Clock = time.monotonic,
+        recorder: Recorder | None = None,
+        timers: TimerOptions | None = None,
+        recorder_factory: RecorderFactory | None = None,
+    ) -> Session:
+        """Resume a saved playthrough of ``story``, adapting it if the story changed since.
+
+        The rules, when the story's content hash differs from the saved one:
+
+        * variables added since get their defaults, removed ones are dropped, and one whose type
+          changed gets its default; visit counts of vanished nodes are dropped;
+        * earlier choice points whose node vanished (or is no longer a node with choices) are
+          dropped, so going back skips them;
+        * if the saved node vanished, the playthrough resumes at the latest surviving choice
+          point (recorded as ``Rewound``); if none survives, :class:`ResumeError`;
+        * if the saved node is now an ending, the playthrough reaches it (``EndingReached``).
+
+        Every adaptation is described in ``session.resume_notes``. Nothing is recorded for the
+        resume itself: later events continue the same playthrough id. A save of another story,
+        a damaged save, or one written by a newer version raises :class:`ResumeError`.
+        """
+        save = _parse_save(data)
+        if save.story.id != story.id:
+            raise ResumeError(
+                f'this save belongs to the story "{save.story.id}", not to "{story.id}"'
+            )
+        notes: list[str] = []
+        if save.story.hash != story.content_hash:
+            old, new = save.story.version, story.version
+            versions = f" (version {old} → {new})" if old != new and old and new else ""
+            notes.append(f"The story has changed since this playthrough was saved{versions}.")
+        variables = _adapt_variables(story, save.variables, notes)
+        history: list[ChoicePoint] = []
+        dropped = 0
+        for saved in save.history:
+            if not _is_choice_node(story, saved.node):
+                dropped += 1
+                continue
+            history.append(
+                ChoicePoint(
+                    step=len(history),
+                    node_id=saved.node,
+                    label=saved.label,
+                    variables=_adapt_variables(story, saved.variables, None),
+                    visits=_adapt_visits(story, saved.visits),
+                    choice_id=saved.choice,
+                    choice_label=saved.choice_label,
+                )
+            )
+        if dropped:
+            places = "place" if dropped == 1 else "places"
+            notes.append(
+                f"{dropped} earlier {places} you could go back to no longer exist in the story."
+            )
+
+        fallback: ChoicePoint | None = None
+        if save.node not in story.nodes:
+            if not history:
+                raise ResumeError(
+                    "the story has changed since this playthrough was saved: the passage it "
+                    f'was at ("{save.node}") is no longer in the story'
+                )
+            fallback = history[-1]
+            notes.append(
+                "The passage you were at is no longer in the story; "
+                f'you are back at "{fallback.label}".'
+            )
+
+        session = cls.__new__(cls)
+        session._setup(story, clock, timers, recorder_factory)
+        session.playthrough_id = save.playthrough
+        session.recorder = session._open_recorder(recorder)
+        session._reset()
+        session.resume_notes = notes
+        session.node_id = save.node
+        session.variables = variables
+        session.visits = _adapt_visits(story, save.visits)
+        session.history = history
+        if fallback is not None:
+            session.rewind(fallback.step)
+        elif story.nodes[save.node].is_ending:
+            notes.append("The story now ends here.")
+            session._end()
+        else:
+            session._show_choices(
+                timer_remaining=_scaled(save.timer_remaining, session.timers), elapsed=save.elapsed
+            )
+        return session
+
+
+def _scaled(story_seconds: float | None, timers: TimerOptions) -> float | None:
+    return None if story_seconds is None else story_seconds * timers.scale
+
+
+def _is_choice_node(story: Story, node_id: str) -> bool:
+    node = story.nodes.get(node_id)
+    return node is not None and not node.is_ending and bool(node.choices)
+
+
+def _adapt_variables(
+    story: Story, saved: Mapping[str, Value], notes: list[str] | None
+) -> dict[str, Value]:
+    variables: dict[str, Value] = {}
+    for name, default in story.variables.items():
+        if name not in saved:
+            variables[name] = default
+            if notes is not None:
+                notes.append(f'New story variable "{name}" starts at {format_value(default)}.')
+        elif kind_of(saved[name]) != kind_of(default):
+            variables[name] = default
+            if notes is not None:
+                notes.append(
+                    f'Story variable "{name}" now holds {kind_of(default)} values; '
+                    f"it starts again at {format_value(default)}."
+                )
+        else:
+            variables[name] = saved[name]
+    if notes is not None:
+        for name in saved:
+            if name not in story.variables:
+                notes.append(f'Story variable "{name}" is no longer used and was dropped.')
+    return variables
+
+
+def _adapt_visits(story: Story, saved: Mapping[str, int]) -> dict[str, int]:
+    return {node: count for node, count in saved.items() if node in story.nodes and count > 0}
+
+
+# --- The save format, checked on load --------------------------------------------------------
+
+# Strings in saves are untrusted (a save is a file anyone can edit): no control characters, so
+# nothing from a save can drive the viewer's terminal.
+_Text = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$", max_length=100_000)]
+_Scalar = bool | int | float | _Text
+
+
+class _SaveModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _SavedStory(_SaveModel):
+    id: str
+    version: str | None = None
+    hash: str
+
+
+class _SavedPoint(_SaveModel):
+    node: str
+    label: _Text
+    choice: str
+    choice_label: _Text
+    variables: dict[str, _Scalar]
+    visits: dict[str, int]
+
+
+class _Save(_SaveModel):
+    format: Literal["branching-save/1"]
+    story: _SavedStory
+    playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
+    node: str
+    variables: dict[str, _Scalar]
+    visits: dict[str, int]
+    history: list[_SavedPoint]
+    elapsed: float = Field(0.0, ge=0, allow_inf_nan=False)
+    timer_remaining: float | None = Field(None, ge=0, allow_inf_nan=False)
+
+
+def _parse_save(data: Any) -> _Save:
+    if not isinstance(data, dict):
+        raise ResumeError("this is not a branching save (expected a JSON object)")
+    found = data.get("format")
+    if found != SAVE_FORMAT:
+        if isinstance(found, str) and found.startswith("branching-save/"):
+            raise ResumeError(
+                f"this save was written by a newer version of branching ({found}); "
+                "update branching to resume it"
+            )
+        raise ResumeError(
+            f'this is not a branching save (format {found!r}, expected "{SAVE_FORMAT}")'
+        )
+    try:
+        save = _Save.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = "/".join(str(part) for part in first["loc"])
+        raise ResumeError(f"the save is damaged: {where}: {first['msg']}") from None
+    return save

@@ -1,0 +1,231 @@
+"""The line-by-line player (``branching play --plain``): for screen readers, pipes and scripts.
+
+It prints the passage, the choices numbered from 1 and a prompt, then reads one line:
+
+* a number picks that choice (even after a timer's deadline: a typed answer is an explicit pick);
+* an empty line lets the timer run out on a timed node (its default is taken and recorded as a
+  timeout); on an untimed node it just asks again;
+* ``b`` goes back to the previous choice point, ``r`` starts over, ``q`` quits;
+* the end of input quits (a quit at the current node).
+
+Anything else gets a one-line hint. Output is plain text: no colour and no escape sequences
+ever, and control characters are stripped from everything printed as defence in depth.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import TextIO
+
+from branching.engine import Session
+
+#: C0/C1 control characters but newline and tab (see docs/engineering notes: terminal control).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+PROMPT = "> "
+
+
+def clean(text: str) -> str:
+    """``text`` without control characters (newlines and tabs stay).
+
+    >>> clean("a\\x1b]2;title\\x07b\\tc")
+    'a]2;titleb\\tc'
+    """
+    return _CONTROL.sub("", text)
+
+
+def format_seconds(seconds: float) -> str:
+    """Whole seconds for the viewer, rounded up (a timer with 7.2 s left says 8 s).
+
+    >>> format_seconds(12.0), format_seconds(7.2), format_seconds(0.3)
+    ('12 s', '8 s', '1 s')
+    """
+    return f"{max(1, math.ceil(seconds - 1e-9))} s"
+
+
+class PlainPlayer:
+    """Plays ``session`` over two text streams; :meth:`run` returns the exit status.
+
+    ``on_change`` is called after every step (to autosave); ``saved`` says whether quitting
+    keeps the viewer's place, for the goodbye message.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        stdin: TextIO,
+        stdout: TextIO,
+        *,
+        on_change: Callable[[Session], None] | None = None,
+        saved: bool = False,
+    ) -> None:
+        self.session = session
+        self.stdin = stdin
+        self.stdout = stdout
+        self.on_change = on_change
+        self.saved = saved
+        # Piped input is not echoed by a terminal: echo it so a transcript reads like a session.
+        self.echo = not _isatty(stdin)
+
+    def say(self, text: str = "") -> None:
+        self.stdout.write(clean(text) + "\n")
+
+    def run(self, *, header: bool = True, resumed: bool = False) -> int:
+        """Play until an ending (0), a quit (0) or a fault in the story (1).
+
+        ``resumed`` says the session came from a save: the viewer is told, with what was
+        adapted to a changed story (``session.resume_notes``).
+        """
+        session = self.session
+        if header:
+            story = session.story
+            self.say(story.title + (f", by {story.author}" if story.author else ""))
+        if resumed:
+            self.say("Continuing your saved playthrough (type r to start over).")
+        for note in session.resume_notes:
+            self.say(f"Note: {note}")
+        while session.status == "playing":
+            self.show_passage()
+            self.step()
+            self.changed()
+        if session.status == "ended":
+            self.show_ending()
+            return 0
+        if session.status == "failed":
+            self.say()
+            self.say(f"The story stopped because of a fault in it: {session.fault}")
+            self.say("Please tell its author.")
+            self.stdout.flush()
+            return 1
+        self.say()
+        if self.saved:
+            self.say("You left the story. Your place is saved: play it again to continue.")
+        else:
+            self.say("You left the story.")
+        self.stdout.flush()
+        return 0
+
+    def changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.session)
+
+    def show_passage(self) -> None:
+        session = self.session
+        node = session.node
+        self.say()
+        if node.title:
+            self.say(node.title)
+        text = session.text().strip()
+        if text:
+            self.say(text)
+        self.say()
+        offers = session.available_choices()
+        for offer in offers:
+            self.say(f"{offer.number}. {offer.label}")
+        left = session.time_left()
+        if left is not None:
+            default = next(offer for offer in offers if offer.default)
+            self.say(
+                f"({format_seconds(left)}; Enter lets the timer run out: "
+                f"{default.number}. {default.label})"
+            )
+
+    def hint(self) -> str:
+        count = len(self.session.available_choices())
+        numbers = "1" if count == 1 else f"a number from 1 to {count}"
+        back = ", b to go back" if self.session.can_rewind else ""
+        timer = ", Enter to let the timer run out" if self.session.time_left() is not None else ""
+        return f"Type {numbers}{timer}{back}, r to start over or q to quit."
+
+    def read(self) -> str | None:
+        """One line from the viewer, or ``None`` at the end of input."""
+        self.stdout.write(PROMPT)
+        self.stdout.flush()
+        line = self.stdin.readline()
+        if not line:
+            self.stdout.write("\n")
+            return None
+        if self.echo:
+            self.stdout.write(clean(line.rstrip("\r\n")) + "\n")
+        return line.strip()
+
+    def step(self) -> None:
+        """Read lines until one of them does something, then do it."""
+        session = self.session
+        while True:
+            answer = self.read()
+            if answer is None or answer.lower() == "q":
+                session.quit()
+                return
+            offers = session.available_choices()
+            if answer == "":
+                if session.time_left() is not None:
+                    default = next(offer for offer in offers if offer.default)
+                    self.say(f"Time ran out: {default.label}")
+                    session.expire_timer()
+                    return
+                continue
+            if answer.lower() == "b":
+                if session.can_rewind:
+                    point = session.history[-1]
+                    session.rewind()
+                    self.say(f"Back to: {point.label}")
+                    return
+                self.say("There is nothing to go back to yet. " + self.hint())
+                continue
+            if answer.lower() == "r":
+                session.restart()
+                self.say("Starting over.")
+                return
+            if answer.isdecimal() and 1 <= int(answer) <= len(offers):
+                session.choose(offers[int(answer) - 1].id)
+                return
+            self.say(self.hint())
+
+    def show_ending(self) -> None:
+        session = self.session
+        node = session.node
+        self.say()
+        if node.title:
+            self.say(node.title)
+        text = session.text().strip()
+        if text:
+            self.say(text)
+        self.say()
+        ending = session.ending
+        title = ending.title if ending else None
+        kind = f" (a {ending.kind} ending)" if ending and ending.kind != "neutral" else ""
+        self.say(f"The end: {title}{kind}." if title else f"The end{kind}.")
+        self.stdout.flush()
+
+
+def ask_yes_no(
+    question: str, stdin: TextIO, stdout: TextIO, *, default: bool = True
+) -> bool | None:
+    """Ask a yes/no question on one line; ``None`` at the end of input."""
+    suffix = "[Y/n]" if default else "[y/N]"
+    while True:
+        stdout.write(f"{clean(question)} {suffix} ")
+        stdout.flush()
+        line = stdin.readline()
+        if not line:
+            stdout.write("\n")
+            return None
+        if not _isatty(stdin):
+            stdout.write(clean(line.rstrip("\r\n")) + "\n")
+        answer = line.strip().lower()
+        if answer == "":
+            return default
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("n", "no"):
+            return False
+        stdout.write("Please answer y or n.\n")
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,57 @@
+"""Saves on disk: one per (story, viewer), atomic, damaged files reported clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from branching.engine import ResumeError
+from branching.saves import SaveStore, data_dir, default_viewer
+
+
+def test_save_load_delete(tmp_path: Path) -> None:
+    store = SaveStore(tmp_path)
+    assert store.load("lantern", "ann") is None
+    store.save("lantern", "ann", {"node": "hall", "text": "café"})
+    assert store.load("lantern", "ann") == {"node": "hall", "text": "café"}
+    assert store.load("lantern", "bob") is None
+    assert store.load("other", "ann") is None
+    store.save("lantern", "ann", {"node": "bridge"})
+    assert store.load("lantern", "ann") == {"node": "bridge"}
+    assert [p.name for p in (tmp_path / "ann").iterdir()] == ["lantern.json"]  # no temp files
+    store.delete("lantern", "ann")
+    store.delete("lantern", "ann")  # deleting twice is fine
+    assert store.load("lantern", "ann") is None
+
+
+def test_names_cannot_escape_the_saves_folder(tmp_path: Path) -> None:
+    store = SaveStore(tmp_path / "saves")
+    for viewer in ["../../etc", "a/b", "C:\\x", ".", "", "名前"]:
+        path = store.path("story:1", viewer)
+        assert path.parent.parent == tmp_path / "saves"
+        store.save("story:1", viewer, {"v": viewer})
+        assert store.load("story:1", viewer) == {"v": viewer}
+    assert len(list((tmp_path / "saves").iterdir())) == 6
+
+
+@pytest.mark.parametrize("content", ["{broken", "[1, 2]"])
+def test_damaged_save_is_a_resume_error(tmp_path: Path, content: str) -> None:
+    store = SaveStore(tmp_path)
+    path = store.path("lantern", "ann")
+    path.parent.mkdir(parents=True)
+    path.write_text(content)
+    with pytest.raises(ResumeError, match="damaged"):
+        store.load("lantern", "ann")
+
+
+def test_home_and_viewer_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRANCHING_HOME", str(tmp_path))
+    monkeypatch.setenv("BRANCHING_VIEWER", "zoe")
+    assert data_dir() == tmp_path
+    assert SaveStore().root == tmp_path / "saves"
+    assert default_viewer() == "zoe"
+    monkeypatch.delenv("BRANCHING_HOME")
+    assert data_dir().name == "branching"
