@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import play, schema, validate
+from branching.commands import log, play, schema, validate, viewer
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -25,3 +25,5 @@ def main() -> None:
 main.add_command(play.play)
 main.add_command(schema.schema)
 main.add_command(validate.validate)
+main.add_command(log.log_group)
+main.add_command(viewer.viewer_group)

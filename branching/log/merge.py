@@ -48,9 +48,9 @@ class MergeStats:
         return self
 
 
-def merge_into(target: ChoiceLog, source: str | os.PathLike[str], *, batch_size: int = 20_000) -> (
-    MergeStats
-):
+def merge_into(
+    target: ChoiceLog, source: str | os.PathLike[str], *, batch_size: int = 20_000
+) -> MergeStats:
     """Add to ``target`` every playthrough and event of the log at ``source`` it lacks.
 
     ``source`` is opened read-only and never modified (an older-schema source is upgraded in
@@ -109,7 +109,7 @@ def _merge(target: ChoiceLog, src: ChoiceLog, *, batch_size: int) -> MergeStats:
     stats = MergeStats()
     batch: list[Pending] = []
     size = 0
-    target.set_synchronous("NORMAL")
+    target.set_bulk_mode(True)
     try:
         for chunk in _source_chunks(src):
             ids = [state.id for state, _ in chunk]
@@ -144,7 +144,7 @@ def _merge(target: ChoiceLog, src: ChoiceLog, *, batch_size: int) -> MergeStats:
                     batch, size = [], 0
         _flush(target, batch)
     finally:
-        target.set_synchronous(None)
+        target.set_bulk_mode(False)
     return stats
 
 
@@ -187,8 +187,10 @@ def _source_chunks(src: ChoiceLog) -> Iterator[list[tuple[PlaythroughState, list
     """Source playthroughs with all their event rows, ``_CHUNK`` playthroughs at a time."""
     last = 0
     conn = src.conn
-    event_sql = "SELECT playthrough, {} FROM events WHERE playthrough BETWEEN ? AND ? " \
+    event_sql = (
+        "SELECT playthrough, {} FROM events WHERE playthrough BETWEEN ? AND ? "
         "ORDER BY playthrough, seq".format(", ".join(EVENT_COLUMNS))
+    )
     while True:
         states = [
             PlaythroughState(*row)
@@ -199,8 +201,9 @@ def _source_chunks(src: ChoiceLog) -> Iterator[list[tuple[PlaythroughState, list
         if not states:
             return
         by_pk: dict[int, list[EventRow]] = {s.pk: [] for s in states if s.pk is not None}
-        first, last = states[0].pk, states[-1].pk
-        assert first is not None and last is not None
+        first, top = states[0].pk, states[-1].pk
+        assert first is not None and top is not None
+        last = top
         for row in conn.execute(event_sql, (first, last)):
             by_pk[row[0]].append(row[1:])
         yield [(s, by_pk[s.pk]) for s in states if s.pk is not None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import sqlite3
 from collections.abc import Sequence
@@ -93,9 +94,7 @@ def list_playthroughs(
 
 def load_events(conn: sqlite3.Connection, pk: int) -> list[LoggedEvent]:
     cursor = conn.execute(
-        "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(
-            ", ".join(EVENT_COLUMNS)
-        ),
+        "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(", ".join(EVENT_COLUMNS)),
         (pk,),
     )
     out = []
@@ -244,10 +243,8 @@ def log_info(conn: sqlite3.Connection, path: Path | None) -> LogInfo:
     size = 0
     if path is not None:
         for suffix in ("", "-wal"):
-            try:
+            with contextlib.suppress(OSError):
                 size += Path(str(path) + suffix).stat().st_size
-            except OSError:
-                pass
     by_status = dict(
         conn.execute("SELECT status, count(*) FROM playthroughs GROUP BY status").fetchall()
     )

@@ -31,9 +31,6 @@ MEMORY = ":memory:"
 #: Log transactions last milliseconds; this only matters when something is badly stuck.
 DEFAULT_BUSY_TIMEOUT = 30.0
 
-Synchronous = Literal["FULL", "NORMAL", "OFF"]
-
-
 class ChoiceLog:
     """An open choice log (one SQLite file).
 
@@ -61,7 +58,7 @@ class ChoiceLog:
         self.clock = clock
         #: The schema version the file had before this open upgraded it (``None``: no upgrade).
         self.migrated_from = migrated_from
-        self._synchronous: Synchronous = "FULL" if durable else "NORMAL"
+        self._synchronous = "FULL" if durable else "NORMAL"
 
     # -- opening -----------------------------------------------------------------------------
 
@@ -178,9 +175,14 @@ class ChoiceLog:
                 raise LogWriteError(f"cannot write to {self._shown}: {_describe(e)}") from e
             raise
 
-    def set_synchronous(self, level: Synchronous | None) -> None:
-        """Set ``PRAGMA synchronous`` (``None``: back to what :meth:`open` chose)."""
-        self.conn.execute(f"PRAGMA synchronous = {level or self._synchronous}")
+    def set_bulk_mode(self, on: bool) -> None:
+        """Big batched writes: ``synchronous=NORMAL`` and no per-row foreign-key lookups.
+
+        Off again restores what :meth:`open` chose. Only for writers whose keys are correct by
+        construction (:class:`BulkWriter`, merge).
+        """
+        self.conn.execute(f"PRAGMA synchronous = {'NORMAL' if on else self._synchronous}")
+        self.conn.execute(f"PRAGMA foreign_keys = {'OFF' if on else 'ON'}")
 
     def start_playthrough(
         self, info: PlaythroughInfo, *, at: float | None = None, origin: Origin = "live"
@@ -190,9 +192,7 @@ class ChoiceLog:
         Raises:
             LogWriteError: e.g. the id is already in the log.
         """
-        state = PlaythroughState.new(
-            info, at=self.clock() if at is None else at, origin=origin
-        )
+        state = PlaythroughState.new(info, at=self.clock() if at is None else at, origin=origin)
         with self.write_transaction() as conn:
             write_batch(conn, [Pending(state, None)])
         return LogRecorder(self, state)
@@ -422,7 +422,11 @@ def _describe(error: sqlite3.Error) -> str:
         return "the file is damaged (SQLite says: database disk image is malformed)"
     if name.startswith("SQLITE_READONLY") or "readonly" in text:
         return "the file (or its directory) is read-only"
-    if name.startswith("SQLITE_FULL") or "disk is full" in text or "database or disk is full" in text:
+    if (
+        name.startswith("SQLITE_FULL")
+        or "disk is full" in text
+        or "database or disk is full" in text
+    ):
         return "the disk is full"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
         return "another program has held the file locked for too long"

@@ -119,9 +119,9 @@ def _integrity_message(error: sqlite3.IntegrityError, batch: Sequence[Pending]) 
     return f"the log refused the batch ({text})"
 
 
-def load_state(conn: sqlite3.Connection, *, pk: int | None = None, id: str | None = None) -> (
-    PlaythroughState | None
-):
+def load_state(
+    conn: sqlite3.Connection, *, pk: int | None = None, id: str | None = None
+) -> PlaythroughState | None:
     """Read one playthrough's state by ``pk`` or by public ``id``."""
     if pk is not None:
         row = conn.execute(SELECT_PLAYTHROUGH + " WHERE pk = ?", (pk,)).fetchone()
@@ -174,10 +174,12 @@ class LogRecorder:
 class BulkWriter:
     """Writes many playthroughs fast, in big transactions, with times given by the caller.
 
-    For the simulator and imports. Events are buffered and written ``batch_size`` at a time
-    (``synchronous=NORMAL`` while the writer is open: a killed process loses at most the
-    unflushed buffer, never a committed batch; a whole playthrough given to
-    :meth:`write_playthrough` is always written in one transaction).
+    For the simulator and imports. Events are buffered and written ``batch_size`` at a time.
+    While the writer is open the connection uses ``synchronous=NORMAL`` (a killed process
+    loses at most the unflushed buffer, never a committed batch; a power cut may lose the last
+    batches) and does not re-check foreign keys per row (:func:`write_batch` assigns the keys
+    itself; ``branching log check`` verifies them). A whole playthrough given to
+    :meth:`write_playthrough` is always written in one transaction.
 
     Use it as a context manager; leaving the block flushes what is buffered::
 
@@ -209,7 +211,7 @@ class BulkWriter:
         self.playthroughs_written = 0
         self.events_written = 0
         self._closed = False
-        log.set_synchronous("NORMAL")
+        log.set_bulk_mode(True)
 
     def write_playthrough(
         self,
@@ -294,7 +296,7 @@ class BulkWriter:
             self.flush()
         finally:
             self._closed = True
-            self._log.set_synchronous(None)
+            self._log.set_bulk_mode(False)
 
     def __enter__(self) -> BulkWriter:
         return self

@@ -1,0 +1,98 @@
+"""Options and helpers shared by commands that use the choice log (play, report, simulate...).
+
+Kept free of SQLite: ``branching.log`` is imported only inside :func:`open_log`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from branching.paths import ENV_DB, DbLocation, check_viewer_id, resolve_db
+
+if TYPE_CHECKING:
+    from branching.log import ChoiceLog
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:
+    return resolve_db(value)
+
+
+def db_option(f: F) -> F:
+    """``--db PATH``: the command receives ``db: DbLocation`` (option, env or default)."""
+    return click.option(
+        "--db",
+        "db",
+        metavar="PATH",
+        callback=_resolve_db,
+        expose_value=True,
+        help=f"Choice log database (default: ${ENV_DB}, else choices.db in your user data "
+        "directory; `branching log info` shows which).",
+    )(f)
+
+
+def _check_viewer(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_viewer_id(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def viewer_option(f: F) -> F:
+    """``--viewer ID``: the command receives ``viewer: str | None`` (None: this user's id)."""
+    return click.option(
+        "--viewer",
+        "viewer",
+        metavar="ID",
+        callback=_check_viewer,
+        help="Viewer id to log under (default: this user's random pseudonymous id).",
+    )(f)
+
+
+def open_log(
+    location: DbLocation,
+    *,
+    create: bool = True,
+    readonly: bool = False,
+    durable: bool = True,
+    hint: str | None = None,
+) -> ChoiceLog:
+    """Open the log or exit with its message (never a traceback).
+
+    ``hint`` is appended to the message, e.g. ``"play with --no-log to play without logging"``.
+    """
+    from branching.log import ChoiceLog, LogUnavailable
+
+    try:
+        return ChoiceLog.open(
+            location.path,
+            create=create,
+            readonly=readonly,
+            durable=durable,
+            create_parent=location.is_default,
+        )
+    except LogUnavailable as e:
+        message = str(e)
+        raise click.ClickException(
+            f"{message[0].upper()}{message[1:]}" + (f"; {hint}" if hint else "")
+        ) from e
+
+
+_UNSAFE = str.maketrans(
+    {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
+)
+
+
+def safe_text(value: object) -> str:
+    """``value`` as text fit for a terminal: control characters (ESC...) shown as ``\\xNN``.
+
+    Strings read back from a log (possibly merged from elsewhere) are data, never terminal
+    control.
+    """
+    return str(value).translate(_UNSAFE)

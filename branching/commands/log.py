@@ -1,0 +1,266 @@
+"""``branching log``: where the choice log is, what it holds, checks and merges."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from branching.commands._options import db_option, open_log, safe_text
+from branching.paths import DbLocation
+
+
+@click.group("log")
+def log_group() -> None:
+    """Inspect, check and merge the choice log (SQLite)."""
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def _missing(db: DbLocation) -> bool:
+    if db.path.exists():
+        return False
+    click.echo(
+        f"No choice log at {db.describe()} yet: it is created the first time a story is played."
+    )
+    return True
+
+
+@log_group.command("info")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def info(db: DbLocation, as_json: bool) -> None:
+    """Show where the log is, its schema version and what it holds."""
+    if _missing(db):
+        return
+    with open_log(db, create=False) as log:
+        data = log.info()
+    if as_json:
+        payload: dict[str, Any] = {
+            "path": str(db.path),
+            "source": db.source,
+            "size_bytes": data.size_bytes,
+            "schema_version": data.schema_version,
+            "journal_mode": data.journal_mode,
+            "playthroughs": data.playthroughs,
+            "events": data.events,
+            "viewers": data.viewers,
+            "by_status": data.by_status,
+            "by_origin": data.by_origin,
+            "first_at": data.first_at,
+            "last_at": data.last_at,
+            "stories": [
+                {
+                    "story_id": s.story_id,
+                    "playthroughs": s.playthroughs,
+                    "completed": s.completed,
+                    "events": s.events,
+                }
+                for s in data.stories
+            ],
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    statuses = ", ".join(
+        f"{name} {data.by_status.get(name, 0):,}"
+        for name in ("open", "completed", "quit", "failed")
+    )
+    origins = ", ".join(f"{safe_text(k)} {v:,}" for k, v in sorted(data.by_origin.items()))
+    click.echo(f"Choice log:    {db.describe()}")
+    click.echo(
+        f"Schema:        version {data.schema_version}, {data.journal_mode.upper()} journal, "
+        f"{_size(data.size_bytes)}"
+    )
+    click.echo(f"Playthroughs:  {data.playthroughs:,} ({statuses})")
+    if origins:
+        click.echo(f"  by origin:   {origins}")
+    click.echo(f"Events:        {data.events:,}")
+    click.echo(f"Viewers:       {data.viewers:,}")
+    click.echo(f"Activity:      {_when(data.first_at)} to {_when(data.last_at)} UTC")
+    if data.stories:
+        click.echo("Stories:")
+        width = max(len(safe_text(s.story_id)) for s in data.stories)
+        for s in data.stories:
+            click.echo(
+                f"  {safe_text(s.story_id):<{width}}  {s.playthroughs:,} playthroughs, "
+                f"{s.completed:,} completed, {s.events:,} events"
+            )
+
+
+@log_group.command("check")
+@db_option
+@click.option("--full", is_flag=True, help="Run SQLite's full integrity_check (slower).")
+def check(db: DbLocation, full: bool) -> None:
+    """Check the file and the log's invariants; exit 1 if anything is wrong.
+
+    Checks SQLite's page structure, that every playthrough's events are numbered without gaps
+    and match its event count, and that each status matches the last event.
+    """
+    if _missing(db):
+        return
+    with open_log(db, create=False) as log:
+        problems = log.check(full=full)
+        data = log.info()
+    if problems:
+        for problem in problems:
+            click.echo(safe_text(problem), err=True)
+        raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
+    click.echo(
+        f"OK: {db.path} is sound ({data.playthroughs:,} playthroughs, {data.events:,} events)."
+    )
+
+
+@log_group.command("merge")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The merged log (created if missing; existing contents are kept).",
+)
+def merge(sources: tuple[Path, ...], output: Path) -> None:
+    """Combine logs gathered on several machines into one.
+
+    Playthroughs are matched by id and events by (playthrough, seq): merging the same log
+    twice adds nothing, and merging a newer copy adds only what is new. Sources are read, never
+    changed.
+    """
+    from branching.log import LogUnavailable, MergeStats, merge_into
+
+    with open_log(DbLocation(output, "option"), durable=False) as target:
+        total = MergeStats()
+        for source in sources:
+            try:
+                stats = merge_into(target, source)
+            except LogUnavailable as e:
+                raise click.ClickException(str(e)) from e
+            total += stats
+            click.echo(
+                f"{safe_text(source)}: {stats.playthroughs_added:,} playthroughs and "
+                f"{stats.events_added:,} events added"
+                + (
+                    f", {stats.playthroughs_extended:,} playthroughs extended"
+                    if stats.playthroughs_extended
+                    else ""
+                )
+                + f", {stats.playthroughs_unchanged:,} already present"
+                + (
+                    f", {stats.conflicts:,} conflicting (kept as in output)"
+                    if stats.conflicts
+                    else ""
+                )
+            )
+        info = target.info()
+    click.echo(
+        f"Merged {len(sources)} log(s) into {output}: {total.playthroughs_added:,} playthroughs "
+        f"and {total.events_added:,} events added; it now holds {info.playthroughs:,} "
+        f"playthroughs and {info.events:,} events."
+    )
+
+
+@log_group.command("list")
+@db_option
+@click.option("--viewer", help="Only this viewer's playthroughs.")
+@click.option("--story", "story_id", help="Only playthroughs of this story id.")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "completed", "quit", "failed"]),
+    help="Only playthroughs with this status.",
+)
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+def list_(
+    db: DbLocation, viewer: str | None, story_id: str | None, status: str | None, limit: int
+) -> None:
+    """List recent playthroughs (most recently active first)."""
+    if _missing(db):
+        return
+    with open_log(db, create=False) as log:
+        rows = log.playthroughs(
+            viewer=viewer,
+            story_id=story_id,
+            status=status,  # type: ignore[arg-type]  # click.Choice guarantees a Status
+            limit=limit,
+        )
+    if not rows:
+        click.echo("No playthroughs match.")
+        return
+    for p in rows:
+        where = p.ending if p.status == "completed" else p.last_node
+        click.echo(
+            f"{p.id}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
+            f"viewer {safe_text(p.viewer)}  {p.status} at {safe_text(where or '-')}  "
+            f"{p.event_count} events" + (f"  [{safe_text(p.origin)}]" if p.origin != "live" else "")
+        )
+
+
+@log_group.command("show")
+@click.argument("playthrough")
+@db_option
+def show(playthrough: str, db: DbLocation) -> None:
+    """Show one playthrough's events in order and its route.
+
+    PLAYTHROUGH is a playthrough id or a unique prefix of one (at least 6 characters).
+    """
+    from branching.log import full_path, route
+
+    if _missing(db):
+        return
+    with open_log(db, create=False) as log:
+        pid = _find_id(log.conn, playthrough)
+        summary = log.playthrough(pid)
+        events = log.events(pid)
+    assert summary is not None
+    click.echo(f"Playthrough {summary.id}")
+    click.echo(
+        f"  story {safe_text(summary.story_id)} version {safe_text(summary.story_version or '-')} "
+        f"(hash {safe_text(summary.story_hash)[:12]}), viewer {safe_text(summary.viewer)}"
+        + (f", variant {safe_text(summary.variant)}" if summary.variant else "")
+        + f", {summary.origin}"
+    )
+    outcome = {
+        "open": f"open, last at {safe_text(summary.last_node or '-')}",
+        "completed": f"completed at {safe_text(summary.ending)} ({summary.ending_kind})",
+        "quit": f"quit at {safe_text(summary.last_node)}",
+        "failed": f"failed at {safe_text(summary.last_node)}: {safe_text(summary.failure)}",
+    }[summary.status]
+    click.echo(
+        f"  {outcome}; started {_when(summary.started_at)}, last event "
+        f"{_when(summary.updated_at)} UTC"
+    )
+    for logged, line in zip(events, full_path(events), strict=True):
+        offset = logged.at - summary.started_at
+        click.echo(f"  {logged.seq:>4}  +{offset:8.1f}s  {safe_text(line)}")
+    click.echo("Route: " + " > ".join(safe_text(n) for n in route(events)))
+
+
+def _find_id(conn: Any, given: str) -> str:
+    row = conn.execute("SELECT id FROM playthroughs WHERE id = ?", (given,)).fetchone()
+    if row:
+        return str(row[0])
+    if len(given) >= 6:
+        rows = conn.execute(
+            "SELECT id FROM playthroughs WHERE id >= ? AND id < ? LIMIT 2",
+            (given, given + "\U0010ffff"),
+        ).fetchall()
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if len(rows) > 1:
+            raise click.ClickException(f"{given!r} matches several playthroughs; give more of it")
+    raise click.ClickException(f"no playthrough {safe_text(given)!r} in the log")

@@ -1,0 +1,96 @@
+"""``branching viewer``: a viewer's pseudonymous id, and everything stored about them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from branching.commands._options import db_option, open_log, safe_text
+from branching.paths import DbLocation, check_viewer_id, resolve_viewer
+
+
+@click.group("viewer")
+def viewer_group() -> None:
+    """Your viewer id, and export or erase what the log holds about a viewer."""
+
+
+def _viewer_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    if value is None:
+        return resolve_viewer().id
+    try:
+        return check_viewer_id(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+@viewer_group.command("id")
+def viewer_id() -> None:
+    """Print this user's pseudonymous viewer id (random; created on first use)."""
+    from branching.paths import VIEWER_FILENAME, config_dir
+
+    viewer = resolve_viewer()
+    click.echo(viewer.id)
+    if viewer.source == "ephemeral":
+        click.echo(f"(could not save it in {config_dir()}: a new id is used each run)", err=True)
+    else:
+        click.echo(f"(kept in {config_dir() / VIEWER_FILENAME})", err=True)
+
+
+@viewer_group.command("export")
+@click.argument("viewer", required=False, callback=_viewer_arg)
+@db_option
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+)
+def export(viewer: str, db: DbLocation, output: Path | None) -> None:
+    """Print everything the log stores about VIEWER as JSON (default: you).
+
+    Every playthrough with its story, status and times, and every event in order.
+    """
+    if db.path.exists():
+        with open_log(db, create=False) as log:
+            data = log.export_viewer(viewer)
+    else:
+        data = {"viewer": viewer, "log": str(db.path), "playthroughs": []}
+    text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(data['playthroughs'])} playthrough(s) of {viewer} to {output}.")
+
+
+@viewer_group.command("forget")
+@click.argument("viewer", required=False, callback=_viewer_arg)
+@db_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget(viewer: str, db: DbLocation, yes: bool) -> None:
+    """Delete everything the log stores about VIEWER (default: you).
+
+    The deleted data is overwritten in the file, not just unlinked. Copies merged elsewhere
+    are not affected: run this on each log.
+    """
+    if not db.path.exists():
+        click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.path}.")
+        return
+    with open_log(db, create=False) as log:
+        (playthroughs, events) = log.conn.execute(
+            "SELECT count(*), coalesce(sum(event_count), 0) FROM playthroughs WHERE viewer = ?",
+            (viewer,),
+        ).fetchone()
+        if playthroughs == 0:
+            click.echo(f"Nothing stored about viewer {viewer} in {db.path}.")
+            return
+        if not yes:
+            click.confirm(
+                f"Delete {playthroughs} playthrough(s) and {events} event(s) of viewer "
+                f"{viewer} from {db.path}?",
+                abort=True,
+            )
+        playthroughs, events = log.forget_viewer(viewer)
+    click.echo(
+        f"Forgot viewer {safe_text(viewer)}: deleted {playthroughs} playthrough(s) and "
+        f"{events} event(s) from {db.path}."
+    )

@@ -1,0 +1,77 @@
+"""A separate process that writes to a choice log, for the crash and concurrency tests.
+
+Run as ``python tests/unit/log_worker.py MODE DB ...`` with the repository root as the working
+directory (it puts the root on ``sys.path``, like pytest's ``pythonpath``):
+
+* ``play DB ID N`` -- one live playthrough of N events through the durable recorder; prints
+  ``ok SEQ`` once each event's ``record()`` has returned (the point where a player would show
+  the next passage).
+* ``many DB TAG COUNT`` -- COUNT live playthroughs of 7 events each; prints ``done EVENTS``.
+* ``open DB`` -- open (creating and migrating) and print the schema version.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from branching.events import (
+        ChoiceMade,
+        EndingReached,
+        Event,
+        NodeEntered,
+        PlaythroughInfo,
+        Quit,
+        Rewound,
+    )
+    from branching.log import ChoiceLog
+
+    mode, db = argv[0], argv[1]
+    if mode == "open":
+        with ChoiceLog.open(db) as log:
+            print(log.schema_version, flush=True)
+        return
+    if mode == "play":
+        pid, n = argv[2], int(argv[3])
+        with ChoiceLog.open(db) as log:
+            recorder = log.start_playthrough(PlaythroughInfo(pid, "crash", "1", "h", "viewer-k"))
+            print("started", flush=True)
+            for seq in range(n):
+                event: Event = (
+                    NodeEntered(f"n{seq}")
+                    if seq % 2 == 0
+                    else ChoiceMade(f"n{seq - 1}", "go", f"n{seq + 1}", seq)
+                )
+                recorder.record(event)
+                print(f"ok {seq}", flush=True)
+        return
+    if mode == "many":
+        tag, count = argv[2], int(argv[3])
+        written = 0
+        with ChoiceLog.open(db) as log:
+            for i in range(count):
+                info = PlaythroughInfo(f"{tag}-{i:04d}", "race", "1", "h", f"viewer-{tag}")
+                recorder = log.start_playthrough(info)
+                events: list[Event] = [
+                    NodeEntered("a"),
+                    ChoiceMade("a", "b", "b", 100 + i),
+                    NodeEntered("b"),
+                    Rewound("b", "a", 0),
+                    ChoiceMade("a", "c", "c", 200, timed_out=True),
+                    NodeEntered("c"),
+                    EndingReached("c", "End", "good") if i % 2 else Quit("c"),
+                ]
+                for event in events:
+                    recorder.record(event)
+                written += len(events)
+                recorder.close()
+        print(f"done {written}", flush=True)
+        return
+    raise SystemExit(f"unknown mode {mode}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
