@@ -64,7 +64,8 @@ def node_label(node_id: str, node: Node | None, width: int = 48) -> str:
     """
     if node is None:
         return node_id
-    text = node.title or _SPACE.sub(" ", _MARKDOWN.sub("", node.text)).strip()
+    # Only the start of the text can show, so only it is cleaned (long passages stay cheap).
+    text = node.title or _SPACE.sub(" ", _MARKDOWN.sub("", node.text[: width * 3])).strip()
     if not text:
         return node_id
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
@@ -465,6 +466,7 @@ def build_report(
     for node_id, choice_id, to in tally.choices:
         taken_choices[node_id].append((choice_id, to))
 
+    labels = {node_id: node_label(node_id, node) for node_id, node in story.nodes.items()}
     nodes: list[NodeReport] = []
     node_ids = list(story.nodes)
     in_log = set(tally.nodes) | set(quits) | set(failures) | set(open_here) | set(completions)
@@ -474,6 +476,7 @@ def build_report(
         nodes.append(
             _node_report(
                 node_id,
+                labels.get(node_id, node_id),
                 node,
                 tally,
                 taken_choices.get(node_id, []),
@@ -542,7 +545,6 @@ def build_report(
             f"{len(missing)} node(s) in the log are not in this story file ({shown}): "
             "the log holds playthroughs of another version of the story."
         )
-    labels = {node_id: node_label(node_id, node) for node_id, node in story.nodes.items()}
     timestamp = (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
     return Report(
         story=StoryInfo(story.id, story.title, story.version, story.content_hash, story.start),
@@ -561,6 +563,7 @@ def build_report(
 
 def _node_report(
     node_id: str,
+    label: str,
     node: Node | None,
     tally: Tally,
     taken: list[tuple[str, str]],
@@ -586,7 +589,7 @@ def _node_report(
             keys.append((choice_id, to, choice_id, False))
 
     choices: list[ChoiceReport] = []
-    for choice_id, to, label, authored in keys:
+    for choice_id, to, choice_label, authored in keys:
         c = tally.choices.get((node_id, choice_id, to))
         count = c.explicit if c else 0
         timed_out = c.timeouts if c else 0
@@ -597,7 +600,7 @@ def _node_report(
             ChoiceReport(
                 choice_id,
                 to,
-                label,
+                choice_label,
                 authored,
                 count,
                 share,
@@ -616,7 +619,7 @@ def _node_report(
     info = node.ending_info if node is not None else None
     return NodeReport(
         id=node_id,
-        label=node_label(node_id, node),
+        label=label,
         authored=node is not None,
         ending=info.kind if info else None,
         reached=reached,

@@ -40,6 +40,8 @@ def test_reached_and_visits_count_loops_once_and_rewinds_not_at_all() -> None:
     assert (hall.reached, hall.visits) == (7, 8)  # p3 enters twice; p4's rewind is no visit
     assert (cave.reached, cave.visits) == (5, 6)  # p1 p3(x2) p4 p6 p8
     assert (river.reached, river.visits) == (2, 2)
+    assert (hall.label, cave.label) == ("The Hall", "A dark cave.")  # title, else the text
+    assert [c.label for c in hall.choices] == ["Go left", "Go right"]
     assert r.node("town").reached == 0  # type: ignore[union-attr]
 
 
