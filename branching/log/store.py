@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -30,7 +30,6 @@ MEMORY = ":memory:"
 #: How long a writer waits for another process's transaction before giving up (seconds).
 #: Log transactions last milliseconds; this only matters when something is badly stuck.
 DEFAULT_BUSY_TIMEOUT = 30.0
-
 
 class ChoiceLog:
     """An open choice log (one SQLite file).

@@ -42,9 +42,8 @@ def make_playthroughs(n: int) -> list[tuple[PlaythroughInfo, list[tuple[float, E
     return out
 
 
-def run_whole(
-    path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]], batch_size: int
-) -> float:
+def run_whole(path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]],
+              batch_size: int) -> float:
     with ChoiceLog.open(path) as log:
         start = time.perf_counter()
         with log.bulk_writer(batch_size=batch_size) as writer:
@@ -55,9 +54,8 @@ def run_whole(
     return writer.events_written / elapsed
 
 
-def run_incremental(
-    path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]], batch_size: int
-) -> float:
+def run_incremental(path: Path, data: list[tuple[PlaythroughInfo, list[tuple[float, Event]]]],
+                    batch_size: int) -> float:
     with ChoiceLog.open(path) as log:
         start = time.perf_counter()
         with log.bulk_writer(batch_size=batch_size) as writer:

@@ -66,12 +66,7 @@ def test_ending_completes_the_playthrough_with_its_ending(log: ChoiceLog) -> Non
     record_all(log.start_playthrough(who), PATH_WITH_REWIND)
     p = log.playthrough(who.playthrough_id)
     assert p is not None
-    assert (p.status, p.ending, p.ending_kind, p.last_node) == (
-        "completed",
-        "cellar",
-        "bad",
-        "cellar",
-    )
+    assert (p.status, p.ending, p.ending_kind, p.last_node) == ("completed", "cellar", "bad", "cellar")
     assert p.ended_at == p.updated_at is not None
 
 
