@@ -751,3 +751,40 @@ def day_range(since: dt.date | None, until: dt.date | None, day: str) -> bool:
     if since is not None and day < since.isoformat():
         return False
     return not (until is not None and day > until.isoformat())
+
+
+def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every roll-up row, with cohort ids replaced by their keys, sorted: two logs' roll-ups are
+    equal when their snapshots are. A path's example playthrough is left out (any playthrough
+    with the path will do)."""
+    keys = {
+        r[0]: tuple(r[1:])
+        for r in conn.execute(
+            "SELECT id, story_id, story_version, story_hash, variant, day FROM rollup_cohorts"
+        )
+    }
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table in ROLLUP_TABLES:
+        if table == "rollup_cohorts":
+            continue
+        columns = "cohort, path_hash, status, last_node, playthroughs, path_len"
+        sql = (
+            f"SELECT {columns} FROM {table}"
+            if table == "rollup_paths"
+            else f"SELECT * FROM {table}"
+        )
+        rows = [(keys[r[0]], *r[1:]) for r in conn.execute(sql)]
+        out[table] = sorted(rows, key=repr)
+    return out
+
+
+def differences(
+    before: dict[str, list[tuple[Any, ...]]], after: dict[str, list[tuple[Any, ...]]]
+) -> dict[str, int]:
+    """Rows in one snapshot and not the other, per table (empty when they are equal)."""
+    found = {}
+    for table in before.keys() | after.keys():
+        old, new = set(before.get(table, [])), set(after.get(table, []))
+        if old != new:
+            found[table] = len(old ^ new)
+    return found

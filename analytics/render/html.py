@@ -16,13 +16,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from analytics.render import percent, seconds, visible
-from analytics.report import (
-    DEFINITIONS,
-    REWIND_MARK,
-    NodeReport,
-    PathReport,
-    Report,
-)
+from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
+from analytics.tally import REWIND_MARK
 
 #: Most nodes drawn in the flow diagram; bigger stories show their busiest nodes.
 FLOW_NODES = 40
@@ -57,7 +52,7 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
-# --- Flow diagram ---------------------------------------------------------------------------------
+# --- Flow diagram ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -256,7 +251,7 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
     return svg, reached - len(shown)
 
 
-# --- Sections ---------------------------------------------------------------------------------------
+# --- Sections -------------------------------------------------------------------------------
 
 
 def _kpis(report: Report) -> str:
@@ -502,8 +497,8 @@ CSS = """
 :root { --fg:#1d2731; --muted:#6b7785; --line:#e3e7ec; --bg:#ffffff; --soft:#f5f7f9;
   --accent:#4e79a7; --drop:#c0392b; --open:#d68910; }
 * { box-sizing: border-box; }
-body { margin:0; font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-  color:var(--fg); background:var(--bg); }
+body { margin:0; color:var(--fg); background:var(--bg);
+  font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif; }
 main { max-width:1180px; margin:0 auto; padding:28px 28px 60px; }
 h1 { font-size:26px; margin:0 0 4px; } h2 { font-size:19px; margin:36px 0 6px;
   padding-top:14px; border-top:1px solid var(--line); }
@@ -549,7 +544,8 @@ table.grid th { font-size:12px; color:var(--muted); font-weight:600; }
 .seg { height:100%; }
 table.legend { border-collapse:collapse; width:100%; font-size:13px; }
 table.legend th { font-size:11.5px; color:var(--muted); text-align:left; font-weight:600; }
-table.legend td, table.legend th { padding:3px 6px; vertical-align:middle; } tr.dark td { color:var(--muted); }
+table.legend td, table.legend th { padding:3px 6px; vertical-align:middle; }
+tr.dark td { color:var(--muted); }
 .sw { display:inline-block; width:11px; height:11px; border-radius:2px; }
 .to { color:var(--muted); white-space:nowrap; } .timer { color:#a05a00; white-space:nowrap; }
 .dflt { font-size:11px; color:#a05a00; border:1px solid #f0b97a; border-radius:8px;

@@ -15,7 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 from analytics.render import percent, seconds, visible
-from analytics.report import DEFINITIONS, REWIND_MARK, NodeReport, PathReport, Report
+from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
+from analytics.tally import REWIND_MARK
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import random
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from analytics.report import Selection
-from analytics.rollups import EVENT_ROW_COLUMNS, ROLLUP_TABLES, cohorts, read_tally, rebuild_rollups
+from analytics.rollups import EVENT_ROW_COLUMNS, cohorts, read_tally, rebuild_rollups
 from analytics.source import load_report, raw_playthroughs, select_cohorts
 from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.events import PlaythroughInfo
@@ -58,25 +57,6 @@ def all_days_tally(log: ChoiceLog, story_id: str = "caves") -> Tally:
     return read_tally(log.conn, ids, top=None)
 
 
-def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """The roll-up tables with cohort ids replaced by their keys (ids differ after a rebuild)."""
-    keys = {
-        r[0]: tuple(r[1:])
-        for r in conn.execute(
-            "SELECT id, story_id, story_version, story_hash, variant, day FROM rollup_cohorts"
-        )
-    }
-    out: dict[str, list[tuple[Any, ...]]] = {}
-    for table in ROLLUP_TABLES:
-        if table == "rollup_cohorts":
-            continue
-        rows = conn.execute(f"SELECT * FROM {table}").fetchall()
-        if table == "rollup_paths":  # the example playthrough may differ; the rest may not
-            rows = [r[:6] for r in rows]
-        out[table] = sorted(((keys[r[0]], *r[1:]) for r in rows), key=repr)
-    return out
-
-
 @pytest.fixture
 def log() -> Iterator[ChoiceLog]:
     with ChoiceLog.open(":memory:") as opened:
@@ -92,10 +72,10 @@ def test_rollups_equal_the_reference_tally(log: ChoiceLog, writer: Any) -> None:
     playthroughs = scripted.playthroughs()
     writer(log, playthroughs)
     assert all_days_tally(log) == tally_playthroughs(playthroughs)
-    before = dump(log.conn)
+    before = snapshot(log.conn)
     with log.write_transaction() as conn:
         assert rebuild_rollups(conn) == 8
-    assert dump(log.conn) == before
+    assert snapshot(log.conn) == before
 
 
 def test_raw_events_read_back_as_written(log: ChoiceLog) -> None:
@@ -214,7 +194,7 @@ def test_random_logs_rollups_equal_recomputation(log: ChoiceLog, seed: int) -> N
             log.conn, story, selection, top=5, exact=True, now=dt.datetime(2026, 1, 1)
         )
         assert fast.to_json() == exact.to_json()
-    before = dump(log.conn)
+    before = snapshot(log.conn)
     with log.write_transaction() as conn:
         rebuild_rollups(conn, flush_every=rng.randint(1, 50))
-    assert dump(log.conn) == before
+    assert snapshot(log.conn) == before
