@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics.report import Selection
-from analytics.rollups import EVENT_ROW_COLUMNS, cohorts, read_tally, rebuild_rollups
+from analytics.rollups import EVENT_ROW_COLUMNS, cohorts, read_tally, rebuild_rollups, snapshot
 from analytics.source import load_report, raw_playthroughs, select_cohorts
 from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.events import PlaythroughInfo
