@@ -37,21 +37,21 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from analytics.stats import NUM_BUCKETS, time_bucket
+from analytics.stats import EDGES_MS, NUM_BUCKETS
 from analytics.tally import (
-    EMPTY_PATH,
     REWIND_MARK,
     ChoiceCounts,
     NodeCounts,
     PathCounts,
     Status,
     Tally,
-    path_step,
+    path_hash,
 )
 
 # --- Schema -----------------------------------------------------------------------------------
@@ -208,20 +208,19 @@ CohortKey = tuple[str, str | None, str, str | None, str]
 
 @dataclass(slots=True)
 class Track:
-    """What the roll-ups need to remember about a playthrough while its events arrive."""
+    """What the roll-ups need to know about a playthrough while its events arrive."""
 
     status: Status = "open"
     last: str = ""
     rewound: bool = False
-    path_hash: int = EMPTY_PATH
-    path_len: int = 0
-    seen: set[str] | None = None
+    steps: list[str] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
 
     def outcome_key(self) -> tuple[Status, str, int]:
         return (self.status, self.last, 1 if self.rewound else 0)
 
     def path_key(self) -> tuple[int, Status, str]:
-        return (self.path_hash, self.status, self.last)
+        return (path_hash(self.steps), self.status, self.last)
 
 
 class Deltas:
@@ -247,11 +246,9 @@ class Deltas:
             lambda: defaultdict(int)
         )
 
-    def node(self, cohort: CohortKey, node: str) -> list[int]:
-        counts = self.nodes[cohort].get(node)
-        if counts is None:
-            counts = self.nodes[cohort][node] = [0] * (len(NODE_COUNTERS) + NUM_BUCKETS)
-        return counts
+
+_WIDTH = len(NODE_COUNTERS) + NUM_BUCKETS
+_T0 = len(NODE_COUNTERS)
 
 
 def _apply_rows(
@@ -261,27 +258,36 @@ def _apply_rows(
     cohort: CohortKey,
     sign: int = 1,
 ) -> None:
-    """Advance ``track`` over event rows, adding what they count to ``deltas`` (if given)."""
+    """Advance ``track`` over event rows, adding what they count to ``deltas`` (if given).
+
+    The hot loop of bulk writes: plain locals, no method calls per event.
+    """
     seen = track.seen
-    if seen is None:
-        seen = track.seen = set()
+    steps = track.steps
+    nodes = deltas.nodes[cohort] if deltas is not None else None
+    choices = deltas.choices[cohort] if deltas is not None else None
+    status, last = track.status, track.last
     for row in rows:
         kind = row[_KIND]
         node = row[_NODE]
         if kind == "enter":
-            if deltas is not None:
-                counts = deltas.node(cohort, node)
+            if nodes is not None:
+                counts = nodes.get(node)
+                if counts is None:
+                    counts = nodes[node] = [0] * _WIDTH
                 counts[1] += sign
                 if node not in seen:
                     counts[0] += sign
             seen.add(node)
-            track.path_hash = path_step(track.path_hash, node)
-            track.path_len += 1
-            track.status, track.last = "open", node
+            steps.append(node)
+            status, last = "open", node
         elif kind == "choice":
-            if deltas is not None:
-                counts = deltas.node(cohort, node)
-                choice = deltas.choices[cohort][(node, row[_CHOICE], row[_TARGET])]
+            target = row[_TARGET]
+            if nodes is not None and choices is not None:
+                counts = nodes.get(node)
+                if counts is None:
+                    counts = nodes[node] = [0] * _WIDTH
+                choice = choices[(node, row[_CHOICE], target)]
                 if row[_TIMED_OUT]:
                     counts[3] += sign
                     choice[1] += sign
@@ -290,18 +296,21 @@ def _apply_rows(
                     choice[0] += sign
                     ms = row[_MS]
                     if ms is not None:
-                        counts[len(NODE_COUNTERS) + time_bucket(ms)] += sign
-            track.status, track.last = "open", row[_TARGET]
+                        counts[_T0 + bisect_right(EDGES_MS, ms)] += sign
+            status, last = "open", target
         elif kind == "rewind":
-            if deltas is not None:
-                deltas.node(cohort, node)[4] += sign
+            if nodes is not None:
+                counts = nodes.get(node)
+                if counts is None:
+                    counts = nodes[node] = [0] * _WIDTH
+                counts[4] += sign
             target = row[_TARGET]
             track.rewound = True
-            track.path_hash = path_step(track.path_hash, REWIND_MARK + target)
-            track.path_len += 1
-            track.status, track.last = "open", target
+            steps.append(REWIND_MARK + target)
+            status, last = "open", target
         else:
-            track.status, track.last = _TERMINAL[kind], node
+            status, last = _TERMINAL[kind], node
+    track.status, track.last = status, last
 
 
 def _day(started_at: float, cache: dict[int, str]) -> str:
@@ -353,7 +362,7 @@ def update_rollups(conn: sqlite3.Connection, batch: Sequence[PendingWrite]) -> N
         deltas.outcomes[cohort][track.outcome_key()] += 1
         path = track.path_key()
         deltas.paths[cohort][path] += 1
-        deltas.path_info[path] = (track.path_len, state.pk, None)
+        deltas.path_info[path] = (len(track.steps), state.pk, None)
     write_deltas(conn, deltas)
 
 
@@ -605,7 +614,7 @@ def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> i
         path = track.path_key()
         deltas.paths[cohort][path] += 1
         if path not in deltas.path_info:
-            deltas.path_info[path] = (track.path_len, pk, None)
+            deltas.path_info[path] = (len(track.steps), pk, None)
         count += 1
         if count % flush_every == 0:
             write_deltas(conn, deltas)

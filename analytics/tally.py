@@ -52,29 +52,24 @@ REWIND_MARK = "↶"
 EMPTY_PATH = 0
 
 
-def path_step(path_hash: int, step: str) -> int:
-    """The hash of a path extended by one step, as a signed 64-bit integer (SQLite INTEGER).
-
-    Paths are identified by a running hash so a playthrough's path is known after every event
-    without storing the steps; equal paths have equal hashes, and a collision among a million
-    distinct paths has a probability of about 3·10⁻⁸.
-
-    >>> h = path_step(path_step(EMPTY_PATH, "start"), "cave")
-    >>> h == path_step(path_step(EMPTY_PATH, "start"), "cave"), h == path_step(EMPTY_PATH, "cave")
-    (True, False)
-    """
-    digest = hashlib.blake2b(
-        path_hash.to_bytes(8, "big", signed=True) + step.encode("utf-8"), digest_size=8
-    ).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def path_hash(steps: Iterable[str]) -> int:
-    """The hash of a whole path (see :func:`path_step`)."""
-    h = EMPTY_PATH
-    for step in steps:
-        h = path_step(h, step)
-    return h
+    """The identity of a path: a 64-bit hash of its steps, as a signed integer (SQLite INTEGER).
+
+    Equal paths have equal hashes; a collision among a million distinct paths has a probability
+    of about 3·10⁻⁸. Steps are joined with a newline, which no node id contains.
+
+    >>> path_hash(["start", "cave"]) == path_hash(["start", "cave"])
+    True
+    >>> path_hash(["start", "cave"]) == path_hash(["start", "cave", "river"])
+    False
+    >>> path_hash([]) == EMPTY_PATH
+    True
+    """
+    text = "\n".join(steps)
+    if not text:
+        return EMPTY_PATH
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass
