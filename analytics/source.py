@@ -120,13 +120,15 @@ def load_report(
         tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
     if not tally.playthroughs:
         raise NoData(explain_empty(conn, story, selection, source))
-    hashes = {c.story_hash for c in chosen}
-    if len(hashes) > 1 or (hashes and story.content_hash and story.content_hash not in hashes):
-        files = "file" if len(hashes) == 1 else f"{len(hashes)} different files"
+    hashes = sorted({c.story_hash for c in chosen})
+    mine = story.content_hash
+    if len(hashes) > 1 or (hashes and mine and hashes != [mine]):
+        listed = ", ".join(hashes[:4]) + (", ..." if len(hashes) > 4 else "")
+        where = "another file" if len(hashes) == 1 else f"{len(hashes)} different files"
         notes.append(
-            f"Playthroughs come from {files} of this story "
-            f"(hashes {', '.join(sorted(hashes)[:4])}{', ...' if len(hashes) > 4 else ''}); "
-            f"this report measures them against {story.content_hash or 'this file'}."
+            f"Playthroughs were logged with {where} of this story ({listed}); this report "
+            f"measures them against this file ({mine or 'unsaved'}), so content changed since "
+            "may show as dark or as not in the story."
         )
     return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
 

@@ -28,7 +28,8 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     so this is needed only to repair or verify them (e.g. after editing the file by hand).
     Runs in one transaction: readers see the old roll-ups until it commits.
     """
-    from analytics.rollups import differences, rebuild_rollups as rebuild, snapshot
+    from analytics.rollups import differences, snapshot
+    from analytics.rollups import rebuild_rollups as rebuild
 
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")
