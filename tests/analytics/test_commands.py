@@ -263,7 +263,7 @@ def test_spawned_cli_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
             str(db),
             "--format",
             "json",
-        ],  # fmt: skip
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
