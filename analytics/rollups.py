@@ -215,6 +215,8 @@ class Track:
     rewound: bool = False
     steps: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    #: The node the last event rewound to (a NodeEntered of it next is the same visit).
+    rewound_to: str | None = None
 
     def outcome_key(self) -> tuple[Status, str, int]:
         return (self.status, self.last, 1 if self.rewound else 0)
@@ -267,10 +269,14 @@ def _apply_rows(
     nodes = deltas.nodes[cohort] if deltas is not None else None
     choices = deltas.choices[cohort] if deltas is not None else None
     status, last = track.status, track.last
+    rewound_to = track.rewound_to
     for row in rows:
         kind = row[_KIND]
         node = row[_NODE]
         if kind == "enter":
+            if node == rewound_to:
+                rewound_to = None
+                continue
             if nodes is not None:
                 counts = nodes.get(node)
                 if counts is None:
@@ -308,9 +314,13 @@ def _apply_rows(
             track.rewound = True
             steps.append(REWIND_MARK + target)
             status, last = "open", target
+            rewound_to = target
+            continue
         else:
             status, last = _TERMINAL[kind], node
+        rewound_to = None
     track.status, track.last = status, last
+    track.rewound_to = rewound_to
 
 
 def _day(started_at: float, cache: dict[int, str]) -> str:
@@ -321,6 +331,8 @@ def _day(started_at: float, cache: dict[int, str]) -> str:
     return day
 
 
+#: A ``seq`` past any event, to read a playthrough's events with :data:`_PRIOR_ROWS`.
+_ALL = 2**62
 _PRIOR_ROWS = (
     "SELECT " + ", ".join(EVENT_ROW_COLUMNS) + " FROM events WHERE playthrough = ? AND seq < ? "
     "ORDER BY seq"
@@ -386,7 +398,7 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
         if row is None:
             continue
         cohort: CohortKey = (row[0], row[1], row[2], row[3], _day(row[4], days))
-        events = conn.execute(_PRIOR_ROWS, (pk, 2**62)).fetchall()
+        events = conn.execute(_PRIOR_ROWS, (pk, _ALL)).fetchall()
         track = Track()
         _apply_rows(track, events, deltas, cohort, sign=-1)
         deltas.outcomes[cohort][track.outcome_key()] -= 1
@@ -662,18 +674,14 @@ def encode_steps(steps: Sequence[str]) -> str:
 
 
 def _steps_of(conn: sqlite3.Connection, playthrough: int | None, length: int) -> list[str]:
+    """The first ``length`` steps of a playthrough's path, from its raw events."""
     if playthrough is None:
         return []
-    steps: list[str] = []
-    for kind, node, target in conn.execute(
-        "SELECT kind, node, target FROM events WHERE playthrough = ? "
-        "AND kind IN ('enter', 'rewind') ORDER BY seq",
-        (playthrough,),
-    ):
-        if len(steps) >= length:
-            break
-        steps.append(node if kind == "enter" else REWIND_MARK + target)
-    return steps
+    track = Track()
+    _apply_rows(
+        track, conn.execute(_PRIOR_ROWS, (playthrough, _ALL)), None, ("", None, "", None, "")
+    )
+    return track.steps[:length]
 
 
 def read_tally(

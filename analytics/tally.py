@@ -13,7 +13,9 @@ How events count (the definitions in docs/analytics.md):
 * ``ChoiceMade``: a choice made at its node, explicit or a timer default (``timed_out``);
   explicit ones with a measured time go into the node's decision-time histogram.
 * ``Rewound(from, to)``: a rewind away from ``from``; the viewer is back at ``to`` without a new
-  visit, and the path gains the step ``↶to`` (``REWIND_MARK`` + node id).
+  visit, and the path gains the step ``↶to`` (``REWIND_MARK`` + node id). The engine records
+  nothing else; a ``NodeEntered(to)`` right after it (some players record one) is the same
+  visit and is not counted again.
 * ``EndingReached`` / ``Quit`` / ``Failed``: the playthrough's status becomes completed / quit /
   failed at that node. Anything recorded later (a rewind from an ending) makes it open again.
 
@@ -166,15 +168,35 @@ class Playthrough:
     day: str = ""
 
 
+def entries(events: Iterable[Event]) -> list[NodeEntered]:
+    """The visits of a playthrough: its ``NodeEntered`` events, except one that merely repeats
+    the node a rewind just went back to (a player may record both; it is the same visit).
+
+    >>> [e.node for e in entries([NodeEntered("a"), Rewound("b", "a", 0), NodeEntered("a")])]
+    ['a']
+    """
+    kept: list[NodeEntered] = []
+    previous: Event | None = None
+    for event in events:
+        if isinstance(event, NodeEntered) and not (
+            isinstance(previous, Rewound) and previous.to_node == event.node
+        ):
+            kept.append(event)
+        previous = event
+    return kept
+
+
 def path_steps(events: Iterable[Event]) -> list[str]:
     """The path of a playthrough: each node entered, and ``↶node`` for each rewind.
 
     >>> path_steps([NodeEntered("a"), NodeEntered("b"), Rewound("b", "a", 0), NodeEntered("c")])
     ['a', 'b', '↶a', 'c']
     """
+    events = list(events)
+    visits = {id(e) for e in entries(events)}
     steps: list[str] = []
     for event in events:
-        if isinstance(event, NodeEntered):
+        if isinstance(event, NodeEntered) and id(event) in visits:
             steps.append(event.node)
         elif isinstance(event, Rewound):
             steps.append(REWIND_MARK + event.to_node)
@@ -218,7 +240,7 @@ def tally_playthroughs(playthroughs: Iterable[Playthrough]) -> Tally:
     for playthrough in playthroughs:
         viewers.add(playthrough.viewer)
         events = list(playthrough.events)
-        entered = [e.node for e in events if isinstance(e, NodeEntered)]
+        entered = [e.node for e in entries(events)]
         for node_id in set(entered):
             tally.node(node_id).reached += 1
         for node_id in entered:

@@ -136,3 +136,20 @@ def test_no_playthroughs_gives_no_rates_and_no_errors() -> None:
     assert all(e.share is None for e in r.endings)
     assert r.paths == []
     assert len(r.coverage.dark_nodes) == 7
+
+
+def test_node_entered_right_after_a_rewind_is_the_same_visit() -> None:
+    from analytics.tally import Playthrough
+    from branching.events import NodeEntered, Rewound
+
+    events = [
+        NodeEntered("hall"),
+        scripted.pick("hall", "left", "cave", 900),
+        NodeEntered("cave"),
+        Rewound("cave", "hall", 0),
+        NodeEntered("hall"),
+    ]
+    tally = tally_playthroughs([Playthrough("p", "v", events, "caves", "1")])
+    assert (tally.nodes["hall"].visits, tally.nodes["hall"].reached) == (1, 1)
+    ((key, path),) = tally.paths.items()
+    assert path.steps == ("hall", "cave", "↶hall") and key[1:] == ("open", "hall")

@@ -140,6 +140,8 @@ def random_playthroughs(rng: random.Random, n: int) -> list[Playthrough]:
                 back = rng.randrange(len(history))
                 events.append(Rewound(node_id, history[back], back))
                 node_id = history[back]
+                if rng.random() < 0.5:  # some players record the node again: same visit
+                    events.append(NodeEntered(node_id))
                 del history[back:]
                 continue
             choice = rng.choice(node.choices or [])
