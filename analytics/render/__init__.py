@@ -42,3 +42,12 @@ def seconds(ms: float | None) -> str:
         minutes, rest = divmod(round(ms / 1000), 60)
         return f"{minutes} min {rest} s"
     return f"{ms / 1000:.1f} s"
+
+
+def plural(count: int, word: str) -> str:
+    """``count`` and ``word``, plural when it is not one.
+
+    >>> plural(1, "choice"), plural(1234, "timer default")
+    ('1 choice', '1,234 timer defaults')
+    """
+    return f"{count:,} {word}{'' if count == 1 else 's'}"

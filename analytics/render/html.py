@@ -15,7 +15,7 @@ import html
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from analytics.render import percent, seconds, visible
+from analytics.render import percent, plural, seconds, visible
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from analytics.tally import REWIND_MARK
 
@@ -123,7 +123,13 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
     n_columns = max(columns) + 1
     column_gap = max(150.0, min(230.0, (1090.0 - 170.0) / max(n_columns - 1, 1)))
     node_width, top, gap = 12.0, 34.0, 14.0
-    tallest = max(sum(max(f.node.visits, 1) for f in column) for column in columns.values())
+
+    # A node is as tall as its visits or what leaves it, whichever is more (a rewind lets a
+    # visit make two choices), so its bands and stubs fit on it.
+    def size(n: NodeReport) -> int:
+        return max(n.visits, n.choices_made + n.drop_offs + n.open_here, 1)
+
+    tallest = max(sum(size(f.node) for f in column) for column in columns.values())
     max_rows = max(len(column) for column in columns.values())
     usable = max(360.0, min(900.0, 60.0 * max_rows))
     scale = (usable - gap * (max_rows - 1)) / tallest
@@ -148,7 +154,7 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
         y = top
         for f in column:
             f.x = 20.0 + d * column_gap
-            f.height = max(2.0, f.node.visits * scale)
+            f.height = max(2.0, size(f.node) * scale)
             f.y = y
             y += f.height + gap
     width = 20.0 + (n_columns - 1) * column_gap + 150.0
@@ -212,14 +218,16 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
                 continue
             thickness = max(1.0, count * scale)
             x0 = f.x + node_width
-            y0 = f.y + f.out_offset + thickness / 2
+            y0 = f.y + f.out_offset
             f.out_offset += thickness
+            # A short band slanting down and away: these playthroughs leave the diagram.
+            drift = min(12.0, 4.0 + thickness / 3)
             bands.append(
                 (
                     -1,
-                    f'<path class="{css}" d="M{x0:.1f},{y0:.1f} C{x0 + 30:.1f},{y0:.1f} '
-                    f'{x0 + 34:.1f},{y0 + 14:.1f} {x0 + 44:.1f},{y0 + 20:.1f}" '
-                    f'stroke-width="{thickness:.1f}"><title>{count:,} {esc(what)}</title></path>',
+                    f'<path class="{css}" d="M{x0:.1f},{y0:.1f} L{x0 + 34:.1f},{y0 + drift:.1f} '
+                    f"L{x0 + 34:.1f},{y0 + drift + thickness:.1f} L{x0:.1f},{y0 + thickness:.1f} "
+                    f'Z"><title>{count:,} {esc(what)}</title></path>',
                 )
             )
     parts.extend(svg for _, svg in sorted(bands, key=lambda b: -b[0]))
@@ -264,7 +272,7 @@ def _kpis(report: Report) -> str:
         ("Open", f"{s.open:,}", "no ending or quit yet"),
         ("Viewers", f"{s.viewers:,}", "distinct viewers"),
         ("Timer defaults", f"{s.timeouts:,}", f"of {s.explicit_choices + s.timeouts:,} choices"),
-        ("Rewinds", f"{s.rewinds:,}", f"in {s.rewound:,} playthroughs"),
+        ("Rewinds", f"{s.rewinds:,}", f"in {plural(s.rewound, 'playthrough')}"),
         ("Paths", f"{s.distinct_paths:,}", "distinct"),
     ]
     return (
@@ -362,10 +370,10 @@ def _branches(report: Report, top: int) -> str:
                 f"<td>{_ci_svg(choice.share, choice.share_ci, colour)}</td>"
                 f'<td class="num">{timer}</td></tr>'
             )
-        timeouts = f", {node.timeouts:,} timer defaults" if node.timeouts else ""
+        timeouts = f", {plural(node.timeouts, 'timer default')}" if node.timeouts else ""
         cards.append(
             f'<div class="card"><h3><code>{esc(node.id)}</code> {esc(_short(node.label, 70))}</h3>'
-            f'<p class="muted">{node.choices_made:,} choices made: {node.explicit:,} picked'
+            f'<p class="muted">{plural(node.choices_made, "choice")} made: {node.explicit:,} picked'
             f"{timeouts} · decision time median {seconds(node.decision_ms_median)}, "
             f"90th percentile {seconds(node.decision_ms_p90)}</p>"
             f'<div class="stack" title="where the choices made here went">{"".join(segments)}'
@@ -521,9 +529,9 @@ svg.flow text { font-size:11px; fill:var(--fg); } svg.flow text.col { fill:var(-
 svg.flow .nmeta { fill:var(--muted); }
 svg.flow .band { fill:none; stroke:var(--accent); stroke-opacity:.32; }
 svg.flow .band:hover { stroke-opacity:.65; }
-svg.flow .stub-drop { fill:none; stroke:var(--drop); stroke-opacity:.75; }
-svg.flow .stub-open { fill:none; stroke:var(--open); stroke-opacity:.75; }
-svg.flow .stub-hidden { fill:none; stroke:#95a5a6; stroke-opacity:.35; stroke-dasharray:3 2; }
+svg.flow .stub-drop { fill:var(--drop); fill-opacity:.7; }
+svg.flow .stub-open { fill:var(--open); fill-opacity:.7; }
+svg.flow .stub-hidden { fill:#95a5a6; fill-opacity:.3; }
 .legendline { color:var(--muted); font-size:12.5px; margin:6px 2px 0; }
 .legendline i { display:inline-block; width:18px; height:8px; border-radius:2px;
   margin:0 4px 0 12px; vertical-align:middle; }
@@ -577,17 +585,19 @@ def render_html(report: Report, *, top: int = 10) -> str:
     s = report.summary
     flow, left_out = flow_svg(report)
     version = f" · version {esc(story.version)}" if story.version else ""
+    if story.hash:
+        version += f" · {esc(story.hash)}"
     notes = "".join(f'<div class="note">{esc(n)}</div>' for n in report.notes)
     flow_note = (
         f" The {FLOW_NODES} most visited nodes are drawn; {left_out:,} other reached nodes are "
-        "not (dashed grey stubs lead to them)."
+        "not (grey stubs lead to them)."
         if left_out
         else ""
     )
     body = f"""
 <main>
 <h1>{esc(story.title)}</h1>
-<p class="sub"><code>{esc(story.id)}</code>{version} · {esc(story.hash or "")}</p>
+<p class="sub"><code>{esc(story.id)}</code>{version}</p>
 <p class="sub"><b>Unit: playthroughs</b> (viewers only where it says so) ·
 {esc(report.selection.describe())} · generated {esc(report.generated_at)}</p>
 {notes}

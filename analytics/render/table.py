@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analytics.render import percent, seconds, visible
+from analytics.render import percent, plural, seconds, visible
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from analytics.tally import REWIND_MARK
 
@@ -127,8 +127,8 @@ def _branch(node: NodeReport) -> RenderableType:
     if not node.authored:
         heading.append(" (not in story)", style="yellow")
     heading.append(
-        f"\n{node.choices_made:,} choices made: {node.explicit:,} picked"
-        + (f", {node.timeouts:,} timer defaults" if node.timeouts else "")
+        f"\n{plural(node.choices_made, 'choice')} made: {node.explicit:,} picked"
+        + (f", {plural(node.timeouts, 'timer default')}" if node.timeouts else "")
         + f" · decision time median {seconds(node.decision_ms_median)}"
         + f", p90 {seconds(node.decision_ms_p90)}",
         style="dim",
