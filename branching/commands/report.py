@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from branching.commands._options import db_option, open_log
 from branching.paths import DbLocation
+
+if TYPE_CHECKING:
+    from analytics.report import Report
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -120,10 +124,7 @@ def report(
     _emit(result, output_format, output, top)
 
 
-def _emit(result: object, output_format: str, output: str | None, top: int) -> None:
-    from analytics.report import Report
-
-    assert isinstance(result, Report)
+def _emit(result: Report, output_format: str, output: str | None, top: int) -> None:
     if output_format == "table":
         from rich.console import Console
 
