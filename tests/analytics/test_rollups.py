@@ -216,3 +216,37 @@ def test_upgrading_an_older_log_builds_the_rollups_from_its_events(tmp_path: Any
     with ChoiceLog.open(path) as log:
         assert log.migrated_from == 3
         assert all_days_tally(log) == tally_playthroughs(playthroughs)
+
+
+def test_merging_logs_keeps_the_rollups(tmp_path: Any) -> None:
+    from branching.log import merge_into
+
+    playthroughs = random_playthroughs(random.Random(11), 90)
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    # The first log has only the beginning of playthroughs 30-59; the second has all of them,
+    # so merging it extends those playthroughs (the merge's "before" path).
+    truncated = [
+        Playthrough(
+            p.playthrough_id,
+            p.viewer,
+            p.events[: len(p.events) // 2],
+            p.story_id,
+            p.story_version,
+            p.story_hash,
+            p.variant,
+            p.day,
+        )
+        for p in playthroughs[30:60]
+    ]
+    with ChoiceLog.open(first) as log:
+        write_bulk(log, playthroughs[:30] + truncated)
+    with ChoiceLog.open(second) as log:
+        write_bulk(log, playthroughs[30:])
+    with ChoiceLog.open(tmp_path / "merged.db") as merged:
+        merge_into(merged, first)
+        merge_into(merged, second)
+        assert all_days_tally(merged) == tally_playthroughs(playthroughs)
+        before = snapshot(merged.conn)
+        with merged.write_transaction() as conn:
+            rebuild_rollups(conn)
+        assert snapshot(merged.conn) == before
