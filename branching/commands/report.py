@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,7 +115,9 @@ def report(
     else:
         chosen_versions = (parsed.version,)
     selection = Selection(parsed.id, chosen_versions, variant, since, until)
-    with open_log(db, create=False) as log:
+    # A report only reads: a log we may not write (another user's, read-only media) opens
+    # read-only; a writable one opens normally so an older schema gets its roll-ups built.
+    with open_log(db, create=False, readonly=not os.access(db.path, os.W_OK)) as log:
         try:
             result = load_report(
                 log.conn, parsed, selection, top=top, source=str(db.path), exact=exact
