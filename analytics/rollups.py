@@ -28,6 +28,9 @@ Tables (created by the log's migration ``m004_analytics_rollups``, see :data:`RO
   ``path_len`` steps of the example are the path). ``steps`` holds the steps instead when the
   example was forgotten.
 * ``rollup_viewers``: playthroughs per (cohort, viewer), for the distinct-viewer count.
+* ``rollup_cohort_totals``: per cohort, the number of rows in ``rollup_viewers`` (distinct
+  viewers) and in ``rollup_paths`` (distinct paths with their outcome), kept as rows come and
+  go, so a one-cohort report reads them instead of counting.
 
 Rows whose count falls to zero are deleted, so the tables equal a fresh rebuild exactly.
 """
@@ -131,6 +134,13 @@ ROLLUP_DDL: tuple[str, ...] = (
         ON rollup_paths (cohort, playthroughs DESC, path_hash, status, last_node)
     """,
     """
+    CREATE TABLE rollup_cohort_totals (
+        cohort INTEGER PRIMARY KEY REFERENCES rollup_cohorts (id),
+        viewers INTEGER NOT NULL DEFAULT 0,
+        paths INTEGER NOT NULL DEFAULT 0
+    ) STRICT
+    """,
+    """
     CREATE TABLE rollup_viewers (
         cohort INTEGER NOT NULL REFERENCES rollup_cohorts (id),
         viewer TEXT NOT NULL,
@@ -141,6 +151,7 @@ ROLLUP_DDL: tuple[str, ...] = (
 )
 
 ROLLUP_TABLES = (
+    "rollup_cohort_totals",
     "rollup_nodes",
     "rollup_choices",
     "rollup_outcomes",
@@ -480,21 +491,29 @@ _DELETE_OUTCOME = (
     "DELETE FROM rollup_outcomes WHERE cohort = ? AND status = ? AND last_node = ? "
     "AND rewound = ? AND playthroughs = 0"
 )
-_UPSERT_PATH = (
-    "INSERT INTO rollup_paths "
+_ADD_PATH = (
+    "INSERT OR IGNORE INTO rollup_paths "
     "(cohort, path_hash, status, last_node, playthroughs, path_len, example, steps) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cohort, path_hash, status, last_node) "
-    "DO UPDATE SET playthroughs = playthroughs + excluded.playthroughs"
+    "VALUES (?, ?, ?, ?, 0, ?, ?, ?)"
+)
+_COUNT_PATH = (
+    "UPDATE rollup_paths SET playthroughs = playthroughs + ? "
+    "WHERE cohort = ? AND path_hash = ? AND status = ? AND last_node = ?"
 )
 _DELETE_PATH = (
     "DELETE FROM rollup_paths WHERE cohort = ? AND path_hash = ? AND status = ? "
     "AND last_node = ? AND playthroughs = 0"
 )
-_UPSERT_VIEWER = (
-    "INSERT INTO rollup_viewers (cohort, viewer, playthroughs) VALUES (?, ?, ?) "
-    "ON CONFLICT (cohort, viewer) DO UPDATE SET playthroughs = playthroughs + excluded.playthroughs"
+_ADD_VIEWER = "INSERT OR IGNORE INTO rollup_viewers (cohort, viewer, playthroughs) VALUES (?, ?, 0)"
+_COUNT_VIEWER = (
+    "UPDATE rollup_viewers SET playthroughs = playthroughs + ? WHERE cohort = ? AND viewer = ?"
 )
 _DELETE_VIEWER = "DELETE FROM rollup_viewers WHERE cohort = ? AND viewer = ? AND playthroughs = 0"
+_ADD_TOTALS = (
+    "INSERT INTO rollup_cohort_totals (cohort, viewers, paths) VALUES (?, ?, ?) "
+    "ON CONFLICT (cohort) DO UPDATE SET viewers = viewers + excluded.viewers, "
+    "paths = paths + excluded.paths"
+)
 
 
 def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
@@ -542,8 +561,12 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
             conn.executemany(_DELETE_CHOICE, shrunk_choices)
 
     _write_counts(conn, ids, deltas.outcomes, _UPSERT_OUTCOME, _DELETE_OUTCOME)
-    _write_paths(conn, ids, deltas)
-    _write_counts(conn, ids, deltas.viewers, _UPSERT_VIEWER, _DELETE_VIEWER)
+    distinct: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
+    _write_paths(conn, ids, deltas, distinct)
+    _write_viewers(conn, ids, deltas, distinct)
+    changed = [(c, v, p) for c, (v, p) in distinct.items() if v or p]
+    if changed:
+        conn.executemany(_ADD_TOTALS, changed)
 
 
 def _write_counts(
@@ -567,25 +590,71 @@ def _write_counts(
             conn.executemany(delete, emptied)
 
 
-def _write_paths(conn: sqlite3.Connection, ids: dict[CohortKey, int], deltas: Deltas) -> None:
-    totals: defaultdict[tuple[int, int, Status, str], int] = defaultdict(int)
+def _counted_rows(
+    conn: sqlite3.Connection,
+    changes: dict[tuple[Any, ...], int],
+    add: str,
+    extra: dict[tuple[Any, ...], tuple[Any, ...]],
+    count: str,
+    delete: str,
+) -> tuple[int, int]:
+    """Apply count changes to rows keyed ``(cohort, *key)`` of one cohort: insert missing rows,
+    add the changes, delete rows that reach zero. Returns (rows added, rows deleted)."""
+    if not changes:
+        return (0, 0)
+    growing = [(*key, *extra.get(key, ())) for key, n in changes.items() if n > 0]
+    added = conn.executemany(add, growing).rowcount if growing else 0
+    conn.executemany(count, [(n, *key) for key, n in changes.items()])
+    shrinking = [key for key, n in changes.items() if n < 0]
+    deleted = conn.executemany(delete, shrinking).rowcount if shrinking else 0
+    return (max(added, 0), max(deleted, 0))
+
+
+def _write_paths(
+    conn: sqlite3.Connection,
+    ids: dict[CohortKey, int],
+    deltas: Deltas,
+    distinct: defaultdict[int, list[int]],
+) -> None:
+    by_cohort: defaultdict[int, defaultdict[tuple[Any, ...], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
     for day_key, all_key in _fan_out(deltas.paths):
         for cohort_id in (ids[day_key], ids[all_key]):
-            for (h, status, last), count in deltas.paths[day_key].items():
-                totals[(cohort_id, h, status, last)] += count
-    params = []
-    emptied = []
-    for (cohort_id, h, status, last), count in totals.items():
-        if not count:
-            continue
-        length, example, steps = deltas.path_info.get((h, status, last), (0, None, None))
-        params.append((cohort_id, h, status, last, count, length, example, steps))
-        if count < 0:
-            emptied.append((cohort_id, h, status, last))
-    if params:
-        conn.executemany(_UPSERT_PATH, params)
-    if emptied:
-        conn.executemany(_DELETE_PATH, emptied)
+            rows = by_cohort[cohort_id]
+            for (h, status, last), n in deltas.paths[day_key].items():
+                rows[(cohort_id, h, status, last)] += n
+    for cohort_id, rows in by_cohort.items():
+        changes = {key: n for key, n in rows.items() if n}
+        extra = {
+            key: deltas.path_info.get(key[1:], (0, None, None))
+            for key, n in changes.items()
+            if n > 0
+        }
+        added, deleted = _counted_rows(conn, changes, _ADD_PATH, extra, _COUNT_PATH, _DELETE_PATH)
+        distinct[cohort_id][1] += added - deleted
+
+
+def _write_viewers(
+    conn: sqlite3.Connection,
+    ids: dict[CohortKey, int],
+    deltas: Deltas,
+    distinct: defaultdict[int, list[int]],
+) -> None:
+    by_cohort: defaultdict[int, defaultdict[tuple[Any, ...], int]] = defaultdict(
+        lambda: defaultdict(int)
+    )
+    for day_key, all_key in _fan_out(deltas.viewers):
+        for cohort_id in (ids[day_key], ids[all_key]):
+            rows = by_cohort[cohort_id]
+            for viewer, n in deltas.viewers[day_key].items():
+                rows[(cohort_id, viewer)] += n
+    for cohort_id, rows in by_cohort.items():
+        changes = {key: n for key, n in rows.items() if n}
+        added, deleted = _counted_rows(
+            conn, changes, _ADD_VIEWER, {}, _COUNT_VIEWER, _DELETE_VIEWER
+        )
+        distinct[cohort_id][0] += added - deleted
 
 
 # --- Rebuilding -----------------------------------------------------------------------------------
@@ -724,18 +793,20 @@ def read_tally(
             tally.outcomes[(status, last, bool(rewound))] += count
 
     if one:
-        (tally.viewers,) = conn.execute(
-            "SELECT count(*) FROM rollup_viewers WHERE cohort = ?", ids
+        # Kept as rows come and go: no counting, whatever the size of the log.
+        row = conn.execute(
+            "SELECT viewers, paths FROM rollup_cohort_totals WHERE cohort = ?", ids
         ).fetchone()
-        (tally.distinct_paths,) = conn.execute(
-            "SELECT count(DISTINCT path_hash) FROM rollup_paths WHERE cohort = ?", ids
-        ).fetchone()
+        tally.viewers, tally.distinct_paths = row if row is not None else (0, 0)
     else:
+        # Viewers and paths can recur across cohorts (days, versions): count them distinctly.
         (tally.viewers,) = conn.execute(
             f"SELECT count(DISTINCT viewer) FROM rollup_viewers WHERE {where}", ids
         ).fetchone()
         (tally.distinct_paths,) = conn.execute(
-            f"SELECT count(DISTINCT path_hash) FROM rollup_paths WHERE {where}", ids
+            "SELECT count(*) FROM (SELECT DISTINCT path_hash, status, last_node "
+            f"FROM rollup_paths WHERE {where})",
+            ids,
         ).fetchone()
 
     limit = "" if top is None else f" LIMIT {max(int(top), 0):d}"

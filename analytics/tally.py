@@ -133,7 +133,8 @@ class Tally:
     paths: dict[PathKey, PathCounts] = field(default_factory=dict)
     #: Distinct viewers behind the playthroughs.
     viewers: int = 0
-    #: Distinct paths; can exceed ``len(paths)`` when only the most popular were read.
+    #: Distinct (path, outcome) pairs; can exceed ``len(paths)`` when only the most popular
+    #: were read.
     distinct_paths: int = 0
 
     @property
@@ -270,5 +271,5 @@ def tally_playthroughs(playthroughs: Iterable[Playthrough]) -> Tally:
         else:
             tally.paths[key] = PathCounts(1, len(steps), tuple(steps), playthrough.playthrough_id)
     tally.viewers = len(viewers)
-    tally.distinct_paths = len({h for h, _, _ in tally.paths})
+    tally.distinct_paths = len(tally.paths)
     return tally

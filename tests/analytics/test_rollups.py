@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from analytics.report import Selection
-from analytics.rollups import EVENT_ROW_COLUMNS, cohorts, read_tally, rebuild_rollups, snapshot
+from analytics.rollups import (
+    EVENT_ROW_COLUMNS,
+    ROLLUP_TABLES,
+    cohorts,
+    read_tally,
+    rebuild_rollups,
+    snapshot,
+)
 from analytics.source import load_report, raw_playthroughs, select_cohorts
 from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.events import PlaythroughInfo
@@ -208,8 +215,7 @@ def test_upgrading_an_older_log_builds_the_rollups_from_its_events(tmp_path: Any
     with ChoiceLog.open(path) as log:
         write_bulk(log, playthroughs)
         # Make it a log from before the roll-ups: schema 3, no roll-up tables.
-        for table in ("rollup_nodes", "rollup_choices", "rollup_outcomes", "rollup_paths",
-                      "rollup_viewers", "rollup_cohorts"):  # fmt: skip
+        for table in ROLLUP_TABLES:
             log.conn.execute(f"DROP TABLE {table}")
         log.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_analytics_rollups'")
         log.conn.execute("PRAGMA user_version = 3")
