@@ -285,18 +285,19 @@ def coverage_text(report: Report) -> RenderableType:
     text.append("Coverage", style="bold")
     text.append(" (authored content no playthrough reached is dark)\n")
     rows = [
-        ("Nodes", c.nodes_reached, c.nodes_authored, c.dark_nodes),
+        ("Nodes", "reached", c.nodes_reached, c.nodes_authored, c.dark_nodes),
         (
             "Choices",
+            "taken",
             c.choices_taken,
             c.choices_authored,
             [f"{d.node}→{d.to}" for d in c.dark_choices],
         ),
-        ("Endings", c.endings_reached, c.endings_authored, c.dark_endings),
+        ("Endings", "reached", c.endings_reached, c.endings_authored, c.dark_endings),
     ]
-    for name, reached, authored, dark in rows:
+    for name, verb, reached, authored, dark in rows:
         share = reached / authored if authored else None
-        text.append(f"  {name:<8} {reached:,} of {authored:,} reached ({percent(share, 0)})")
+        text.append(f"  {name:<8} {reached:,} of {authored:,} {verb} ({percent(share, 0)})")
         if dark:
             text.append("  dark: ", style="dim")
             text.append(_listing(dark))
@@ -307,12 +308,14 @@ def coverage_text(report: Report) -> RenderableType:
     return text
 
 
-def definitions_text() -> Text:
+def definitions_text() -> RenderableType:
     keys = ("unit", "reached", "drop_offs", "share", "decision_time", "path")
-    text = Text("Definitions (docs/analytics.md)\n", style="bold dim")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(style="dim")
     for key in keys:
-        text.append(f"  {key}: {DEFINITIONS[key]}\n", style="dim")
-    return text
+        grid.add_row("  " + key, DEFINITIONS[key])
+    return Group(Text("Definitions (docs/analytics.md)", style="bold dim"), grid)
 
 
 def render_table(report: Report, *, top: int = 10) -> Group:
