@@ -10,7 +10,17 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import log, play, report, rollups, schema, simulate, validate, viewer
+from branching.commands import (
+    log,
+    play,
+    report,
+    rollups,
+    schema,
+    simulate,
+    twee,
+    validate,
+    viewer,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -25,6 +35,8 @@ def main() -> None:
 main.add_command(play.play)
 main.add_command(schema.schema)
 main.add_command(validate.validate)
+main.add_command(twee.import_group)
+main.add_command(twee.export_group)
 main.add_command(log.log_group)
 log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)

@@ -313,7 +313,10 @@ class Session:
         self._take(offer, timed_out=True)
 
     def pause_timer(self) -> None:
-        """Stop the clock (timer deadline and decision time), e.g. while a dialog is open."""
+        """Stop the clock (timer deadline and decision time), e.g. while a dialog is open.
+
+        Idempotent. Any step (choose, rewind, restart) shows new choices with a running clock.
+        """
         if self._paused_at is None:
             self._paused_at = self.clock()
 

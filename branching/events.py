@@ -41,6 +41,8 @@ class Rewound:
     """The viewer went back from ``from_node`` to the earlier choice point ``to_node``.
 
     ``step`` is the index of that choice point in the playthrough's history (0 = first).
+    No ``NodeEntered`` follows: going back moves the path back without counting a visit, and
+    the playthrough continues from ``to_node`` (see docs/playing.md).
     """
 
     from_node: str
@@ -59,7 +61,11 @@ class EndingReached:
 
 @dataclass(frozen=True, slots=True)
 class Quit:
-    """The viewer left the playthrough at ``node`` before an ending."""
+    """The viewer left the playthrough at ``node`` before an ending.
+
+    Also recorded when the viewer starts over (the new start is a new playthrough). A resumed
+    save continues the same playthrough, so more events may follow a ``Quit``.
+    """
 
     node: str
 

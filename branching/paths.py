@@ -6,6 +6,8 @@ No UI and no SQLite here, so every command (and the players) can resolve these c
   directory (``platformdirs``; e.g. ``~/.local/share/branching/choices.db`` on Linux).
 * The viewer: ``--viewer ID``, else a random id kept in the user config directory
   (``~/.config/branching/viewer-id``), created on first use.
+* ``$BRANCHING_HOME``, when set, replaces both directories (as for saves: tests, portable
+  installs), so everything branching keeps is in one folder.
 * The notice: the first time a log is used for this user, players print one line saying where
   choices go and how to opt out (:func:`logging_notice`).
 """
@@ -21,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import platformdirs
-
 APP_NAME = "branching"
 ENV_DB = "BRANCHING_DB"
+#: Moves every file branching keeps (saves, log, viewer id) to one folder; see saves.py.
+ENV_HOME = "BRANCHING_HOME"
 DB_FILENAME = "choices.db"
 VIEWER_FILENAME = "viewer-id"
 NOTICE_FILENAME = "announced-logs"
@@ -34,12 +36,22 @@ VIEWER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,128}$")
 
 
 def data_dir() -> Path:
-    """The user data directory (holds the default log)."""
+    """The user data directory (holds the default log): ``$BRANCHING_HOME`` if set."""
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser()
+    import platformdirs  # here, not at the top: importing this module stays cheap
+
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
 def config_dir() -> Path:
-    """The user config directory (holds the viewer id and the notice marker)."""
+    """The user config directory (viewer id, notice marker): ``$BRANCHING_HOME`` if set."""
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return Path(home).expanduser()
+    import platformdirs
+
     return platformdirs.user_config_path(APP_NAME, appauthor=False)
 
 

@@ -72,7 +72,7 @@ class SaveStore:
         path = self.path(story_id, viewer)
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # no save (or no folder for one)
             return None
         except (OSError, UnicodeDecodeError) as exc:
             raise ResumeError(f"the save {path} cannot be read: {exc}") from None

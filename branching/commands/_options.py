@@ -5,7 +5,8 @@ Kept free of SQLite: ``branching.log`` is imported only inside :func:`open_log`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -78,10 +79,27 @@ def open_log(
             create_parent=location.is_default,
         )
     except LogUnavailable as e:
-        message = str(e)
-        raise click.ClickException(
-            f"{message[0].upper()}{message[1:]}" + (f"; {hint}" if hint else "")
-        ) from e
+        raise click.ClickException(_sentence(str(e)) + (f"; {hint}" if hint else "")) from e
+
+
+@contextlib.contextmanager
+def using_log(
+    location: DbLocation, *, create: bool = True, readonly: bool = False, durable: bool = True
+) -> Iterator[ChoiceLog]:
+    """Open the log for a command's block; any log error in the block becomes a message."""
+    from branching.log import LogError
+
+    log = open_log(location, create=create, readonly=readonly, durable=durable)
+    try:
+        yield log
+    except LogError as e:
+        raise click.ClickException(_sentence(str(e))) from e
+    finally:
+        log.close()
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
 
 
 _UNSAFE = str.maketrans(

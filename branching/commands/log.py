@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from branching.commands._options import db_option, open_log, safe_text
+from branching.commands._options import db_option, safe_text, using_log
 from branching.paths import DbLocation
 
 
@@ -34,12 +34,22 @@ def _size(n: int) -> str:
 
 
 def _missing(db: DbLocation) -> bool:
+    """Say so (and return True) when there is no log file to read."""
     if db.path.exists():
         return False
+    if not db.is_default and not db.path.parent.is_dir():
+        raise click.ClickException(
+            f"No choice log at {db.describe()}: the directory {db.path.parent} does not exist."
+        )
     click.echo(
         f"No choice log at {db.describe()} yet: it is created the first time a story is played."
     )
     return True
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 playthrough``, ``2 playthroughs``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 @log_group.command("info")
@@ -49,7 +59,7 @@ def info(db: DbLocation, as_json: bool) -> None:
     """Show where the log is, its schema version and what it holds."""
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         data = log.info()
     if as_json:
         payload: dict[str, Any] = {
@@ -98,8 +108,8 @@ def info(db: DbLocation, as_json: bool) -> None:
         width = max(len(safe_text(s.story_id)) for s in data.stories)
         for s in data.stories:
             click.echo(
-                f"  {safe_text(s.story_id):<{width}}  {s.playthroughs:,} playthroughs, "
-                f"{s.completed:,} completed, {s.events:,} events"
+                f"  {safe_text(s.story_id):<{width}}  {_n(s.playthroughs, 'playthrough')}, "
+                f"{s.completed:,} completed, {_n(s.events, 'event')}"
             )
 
 
@@ -114,15 +124,16 @@ def check(db: DbLocation, full: bool) -> None:
     """
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         problems = log.check(full=full)
+        if problems:
+            for problem in problems:
+                click.echo(safe_text(problem), err=True)
+            raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
         data = log.info()
-    if problems:
-        for problem in problems:
-            click.echo(safe_text(problem), err=True)
-        raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
     click.echo(
-        f"OK: {db.path} is sound ({data.playthroughs:,} playthroughs, {data.events:,} events)."
+        f"OK: {db.path} is sound ({_n(data.playthroughs, 'playthrough')}, "
+        f"{_n(data.events, 'event')})."
     )
 
 
@@ -144,7 +155,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
     """
     from branching.log import LogUnavailable, MergeStats, merge_into
 
-    with open_log(DbLocation(output, "option"), durable=False) as target:
+    with using_log(DbLocation(output, "option"), durable=False) as target:
         total = MergeStats()
         for source in sources:
             try:
@@ -153,10 +164,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
                 raise click.ClickException(str(e)) from e
             total += stats
             click.echo(
-                f"{safe_text(source)}: {stats.playthroughs_added:,} playthroughs and "
-                f"{stats.events_added:,} events added"
+                f"{safe_text(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
+                f"{_n(stats.events_added, 'event')} added"
                 + (
-                    f", {stats.playthroughs_extended:,} playthroughs extended"
+                    f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
                     if stats.playthroughs_extended
                     else ""
                 )
@@ -169,9 +180,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
             )
         info = target.info()
     click.echo(
-        f"Merged {len(sources)} log(s) into {output}: {total.playthroughs_added:,} playthroughs "
-        f"and {total.events_added:,} events added; it now holds {info.playthroughs:,} "
-        f"playthroughs and {info.events:,} events."
+        f"Merged {_n(len(sources), 'log')} into {output}: "
+        f"{_n(total.playthroughs_added, 'playthrough')} and {_n(total.events_added, 'event')} "
+        f"added; it now holds {_n(info.playthroughs, 'playthrough')} and "
+        f"{_n(info.events, 'event')}."
     )
 
 
@@ -191,7 +203,7 @@ def list_(
     """List recent playthroughs (most recently active first)."""
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         rows = log.playthroughs(
             viewer=viewer,
             story_id=story_id,
@@ -204,7 +216,7 @@ def list_(
     for p in rows:
         where = p.ending if p.status == "completed" else p.last_node
         click.echo(
-            f"{p.id}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
+            f"{safe_text(p.id)}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
             f"viewer {safe_text(p.viewer)}  {p.status} at {safe_text(where or '-')}  "
             f"{p.event_count} events" + (f"  [{safe_text(p.origin)}]" if p.origin != "live" else "")
         )
@@ -222,12 +234,12 @@ def show(playthrough: str, db: DbLocation) -> None:
 
     if _missing(db):
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         pid = _find_id(log.conn, playthrough)
         summary = log.playthrough(pid)
         events = log.events(pid)
     assert summary is not None
-    click.echo(f"Playthrough {summary.id}")
+    click.echo(f"Playthrough {safe_text(summary.id)}")
     click.echo(
         f"  story {safe_text(summary.story_id)} version {safe_text(summary.story_version or '-')} "
         f"(hash {safe_text(summary.story_hash)[:12]}), viewer {safe_text(summary.viewer)}"

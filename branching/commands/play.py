@@ -37,7 +37,10 @@ def open_recorder(info: PlaythroughInfo, *, db: str | None, enabled: bool) -> Re
     except (ImportError, AttributeError):
         _warn_once("note: the choice log is not part of this build; choices are not logged")
         return NullRecorder()
-    recorder: Recorder = open_log_recorder(info, db=db)
+    # The first time this user logs to this file, one line says where and how to opt out.
+    recorder: Recorder = open_log_recorder(
+        info, db=db, notice=lambda line: click.echo(line, err=True)
+    )
     return recorder
 
 
@@ -123,7 +126,8 @@ def play(
     """
     from branching.engine import TimerOptions
     from branching.loader import StoryError, read_story
-    from branching.saves import SaveStore, default_viewer
+    from branching.paths import resolve_viewer
+    from branching.saves import VIEWER_ENV, SaveStore, default_viewer
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
@@ -134,22 +138,37 @@ def play(
         sys.exit(2 if exc.result is not None and not exc.result.readable else 1)
 
     name = viewer or default_viewer()
+    # The log is pseudonymous: unless a viewer is named (--viewer, $BRANCHING_VIEWER), it gets
+    # the random id kept in the config folder, never the login name that keys the saves.
+    log_viewer = viewer or os.environ.get(VIEWER_ENV) or ("" if no_log else resolve_viewer().id)
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
 
+    opened: list[str] = []
+
     def recorder_for(playthrough_id: str) -> Recorder:
-        from branching.events import PlaythroughInfo
+        from branching.events import NullRecorder, PlaythroughInfo
 
         info = PlaythroughInfo(
             playthrough_id=playthrough_id,
             story_id=loaded.id,
             story_version=loaded.version,
             story_hash=loaded.content_hash,
-            viewer=name,
+            viewer=log_viewer,
             variant=variant,
         )
-        return SafeRecorder(open_recorder(info, db=db, enabled=not no_log))
+        try:
+            recorder = open_recorder(info, db=db, enabled=not no_log)
+        except Exception as exc:  # the log cannot be opened: say so, never a traceback
+            if not opened:
+                raise click.ClickException(
+                    f"{exc}\nUse --no-log to play without recording choices."
+                ) from None
+            _warn_once(f"warning: the choice log failed ({exc}); the rest is not logged")
+            return NullRecorder()
+        opened.append(playthrough_id)
+        return SafeRecorder(recorder)
 
     session, resumed = start_session(
         loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
@@ -221,6 +240,7 @@ class Autosave:
     def __init__(self, store: SaveStore, viewer: str) -> None:
         self.store = store
         self.viewer = viewer
+        self.warned = False
 
     def __call__(self, session: Session) -> None:
         story_id = session.story.id
@@ -230,7 +250,9 @@ class Autosave:
             else:
                 self.store.delete(story_id, self.viewer)
         except OSError as exc:
-            _warn_once(f"warning: cannot save your place ({exc})")
+            if not self.warned:
+                self.warned = True
+                click.echo(f"warning: cannot save your place ({exc})", err=True)
 
 
 def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:

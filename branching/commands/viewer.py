@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from branching.commands._options import db_option, open_log, safe_text
+from branching.commands._options import db_option, safe_text, using_log
 from branching.paths import DbLocation, check_viewer_id, resolve_viewer
 
 
@@ -50,7 +50,7 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     Every playthrough with its story, status and times, and every event in order.
     """
     if db.path.exists():
-        with open_log(db, create=False) as log:
+        with using_log(db, create=False) as log:
             data = log.export_viewer(viewer)
     else:
         data = {"viewer": viewer, "log": str(db.path), "playthroughs": []}
@@ -75,7 +75,7 @@ def forget(viewer: str, db: DbLocation, yes: bool) -> None:
     if not db.path.exists():
         click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.path}.")
         return
-    with open_log(db, create=False) as log:
+    with using_log(db, create=False) as log:
         (playthroughs, events) = log.conn.execute(
             "SELECT count(*), coalesce(sum(event_count), 0) FROM playthroughs WHERE viewer = ?",
             (viewer,),

@@ -1,6 +1,9 @@
 """The SQLite choice log: every viewer choice, recorded exactly once and durably.
 
-Players::
+Players, simplest: ``recorder = open_recorder(info, db=db_option, notice=click.echo)`` (opens
+the log, starts or continues the playthrough; thread-safe; ``close()`` closes the file).
+
+Players, in full::
 
     from branching.log import ChoiceLog, LogUnavailable
     try:
@@ -32,6 +35,7 @@ from branching.log.queries import (
     full_path,
     route,
 )
+from branching.log.recorder import PlayerRecorder, open_recorder
 from branching.log.schema import SCHEMA_VERSION
 from branching.log.store import ChoiceLog
 from branching.log.threaded import LogThread, ThreadedRecorder
@@ -52,10 +56,12 @@ __all__ = [
     "LogWriteError",
     "LoggedEvent",
     "MergeStats",
+    "PlayerRecorder",
     "PlaythroughSummary",
     "ThreadedRecorder",
     "UnknownPlaythrough",
     "full_path",
     "merge_into",
+    "open_recorder",
     "route",
 ]

@@ -287,9 +287,12 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
     """
     problems: list[str] = []
     pragma = "integrity_check" if full else "quick_check"
-    for (message,) in conn.execute(f"PRAGMA {pragma}({limit:d})"):
-        if message != "ok":
-            problems.append(f"sqlite {pragma}: {message}")
+    try:
+        for (message,) in conn.execute(f"PRAGMA {pragma}({limit:d})"):
+            if message != "ok":
+                problems.append(f"sqlite {pragma}: {message}")
+    except sqlite3.DatabaseError as e:  # damage bad enough to stop the check itself
+        problems.append(f"sqlite {pragma}: {e}")
     if problems:
         return problems  # the invariants below would read damaged pages
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchmany(limit):

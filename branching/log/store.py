@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -16,6 +17,7 @@ from analytics.rollups import forget_playthroughs
 from branching.events import PlaythroughInfo
 from branching.log import queries, schema
 from branching.log.errors import (
+    LogError,
     LogMissing,
     LogOutdated,
     LogTooNew,
@@ -30,6 +32,22 @@ MEMORY = ":memory:"
 #: How long a writer waits for another process's transaction before giving up (seconds).
 #: Log transactions last milliseconds; this only matters when something is badly stuck.
 DEFAULT_BUSY_TIMEOUT = 30.0
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reads(method: F) -> F:
+    """Report SQLite errors of a read (a damaged page...) as :class:`LogError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: ChoiceLog, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise LogError(f"cannot read the choice log {self._shown}: {_describe(e)}") from e
+
+    return wrapper  # type: ignore[return-value]
+
 
 class ChoiceLog:
     """An open choice log (one SQLite file).
@@ -73,6 +91,7 @@ class ChoiceLog:
         create_parent: bool = False,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        check_same_thread: bool = True,
     ) -> ChoiceLog:
         """Open (creating and upgrading as needed) the log at ``path``.
 
@@ -86,6 +105,8 @@ class ChoiceLog:
                 explicit ``--db`` in a directory that does not exist is an error instead.
             clock: the time source for live events (Unix seconds).
             busy_timeout: seconds to wait for another process's write.
+            check_same_thread: ``False`` lets other threads use the connection; the caller
+                must then serialise every call (as :func:`open_recorder` does with a lock).
 
         Raises:
             LogUnavailable: with a message naming the file and the problem (subclasses
@@ -96,31 +117,44 @@ class ChoiceLog:
         if file is not None:
             _preflight(file, readonly=readonly, create=create, create_parent=create_parent)
         shown = file if file is not None else MEMORY
-        try:
-            if file is not None and readonly:
+        if file is None:
+            targets = [(MEMORY, False)]
+        elif readonly:
+            uri = file.resolve().as_uri()
+            # A WAL log on read-only media (an archive, a mounted backup) cannot get its -shm
+            # file; with no -wal file beside it, nothing is pending, so it may be read as an
+            # immutable file instead.
+            targets = [(f"{uri}?mode=ro", True), (f"{uri}?immutable=1", True)]
+            if Path(f"{file}-wal").exists():
+                targets = targets[:1]
+        else:
+            targets = [(str(file), False)]
+        for attempt, (target, uri_mode) in enumerate(targets, start=1):
+            try:
                 conn = sqlite3.connect(
-                    f"{file.resolve().as_uri()}?mode=ro",
-                    uri=True,
+                    target,
+                    uri=uri_mode,
                     timeout=busy_timeout,
                     isolation_level=None,
+                    check_same_thread=check_same_thread,
                 )
-            else:
-                conn = sqlite3.connect(
-                    MEMORY if file is None else str(file),
-                    timeout=busy_timeout,
-                    isolation_level=None,
-                )
-        except sqlite3.Error as e:
-            raise LogUnavailable(shown, _describe(e)) from e
-        try:
-            migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
-            conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            if not readonly:
-                conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL to 64 MB
-        except BaseException:
-            conn.close()
-            raise
+            except sqlite3.Error as e:
+                raise LogUnavailable(shown, _describe(e)) from e
+            try:
+                migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
+                conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+                conn.execute("PRAGMA foreign_keys = ON")
+                if not readonly:
+                    conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL: 64 MB
+            except LogUnavailable as e:
+                conn.close()
+                if attempt < len(targets) and ("read-only" in e.reason or "open" in e.reason):
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            break
         return cls(
             conn,
             file,
@@ -197,6 +231,7 @@ class ChoiceLog:
             write_batch(conn, [Pending(state, None)])
         return LogRecorder(self, state)
 
+    @_reads
     def resume_playthrough(self, playthrough_id: str) -> LogRecorder:
         """A recorder that continues ``playthrough_id`` (its next event gets the next ``seq``).
 
@@ -240,10 +275,12 @@ class ChoiceLog:
 
     # -- reading -----------------------------------------------------------------------------
 
+    @_reads
     def playthrough(self, playthrough_id: str) -> queries.PlaythroughSummary | None:
         """One playthrough's summary, or ``None``."""
         return queries.get_playthrough(self.conn, playthrough_id)
 
+    @_reads
     def playthroughs(
         self,
         *,
@@ -263,6 +300,7 @@ class ChoiceLog:
             limit=limit,
         )
 
+    @_reads
     def find_open_playthrough(
         self, viewer: str, story_id: str, *, story_hash: str | None = None
     ) -> queries.PlaythroughSummary | None:
@@ -277,6 +315,7 @@ class ChoiceLog:
         )
         return found[0] if found else None
 
+    @_reads
     def events(self, playthrough_id: str) -> list[queries.LoggedEvent]:
         """The playthrough's events in order (``seq`` 0, 1, ...), with their times.
 
@@ -290,6 +329,7 @@ class ChoiceLog:
             raise UnknownPlaythrough(playthrough_id)
         return queries.load_events(self.conn, row[0])
 
+    @_reads
     def export_viewer(self, viewer: str) -> dict[str, Any]:
         """Everything stored about ``viewer``, as JSON-ready data."""
         return {
@@ -300,10 +340,12 @@ class ChoiceLog:
             "playthroughs": queries.export_viewer(self.conn, viewer),
         }
 
+    @_reads
     def info(self) -> queries.LogInfo:
         """Counts and settings for ``branching log info``."""
         return queries.log_info(self.conn, self.path)
 
+    @_reads
     def check(self, *, full: bool = False) -> list[str]:
         """Problems in the file or in the log's invariants (empty when sound)."""
         return queries.check_log(self.conn, full=full)
@@ -349,8 +391,8 @@ def _prepare(
     conn: sqlite3.Connection, shown: Path | str, *, readonly: bool, memory: bool
 ) -> int | None:
     """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
-    db = Database(conn, execute_plugins=False)
     try:
+        db = Database(conn, execute_plugins=False)
         app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
         tables = [
             r[0]

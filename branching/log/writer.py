@@ -21,6 +21,7 @@ from branching.log.state import (
     EVENT_COLUMNS,
     FIXED_COLUMNS,
     MUTABLE_COLUMNS,
+    ORIGINS,
     PLAYTHROUGH_COLUMNS,
     EventRow,
     Origin,
@@ -96,7 +97,7 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     except sqlite3.IntegrityError as e:
         for state in new:
             state.pk = None
-        raise LogWriteError(_integrity_message(e, batch)) from e
+        raise LogWriteError(_integrity_message(e)) from e
     except BaseException:
         for state in new:
             state.pk = None
@@ -110,7 +111,7 @@ def _event_params(batch: Sequence[Pending]) -> Iterator[tuple[object, ...]]:
             yield (pk, *row)
 
 
-def _integrity_message(error: sqlite3.IntegrityError, batch: Sequence[Pending]) -> str:
+def _integrity_message(error: sqlite3.IntegrityError) -> str:
     text = str(error)
     if "playthroughs.id" in text:
         return "a playthrough with this id is already in the log (ids must be unique)"
@@ -201,6 +202,8 @@ class BulkWriter:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if origin not in ORIGINS:
+            raise ValueError(f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
         self._log = log
         self.batch_size = batch_size
         self.origin: Origin = origin

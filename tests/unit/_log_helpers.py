@@ -64,7 +64,12 @@ PATH_WITH_REWIND: list[Event] = [
 
 
 def quit_path(node: str = "hall") -> list[Event]:
-    return [NodeEntered("start"), ChoiceMade("start", "go", node, 900), NodeEntered(node), Quit(node)]
+    return [
+        NodeEntered("start"),
+        ChoiceMade("start", "go", node, 900),
+        NodeEntered(node),
+        Quit(node),
+    ]
 
 
 def failed_path() -> list[Event]:
@@ -86,9 +91,9 @@ def run_worker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> (
-    subprocess.CompletedProcess[str]
-):
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "branching", *args],
         cwd=ROOT,

@@ -7,12 +7,14 @@ directory (it puts the root on ``sys.path``, like pytest's ``pythonpath``):
   ``ok SEQ`` once each event's ``record()`` has returned (the point where a player would show
   the next passage).
 * ``many DB TAG COUNT`` -- COUNT live playthroughs of 7 events each; prints ``done EVENTS``.
-* ``open DB`` -- open (creating and migrating) and print the schema version.
+* ``open DB [AT]`` -- open (creating and migrating) and print the schema version; with AT
+  (Unix time), wait until then first, so that several workers open at the same moment.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 
@@ -31,6 +33,8 @@ def main(argv: list[str]) -> None:
 
     mode, db = argv[0], argv[1]
     if mode == "open":
+        if len(argv) > 2:
+            time.sleep(max(0.0, float(argv[2]) - time.time()))
         with ChoiceLog.open(db) as log:
             print(log.schema_version, flush=True)
         return

@@ -716,12 +716,3 @@ def test_playthrough_info() -> None:
         "ann",
         "B",
     )
-
-
-@pytest.mark.parametrize("module", ["branching.engine", "branching.plain", "branching.saves"])
-def test_docstring_examples(module: str) -> None:
-    import doctest
-    import importlib
-
-    failures, tried = doctest.testmod(importlib.import_module(module))
-    assert tried > 0 and failures == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import ChoiceMade, EndingReached, NodeEntered, Quit, Rewound
+from branching.events import ChoiceMade, EndingReached, Event, NodeEntered, Quit, Rewound
 from branching.log import (
     ChoiceLog,
     LogMissing,
@@ -66,7 +66,12 @@ def test_ending_completes_the_playthrough_with_its_ending(log: ChoiceLog) -> Non
     record_all(log.start_playthrough(who), PATH_WITH_REWIND)
     p = log.playthrough(who.playthrough_id)
     assert p is not None
-    assert (p.status, p.ending, p.ending_kind, p.last_node) == ("completed", "cellar", "bad", "cellar")
+    assert (p.status, p.ending, p.ending_kind, p.last_node) == (
+        "completed",
+        "cellar",
+        "bad",
+        "cellar",
+    )
     assert p.ended_at == p.updated_at is not None
 
 
@@ -123,7 +128,7 @@ def test_route_cuts_out_what_was_rewound_and_full_path_keeps_it(log: ChoiceLog) 
 
 
 def test_route_unrolls_loops_and_handles_players_that_do_not_re_enter() -> None:
-    loop = [
+    loop: list[Event] = [
         NodeEntered("a"),
         NodeEntered("b"),
         NodeEntered("a"),
@@ -285,7 +290,7 @@ def test_export_holds_everything_about_the_viewer_and_nothing_else(log: ChoiceLo
 def test_forget_deletes_all_of_a_viewer_and_overwrites_it(db: Path) -> None:
     log = ChoiceLog.open(db)
     mine, theirs = info(viewer="forget-me"), info(viewer="keep-me")
-    record_all(log.start_playthrough(mine), PATH_WITH_REWIND + [Quit("cellar")])
+    record_all(log.start_playthrough(mine), [*PATH_WITH_REWIND, Quit("cellar")])
     failing = info(viewer="forget-me")
     recorder = log.start_playthrough(failing)
     recorder.record(NodeEntered("start"))

@@ -267,3 +267,39 @@ def test_cli_story_errors_are_messages_not_tracebacks(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_a_failing_log_warns_once_and_play_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
+    from branching.commands.play import SafeRecorder
+    from branching.events import Event
+
+    class Broken:
+        calls = 0
+
+        def record(self, event: Event) -> None:
+            Broken.calls += 1
+            raise OSError("disk full")
+
+        def close(self) -> None:
+            raise OSError("disk full")
+
+    session = Session(read_story(LANTERN), clock=FakeClock(), recorder=SafeRecorder(Broken()))
+    session.choose("bridge")
+    session.choose("back")
+    session.recorder.close()
+    assert session.node_id == "hall"
+    assert Broken.calls == 1  # stops trying after the first failure
+    err = capsys.readouterr().err
+    assert err.count("the choice log failed (disk full)") == 1
+
+
+def test_cli_cannot_save_warns_and_plays_on(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where the data folder should be")
+    # --no-log: the choice log would live in the same unusable folder, and an unusable log is
+    # refused before the story starts (tests/unit/test_log_player.py); here only saves fail.
+    result = cli(str(LANTERN), "--plain", "--no-log", stdin="1\n1\n1\n", home=home)
+    assert result.returncode == 0
+    assert "The end: Treasure" in result.stdout
+    assert result.stderr.count("cannot save your place") == 1
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,148 @@
+"""``branching import twee`` and ``branching export twee``: move stories to and from Twine."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("import")
+def import_group() -> None:
+    """Import a story written in another tool."""
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export a story for another tool."""
+
+
+@import_group.command("twee")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the story JSON here (default: standard output).",
+)
+@click.option(
+    "--keep-macros/--drop-macros",
+    default=False,
+    show_default=True,
+    help="Keep story-format code that cannot be translated as text, or drop it. "
+    "Either way each piece is reported.",
+)
+@click.option(
+    "--format",
+    "story_format",
+    type=click.Choice(
+        ["harlowe", "sugarcube", "chapbook", "snowman", "plain"], case_sensitive=False
+    ),
+    help="Read the passages as this story format "
+    "(default: StoryData's format, else guessed from the code).",
+)
+@click.option(
+    "--start", help="Name of the passage to start at (default: StoryData's start, else Start)."
+)
+def import_twee(
+    files: tuple[Path, ...],
+    output: Path | None,
+    keep_macros: bool,
+    story_format: str | None,
+    start: str | None,
+) -> None:
+    """Import Twine stories in Twee 3 (FILES: .twee/.tw files or folders of them, in order).
+
+    Passages become nodes, links become choices, passages without links become endings. Code of
+    the story format (Harlowe, SugarCube, Chapbook...) that has no equivalent is dropped or kept
+    as text; every such piece is reported on standard error as FILE:LINE: passage "Name": message.
+
+    Exit status: 0 imported (warnings allowed), 1 the input gave errors (e.g. no passages),
+    2 a file cannot be read.
+    """
+    from branching.twee import TweeReadError, import_files
+
+    try:
+        result = import_files(
+            files, keep_macros=keep_macros, story_format=story_format, start=start
+        )
+    except TweeReadError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    for problem in result.problems:
+        click.echo(problem.format(), err=True)
+    if result.story is None:
+        click.echo(f"error: no story imported ({len(result.errors)} errors)", err=True)
+        sys.exit(1)
+    nodes = result.story["nodes"]
+    choices = sum(len(node.get("choices") or []) for node in nodes.values())
+    endings = sum(1 for node in nodes.values() if node.get("ending") not in (None, False))
+    text = json.dumps(result.story, indent=2, ensure_ascii=False) + "\n"
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+    else:
+        click.echo(text, nl=False)
+    warnings = len(result.warnings)
+    click.echo(
+        f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, "
+        f"{choices} choices, "
+        f"{endings} endings; {warnings} warning{'s' if warnings != 1 else ''}",
+        err=True,
+    )
+
+
+@export_group.command("twee")
+@click.argument("story", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the Twee file here (default: standard output).",
+)
+@click.option(
+    "--ifid",
+    help="IFID to write in StoryData "
+    "(default: one derived from the story id, stable across exports).",
+)
+def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
+    """Export STORY as Twee 3, for Twine 2.6+ (Library > Import) or a Twee compiler.
+
+    Conditions, effects, timers and endings are written as readable <!-- branching: ... -->
+    comments, so `branching import twee` gives back the same story.
+
+    Exit status: 0 exported, 1 the story has errors, 2 the file cannot be read.
+    """
+    import uuid
+
+    from branching.loader import load_story
+    from branching.twee import export_twee as export
+
+    if ifid is not None:
+        try:
+            ifid = str(uuid.UUID(ifid)).upper()
+        except ValueError:
+            raise click.BadParameter(
+                "an IFID is a UUID, e.g. D674C58C-DEFA-4F70-B7A2-27742230C0FC", param_hint="--ifid"
+            ) from None
+    result = load_story(story, warnings=False)
+    for problem in result.errors:
+        click.echo(problem.format(result.name), err=True)
+    if not result.readable:
+        sys.exit(2)
+    if result.story is None:
+        sys.exit(1)
+    text = export(result.story, ifid=ifid)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+            sys.exit(2)
+    else:
+        click.echo(text, nl=False)

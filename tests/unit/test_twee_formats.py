@@ -1,0 +1,250 @@
+"""Story-format code: translated where faithful, otherwise dropped or kept, and always reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from branching.twee import Untranslatable, guess_format, translate_expression
+
+from .twee_helpers import imp, loaded, messages
+
+
+@pytest.mark.parametrize(
+    ("source", "dialect", "expected"),
+    [
+        ("$gold gte 3 and not $cursed", "sugarcube", "gold >= 3 and not cursed"),
+        ("$a is 'x' or $b neq 2", "sugarcube", "a == 'x' or b != 2"),
+        ('visited("Cellar")', "sugarcube", '(visits("cellar") > 0)'),
+        ("$door is not 'open'", "harlowe", "door != 'open'"),
+        ("it + 1", "harlowe", "gold + 1"),
+        ('!hasCloak && room === "Bar"', "chapbook", "not hasCloak and room == 'Bar'"),
+        ("_tmp * 2", "sugarcube", "_tmp * 2"),
+    ],
+)
+def test_expressions_translate(source: str, dialect: str, expected: str) -> None:
+    assert translate_expression(source, dialect, {"Cellar": "cellar"}, it="gold") == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("source", "dialect"),
+    [
+        ("random(1, 4)", "sugarcube"),
+        ("$inv contains 'key'", "harlowe"),
+        ("State.variables.x", "sugarcube"),
+        ("$a.length > 1", "sugarcube"),
+        ("config.header", "chapbook"),
+        ("window", "sugarcube"),
+    ],
+)
+def test_untranslatable_expressions(source: str, dialect: str) -> None:
+    with pytest.raises(Untranslatable):
+        translate_expression(source, dialect)  # type: ignore[arg-type]
+
+
+def test_guess_format() -> None:
+    assert guess_format(["<<if $x>>a<</if>>"]) == "sugarcube"
+    assert guess_format(["(set: $x to 1)"]) == "harlowe"
+    assert guess_format(["x: 1\n--\n{x}"]) == "chapbook"
+    assert guess_format(["<% s.x = 1 %>"]) == "snowman"
+    assert guess_format(["just [[links]]"]) == "plain"
+
+
+SUGARCUBE = """:: StoryData
+{"ifid": "X", "format": "SugarCube", "start": "Start"}
+
+:: StoryInit
+<<set $gold to 5, $name to "Ada">>
+<<set $cursed to false>>
+
+:: Start
+<div class="box">Hello $name, you have $gold gold.</div>
+<<set $visits += 1>>
+<<textbox "$name" "Ada">>
+<<if $gold gte 3>>[[Buy the map->Shop]]<<else>>[[Leave]]<</if>>
+<<link "Steal" "Shop">><<set $cursed to true>><</link>>
+[[Bribe|Shop][$gold to $gold - 2]]
+<<goto "Leave">>
+
+:: Shop
+Sold.
+
+:: Leave
+Bye.
+"""
+
+
+def test_sugarcube_variables_conditions_effects_and_dropped_macros() -> None:
+    result = imp(SUGARCUBE)
+    story = result.story
+    assert story is not None
+    assert story["variables"] == {"cursed": False, "gold": 5, "name": "Ada", "visits_": 0}
+    start = story["nodes"]["start"]
+    assert start["text"] == "Hello {name}, you have {gold} gold."
+    assert start["set"] == {"visits_": "visits_ + (1)"}
+    assert start["choices"] == [
+        {"label": "Buy the map", "to": "shop", "if": "gold >= 3"},
+        {"label": "Leave", "to": "leave", "if": "not (gold >= 3)"},
+        {"label": "Steal", "to": "shop", "set": {"cursed": True}, "id": "steal"},
+        {"label": "Bribe", "to": "shop", "set": {"gold": "gold - 2"}, "id": "bribe"},
+        {"label": "Continue", "to": "leave", "id": "continue"},
+    ]
+    found = messages(result)
+    assert any(
+        't.twee:11: passage "Start": dropped SugarCube macro <<textbox>>' in m for m in found
+    )
+    assert any('t.twee:9: passage "Start": removed HTML tags (div)' in m for m in found)
+    assert any('passage "StoryInit": read 3 starting values' in m for m in found)
+    assert any("automatic jump" in m for m in found)
+    loaded(story)
+
+
+def test_keep_macros_keeps_untranslatable_code_as_text() -> None:
+    result = imp(SUGARCUBE, keep_macros=True)
+    start = result.story["nodes"]["start"]  # type: ignore[index]
+    assert '<<textbox "$name" "Ada">>' in start["text"]
+    assert '<div class="box">' in start["text"]
+    assert any("kept as text SugarCube macro <<textbox>>" in m for m in messages(result))
+    loaded(result.story)
+
+
+def test_conditional_effects_are_dropped_with_a_warning() -> None:
+    result = imp(
+        ":: Start\n<<set $a to 1>><<if $a is 1>><<set $a to 2>><</if>>\nEnd",
+        story_format="sugarcube",
+    )
+    story = result.story
+    assert story is not None and story["nodes"]["start"]["set"] == {"a": 1}
+    assert any(
+        "dropped the effect '<<set $a to 2>>': it depends on a condition" in m
+        for m in messages(result)
+    )
+
+
+HARLOWE = """:: StoryData
+{"ifid": "X", "format": "Harlowe", "format-version": "3.3.8"}
+
+:: Start [startup-not]
+(set: $keys to 0)(set: $door to "shut")
+You hold $keys keys.
+(if: $keys > 0)[ [[Open the door->Hall]] ](else:)[The door is $door.]
+(link-goto: "Knock", "Hall")
+(link: "Kick")[(set: $door to "broken")(goto: "Hall")]
+(text-colour: red)+(text-style: "bold")[Shouting] (either: "a", "b")
+(display: "Footer")
+
+:: Hall
+Inside. (print: $keys)
+
+:: Footer
+Credits. [[Hall]]
+
+:: Init [startup]
+(set: $keys to 1)
+"""
+
+
+def test_harlowe_hooks_links_and_embeds() -> None:
+    result = imp(HARLOWE)
+    story = result.story
+    assert story is not None
+    assert story["variables"] == {"door": "shut", "keys": 1}
+    start = story["nodes"]["start"]
+    assert start["set"] == {"keys": 0, "door": "'shut'"}
+    assert start["text"].startswith("You hold {keys} keys.\n")
+    assert "The door is {door}." in start["text"]
+    assert "Shouting" in start["text"] and "Credits." in start["text"]
+    assert start["choices"] == [
+        {"label": "Open the door", "to": "hall", "if": "keys > 0"},
+        {"label": "Knock", "to": "hall", "id": "knock"},
+        {"label": "Kick", "to": "hall", "set": {"door": "'broken'"}, "id": "kick"},
+        {"label": "Hall", "to": "hall", "id": "hall-2"},
+    ]
+    assert story["nodes"]["hall"]["text"] == "Inside. {keys}"
+    found = messages(result)
+    assert any("dropped Harlowe macro (either:)" in m for m in found)
+    assert any("the text under (else:) is kept and always shown" in m for m in found)
+    loaded(story)
+
+
+CHAPBOOK = """:: Start
+hasCloak: true
+room: 'Start'
+config.header.center: 'x'
+--
+[align center]
+Hello in the {room}.
+[if hasCloak]
+You wear a [[cloak->Cloak]].
+[else]
+You could [[take it->Take]].
+[continue]
+{back link} {link to: 'Take', label: 'Grab'}
+
+:: Cloak
+{embed passage: 'Take'}
+
+:: Take
+hasCloak: true
+--
+Taken. [[Start]]
+"""
+
+
+def test_chapbook_vars_modifiers_inserts_and_embeds() -> None:
+    result = imp(CHAPBOOK, story_format="chapbook")
+    story = result.story
+    assert story is not None
+    start = story["nodes"]["start"]
+    assert start["set"] == {"hasCloak": True, "room": "'Start'"}
+    assert start["text"] == "Hello in the {room}.\nYou wear a cloak.\nYou could take it."
+    assert start["choices"] == [
+        {"label": "cloak", "to": "cloak", "if": "hasCloak"},
+        {"label": "take it", "to": "take", "if": "not (hasCloak)"},
+        {"label": "Grab", "to": "take", "id": "grab"},
+    ]
+    cloak = story["nodes"]["cloak"]
+    assert cloak["text"] == "Taken. Start" and cloak["set"] == {"hasCloak": True}
+    assert cloak["choices"] == [{"label": "Start", "to": "start"}]
+    found = messages(result)
+    assert any("t.twee:4:" in m and "config.header.center" in m for m in found)
+    assert any("t.twee:6:" in m and "[align center]" in m for m in found)
+    assert any("t.twee:13:" in m and "{back link}" in m for m in found)
+    loaded(story)
+
+
+def test_snowman_code_is_dropped() -> None:
+    result = imp(":: Start\n<% s.x = 1 %>Hi <%= s.x %>\n", story_format="snowman")
+    assert result.story["nodes"]["start"]["text"] == "Hi"  # type: ignore[index]
+    assert sum("dropped Snowman code" in m for m in messages(result)) == 2
+
+
+def test_macro_naming_a_passage_becomes_a_choice_with_a_warning() -> None:
+    result = imp(
+        ':: Start\n<<tlink "go_key" "Forest">>\n:: Forest\nTrees.', story_format="sugarcube"
+    )
+    assert result.story["nodes"]["start"]["choices"] == [{"label": "Forest", "to": "forest"}]  # type: ignore[index]
+    assert any('names the passage "Forest": imported it as a choice' in m for m in messages(result))
+
+
+def test_special_passages_of_a_format_are_not_nodes() -> None:
+    result = imp(
+        ":: Start\nHi\n:: StoryCaption\nGold: $gold\n:: w [widget]\n<<widget 'x'>><</widget>>",
+        story_format="sugarcube",
+    )
+    assert list(result.story["nodes"]) == ["start"]  # type: ignore[index]
+    assert sum("special passage of Sugarcube" in m for m in messages(result)) == 2
+
+
+def test_unknown_format_is_guessed_with_a_warning() -> None:
+    result = imp(":: Start\n(set: $a to 1)Hi")
+    assert result.format == "harlowe"
+    assert any("read the passages as Harlowe" in m for m in messages(result))
+
+
+def test_variable_never_set_gets_a_type_from_its_uses() -> None:
+    result = imp(
+        ":: Start\n<<if $flag>>[[A]]<</if>><<if $count > 2>>[[A]]<</if>>\n:: A\nx",
+        story_format="sugarcube",
+    )
+    assert result.story["variables"] == {"count": 0, "flag": False}  # type: ignore[index]
+    loaded(result.story)
