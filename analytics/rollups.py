@@ -876,3 +876,19 @@ def differences(
         if old != new:
             found[table] = len(old ^ new)
     return found
+
+
+def touch(conn: sqlite3.Connection) -> None:
+    """Read the right-hand edge of every roll-up table (a few pages, whatever the size), so a
+    truncated file is found when the log is opened rather than in the middle of a report (the
+    log's open calls it)."""
+    present = {
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'rollup%' AND type = 'table'"
+        )
+    }
+    for table in ROLLUP_TABLES:
+        if table in present:
+            conn.execute(f"SELECT max(rowid) FROM {table}" if table == "rollup_cohorts"
+                         else f"SELECT max(cohort) FROM {table}").fetchone()  # fmt: skip

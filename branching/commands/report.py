@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +125,12 @@ def report(
             )
         except NoData as e:
             raise click.ClickException(str(e)) from e
+        except sqlite3.DatabaseError as e:
+            raise click.ClickException(
+                f"The choice log {db.path} could not be read ({e}). `branching log check` "
+                "looks for damage; `branching log rebuild-rollups` rebuilds the tables reports "
+                "read from the raw events."
+            ) from e
     _emit(result, output_format, output, top)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import click
@@ -30,6 +31,7 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     """
     from analytics.rollups import differences, snapshot
     from analytics.rollups import rebuild_rollups as rebuild
+    from branching.log import LogWriteError
 
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")
@@ -46,6 +48,11 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
                     raise _Undo
         except _Undo:
             pass
+        except (sqlite3.DatabaseError, LogWriteError) as e:
+            raise click.ClickException(
+                f"Cannot rebuild the roll-ups of {db.path}: {e}. `branching log check` looks "
+                "for damage in the file."
+            ) from e
     seconds = time.perf_counter() - began
     if not check:
         click.echo(f"Rebuilt the roll-ups from {count:,} playthroughs in {seconds:.1f} s.")

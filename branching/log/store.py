@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from analytics.rollups import forget_playthroughs
+from analytics.rollups import touch as touch_rollups
 from branching.events import PlaythroughInfo
 from branching.log import queries, schema
 from branching.log.errors import (
@@ -416,6 +417,7 @@ def _prepare(
             # now, before a story starts, rather than at the first choice.
             conn.execute("SELECT max(pk) FROM playthroughs").fetchone()
             conn.execute("SELECT max(playthrough), max(seq) FROM events").fetchone()
+            touch_rollups(conn)
         if readonly:
             if schema.read_version(conn) < schema.SCHEMA_VERSION:
                 raise LogOutdated(
