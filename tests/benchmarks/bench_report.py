@@ -52,6 +52,7 @@ def build(path: Path, playthroughs: int) -> dict[str, float]:
             print(f"  {n:,} playthroughs, {rate:,.0f}/s", file=sys.stderr, flush=True)
 
     with ChoiceLog.open(path, durable=False) as log, log.bulk_writer() as writer:
+        log.conn.execute("PRAGMA cache_size = -262144")  # as `branching simulate` does
         result = simulate(story, options, writer, progress=progress)
     seconds = time.perf_counter() - started
     choices = 0
