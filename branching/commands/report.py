@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +91,8 @@ def report(
     Counts are playthroughs unless marked as viewers; dates are the UTC day a playthrough
     started. Metric definitions: docs/analytics.md.
     """
+    import sqlite3
+
     from analytics.report import Selection
     from analytics.source import NoData, load_report
     from branching.loader import StoryError, read_story

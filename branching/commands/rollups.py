@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import click
@@ -29,6 +28,8 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     so this is needed only to repair or verify them (e.g. after editing the file by hand).
     Runs in one transaction: readers see the old roll-ups until it commits.
     """
+    import sqlite3
+
     from analytics.rollups import differences, snapshot
     from analytics.rollups import rebuild_rollups as rebuild
     from branching.log import LogWriteError
