@@ -316,3 +316,22 @@ def test_html_is_self_contained_and_escaped(hostile: tuple[Path, Path], tmp_path
     assert not re.search(r"""(src|href)\s*=|@import|url\(""", page)
     assert "http://evil" in page  # only as escaped text
     assert page.count("<svg") >= 2  # the flow diagram and the interval marks
+
+
+def test_log_data_with_control_characters_is_shown_not_obeyed(tmp_path: Path) -> None:
+    """A merged or hand-made log can hold anything: it must never drive the terminal."""
+    from branching.events import ChoiceMade, NodeEntered, PlaythroughInfo, Quit
+
+    story = write_story(tmp_path, scripted.STORY_DATA)
+    db = tmp_path / "odd.db"
+    evil = "cave\x1b]2;pwned\x07[bold]"
+    with ChoiceLog.open(db) as log, log.bulk_writer() as writer:
+        info = PlaythroughInfo("x" * 32, "caves", "1", "sha256:x", "viewer\x1b[2J", None)
+        events = [NodeEntered("hall"), ChoiceMade("hall", "left", evil, 900), NodeEntered(evil)]
+        writer.write_playthrough(info, [(1.7e9, e) for e in [*events, Quit(evil)]])
+    table = run("report", story, "--db", db)
+    assert table.exit_code == 0, table.output
+    assert "\x1b" not in table.output and "\x07" not in table.output
+    assert "cave\\x1b]2;pwned\\x07[bold]" in table.output  # shown literally, markup too
+    html = run("report", story, "--db", db, "--format", "html").output
+    assert "\x1b" not in html and "cave\\x1b]2;pwned\\x07[bold]" in html
