@@ -83,13 +83,24 @@ class Selection:
     #: First and last UTC day (inclusive) a playthrough started on; ``None`` = unbounded.
     since: dt.date | None = None
     until: dt.date | None = None
+    #: Origins included (``live``, ``imported``, ``simulated``); ``None`` = every origin.
+    origins: tuple[str, ...] | None = None
 
-    def matches(self, story_id: str, version: str | None, variant: str | None, day: str) -> bool:
+    def matches(
+        self,
+        story_id: str,
+        version: str | None,
+        variant: str | None,
+        day: str,
+        origin: str = "live",
+    ) -> bool:
         if story_id != self.story_id:
             return False
         if self.versions is not None and version not in self.versions:
             return False
         if self.variant is not None and variant != self.variant:
+            return False
+        if self.origins is not None and origin not in self.origins:
             return False
         if self.since is not None and day < self.since.isoformat():
             return False
@@ -101,10 +112,16 @@ class Selection:
 
     def describe(self) -> str:
         """The filters in words, for report headers."""
-        if self.versions is None:
-            parts = ["all versions"]
+        if self.origins is None:
+            parts = ["playthroughs of every origin"]
         else:
-            parts = ["version " + ", ".join("(none)" if v is None else v for v in self.versions)]
+            parts = [" and ".join(self.origins) + " playthroughs"]
+        if self.versions is None:
+            parts.append("all versions")
+        else:
+            parts.append(
+                "version " + ", ".join("(none)" if v is None else v for v in self.versions)
+            )
         parts.append("all variants" if self.variant is None else f"variant {self.variant}")
         if self.since and self.until:
             parts.append(f"started {self.since} to {self.until} (UTC)")
@@ -123,6 +140,7 @@ class Selection:
             "variant": self.variant,
             "since": None if self.since is None else self.since.isoformat(),
             "until": None if self.until is None else self.until.isoformat(),
+            "origins": None if self.origins is None else list(self.origins),
         }
 
 

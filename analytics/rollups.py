@@ -6,12 +6,13 @@ at a thousand or ten million events. The choice log's single write path
 live recorder (one event per transaction), the bulk writer (the simulator, imports) and
 ``branching log merge`` all keep them current; :func:`rebuild_rollups` recomputes them from the
 raw events (``branching log rebuild-rollups``) and :func:`forget_playthroughs` takes deleted
-playthroughs out of them (``branching log forget``).
+playthroughs out of them (``branching viewer forget``).
 
-Every count is kept per *cohort*: (story id, story version, story hash, variant, day the
-playthrough started, UTC). Each count is written twice, to its day's cohort and to the same
-cohort with day ``''`` (all days), so a report without a date filter reads one row per node
-whatever the age of the log, and a date-range filter is a SUM over a few day cohorts.
+Every count is kept per *cohort*: (story id, story version, story hash, variant, origin
+(``live``, ``simulated`` or ``imported``), day the playthrough started, UTC). Each count is
+written twice, to its day's cohort and to the same cohort with day ``''`` (all days), so a
+report without a date filter reads one row per node whatever the age of the log, and a
+date-range filter is a SUM over a few day cohorts.
 
 Tables (created by the log's migration ``m004_analytics_rollups``, see :data:`ROLLUP_DDL`):
 
@@ -72,12 +73,14 @@ ROLLUP_DDL: tuple[str, ...] = (
         story_version TEXT,
         story_hash TEXT NOT NULL,
         variant TEXT,
+        origin TEXT NOT NULL,
         day TEXT NOT NULL
     ) STRICT
     """,
     """
     CREATE UNIQUE INDEX rollup_cohorts_key ON rollup_cohorts (
-        story_id, ifnull(story_version, char(0)), story_hash, ifnull(variant, char(0)), day
+        story_id, ifnull(story_version, char(0)), story_hash, ifnull(variant, char(0)), origin,
+        day
     )
     """,
     """
@@ -197,6 +200,8 @@ class PlaythroughRow(Protocol):
     @property
     def viewer(self) -> str: ...
     @property
+    def origin(self) -> str: ...
+    @property
     def started_at(self) -> float: ...
 
 
@@ -213,8 +218,8 @@ class PendingWrite(Protocol):
 
 # --- One playthrough's running state ------------------------------------------------------------
 
-#: (story id, version, hash, variant, day)
-CohortKey = tuple[str, str | None, str, str | None, str]
+#: (story id, version, hash, variant, origin, day)
+CohortKey = tuple[str, str | None, str, str | None, str, str]
 
 
 @dataclass(slots=True)
@@ -369,6 +374,7 @@ def update_rollups(conn: sqlite3.Connection, batch: Sequence[PendingWrite]) -> N
             state.story_version,
             state.story_hash,
             state.variant,
+            state.origin,
             _day(state.started_at, days),
         )
         track = Track()
@@ -402,19 +408,19 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
     forgotten = set(pks)
     for pk in pks:
         row = conn.execute(
-            "SELECT story_id, story_version, story_hash, variant, started_at, viewer "
+            "SELECT story_id, story_version, story_hash, variant, origin, started_at, viewer "
             "FROM playthroughs WHERE pk = ?",
             (pk,),
         ).fetchone()
         if row is None:
             continue
-        cohort: CohortKey = (row[0], row[1], row[2], row[3], _day(row[4], days))
+        cohort: CohortKey = (row[0], row[1], row[2], row[3], row[4], _day(row[5], days))
         events = conn.execute(_PRIOR_ROWS, (pk, _ALL)).fetchall()
         track = Track()
         _apply_rows(track, events, deltas, cohort, sign=-1)
         deltas.outcomes[cohort][track.outcome_key()] -= 1
         deltas.paths[cohort][track.path_key()] -= 1
-        deltas.viewers[cohort][row[5]] -= 1
+        deltas.viewers[cohort][row[6]] -= 1
     write_deltas(conn, deltas)
     # Paths still counted whose example is gone: keep their steps as text.
     marks = ",".join("?" for _ in forgotten)
@@ -442,13 +448,14 @@ def _cohort_ids(conn: sqlite3.Connection, keys: Iterable[CohortKey]) -> dict[Coh
             continue
         row = conn.execute(
             "SELECT id FROM rollup_cohorts WHERE story_id = ? AND story_version IS ? "
-            "AND story_hash = ? AND variant IS ? AND day = ?",
+            "AND story_hash = ? AND variant IS ? AND origin = ? AND day = ?",
             key,
         ).fetchone()
         if row is None:
             row = conn.execute(
-                "INSERT INTO rollup_cohorts (story_id, story_version, story_hash, variant, day) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO rollup_cohorts "
+                "(story_id, story_version, story_hash, variant, origin, day) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 key,
             ).fetchone()
         found[key] = int(row[0])
@@ -458,7 +465,7 @@ def _cohort_ids(conn: sqlite3.Connection, keys: Iterable[CohortKey]) -> dict[Coh
 def _fan_out(by_cohort: dict[CohortKey, Any]) -> Iterator[tuple[CohortKey, CohortKey]]:
     """Each day cohort with its all-days cohort."""
     for key in by_cohort:
-        yield key, (key[0], key[1], key[2], key[3], "")
+        yield key, (key[0], key[1], key[2], key[3], key[4], "")
 
 
 _NODE_COLUMNS = ("cohort", "node", *NODE_COUNTERS, *TIME_COLUMNS)
@@ -672,7 +679,7 @@ def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> i
     deltas = Deltas()
     days: dict[int, str] = {}
     playthroughs = conn.execute(
-        "SELECT pk, story_id, story_version, story_hash, variant, started_at, viewer "
+        "SELECT pk, story_id, story_version, story_hash, variant, origin, started_at, viewer "
         "FROM playthroughs ORDER BY pk"
     )
     events = conn.cursor().execute(
@@ -681,13 +688,13 @@ def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> i
     )
     pending_event = next(events, None)
     count = 0
-    for pk, story_id, version, story_hash, variant, started_at, viewer in playthroughs:
+    for pk, story_id, version, story_hash, variant, origin, started_at, viewer in playthroughs:
         rows = []
         while pending_event is not None and pending_event[0] <= pk:
             if pending_event[0] == pk:
                 rows.append(pending_event[1:])
             pending_event = next(events, None)
-        cohort: CohortKey = (story_id, version, story_hash, variant, _day(started_at, days))
+        cohort: CohortKey = (story_id, version, story_hash, variant, origin, _day(started_at, days))
         track = Track()
         _apply_rows(track, rows, deltas, cohort)
         deltas.viewers[cohort][viewer] += 1
@@ -714,12 +721,13 @@ class Cohort:
     story_version: str | None
     story_hash: str
     variant: str | None
+    origin: str
     day: str
 
 
 def cohorts(conn: sqlite3.Connection, story_id: str | None = None) -> list[Cohort]:
     """All cohorts (of one story, if given)."""
-    sql = "SELECT id, story_id, story_version, story_hash, variant, day FROM rollup_cohorts"
+    sql = "SELECT id, story_id, story_version, story_hash, variant, origin, day FROM rollup_cohorts"
     if story_id is not None:
         return [Cohort(*r) for r in conn.execute(sql + " WHERE story_id = ?", (story_id,))]
     return [Cohort(*r) for r in conn.execute(sql)]
@@ -748,7 +756,7 @@ def _steps_of(conn: sqlite3.Connection, playthrough: int | None, length: int) ->
         return []
     track = Track()
     _apply_rows(
-        track, conn.execute(_PRIOR_ROWS, (playthrough, _ALL)), None, ("", None, "", None, "")
+        track, conn.execute(_PRIOR_ROWS, (playthrough, _ALL)), None, ("", None, "", None, "", "")
     )
     return track.steps[:length]
 
@@ -848,7 +856,8 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     keys = {
         r[0]: tuple(r[1:])
         for r in conn.execute(
-            "SELECT id, story_id, story_version, story_hash, variant, day FROM rollup_cohorts"
+            "SELECT id, story_id, story_version, story_hash, variant, origin, day "
+            "FROM rollup_cohorts"
         )
     }
     out: dict[str, list[tuple[Any, ...]]] = {}

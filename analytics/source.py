@@ -12,6 +12,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from analytics.report import Report, Selection, build_report
@@ -46,7 +47,7 @@ def select_cohorts(all_cohorts: list[Cohort], selection: Selection) -> list[Coho
         c
         for c in all_cohorts
         if bool(c.day) == selection.dated
-        and selection.matches(c.story_id, c.story_version, c.variant, c.day)
+        and selection.matches(c.story_id, c.story_version, c.variant, c.day, c.origin)
     ]
 
 
@@ -99,22 +100,31 @@ def load_report(
     source: str = "",
     exact: bool = False,
     now: dt.datetime | None = None,
+    auto_origins: bool = False,
 ) -> Report:
     """The report of ``story`` over the selected playthroughs of the log on ``conn``.
 
     Reads the roll-ups (cost independent of the number of events), or recomputes from the raw
     events with ``exact=True``.
 
+    ``auto_origins``: report viewers (``live`` and ``imported`` playthroughs) and say how many
+    simulated ones were left out, or, when only simulated playthroughs match, report those and
+    say so; ``selection.origins`` is then ignored.
+
     Raises:
         NoData: no playthrough matches; the message says what the log holds instead.
     """
-    chosen = select_cohorts(cohorts(conn, story.id), selection)
     notes: list[str] = []
+    if auto_origins:
+        selection, note = _choose_origins(conn, story, selection)
+        if note:
+            notes.append(note)
+    chosen = select_cohorts(cohorts(conn, story.id), selection)
     if exact:
         tally = tally_playthroughs(
             p
             for p in raw_playthroughs(conn, story.id)
-            if selection.matches(p.story_id, p.story_version, p.variant, p.day)
+            if selection.matches(p.story_id, p.story_version, p.variant, p.day, p.origin)
         )
     else:
         tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
@@ -131,6 +141,32 @@ def load_report(
             "may show as dark or as not in the story."
         )
     return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+
+
+#: Playthroughs of people: played here or imported from elsewhere.
+REAL_ORIGINS = ("live", "imported")
+
+
+def _choose_origins(
+    conn: sqlite3.Connection, story: Story, selection: Selection
+) -> tuple[Selection, str | None]:
+    found = cohorts(conn, story.id)
+    real = replace(selection, origins=REAL_ORIGINS)
+    simulated = replace(selection, origins=("simulated",))
+    n_real = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, real)])
+    n_simulated = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, simulated)])
+    if n_real or not n_simulated:
+        note = (
+            f"{n_simulated:,} simulated playthrough{'s are' if n_simulated != 1 else ' is'} "
+            "left out (--origin simulated shows them)."
+            if n_simulated
+            else None
+        )
+        return real, note
+    return simulated, (
+        "Only simulated playthroughs match: this report is on a simulated audience "
+        "(branching simulate), not on viewers."
+    )
 
 
 def _event(kind: str, row: tuple[Any, ...]) -> Event:
@@ -161,9 +197,9 @@ def raw_playthroughs(
     where = "" if story_id is None else " WHERE story_id = ?"
     args: tuple[str, ...] = () if story_id is None else (story_id,)
     days: dict[int, str] = {}
-    for pk, pid, viewer, sid, version, story_hash, variant, started in conn.execute(
-        "SELECT pk, id, viewer, story_id, story_version, story_hash, variant, started_at "
-        "FROM playthroughs" + where + " ORDER BY pk",
+    for pk, pid, viewer, sid, version, story_hash, variant, origin, started in conn.execute(
+        "SELECT pk, id, viewer, story_id, story_version, story_hash, variant, origin, "
+        "started_at FROM playthroughs" + where + " ORDER BY pk",
         args,
     ).fetchall():
         rows = conn.execute(
@@ -183,4 +219,5 @@ def raw_playthroughs(
             story_hash,
             variant,
             days[key],
+            origin,
         )

@@ -167,6 +167,8 @@ class Playthrough:
     variant: str | None = None
     #: UTC date the playthrough started, ``YYYY-MM-DD``.
     day: str = ""
+    #: ``live``, ``simulated`` or ``imported`` (as the log records it).
+    origin: str = "live"
 
 
 def entries(events: Iterable[Event]) -> list[NodeEntered]:

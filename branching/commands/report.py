@@ -68,6 +68,14 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     "--until", callback=_date, metavar="DATE", help="Only playthroughs started on or before DATE."
 )
 @click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    type=click.Choice(["live", "imported", "simulated"]),
+    help="Only playthroughs of this origin. Repeatable. Default: viewers' (live and imported), "
+    "or the simulated ones when there are no others.",
+)
+@click.option(
     "--exact",
     is_flag=True,
     help="Recompute from the raw events instead of the roll-ups (slow on big logs; a check).",
@@ -83,6 +91,7 @@ def report(
     variant: str | None,
     since: dt.date | None,
     until: dt.date | None,
+    origins: tuple[str, ...],
     exact: bool,
 ) -> None:
     """Report how playthroughs of STORY went: drop-offs, choice shares, paths, endings and
@@ -116,13 +125,19 @@ def report(
         chosen_versions = versions
     else:
         chosen_versions = (parsed.version,)
-    selection = Selection(parsed.id, chosen_versions, variant, since, until)
+    selection = Selection(parsed.id, chosen_versions, variant, since, until, origins or None)
     # A report only reads: a log we may not write (another user's, read-only media) opens
     # read-only; a writable one opens normally so an older schema gets its roll-ups built.
     with open_log(db, create=False, readonly=not os.access(db.path, os.W_OK)) as log:
         try:
             result = load_report(
-                log.conn, parsed, selection, top=top, source=str(db.path), exact=exact
+                log.conn,
+                parsed,
+                selection,
+                top=top,
+                source=str(db.path),
+                exact=exact,
+                auto_origins=not origins,
             )
         except NoData as e:
             raise click.ClickException(str(e)) from e

@@ -335,3 +335,27 @@ def test_log_data_with_control_characters_is_shown_not_obeyed(tmp_path: Path) ->
     assert "cave\\x1b]2;pwned\\x07[bold]" in table.output  # shown literally, markup too
     html = run("report", story, "--db", db, "--format", "html").output
     assert "\x1b" not in html and "cave\\x1b]2;pwned\\x07[bold]" in html
+
+
+def test_simulated_playthroughs_stay_apart_from_viewers(demo_db: Path) -> None:
+    from branching.events import NodeEntered, PlaythroughInfo, Quit
+
+    only_simulated = json.loads(run("report", DEMO, "--db", demo_db, "--format", "json").output)
+    assert only_simulated["filters"]["origins"] == ["simulated"]
+    assert any("simulated audience" in n for n in only_simulated["notes"])
+    with ChoiceLog.open(demo_db) as log:
+        for i in range(2):
+            info = PlaythroughInfo(f"live{i}", "whiteout", "1.0", "sha256:x", f"viewer{i}")
+            recorder = log.start_playthrough(info)
+            recorder.record(NodeEntered("cold_open"))
+            recorder.record(Quit("cold_open"))
+    viewers = json.loads(run("report", DEMO, "--db", demo_db, "--format", "json").output)
+    assert viewers["playthroughs"]["started"] == 2
+    assert viewers["filters"]["origins"] == ["live", "imported"]
+    assert (
+        "300 simulated playthroughs are left out (--origin simulated shows them)."
+        in (viewers["notes"])
+    )
+    both = run("report", DEMO, "--db", demo_db, "--format", "json", "--origin", "live",
+               "--origin", "simulated")  # fmt: skip
+    assert json.loads(both.output)["playthroughs"]["started"] == 302

@@ -17,7 +17,7 @@ def report(top: int = 20, **selection: object) -> Report:
     kept = [
         p
         for p in scripted.playthroughs()
-        if chosen.matches(p.story_id, p.story_version, p.variant, p.day)
+        if chosen.matches(p.story_id, p.story_version, p.variant, p.day, p.origin)
     ]
     return build_report(scripted.story(), tally_playthroughs(kept), chosen, top=top)
 

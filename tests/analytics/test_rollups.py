@@ -41,7 +41,11 @@ def write_live(log: ChoiceLog, playthroughs: list[Playthrough]) -> None:
     """Through the live recorder: one transaction per event, playthroughs interleaved."""
     recorders = {}
     for p in playthroughs:
-        recorders[p.playthrough_id] = log.start_playthrough(_info(p), at=_ts(p.day))
+        recorders[p.playthrough_id] = log.start_playthrough(
+            _info(p),
+            at=_ts(p.day),
+            origin=p.origin,  # type: ignore[arg-type]
+        )
     longest = max(len(p.events) for p in playthroughs)
     for i in range(longest):
         for p in playthroughs:
@@ -50,13 +54,16 @@ def write_live(log: ChoiceLog, playthroughs: list[Playthrough]) -> None:
 
 
 def write_bulk(log: ChoiceLog, playthroughs: list[Playthrough], batch_size: int = 7) -> None:
-    with log.bulk_writer(batch_size=batch_size) as writer:
-        for p in playthroughs:
-            writer.write_playthrough(
-                _info(p),
-                [(_ts(p.day, i + 1), e) for i, e in enumerate(p.events)],
-                started_at=_ts(p.day),
-            )
+    """Through the bulk writer (one per origin, as the simulator and imports use it)."""
+    for origin in ("live", "simulated", "imported"):
+        with log.bulk_writer(batch_size=batch_size, origin=origin) as writer:
+            for p in playthroughs:
+                if p.origin == origin:
+                    writer.write_playthrough(
+                        _info(p),
+                        [(_ts(p.day, i + 1), e) for i, e in enumerate(p.events)],
+                        started_at=_ts(p.day),
+                    )
 
 
 def all_days_tally(log: ChoiceLog, story_id: str = "caves") -> Tally:
@@ -170,6 +177,7 @@ def random_playthroughs(rng: random.Random, n: int) -> list[Playthrough]:
                 "sha256:x",
                 rng.choice([None, "A", "B"]),
                 f"2026-10-{rng.randint(10, 13)}",
+                rng.choice(["live", "simulated", "imported"]),
             )
         )
     return out
@@ -189,13 +197,15 @@ def test_random_logs_rollups_equal_recomputation(log: ChoiceLog, seed: int) -> N
         Selection("caves", variant="A"),
         Selection("caves", since=dt.date(2026, 10, 11), until=dt.date(2026, 10, 12)),
         Selection("caves", versions=("2",), variant="B", since=dt.date(2026, 10, 12)),
+        Selection("caves", origins=("live", "imported")),
+        Selection("caves", origins=("simulated",), since=dt.date(2026, 10, 11)),
     ]
     for selection in selections:
         chosen = select_cohorts(cohorts(log.conn, "caves"), selection)
         expected = tally_playthroughs(
             p
             for p in playthroughs
-            if selection.matches(p.story_id, p.story_version, p.variant, p.day)
+            if selection.matches(p.story_id, p.story_version, p.variant, p.day, p.origin)
         )
         assert read_tally(log.conn, [c.id for c in chosen], top=None) == expected
         fast = load_report(log.conn, story, selection, top=5, now=dt.datetime(2026, 1, 1))
