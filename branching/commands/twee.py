@@ -9,6 +9,18 @@ from pathlib import Path
 import click
 
 
+def _write(text: str, output: Path | None) -> None:
+    """Write ``text`` to ``output`` (exit 2 when it cannot be written), else to standard output."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
+
+
 @click.group("import")
 def import_group() -> None:
     """Import a story written in another tool."""
@@ -80,14 +92,7 @@ def import_twee(
     choices = sum(len(node.get("choices") or []) for node in nodes.values())
     endings = sum(1 for node in nodes.values() if node.get("ending") not in (None, False))
     text = json.dumps(result.story, indent=2, ensure_ascii=False) + "\n"
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-    else:
-        click.echo(text, nl=False)
+    _write(text, output)
     warnings = len(result.warnings)
     click.echo(
         f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, "
@@ -138,11 +143,4 @@ def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
     if result.story is None:
         sys.exit(1)
     text = export(result.story, ifid=ifid)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-            sys.exit(2)
-    else:
-        click.echo(text, nl=False)
+    _write(text, output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import subprocess
@@ -279,3 +280,16 @@ def test_twee_module_imports_no_ui_or_graph_library() -> None:
         if m.split(".")[0] in ("textual", "networkx", "sqlite_utils")
     }
     assert heavy == set()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_import_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    # import_twee pauses the cycle collector for speed; a host program must get it back as it was.
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = import_twee([("t.twee", ":: Start\nHello [[Bye]]\n:: Bye\nThe end.")])
+        assert result.story is not None
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

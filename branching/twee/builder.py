@@ -1,0 +1,383 @@
+"""One passage's events turned into a draft node, with warnings for what is left out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from branching.expressions import Value
+from branching.twee.formats.common import assignments
+from branching.twee.formats.events import (
+    Assign,
+    Close,
+    Code,
+    Dialect,
+    Embed,
+    Event,
+    Goto,
+    Interp,
+    Link,
+    LinkClose,
+    LinkOpen,
+    Note,
+    Open,
+    Prose,
+)
+from branching.twee.formats.translate import (
+    Untranslatable,
+    literal_value,
+    translate_expression,
+    variable_name,
+)
+from branching.twee.ids import VARIABLE_RE
+from branching.twee.notation import Passage
+from branching.twee.problems import TweeProblem
+from branching.twee.strings import string_args
+
+
+@dataclass
+class ChoiceDraft:
+    """A choice before its target is resolved; ``marker`` is its place in the text."""
+
+    label: str
+    target: str  # passage name
+    line: int
+    conditions: list[str | None]  # None: a condition that could not be translated
+    effects: list[tuple[str, Value, int]] = field(default_factory=list)
+    clauses: list[tuple[str, str]] = field(default_factory=list)
+    marker: int = -1
+
+
+@dataclass
+class EmbedDraft:
+    """An embedded passage, filled in once every passage is drafted."""
+
+    target: str
+    line: int
+    conditions: list[str | None]
+    marker: int
+
+
+@dataclass
+class Draft:
+    """A passage's node before assembly: text pieces with markers for links and embeds."""
+
+    passage: Passage
+    pieces: list[str] = field(default_factory=list)
+    choices: list[ChoiceDraft] = field(default_factory=list)
+    effects: list[tuple[str, Value, int]] = field(default_factory=list)
+    embeds: list[EmbedDraft] = field(default_factory=list)
+    clauses: list[tuple[str, str]] = field(default_factory=list)
+    labels: dict[int, str] = field(default_factory=dict)
+    interpolated: set[str] = field(default_factory=set)
+    text: str = ""
+
+
+_MARK = "\x00{}\x01"
+EMBED_MARK = "\x02{}\x03"
+_DECORATION = re.compile(r"^[\s*_~|•·\-–—,.;:/()<>]*$")
+
+
+@dataclass
+class _Branch:
+    """An open conditional section of the passage."""
+
+    condition: str | None  # translated; None when untranslatable
+    raw: str
+    line: int
+    prose: bool = False
+    chain: list[str | None] = field(default_factory=list)  # conditions of earlier branches
+
+
+class Builder:
+    """Turns the events of one passage into a draft node, warning about what it leaves out."""
+
+    def __init__(
+        self,
+        passage: Passage,
+        dialect: Dialect,
+        ids: dict[str, str],
+        names: set[str],
+        keep_macros: bool,
+        problems: list[TweeProblem],
+    ) -> None:
+        self.passage = passage
+        self.dialect = dialect
+        self.ids = ids
+        self.names = names
+        self.keep = keep_macros
+        self.problems = problems
+        self.draft = Draft(passage)
+        self.branches: list[_Branch] = []
+        self.closed: _Branch | None = None  # the branch just closed, for else/elseif
+        self.link: ChoiceDraft | None = None
+        self.html: list[tuple[int, str]] = []
+
+    def warn(self, message: str, line: int) -> None:
+        self.problems.append(self.passage.problem(message, line))
+
+    def conditions(self) -> list[str | None]:
+        return [branch.condition for branch in self.branches]
+
+    def add_text(self, text: str, verbatim: bool = False) -> None:
+        if not verbatim:
+            text = text.replace("{", "{{").replace("}", "}}")
+        self.draft.pieces.append(text)
+        if text.strip() and self.branches:
+            self.branches[-1].prose = True
+
+    def add_choice(self, label: str, target: str, line: int) -> ChoiceDraft:
+        marker = len(self.draft.labels)
+        choice = ChoiceDraft(label, target, line, self.conditions(), marker=marker)
+        self.draft.labels[marker] = label
+        self.draft.pieces.append(_MARK.format(marker))
+        self.draft.choices.append(choice)
+        return choice
+
+    def translate(self, source: str, line: int, what: str, it: str | None = None) -> str | None:
+        dialect = self.dialect if self.dialect != "native" else "plain"
+        try:
+            return translate_expression(source, dialect, self.ids, it)
+        except Untranslatable as exc:
+            self.warn(f"could not translate the {what} {source.strip()[:60]!r} ({exc})", line)
+            return None
+
+    def run(self, events: list[Event]) -> Draft:
+        for event in events:
+            self.handle(event)
+        while self.branches:
+            self.close_branch(self.passage.line)
+        if self.link is not None:
+            self.finish_link(self.passage.line)
+        if self.html:
+            tags = sorted({name for _, name in self.html})
+            verb = "kept" if self.keep else "removed"
+            self.warn(f"{verb} HTML tags ({', '.join(tags)}); their text is kept", self.html[0][0])
+        return self.draft
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, Prose):
+            if event.text.strip():
+                self.closed = None
+            self.add_text(event.text, event.verbatim)
+        elif isinstance(event, Interp):
+            self.interpolate(event)
+        elif isinstance(event, Link):
+            self.on_link(event)
+        elif isinstance(event, Code):
+            self.on_code(event)
+        elif isinstance(event, Open):
+            self.open_branch(event)
+        elif isinstance(event, Close):
+            if self.branches:
+                self.close_branch(event.line)
+        elif isinstance(event, Assign):
+            self.on_assign(event)
+        elif isinstance(event, LinkOpen):
+            if self.link is not None:
+                self.finish_link(event.line)
+            self.link = ChoiceDraft(event.label, event.target or "", event.line, self.conditions())
+            self.link.marker = len(self.draft.pieces)
+            self.draft.pieces.append("")
+        elif isinstance(event, LinkClose):
+            if self.link is not None:
+                self.finish_link(event.line)
+        elif isinstance(event, Goto):
+            if self.link is not None:
+                self.link.target = event.target
+            else:
+                self.warn(
+                    f'automatic jump {event.raw.strip()[:50]} became a choice "Continue"',
+                    event.line,
+                )
+                self.add_choice("Continue", event.target, event.line)
+        elif isinstance(event, Embed):
+            marker = len(self.draft.embeds)
+            self.draft.embeds.append(
+                EmbedDraft(event.target, event.line, self.conditions(), marker)
+            )
+            self.draft.pieces.append(EMBED_MARK.format(marker))
+        elif isinstance(event, Note):
+            last = self.draft.choices[-1] if self.draft.choices else None
+            before = [piece for piece in self.draft.pieces if piece.strip(" \t")]
+            if (
+                last is not None
+                and last.line == event.line
+                and before
+                and before[-1] == _MARK.format(last.marker)
+            ):
+                last.clauses.extend(event.clauses)  # the comment right after a link is the link's
+            else:
+                self.draft.clauses.extend(event.clauses)
+
+    def interpolate(self, event: Interp) -> None:
+        if VARIABLE_RE.match(event.name):
+            name = variable_name(event.name)
+            self.draft.pieces.append("{" + name + "}")
+            self.draft.interpolated.add(name)
+        else:
+            self.add_text(event.name)
+
+    def on_link(self, event: Link) -> None:
+        label = event.label.strip()
+        target = event.target
+        choice = self.add_choice(label, target, event.line)
+        if event.setter is not None:
+            effects = (
+                assignments(event.setter, event.line, event.setter)
+                if self.dialect == "sugarcube"
+                else []
+            )
+            translated = [self.assignment(e) for e in effects if isinstance(e, Assign)]
+            if (
+                effects
+                and all(t is not None for t in translated)
+                and len(translated) == len(effects)
+            ):
+                choice.effects.extend(t for t in translated if t is not None)
+            else:
+                self.warn(f"dropped the link setter [{event.setter}] of [[{label}]]", event.line)
+
+    def on_code(self, event: Code) -> None:
+        if event.html:
+            self.html.append((event.line, event.raw.split()[0].strip("</>").lower()))
+            if self.keep:
+                self.add_text(event.raw)
+            return
+        if self.keep:
+            self.add_text(event.raw)
+        if not event.silent:
+            verb = "kept as text" if self.keep else "dropped"
+            shown = " ".join(event.raw.split())
+            shown = shown if len(shown) <= 70 else shown[:67] + "..."
+            detail = f": {shown}" if shown and shown not in event.what else ""
+            self.warn(f"{verb} {event.what}{detail}", event.line)
+        if event.names_passages:
+            for name in dict.fromkeys(string_args(event.raw)):
+                if name in self.names:
+                    self.warn(
+                        f'the code names the passage "{name}": imported it as a choice "{name}"',
+                        event.line,
+                    )
+                    self.add_choice(name, name, event.line)
+
+    def open_branch(self, event: Open) -> None:
+        chain: list[str | None] = []
+        if event.kind != "if":
+            if self.closed is None:
+                self.warn(
+                    f"{event.raw.strip() or 'else'} follows no if; read it as a plain if",
+                    event.line,
+                )
+            else:
+                chain = [*self.closed.chain, self.closed.condition]
+        condition: str | None
+        own: str | None = ""
+        if event.condition is not None:
+            own = self.translate(event.condition, event.line, "condition")
+            if own is not None and event.negate:
+                own = f"not ({own})"
+        parts = [f"not ({c})" if c is not None else None for c in chain]
+        if own != "":
+            parts.append(own)
+        if any(part is None for part in parts):
+            condition = None
+        else:
+            condition = " and ".join(part for part in parts if part) or None
+            if condition is None:  # an else after conditions that could not be read
+                condition = "true"
+        branch = _Branch(condition, event.raw, event.line, chain=chain)
+        if condition == "true":
+            branch.condition = None
+        self.branches.append(branch)
+        self.closed = None
+        if self.keep and condition is None and event.raw:
+            self.add_text(event.raw)
+
+    def close_branch(self, line: int) -> None:
+        branch = self.branches.pop()
+        if branch.prose and branch.raw:
+            shown = " ".join(branch.raw.split())[:60]
+            self.warn(
+                f"the text under {shown} is kept and always shown "
+                "(branching has no conditional text)",
+                branch.line,
+            )
+        self.closed = branch
+
+    def assignment(self, event: Assign) -> tuple[str, Value, int] | None:
+        target = variable_name(event.target)
+        if self.dialect in ("harlowe", "sugarcube") and not event.target.startswith(("$", "_")):
+            target = ""
+        if not VARIABLE_RE.match(target):
+            self.warn(
+                f"could not translate the assignment {event.raw.strip()[:60]!r} "
+                "(only plain variables can be set)",
+                event.line,
+            )
+            return None
+        value = event.value
+        if event.op in ("+=", "-=", "*=", "/=", "%="):
+            value = f"{event.target} {event.op[0]} ({value})"
+        translated = self.translate(value, event.line, "value", it=target)
+        if translated is None:
+            return None
+        literal = literal_value(translated)
+        return target, (literal if literal is not None else translated), event.line
+
+    def on_assign(self, event: Assign) -> None:
+        effect = self.assignment(event)
+        if effect is None:
+            if self.keep:
+                self.add_text(event.raw)
+            return
+        if self.link is not None:
+            self.link.effects.append(effect)
+        elif self.branches:
+            self.warn(
+                f"dropped the effect {event.raw.strip()[:60]!r}: it depends on a condition, "
+                "and node effects cannot",
+                event.line,
+            )
+        else:
+            self.draft.effects.append(effect)
+
+    def finish_link(self, line: int) -> None:
+        link = self.link
+        assert link is not None
+        self.link = None
+        if not link.target:
+            self.warn(
+                f'the link "{link.label}" leads to no passage (it only reveals text); '
+                "kept its text",
+                link.line,
+            )
+            self.draft.pieces[link.marker] = link.label.replace("{", "{{").replace("}", "}}")
+            if link.effects:
+                self.warn("dropped the effects of that link", link.line)
+            return
+        marker = len(self.draft.labels)
+        self.draft.labels[marker] = link.label
+        self.draft.pieces[link.marker] = _MARK.format(marker)
+        link.marker = marker
+        self.draft.choices.append(link)
+
+
+def finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str:
+    """Join pieces; drop lines holding only links (they become the choice list), inline others."""
+    text = "".join(pieces)
+    out: list[str] = []
+    mark = re.compile("\x00(\\d+)\x01")
+    for line in text.split("\n"):
+        if mark.search(line):
+            if _DECORATION.match(mark.sub("", line)) and "\x02" not in line:
+                continue
+            line = mark.sub(
+                lambda m: labels.get(int(m.group(1)), "").replace("{", "{{").replace("}", "}}"),
+                line,
+            )
+        out.append(line if native else line.rstrip())
+    result = "\n".join(out)
+    if not native:
+        result = re.sub(r"\n{3,}", "\n\n", result)
+    return result.lstrip("\n").rstrip()

@@ -1,0 +1,213 @@
+"""Harlowe: macros ``(name: ...)``, hooks ``[...]``, changers and link macros."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from branching.twee.formats.common import FORMAT_VARIABLE, assignments, scan_common
+from branching.twee.formats.events import (
+    Assign,
+    Close,
+    Code,
+    Embed,
+    Event,
+    Goto,
+    Interp,
+    Lines,
+    Link,
+    LinkClose,
+    LinkOpen,
+    Open,
+    Prose,
+)
+from branching.twee.strings import skip_string, string_args
+
+_HW_MACRO = re.compile(r"\(([A-Za-z][\w-]*):")
+_HW_SPECIAL = re.compile(
+    r"\[\[|<!--|\((?=[A-Za-z][\w-]*:)|(?<![\w$])[$_][A-Za-z_]|\|[A-Za-z_]\w*>\[|<|`|[{}\]]"
+)
+#: ``]<name|``: a hook's closing bracket naming it.
+_HOOK_NAME_AFTER = re.compile(r"\]<[A-Za-z_]\w*\|")
+#: ``+ (changer:``: another changer joined to the one before.
+_CHAINED = re.compile(r"\s*\+\s*\(([A-Za-z][\w-]*):")
+_HOOK_OPEN = re.compile(r"[ \t]*\[(?!\[)")
+_HW_CONDITIONS = {
+    "if": "if",
+    "unless": "if",
+    "elseif": "elseif",
+    "else-if": "elseif",
+    "else": "else",
+}
+
+
+def _harlowe_args_end(text: str, pos: int) -> int:
+    """Position after the ``)`` matching an open macro whose arguments start at ``pos``."""
+    depth = 1
+    i = pos
+    while i < len(text):
+        c = text[i]
+        if c in "\"'":
+            i = skip_string(text, i)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1
+
+
+def scan_harlowe(text: str, at: Lines) -> list[Event]:
+    """Events of Harlowe passage text."""
+    events: list[Event] = []
+    _harlowe_run(text, 0, at, events, in_hook=False)
+    return events
+
+
+def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: bool) -> int:
+    """Scan from ``pos`` until the end (or the ``]`` closing the current hook); return the end."""
+    prose_start = pos
+
+    def flush(end: int) -> None:
+        if end > prose_start:
+            events.append(Prose(at(prose_start), text[prose_start:end]))
+
+    while True:
+        match = _HW_SPECIAL.search(text, pos)
+        if not match:
+            flush(len(text))
+            return len(text)
+        start = match.start()
+        token = match.group()
+        line = at(start)
+        if token == "]":
+            if in_hook:
+                flush(start)
+                named = _HOOK_NAME_AFTER.match(text, start)
+                return named.end() if named else start + 1
+            pos = start + 1
+            continue
+        if token in ("{", "}"):  # whitespace-collapsing markup: formatting only
+            flush(start)
+            prose_start = pos = start + 1
+            continue
+        if token == "`":
+            end = text.find("`", start + 1)
+            if end < 0:
+                pos = start + 1
+                continue
+            flush(start)
+            events.append(Prose(line, text[start + 1 : end]))
+            prose_start = pos = end + 1
+            continue
+        if token.startswith("|"):  # named hook |name>[ ... ]
+            flush(start)
+            pos = _harlowe_run(text, match.end(), at, events, in_hook=True)
+            prose_start = pos
+            continue
+        if token[0] in "$_":
+            name_match = FORMAT_VARIABLE.match(text, start)
+            assert name_match is not None
+            flush(start)
+            events.append(Interp(line, name_match.group().lstrip("$")))
+            prose_start = pos = name_match.end()
+            continue
+        if token == "(":
+            handled = _harlowe_macro(text, start, at, events, flush)
+            if handled < 0:
+                pos = start + 1
+                continue
+            prose_start = pos = handled
+            continue
+        result = scan_common(text, start, at, "harlowe")
+        if result is None:
+            pos = start + len(token)
+            continue
+        flush(start)
+        new_events, pos = result
+        events.extend(new_events)
+        prose_start = pos
+
+
+def _harlowe_macro(
+    text: str, start: int, at: Lines, events: list[Event], flush: Callable[[int], None]
+) -> int:
+    """Read the macro at ``start`` (and its hook) into ``events``; its end, or -1 if none."""
+    match = _HW_MACRO.match(text, start)
+    if not match:
+        return -1
+    end = _harlowe_args_end(text, match.end())
+    if end < 0:
+        return -1
+    flush(start)
+    line = at(start)
+    name = match.group(1).lower().replace("_", "")
+    args = text[match.end() : end - 1].strip()
+    raw = text[start:end]
+    # Changers joined with "+" act on the hook that follows them all.
+    while (more := _CHAINED.match(text, end)) is not None:
+        more_end = _harlowe_args_end(text, more.end())
+        if more_end < 0:
+            break
+        raw = text[start:more_end]
+        end = more_end
+    hook = _HOOK_OPEN.match(text, end)
+    strings = string_args(args)
+
+    def run_hook() -> int:
+        assert hook is not None
+        return _harlowe_run(text, hook.end(), at, events, in_hook=True)
+
+    def enclose(opening: Event, closing: type[Close | LinkClose]) -> int:
+        """``opening``, the hook's events, then ``closing`` where the hook ends."""
+        events.append(opening)
+        stop = run_hook()
+        events.append(closing(at(stop - 1), ""))
+        return stop
+
+    if name in _HW_CONDITIONS and hook:
+        kind = _HW_CONDITIONS[name]
+        if kind != "if":
+            events.append(Close(line, ""))  # marks the chain: else follows the previous hook
+        opening = Open(line, kind, args or None, raw, negate=name == "unless")  # type: ignore[arg-type]
+        return enclose(opening, Close)
+    if name in ("set", "put", "move"):
+        if name == "set":
+            events.extend(assignments(args, line, raw))
+        else:
+            put = re.fullmatch(r"(.+?)\s+into\s+([$_][A-Za-z_]\w*)", args, re.DOTALL)
+            if put:
+                events.append(Assign(line, put.group(2), "to", put.group(1), raw))
+            else:
+                events.append(Code(line, raw, f"Harlowe ({name}:)", names_passages=False))
+        return end
+    if name in ("link-goto", "linkgoto") and strings:
+        label = strings[0]
+        target = strings[1] if len(strings) > 1 else strings[0]
+        events.append(Link(line, label, target))
+        return run_hook() if hook else end
+    if name in ("goto", "go-to") and strings:
+        events.append(Goto(line, strings[0], raw))
+        return end
+    if name in ("display",) and strings:
+        events.append(Embed(line, strings[0], raw))
+        return end
+    if name == "print" and FORMAT_VARIABLE.fullmatch(args):
+        events.append(Interp(line, args.lstrip("$")))
+        return end
+    if name in ("link-reveal-goto", "linkrevealgoto") and strings and hook:
+        target = strings[1] if len(strings) > 1 else strings[0]
+        return enclose(LinkOpen(line, strings[0], target, raw), LinkClose)
+    if (
+        name in ("link", "link-reveal", "linkreveal", "link-replace", "linkreplace", "link-repeat")
+        and strings
+        and hook
+    ):
+        return enclose(LinkOpen(line, strings[0], None, raw), LinkClose)
+    events.append(Code(line, raw, f"Harlowe macro ({match.group(1)}:)"))
+    if hook:
+        return run_hook()
+    return end

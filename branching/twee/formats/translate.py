@@ -1,0 +1,190 @@
+"""Story-format expressions (conditions, values) translated to the expression language."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from branching.expressions import (
+    KEYWORDS,
+    EvaluationError,
+    ExpressionError,
+    Lit,
+    Unary,
+    Value,
+    evaluate,
+)
+from branching.expressions import parse as parse_expression
+from branching.twee.formats.events import Dialect
+
+_SCRIPT_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+  | (?P<name>[$_]?[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[<>!+\-*/%(),.\[\]])
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_WORD_OPS = {
+    "is": "==",
+    "eq": "==",
+    "neq": "!=",
+    "isnot": "!=",
+    "gt": ">",
+    "gte": ">=",
+    "lt": "<",
+    "lte": "<=",
+    "and": "and",
+    "or": "or",
+    "not": "not",
+    "true": "true",
+    "false": "false",
+}
+_SYMBOL_OPS = {"===": "==", "!==": "!=", "&&": "and", "||": "or", "!": "not"}
+
+
+def variable_name(name: str) -> str:
+    """A story format's variable name as a branching variable (``$gold`` is ``gold``).
+
+    Names that are words of the expression language get a ``_`` suffix.
+
+    >>> variable_name("$gold"), variable_name("_tmp"), variable_name("$visits")
+    ('gold', '_tmp', 'visits_')
+    """
+    name = name.removeprefix("$")
+    return name + "_" if name in KEYWORDS else name
+
+
+class Untranslatable(ValueError):
+    """Story-format code that has no faithful equivalent in the expression language."""
+
+
+def translate_expression(
+    source: str,
+    dialect: Dialect,
+    passage_ids: dict[str, str] | None = None,
+    it: str | None = None,
+) -> str:
+    """Translate a story format's condition or value to the ``branching`` expression language.
+
+    Variables (``$gold``, ``_temp``; bare names in Chapbook), literals, comparisons (``is``,
+    ``===``, ``gte``...), ``and``/``or``/``not`` (``&&``, ``||``, ``!``), arithmetic and
+    SugarCube's ``visited("Passage")`` translate; anything else raises :class:`Untranslatable`.
+
+    >>> translate_expression("$gold gte 3 and not $cursed", "sugarcube")
+    'gold >= 3 and not cursed'
+    >>> translate_expression("_previousRoom === 'Outside' || !hasCloak", "chapbook")
+    "_previousRoom == 'Outside' or not hasCloak"
+    """
+    out: list[str] = []
+    tokens = [
+        (m.lastgroup or "other", m.group())
+        for m in _SCRIPT_TOKEN.finditer(source)
+        if m.lastgroup != "space"
+    ]
+    i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        following = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
+        i += 1
+        if kind == "number":
+            out.append(text)
+        elif kind == "string":
+            body = json.loads(text) if text[0] == '"' else text[1:-1].replace("\\'", "'")
+            if not isinstance(body, str):
+                raise Untranslatable(f"cannot read the string {text}")
+            out.append("'" + body.replace("\\", "\\\\").replace("'", "\\'") + "'")
+        elif kind == "op":
+            if text in (".", "[", "]"):
+                raise Untranslatable("property access (.x or [x]) has no equivalent")
+            out.append(_SYMBOL_OPS.get(text, text))
+        elif kind == "name":
+            lower = text.lower()
+            if (
+                following == ("op", "(")
+                and dialect == "sugarcube"
+                and text in ("visited", "visitedTags")
+            ):
+                out.append(_visited(tokens, i, passage_ids or {}))
+                i += 3
+            elif following == ("op", "("):
+                raise Untranslatable(f"the function {text}(...) has no equivalent")
+            elif lower == "is" and following == ("name", "not"):
+                out.append("!=")
+                i += 1
+            elif lower in (
+                "contains",
+                "in",
+                "matches",
+                "a",
+                "an",
+                "def",
+                "ndef",
+                "typeof",
+                "instanceof",
+            ):
+                raise Untranslatable(f"'{text}' has no equivalent")
+            elif text == "it" and dialect == "harlowe":
+                if it is None:
+                    raise Untranslatable("'it' outside (set:) has no equivalent")
+                out.append(it)
+            elif (lower in _WORD_OPS and dialect != "chapbook") or text in ("true", "false"):
+                out.append(_WORD_OPS[lower])
+            elif (
+                text[0] == "$"
+                or (text[0] == "_" and dialect in ("sugarcube", "harlowe"))
+                or (dialect == "chapbook" and text not in ("undefined", "null", "NaN"))
+            ):
+                out.append(variable_name(text))
+            else:
+                raise Untranslatable(f"'{text}' is not a story variable")
+        else:
+            raise Untranslatable(f"unexpected {text!r}")
+    result = " ".join(out).replace("( ", "(").replace(" )", ")")
+    try:
+        parse_expression(result)
+    except ExpressionError as exc:
+        raise Untranslatable(exc.reason) from None
+    return result
+
+
+def _visited(tokens: list[tuple[str, str]], i: int, passage_ids: dict[str, str]) -> str:
+    # tokens[i] is "(": expect visited("Passage")
+    if tokens[i - 1][1] != "visited" or len(tokens) < i + 3 or tokens[i + 1][0] != "string":
+        raise Untranslatable("visited() needs a passage name")
+    if tokens[i + 2] != ("op", ")"):
+        raise Untranslatable("visited() with several passages has no equivalent")
+    name = tokens[i + 1][1][1:-1]
+    if name not in passage_ids:
+        raise Untranslatable(f'visited("{name}") names no passage')
+    return f'(visits("{passage_ids[name]}") > 0)'
+
+
+def literal_value(expression: str) -> Value | None:
+    """The constant value of an expression without variables, or None.
+
+    >>> literal_value("-3"), literal_value("true"), literal_value("'x'"), literal_value("gold + 1")
+    (-3, True, None, None)
+    """
+    parsed = parse_expression(expression)
+    if parsed.variables or parsed.nodes:
+        return None
+    tree = parsed.tree
+    if isinstance(tree, Lit) or (isinstance(tree, Unary) and isinstance(tree.operand, Lit)):
+        try:
+            value = evaluate(parsed, {}, lambda node: 0)
+        except EvaluationError:
+            return None
+        return None if isinstance(value, str) else value
+    return None
+
+
+def constant_value(expression: str, known: dict[str, Value]) -> Value | None:
+    """The value of an expression over ``known`` variables, or None when it needs others."""
+    try:
+        return evaluate(expression, known, lambda node: 0)
+    except (EvaluationError, ExpressionError):
+        return None
