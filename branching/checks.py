@@ -2,13 +2,15 @@
 
 They work on the plain JSON data rather than the pydantic models, so that a story with schema
 errors still gets every other problem reported in the same run, and so that the linear checks on
-a 100,000-node story stay cheap (plain dicts and adjacency lists, no networkx).
+a 100,000-node story stay cheap: one pass over the nodes that also builds an integer adjacency
+list, verdicts on expressions computed once per distinct source, JSON pointers built only for
+problems, and graph searches over lists of integers (no networkx).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections import deque
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -25,16 +27,34 @@ from branching.problems import Problem, pointer
 
 #: C0 and C1 control characters except newline and tab: they could drive the viewer's terminal.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Raw C1 characters may sit in JSON text; C0 ones must be escaped (\u001b, \b, \f, \r).
-_MAYBE_CONTROL = re.compile(
-    r"[\x7f-\x9f]|\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr])"
-)
+# Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
+# JSON text (\u001b, \b, \f, \r); DEL and C1 characters may also sit there raw, which in UTF-8
+# is the byte 0x7f or 0xc2 followed by 0x80-0x9f. Searching bytes for a literal prefix is ~10x
+# faster than a character class over decoded text.
+_ESCAPED_CONTROL = re.compile(r"\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr])")
+_ESCAPED_CONTROL_BYTES = re.compile(_ESCAPED_CONTROL.pattern.encode())
+_RAW_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+_RAW_C1_TEXT = re.compile(r"[\x7f-\x9f]")
+
+_DESCRIBED = {"bool": "true or false", "number": "a number", "string": "a string"}
+
+#: A problem before it is placed: (code, message).
+_Finding = tuple[str, str]
 
 
 def check_story(
-    raw: dict[str, Any], *, warnings: bool = True, text: str | None = None
+    raw: dict[str, Any], *, warnings: bool = True, text: str | bytes | None = None
 ) -> list[Problem]:
-    """Every problem in a story's JSON data that the schema alone cannot see."""
+    """Every problem in a story's JSON data that the schema alone cannot see.
+
+    ``text`` is the file the data came from (bytes or decoded); when given, the walk looking
+    for control characters runs only if the file may hold one. Graph warnings are computed
+    only when there is no error (an error may be their cause).
+
+    >>> story = {"start": "a", "nodes": {"a": {"choices": [{"label": "Go", "to": "b"}]}}}
+    >>> [(p.code, p.path) for p in check_story(story)]
+    [('missing-node', '/nodes/a/choices/0/to')]
+    """
     problems: list[Problem] = []
     nodes = raw.get("nodes")
     if not isinstance(nodes, dict):
@@ -53,214 +73,355 @@ def check_story(
             Problem("error", "missing-start", f'start node "{start}" does not exist', "/start")
         )
 
+    checker = _Checker(nodes, kinds, problems)
     for node_id, node in nodes.items():
-        if isinstance(node, dict):
-            problems.extend(_check_node(node_id, node, nodes, kinds))
+        checker.node(node_id, node)
 
     if text is None or may_hold_control_characters(text):
         problems.extend(_control_characters(raw))
-    if warnings and not any(p.severity == "error" for p in problems):
-        problems.extend(graph_warnings(raw))
+    if warnings and isinstance(start, str) and not any(p.severity == "error" for p in problems):
+        problems.extend(checker.graph_warnings(start))
     return problems
 
 
-def _check_node(
-    node_id: str, node: dict[str, Any], nodes: Mapping[str, Any], kinds: Mapping[str, Kind]
-) -> Iterator[Problem]:
-    here = pointer("nodes", node_id)
-    choices = node.get("choices")
-    ending = node.get("ending")
-    is_ending = ending is not None and ending is not False
-    if is_ending and choices:
-        yield Problem(
-            "error",
-            "ending-with-choices",
-            "an ending node cannot have choices",
-            here + "/ending",
-            node_id,
-        )
-    if not is_ending and not choices:
-        yield Problem(
-            "error",
-            "no-choices",
-            'the node has no choices and is not an ending; add choices or "ending": true',
-            here,
-            node_id,
-        )
-    text = node.get("text")
-    if isinstance(text, str):
-        yield from _check_template(text, here + "/text", node_id, kinds)
-    if isinstance(node.get("set"), dict):
-        yield from _check_effects(node["set"], here + "/set", node_id, nodes, kinds)
+def _at(node_id: str, *parts: str | int) -> str:
+    return pointer("nodes", node_id, *parts)
 
-    keys: dict[str, int] = {}
-    if isinstance(choices, list):
-        for index, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            at = f"{here}/choices/{index}"
-            target = choice.get("to")
-            if isinstance(target, str) and target not in nodes:
-                yield Problem(
-                    "error",
-                    "missing-node",
-                    f'choice leads to "{target}", which does not exist',
-                    at + "/to",
-                    node_id,
-                )
-            key = choice.get("id", target)
-            if isinstance(key, str):
-                if key in keys:
-                    yield Problem(
+
+class _Checker:
+    """One pass over the nodes: problems, plus what the graph warnings need."""
+
+    def __init__(
+        self, nodes: Mapping[str, Any], kinds: Mapping[str, Kind], problems: list[Problem]
+    ) -> None:
+        self.nodes = nodes
+        self.kinds = kinds
+        self.problems = problems
+        self.index = {node_id: position for position, node_id in enumerate(nodes)}
+        #: Successors of each node by position (targets that exist; repeats allowed).
+        self.successors: list[list[int]] = []
+        self.endings: list[int] = []
+        self.all_conditional: set[int] = set()
+        # Verdicts depend only on the source and the story, and stories repeat their conditions
+        # and effects thousands of times.
+        self._expressions: dict[tuple[str, Kind | None, str], list[_Finding]] = {}
+        self._templates: dict[str, list[_Finding]] = {}
+        self._effects: dict[tuple[str, type, Any], list[_Finding]] = {}
+
+    # --- Per node ----------------------------------------------------------------------------
+
+    def node(self, node_id: str, node: Any) -> None:
+        successors: list[int] = []
+        self.successors.append(successors)
+        if not isinstance(node, dict):
+            return
+        add = self.problems.append
+        choices = node.get("choices")
+        ending = node.get("ending")
+        is_ending = ending is not None and ending is not False
+        if is_ending:
+            self.endings.append(len(self.successors) - 1)
+            if choices:
+                add(
+                    Problem(
                         "error",
-                        "duplicate-choice-id",
-                        f'choice id "{key}" is used by choice {keys[key] + 1} too; '
-                        'give one of them an "id"',
-                        at + ("/id" if "id" in choice else "/to"),
+                        "ending-with-choices",
+                        "an ending node cannot have choices",
+                        _at(node_id, "ending"),
                         node_id,
                     )
-                else:
-                    keys[key] = index
-            label = choice.get("label")
-            if isinstance(label, str):
-                yield from _check_template(label, at + "/label", node_id, kinds)
-            condition = choice.get("if")
-            if isinstance(condition, str):
-                yield from _check_expression(
-                    condition, at + "/if", node_id, nodes, kinds, wanted="bool"
                 )
-            if isinstance(choice.get("set"), dict):
-                yield from _check_effects(choice["set"], at + "/set", node_id, nodes, kinds)
-
-    timer = node.get("timer")
-    if isinstance(timer, dict):
-        seconds = timer.get("seconds")
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds <= 0:
-            yield Problem(
-                "error",
-                "timer-seconds",
-                f"a timer needs more than 0 seconds, not {seconds}",
-                here + "/timer/seconds",
-                node_id,
+        elif not choices:
+            add(
+                Problem(
+                    "error",
+                    "no-choices",
+                    'the node has no choices and is not an ending; add choices or "ending": true',
+                    _at(node_id),
+                    node_id,
+                )
             )
-        default = timer.get("default")
-        if isinstance(default, str) and default not in keys and not is_ending:
-            known = ", ".join(f'"{k}"' for k in keys) or "none"
-            yield Problem(
-                "error",
-                "timer-default",
-                f'timer default "{default}" is not a choice of this node (choice ids: {known})',
-                here + "/timer/default",
-                node_id,
-            )
-        if is_ending:
-            yield Problem(
-                "error",
-                "timer-default",
-                "an ending node has no choices for a timer to take",
-                here + "/timer",
-                node_id,
+        text = node.get("text")
+        if text.__class__ is str and ("{" in text or "}" in text):
+            self._place(self.template(text), node_id, "text")
+        effects = node.get("set")
+        if effects and isinstance(effects, dict):
+            self.effects(effects, node_id, ("set",))
+
+        keys: dict[str, int] = {}
+        if isinstance(choices, list):
+            index = self.index
+            conditional = 0
+            for position, choice in enumerate(choices):
+                if choice.__class__ is not dict:
+                    continue
+                target = choice.get("to")
+                if target.__class__ is str:
+                    successor = index.get(target)
+                    if successor is None:
+                        add(
+                            Problem(
+                                "error",
+                                "missing-node",
+                                f'choice leads to "{target}", which does not exist',
+                                _at(node_id, "choices", position, "to"),
+                                node_id,
+                            )
+                        )
+                    else:
+                        successors.append(successor)
+                key = choice.get("id", target)
+                if key.__class__ is str:
+                    if key in keys:
+                        add(
+                            Problem(
+                                "error",
+                                "duplicate-choice-id",
+                                f'choice id "{key}" is used by choice {keys[key] + 1} too; '
+                                'give one of them an "id"',
+                                _at(node_id, "choices", position, "id" if "id" in choice else "to"),
+                                node_id,
+                            )
+                        )
+                    else:
+                        keys[key] = position
+                label = choice.get("label")
+                if label.__class__ is str and ("{" in label or "}" in label):
+                    self._place(self.template(label), node_id, "choices", position, "label")
+                size = len(choice)
+                if size == 2 or (size == 3 and "id" in choice):
+                    continue  # only label, to (and id): most choices stop here
+                condition = choice.get("if")
+                if condition is not None:
+                    conditional += 1
+                    if condition.__class__ is str:
+                        found = self.expression(condition, "bool", "condition")
+                        if found:
+                            self._place(found, node_id, "choices", position, "if")
+                effects = choice.get("set")
+                if effects and isinstance(effects, dict):
+                    self.effects(effects, node_id, ("choices", position, "set"))
+            if choices and conditional == len(choices):
+                self.all_conditional.add(len(self.successors) - 1)
+
+        timer = node.get("timer")
+        if isinstance(timer, dict):
+            self.problems.extend(_check_timer(node_id, timer, keys, is_ending))
+
+    def _place(self, found: list[_Finding], node_id: str, *parts: str | int) -> None:
+        if found:
+            path = _at(node_id, *parts)
+            self.problems.extend(
+                Problem("error", code, message, path, node_id) for code, message in found
             )
 
+    # --- Cached verdicts ---------------------------------------------------------------------
 
-def _check_template(
-    text: str, at: str, node_id: str, kinds: Mapping[str, Kind]
+    def template(self, text: str) -> list[_Finding]:
+        found = self._templates.get(text)
+        if found is None:
+            found = self._templates[text] = _check_template(text, self.kinds)
+        return found
+
+    def expression(self, source: str, wanted: Kind | None, what: str) -> list[_Finding]:
+        key = (source, wanted, what)
+        found = self._expressions.get(key)
+        if found is None:
+            found = self._expressions[key] = _check_expression(
+                source, self.nodes, self.kinds, wanted=wanted, what=what
+            )
+        return found
+
+    def effects(self, effects: Mapping[str, Any], node_id: str, at: tuple[str | int, ...]) -> None:
+        for name, value in effects.items():
+            key = (name, value.__class__, value)
+            found = self._effects.get(key)
+            if found is None:
+                found = self._effects[key] = self._effect(name, value)
+            if found:
+                self._place(found, node_id, *at, name)
+
+    def _effect(self, name: str, value: Any) -> list[_Finding]:
+        kind = self.kinds.get(name)
+        if kind is None:
+            return [
+                (
+                    "undefined-variable",
+                    f'sets "{name}", which is not a variable of this story; '
+                    'declare it in "variables"',
+                )
+            ]
+        if isinstance(value, str):
+            return self.expression(value, kind, f'value for "{name}"')
+        if isinstance(value, bool | int | float) and kind_of(value) != kind:
+            shown = json.dumps(value)
+            return [("type-error", f'"{name}" holds {kind} values; {shown} is {kind_of(value)}')]
+        return []
+
+    # --- Graph -------------------------------------------------------------------------------
+
+    def graph_warnings(self, start: str) -> list[Problem]:
+        """Unreachable nodes and endings, traps, and nodes whose every choice is conditional."""
+        first = self.index.get(start)
+        if first is None:
+            return []
+        successors = self.successors
+        reachable = _search(successors, [first])
+        predecessors: list[list[int]] = [[] for _ in successors]
+        for source, targets in enumerate(successors):
+            for target in targets:
+                predecessors[target].append(source)
+        finishing = _search(predecessors, self.endings)
+        endings = set(self.endings)
+        problems: list[Problem] = []
+        for position, node_id in enumerate(self.nodes):
+            if not reachable[position]:
+                ending = position in endings
+                problems.append(
+                    Problem(
+                        "warning",
+                        "unreached-ending" if ending else "unreachable",
+                        f'no path from the start "{start}" leads to this ending'
+                        if ending
+                        else f'no path from the start "{start}" leads here',
+                        _at(node_id),
+                        node_id,
+                    )
+                )
+                continue
+            if not finishing[position]:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "trap",
+                        "no ending can be reached from here: "
+                        "a viewer who gets here can never finish",
+                        _at(node_id),
+                        node_id,
+                    )
+                )
+            if position in self.all_conditional:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "all-conditional",
+                        "every choice here has a condition: if none holds, the viewer is stuck "
+                        "(`branching validate --deep` checks whether that can happen)",
+                        _at(node_id, "choices"),
+                        node_id,
+                    )
+                )
+        return problems
+
+
+def _search(graph: list[list[int]], sources: list[int]) -> bytearray:
+    """Marks (1) of the nodes reachable from ``sources``, themselves included.
+
+    >>> list(_search([[1], [], [0]], [0]))
+    [1, 1, 0]
+    """
+    seen = bytearray(len(graph))
+    stack = list(sources)
+    for source in sources:
+        seen[source] = 1
+    pop, push = stack.pop, stack.append
+    while stack:
+        for target in graph[pop()]:
+            if not seen[target]:
+                seen[target] = 1
+                push(target)
+    return seen
+
+
+# --- Findings that do not depend on where they are ------------------------------------------
+
+
+def _check_timer(
+    node_id: str, timer: dict[str, Any], keys: Mapping[str, int], is_ending: bool
 ) -> Iterator[Problem]:
+    seconds = timer.get("seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds <= 0:
+        yield Problem(
+            "error",
+            "timer-seconds",
+            f"a timer needs more than 0 seconds, not {seconds}",
+            _at(node_id, "timer", "seconds"),
+            node_id,
+        )
+    default = timer.get("default")
+    if isinstance(default, str) and default not in keys and not is_ending:
+        known = ", ".join(f'"{k}"' for k in keys) or "none"
+        yield Problem(
+            "error",
+            "timer-default",
+            f'timer default "{default}" is not a choice of this node (choice ids: {known})',
+            _at(node_id, "timer", "default"),
+            node_id,
+        )
+    if is_ending:
+        yield Problem(
+            "error",
+            "timer-default",
+            "an ending node has no choices for a timer to take",
+            _at(node_id, "timer"),
+            node_id,
+        )
+
+
+def _check_template(text: str, kinds: Mapping[str, Kind]) -> list[_Finding]:
     try:
         parsed = template(text)
     except TemplateError as exc:
-        yield Problem(
-            "error", "interpolation", f"{exc} (at character {exc.offset + 1})", at, node_id
-        )
-        return
-    for name in sorted(parsed.variables - kinds.keys()):
-        yield Problem(
-            "error",
-            "undefined-variable",
-            f'{{{name}}} names no variable; declare it in "variables"',
-            at,
-            node_id,
-        )
+        return [("interpolation", f"{exc} (at character {exc.offset + 1})")]
+    return [
+        ("undefined-variable", f'{{{name}}} names no variable; declare it in "variables"')
+        for name in sorted(parsed.variables - kinds.keys())
+    ]
 
 
 def _check_expression(
     source: str,
-    at: str,
-    node_id: str,
     nodes: Mapping[str, Any],
     kinds: Mapping[str, Kind],
     *,
     wanted: Kind | None,
     what: str = "condition",
-) -> Iterator[Problem]:
+) -> list[_Finding]:
     try:
         expr = parse(source)
     except ExpressionError as exc:
-        yield Problem("error", "expression-syntax", f"{exc}: {source[:80]}", at, node_id)
-        return
+        return [("expression-syntax", f"{exc}: {source[:80]}")]
+    found: list[_Finding] = []
     undefined = sorted(expr.variables - kinds.keys())
     for name in undefined:
-        yield Problem(
-            "error",
-            "undefined-variable",
-            f'"{name}" is not a variable of this story; declare it in "variables"',
-            at,
-            node_id,
+        found.append(
+            (
+                "undefined-variable",
+                f'"{name}" is not a variable of this story; declare it in "variables"',
+            )
         )
     for target in sorted(expr.nodes):
         if target not in nodes:
-            yield Problem(
-                "error", "unknown-node-in-visits", f'visits("{target}") names no node', at, node_id
-            )
+            found.append(("unknown-node-in-visits", f'visits("{target}") names no node'))
     if undefined:
-        return
+        return found
     try:
         kind = check(expr, kinds)
     except ExpressionError as exc:
-        yield Problem("error", "type-error", f"{exc}: {source[:80]}", at, node_id)
-        return
+        found.append(("type-error", f"{exc}: {source[:80]}"))
+        return found
     if wanted is not None and kind is not None and kind != wanted:
-        described = {"bool": "true or false", "number": "a number", "string": "a string"}
-        yield Problem(
-            "error",
-            "type-error",
-            f"this {what} gives {described[kind]}, "
-            f"but {described[wanted]} is needed: {source[:80]}",
-            at,
-            node_id,
-        )
-
-
-def _check_effects(
-    effects: Mapping[str, Any],
-    at: str,
-    node_id: str,
-    nodes: Mapping[str, Any],
-    kinds: Mapping[str, Kind],
-) -> Iterator[Problem]:
-    for name, value in effects.items():
-        here = f"{at}/{pointer(name)[1:]}"
-        if name not in kinds:
-            yield Problem(
-                "error",
-                "undefined-variable",
-                f'sets "{name}", which is not a variable of this story; declare it in "variables"',
-                here,
-                node_id,
-            )
-            continue
-        if isinstance(value, str):
-            yield from _check_expression(
-                value, here, node_id, nodes, kinds, wanted=kinds[name], what=f'value for "{name}"'
-            )
-        elif isinstance(value, bool | int | float) and kind_of(value) != kinds[name]:
-            yield Problem(
-                "error",
+        found.append(
+            (
                 "type-error",
-                f'"{name}" holds {kinds[name]} values; {value!r} is {kind_of(value)}',
-                here,
-                node_id,
+                f"this {what} gives {_DESCRIBED[kind]}, "
+                f"but {_DESCRIBED[wanted]} is needed: {source[:80]}",
             )
+        )
+    return found
+
+
+# --- Control characters ----------------------------------------------------------------------
 
 
 def _control_characters(raw: Any) -> Iterator[Problem]:
@@ -292,127 +453,22 @@ def _control_problem(parts: tuple[str | int, ...], what: str, offset: int) -> Pr
     )
 
 
-def may_hold_control_characters(text: str) -> bool:
-    """A cheap test on the raw JSON text: False means no string in it has a control character."""
-    return _MAYBE_CONTROL.search(text) is not None
+def may_hold_control_characters(text: str | bytes) -> bool:
+    r"""A cheap test on the raw JSON file: False means no string in it has a control character.
 
-
-# --- Graph warnings --------------------------------------------------------------------------
-
-
-def adjacency(nodes: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Each node's distinct existing targets, in choice order."""
-    graph: dict[str, list[str]] = {}
-    for node_id, node in nodes.items():
-        targets: list[str] = []
-        if isinstance(node, dict) and isinstance(node.get("choices"), list):
-            for choice in node["choices"]:
-                if isinstance(choice, dict):
-                    target = choice.get("to")
-                    if isinstance(target, str) and target in nodes and target not in targets:
-                        targets.append(target)
-        graph[node_id] = targets
-    return graph
-
-
-def reachable_from(graph: Mapping[str, list[str]], start: str) -> set[str]:
-    """Nodes reachable from ``start`` (itself included).
-
-    >>> sorted(reachable_from({"a": ["b"], "b": [], "c": ["a"]}, "a"))
-    ['a', 'b']
+    >>> may_hold_control_characters(b'{"text": "tab\there"}')
+    False
+    >>> may_hold_control_characters('{"text": "\\u001b[31m"}')
+    True
+    >>> may_hold_control_characters('{"text": "\\u0085"}'.encode())
+    True
+    >>> may_hold_control_characters('{"text": "\x85"}'.encode())
+    True
     """
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        for target in graph.get(queue.popleft(), ()):
-            if target not in seen:
-                seen.add(target)
-                queue.append(target)
-    return seen
-
-
-def can_finish(graph: Mapping[str, list[str]], endings: set[str]) -> set[str]:
-    """Nodes from which some ending can be reached (endings included).
-
-    >>> sorted(can_finish({"a": ["b"], "b": [], "c": ["c"]}, {"b"}))
-    ['a', 'b']
-    """
-    reverse: dict[str, list[str]] = {node: [] for node in graph}
-    for source, targets in graph.items():
-        for target in targets:
-            reverse[target].append(source)
-    seen = set(endings)
-    queue = deque(endings)
-    while queue:
-        for source in reverse.get(queue.popleft(), ()):
-            if source not in seen:
-                seen.add(source)
-                queue.append(source)
-    return seen
-
-
-def graph_warnings(raw: Mapping[str, Any]) -> list[Problem]:
-    nodes = raw["nodes"]
-    start = raw.get("start")
-    if not isinstance(start, str) or start not in nodes:
-        return []
-    graph = adjacency(nodes)
-    endings = {
-        node_id
-        for node_id, node in nodes.items()
-        if isinstance(node, dict) and node.get("ending") not in (None, False)
-    }
-    reachable = reachable_from(graph, start)
-    finishing = can_finish(graph, endings)
-    problems: list[Problem] = []
-    for node_id, node in nodes.items():
-        here = pointer("nodes", node_id)
-        if node_id not in reachable:
-            if node_id in endings:
-                problems.append(
-                    Problem(
-                        "warning",
-                        "unreached-ending",
-                        f'no path from the start "{start}" leads to this ending',
-                        here,
-                        node_id,
-                    )
-                )
-            else:
-                problems.append(
-                    Problem(
-                        "warning",
-                        "unreachable",
-                        f'no path from the start "{start}" leads here',
-                        here,
-                        node_id,
-                    )
-                )
-            continue
-        if node_id not in finishing:
-            problems.append(
-                Problem(
-                    "warning",
-                    "trap",
-                    "no ending can be reached from here: a viewer who gets here can never finish",
-                    here,
-                    node_id,
-                )
-            )
-        choices = node.get("choices") if isinstance(node, dict) else None
-        if (
-            isinstance(choices, list)
-            and choices
-            and all(isinstance(c, dict) and "if" in c for c in choices)
-        ):
-            problems.append(
-                Problem(
-                    "warning",
-                    "all-conditional",
-                    "every choice here has a condition: if none holds, the viewer is stuck "
-                    "(`branching validate --deep` checks whether that can happen)",
-                    here + "/choices",
-                    node_id,
-                )
-            )
-    return problems
+    if isinstance(text, bytes):
+        return (
+            b"\x7f" in text
+            or _RAW_C1.search(text) is not None
+            or _ESCAPED_CONTROL_BYTES.search(text) is not None
+        )
+    return _RAW_C1_TEXT.search(text) is not None or _ESCAPED_CONTROL.search(text) is not None

@@ -11,12 +11,14 @@ import click
 
 from branching import __version__
 from branching.commands import (
+    graph,
     log,
     play,
     report,
     rollups,
     schema,
     simulate,
+    stats,
     twee,
     validate,
     viewer,
@@ -37,6 +39,8 @@ main.add_command(schema.schema)
 main.add_command(validate.validate)
 main.add_command(twee.import_group)
 main.add_command(twee.export_group)
+main.add_command(graph.graph)
+main.add_command(stats.stats)
 main.add_command(log.log_group)
 log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)

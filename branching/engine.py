@@ -330,9 +330,11 @@ class Session:
         """Go back to ``history[to]`` (``None``: the latest choice point), exactly as it was.
 
         Records ``Rewound(from_node, to_node, step)`` and nothing else; the choices are shown
-        afresh (the timer starts again in full). Only while playing.
+        afresh (the timer starts again in full). Also from an ending or a fault, so the viewer
+        can try another branch (Bandersnatch-style); the playthrough then goes on. Not after quit.
         """
-        self._require_playing("go back")
+        if self.status == "quit":
+            raise SessionError("cannot go back: the playthrough has quit")
         if not self.history:
             raise SessionError("there is no earlier choice point to go back to")
         step = len(self.history) - 1 if to is None else to
@@ -344,6 +346,9 @@ class Session:
         self.node_id = point.node_id
         self.variables = dict(point.variables)
         self.visits = dict(point.visits)
+        self.status = "playing"
+        self.ending = None
+        self.fault = None
         self._record(Rewound(from_node=from_node, to_node=point.node_id, step=step))
         self._show_choices()
 

@@ -7,17 +7,20 @@ there is something to report, by one scan of the text (:func:`locate`).
 
 from __future__ import annotations
 
-import bisect
+import gc
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
-from branching.model import FORMAT, Story, content_hash
+from branching.model import FORMAT, Id, Node, Story, content_hash
 from branching.problems import Problem, pointer, unescape_pointer
 
 
@@ -42,6 +45,8 @@ class LoadResult:
     content_hash: str = ""
     #: False when the file could not be read or is not JSON (``validate`` exits 2).
     readable: bool = True
+    #: Number of nodes in the file (also when ``story`` was not built).
+    node_count: int = 0
 
     @property
     def errors(self) -> list[Problem]:
@@ -56,10 +61,13 @@ class LoadResult:
         return self.readable and not self.errors and self.story is not None
 
 
-def load_story(path: str | Path, *, warnings: bool = True) -> LoadResult:
+def load_story(path: str | Path, *, warnings: bool = True, build: bool = True) -> LoadResult:
     """Load and check a story file. Never raises for bad content; see ``result.problems``.
 
-    ``warnings=False`` skips the graph warnings (players need only errors).
+    ``warnings=False`` skips the graph warnings (players need only errors). ``build=False``
+    checks everything but keeps no :class:`Story` (``result.story`` is None): each node is
+    validated and dropped at once, which saves a third of the time and of the memory on large
+    stories (``branching validate`` without ``--deep``).
     """
     name = str(path)
     try:
@@ -72,7 +80,7 @@ def load_story(path: str | Path, *, warnings: bool = True) -> LoadResult:
             [Problem("error", "unreadable", f"cannot read the file: {reason}")],
             readable=False,
         )
-    return load_story_bytes(data, name, warnings=warnings)
+    return load_story_bytes(data, name, warnings=warnings, build=build)
 
 
 def read_story(path: str | Path) -> Story:
@@ -90,8 +98,43 @@ def read_story(path: str | Path) -> Story:
     raise StoryError(f"{result.name} cannot be played:\n{shown}{more}{hint}", result)
 
 
-def load_story_bytes(data: bytes, name: str = "<story>", *, warnings: bool = True) -> LoadResult:
-    """Load and check a story from bytes (see :func:`load_story`)."""
+def load_story_bytes(
+    data: bytes, name: str = "<story>", *, warnings: bool = True, build: bool = True
+) -> LoadResult:
+    """Load and check a story from bytes (see :func:`load_story`).
+
+    >>> result = load_story_bytes(b'{"format": "branching/1", "id": "s", "title": "S",'
+    ...     b' "start": "a", "nodes": {"a": {"ending": true}}}')
+    >>> result.ok, result.problems
+    (True, [])
+    """
+    with _collector_paused():
+        return _load(data, name, warnings=warnings, build=build)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a story is built, then freeze the result.
+
+    A large story is millions of dicts, strings and models, none in a reference cycle. With the
+    collector running, each allocation burst makes it traverse everything built so far: on The
+    Intercept that was 0.65 s of a 0.75 s pydantic validation. Afterwards ``gc.freeze()`` moves
+    the story to the permanent generation, so later collections (and the first one, which would
+    otherwise visit every object allocated meanwhile) skip it. Reference counting still frees
+    everything as usual; only cycles created before the freeze are never collected.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
     digest = content_hash(data)
     try:
         text = data.decode("utf-8-sig")
@@ -125,51 +168,106 @@ def load_story_bytes(data: bytes, name: str = "<story>", *, warnings: bool = Tru
     except RecursionError:
         problem = Problem("error", "json-syntax", "not valid JSON: nested too deeply")
         return LoadResult(name, None, [problem], digest, readable=False)
+    # The decoded text is as big as the file: free it while the models are built, and decode
+    # again only if there are problems to locate.
+    del text
 
     problems: list[Problem] = []
     if duplicates:
         problems.extend(_duplicate_problems(raw, duplicates))
 
     story: Story | None = None
-    try:
-        story = Story.model_validate(raw)
-        story._content_hash = digest
-    except ValidationError as exc:
-        problems.extend(_schema_problems(raw, exc))
+    shape: list[ErrorDetails] = []
+    if build:
+        try:
+            story = Story.model_validate(raw)
+            story._content_hash = digest
+        except ValidationError as exc:
+            shape = exc.errors(include_url=False)
+    else:
+        shape = _shape_errors(raw)
+    schema = _schema_problems(raw, shape)
+    problems.extend(schema)
+    nodes = raw.get("nodes") if isinstance(raw, dict) else None
+    node_count = len(nodes) if isinstance(nodes, dict) else 0
 
-    if isinstance(raw, dict) and (story is not None or raw.get("format") == FORMAT):
+    if isinstance(raw, dict) and (not schema or raw.get("format") == FORMAT):
         from branching.checks import check_story
 
-        problems.extend(check_story(raw, warnings=warnings, text=text))
+        problems.extend(check_story(raw, warnings=warnings, text=data))
 
     if problems:
-        problems = locate(text, problems)
+        problems = locate(data.decode("utf-8-sig"), problems)
         problems.sort(key=lambda p: (p.severity != "error", p.line or 0, p.column or 0))
     if any(p.severity == "error" for p in problems):
         story = None
-    return LoadResult(name, story, problems, digest)
+    return LoadResult(name, story, problems, digest, node_count=node_count)
+
+
+def _shape_errors(raw: Any) -> list[ErrorDetails]:
+    """pydantic's errors for ``raw`` as a Story, validating one node at a time.
+
+    Same errors as ``Story.model_validate(raw)``, but no model of the whole story is built
+    or kept: each node's model is dropped as soon as it is validated.
+    """
+    nodes = raw.get("nodes") if isinstance(raw, dict) else None
+    if not isinstance(nodes, dict):
+        try:
+            Story.model_validate(raw)
+        except ValidationError as exc:
+            return exc.errors(include_url=False)
+        return []
+    errors: list[ErrorDetails] = []
+    try:
+        Story.model_validate({**raw, "nodes": {}})
+    except ValidationError as exc:
+        errors.extend(exc.errors(include_url=False))
+    try:
+        _node_ids().validate_python(nodes)
+    except ValidationError as exc:
+        errors.extend(_under(("nodes",), exc))
+    validate = Node.__pydantic_validator__.validate_python
+    for node_id, node in nodes.items():
+        try:
+            validate(node)
+        except ValidationError as exc:
+            errors.extend(_under(("nodes", node_id), exc))
+    return errors
+
+
+def _under(prefix: tuple[str, ...], exc: ValidationError) -> list[ErrorDetails]:
+    return [{**error, "loc": (*prefix, *error["loc"])} for error in exc.errors(include_url=False)]
+
+
+@lru_cache(maxsize=1)
+def _node_ids() -> TypeAdapter[dict[str, Any]]:
+    """Validates the keys of ``nodes`` as ids (the values are validated node by node)."""
+    return TypeAdapter(dict[Id, Any])
 
 
 # --- Problems from duplicate keys and pydantic -----------------------------------------------
 
 
 def _duplicate_problems(raw: Any, duplicates: list[tuple[dict[str, Any], str]]) -> list[Problem]:
+    # The hook saw each object before it had a place in the document: find those places.
+    keys_of: dict[int, list[str]] = {}
+    for obj, key in duplicates:
+        keys_of.setdefault(id(obj), []).append(key)
     found: list[Problem] = []
     stack: list[tuple[Any, tuple[str | int, ...]]] = [(raw, ())]
-    while stack and len(found) < len(duplicates):
+    while stack and keys_of:
         value, parts = stack.pop()
         if isinstance(value, dict):
-            for obj, key in duplicates:
-                if obj is value:
-                    found.append(
-                        Problem(
-                            "error",
-                            "duplicate-key",
-                            f'"{key}" appears more than once here; JSON readers keep only the last',
-                            pointer(*parts, key),
-                            _node_of((*parts, key)),
-                        )
+            for key in keys_of.pop(id(value), ()):
+                found.append(
+                    Problem(
+                        "error",
+                        "duplicate-key",
+                        f'"{key}" appears more than once here; JSON readers keep only the last',
+                        pointer(*parts, key),
+                        _node_of((*parts, key)),
                     )
+                )
             stack.extend((v, (*parts, k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, (*parts, i)) for i, v in enumerate(value))
@@ -191,10 +289,10 @@ _FRIENDLY = {
 }
 
 
-def _schema_problems(raw: Any, exc: ValidationError) -> list[Problem]:
+def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
-    for error in exc.errors(include_url=False):
+    for error in errors:
         loc = tuple(error["loc"])
         # A union (e.g. `ending`: true or an object) reports one error per member; keep the first.
         loc = tuple(part for part in loc if not (isinstance(part, str) and _is_union_tag(part)))
@@ -260,18 +358,37 @@ def _is_union_tag(part: str) -> bool:
 
 # --- Line and column -------------------------------------------------------------------------
 
-_SCAN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+_SPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 def locate(text: str, problems: list[Problem]) -> list[Problem]:
-    """Give each problem the line and column of the nearest existing place its path names."""
+    r"""Give each problem the line and column of the nearest existing place its path names.
+
+    >>> text = '{"start": "x",\n "nodes": {"a": {"choices": []}}}'
+    >>> problem = Problem("error", "no-choices", "", "/nodes/a/choices")
+    >>> [(p.line, p.column) for p in locate(text, [problem])]
+    [(2, 18)]
+    """
     wanted: set[tuple[str, ...]] = set()
     for problem in problems:
         parts = tuple(unescape_pointer(problem.path))
         for size in range(len(parts) + 1):
             wanted.add(parts[:size])
-    offsets = _scan_offsets(text, wanted)
-    newlines = [i for i, char in enumerate(text) if char == "\n"] if offsets else []
+    try:
+        offsets = _scan_offsets(text, wanted)
+    except (RecursionError, ValueError, IndexError):  # not the JSON we parsed: leave unlocated
+        return problems
+    places: dict[int, tuple[int, int]] = {}
+    line, last_newline, position = 1, -1, 0
+    for offset in sorted(set(offsets.values())):
+        # Count newlines between consecutive offsets: one pass over the text in all.
+        line += text.count("\n", position, offset)
+        newline = text.rfind("\n", position, offset)
+        if newline != -1:
+            last_newline = newline
+        places[offset] = (line, offset - last_newline)
+        position = offset
     located: list[Problem] = []
     for problem in problems:
         if problem.line is not None:
@@ -280,75 +397,63 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         parts = tuple(unescape_pointer(problem.path))
         while parts and parts not in offsets:
             parts = parts[:-1]
-        offset = offsets.get(parts)
-        if offset is None:
-            located.append(problem)
-            continue
-        line = bisect.bisect_left(newlines, offset)
-        column = offset - (newlines[line - 1] + 1 if line else 0)
-        located.append(problem.located(line + 1, column + 1))
+        place = places.get(offsets[parts]) if parts in offsets else None
+        located.append(problem if place is None else problem.located(*place))
     return located
 
 
 def _scan_offsets(text: str, wanted: set[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
     """Offsets of the JSON values (object members: their keys) at the wanted paths.
 
-    For a key given twice the later offset wins, which is where a duplicate is reported.
+    Descends only into wanted containers and skips every other value with the C decoder, so
+    locating a few problems in a 50 MB file costs little more than parsing it once. For a key
+    given twice the later offset wins, which is where a duplicate is reported.
     """
     offsets: dict[tuple[str, ...], int] = {}
-    # Each frame: [path of the container, is_object, next array index or None, pending key]
-    stack: list[list[Any]] = []
-    path: tuple[str, ...] = ()
-    expecting_key = False
-    pending_key: str | None = None
-    for match in _SCAN.finditer(text):
-        token = match.group()
-        start = match.start()
-        if stack and stack[-1][1] and expecting_key and token.startswith('"'):
-            pending_key = _unquote(token)
-            here = (*stack[-1][0], pending_key)
-            if here in wanted:
-                offsets[here] = start
-            continue
-        if token == ":":
-            expecting_key = False
-            continue
-        if token == ",":
-            if stack and stack[-1][1]:
-                expecting_key = True
-            continue
-        if token in "}]":
-            if stack:
-                stack.pop()
-            expecting_key = False
-            continue
-        # A value starts here.
-        if stack:
-            frame = stack[-1]
-            if frame[1]:
-                path = (*frame[0], pending_key or "")
-            else:
-                path = (*frame[0], str(frame[2]))
-                frame[2] += 1
-                if path in wanted and path not in offsets:
-                    offsets[path] = start
-        else:
-            path = ()
-            offsets.setdefault((), start)
-        if token == "{":
-            stack.append([path, True, None])
-            expecting_key = True
-        elif token == "[":
-            stack.append([path, False, 0])
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+    def space(index: int) -> int:
+        match = _SPACE.match(text, index)
+        assert match is not None
+        return match.end()
+
+    def walk(index: int, path: tuple[str, ...]) -> int:
+        """Offsets within the value starting at ``index``; returns where the value ends."""
+        char = text[index]
+        if char == "{" and path in wanted:
+            index = space(index + 1)
+            if text[index] == "}":
+                return index + 1
+            while True:
+                key, after = scanstring(text, index + 1)
+                here = (*path, key)
+                if here in wanted:
+                    offsets[here] = index
+                after = space(space(after) + 1)  # past the colon
+                index = space(walk(after, here))
+                if text[index] == ",":
+                    index = space(index + 1)
+                    continue
+                return index + 1
+        if char == "[" and path in wanted:
+            index = space(index + 1)
+            if text[index] == "]":
+                return index + 1
+            position = 0
+            while True:
+                here = (*path, str(position))
+                if here in wanted:
+                    offsets.setdefault(here, index)
+                index = space(walk(index, here))
+                position += 1
+                if text[index] == ",":
+                    index = space(index + 1)
+                    continue
+                return index + 1
+        _, end = _DECODER.raw_decode(text, index)
+        return int(end)
+
+    start = space(0)
+    offsets[()] = start
+    walk(start, ())
     return offsets
-
-
-def _unquote(token: str) -> str:
-    body = token[1:-1]
-    if "\\" not in body:
-        return body
-    try:
-        value = json.loads(token)
-    except ValueError:
-        return body
-    return value if isinstance(value, str) else body

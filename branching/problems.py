@@ -1,15 +1,32 @@
 """Located problems in a story file: what ``branching validate`` reports.
 
-Every problem has a stable ``code`` (documented in docs/story-format.md), the node it concerns,
+Every problem has a stable ``code`` (documented in docs/validation.md), the node it concerns,
 a JSON pointer into the file and, once the loader resolves it, the line and column.
 """
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+
+# Messages quote story content (ids, keys, expressions) that may hold terminal control
+# characters: what validate prints must not drive the writer's terminal either.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")  # json.dumps escapes C0 itself, not DEL and C1
+
+
+def printable(text: str) -> str:
+    r"""``text`` on one line with control characters shown as ``\uXXXX`` escapes.
+
+    >>> printable("a\x1b[2Jb\nc")
+    'a\\u001b[2Jb\\u000ac'
+    """
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +57,27 @@ class Problem:
             where += f":{self.line}:{self.column or 1}"
         node = f'node "{self.node}": ' if self.node is not None else ""
         path = f" (at {self.path})" if self.path else ""
-        return f"{where}: {self.severity} [{self.code}] {node}{self.message}{path}"
+        return printable(f"{where}: {self.severity} [{self.code}] {node}{self.message}{path}")
+
+
+def problems_json(problems: Iterable[Problem]) -> str:
+    r"""The JSON list ``validate --format json`` prints, safe to show in a terminal.
+
+    >>> print(problems_json([Problem("error", "missing-node", 'leads to "\x1b\x9b"')]))
+    [
+      {
+        "severity": "error",
+        "code": "missing-node",
+        "message": "leads to \"\u001b\u009b\"",
+        "path": "",
+        "node": null,
+        "line": null,
+        "column": null
+      }
+    ]
+    """
+    text = json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def pointer(*parts: str | int) -> str:

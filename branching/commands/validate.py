@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
@@ -19,34 +18,70 @@ import click
     help="text for people, json for editors and scripts.",
 )
 @click.option("--no-warnings", is_flag=True, help="Report errors only.")
-def validate(story: str, output_format: str, no_warnings: bool) -> None:
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also play every way through the story (variables and conditions included) to find "
+    "stuck viewers, failing expressions and what no play can reach.",
+)
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Bound of --deep: stop after this many distinct states.",
+)
+def validate(
+    story: str, output_format: str, no_warnings: bool, deep: bool, max_states: int
+) -> None:
     """Check STORY and report every error and warning with its node, path and line:column.
 
     Exit status: 0 no errors (warnings allowed), 1 the story has errors, 2 the file cannot be
-    read or is not JSON.
+    read or is not JSON. Problem codes are listed in docs/validation.md.
     """
     from branching.loader import load_story
+    from branching.problems import problems_json
 
-    result = load_story(story, warnings=not no_warnings)
-    problems = result.problems
+    # Without --deep no Story model is needed: check node by node and keep none (faster).
+    result = load_story(story, warnings=not no_warnings, build=deep)
+    problems = list(result.problems)
+    note = ""
+    if deep and result.ok and result.story is not None:  # --deep built the story
+        from pathlib import Path
+
+        from branching.deep import explore
+        from branching.loader import locate
+
+        skip = {p.node for p in problems if p.code in ("unreachable", "unreached-ending")}
+        found = explore(result.story, max_states=max_states, skip={n for n in skip if n})
+        deep_problems = [p for p in found.problems if p.severity == "error" or not no_warnings]
+        if deep_problems:
+            text = Path(story).read_bytes().decode("utf-8-sig")
+            problems += locate(text, deep_problems)
+            problems.sort(key=lambda p: (p.severity != "error", p.line or 0, p.column or 0))
+        complete = "complete" if found.complete else f"stopped at --max-states {max_states:,}"
+        note = f"; deep check: {found.states:,} states ({complete})"
+    elif deep and result.readable:
+        note = "; deep check skipped: fix the errors first"
+
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
     if output_format == "json":
-        click.echo(json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False))
+        click.echo(problems_json(problems))
     else:
         for problem in problems:
             click.echo(problem.format(result.name))
-        errors, warnings = len(result.errors), len(result.warnings)
         if result.readable and not errors:
-            nodes = len(result.story.nodes) if result.story else 0
-            summary = f"{result.name}: OK, {nodes} nodes"
+            summary = f"{result.name}: OK, {result.node_count:,} nodes"
             if warnings:
                 summary += f", {warnings} warning{'s' if warnings != 1 else ''}"
-            click.echo(summary)
+            click.echo(summary + note)
         elif result.readable:
             click.echo(
                 f"{result.name}: {errors} error{'s' if errors != 1 else ''}, "
-                f"{warnings} warning{'s' if warnings != 1 else ''}",
+                f"{warnings} warning{'s' if warnings != 1 else ''}{note}",
                 err=True,
             )
     if not result.readable:
         sys.exit(2)
-    sys.exit(1 if result.errors else 0)
+    sys.exit(1 if errors else 0)

@@ -195,9 +195,24 @@ def test_ending_records_title_and_kind_and_stops_play() -> None:
     with pytest.raises(SessionError):
         session.choose("flee")
     with pytest.raises(SessionError):
-        session.rewind()
-    with pytest.raises(SessionError):
         session.to_json()
+
+
+def test_rewind_from_an_ending_reopens_the_playthrough() -> None:
+    # Bandersnatch-style: at an ending the viewer may go back to any earlier choice point.
+    session, recorder, _ = play(lantern())
+    session.choose("take")
+    session.choose("cellar")
+    session.choose("open")
+    assert session.status == "ended"
+    assert not session.can_rewind  # "b" during play; the ending screen offers the history
+    session.rewind(1)
+    assert (session.status, session.ending, session.node_id) == ("playing", None, "hall")
+    assert recorder.events[-1] == Rewound(from_node="treasure", to_node="hall", step=1)
+    assert session.available_choices()
+    session.quit()
+    with pytest.raises(SessionError):
+        session.rewind(0)
 
 
 def test_untitled_ending_has_no_title() -> None:

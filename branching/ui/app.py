@@ -1,0 +1,358 @@
+"""The Textual player: :func:`make_app` builds it for the CLI and for tests.
+
+The app owns the :class:`~branching.engine.Session` and every change to it. Screens show what
+the app hands them (attributes down) and post :mod:`~branching.ui.messages` when the viewer
+acts (messages up). Time comes from the session's injected clock, so tests drive timers
+without sleeping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.content import Content
+
+from branching.engine import (
+    Clock,
+    RecorderFactory,
+    ResumeError,
+    Session,
+    SessionError,
+    TimerOptions,
+)
+from branching.events import Recorder
+from branching.model import Story
+from branching.ui.messages import (
+    Choose,
+    GoBack,
+    PassageShown,
+    QuitRequested,
+    Restart,
+    ScreenReady,
+    TimeUp,
+)
+from branching.ui.screens.confirm_quit import ConfirmQuitScreen
+from branching.ui.screens.help import HelpScreen
+from branching.ui.screens.play import PlayScreen
+from branching.ui.screens.resume import ResumeScreen
+from branching.ui.services import (
+    BackgroundSaves,
+    EndingsFile,
+    EndingsNotebook,
+    EndingsSeen,
+    MemoryEndings,
+    Saves,
+)
+from branching.ui.widgets.ending_panel import EndingView, PointView
+
+#: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
+#: (raising :class:`~branching.engine.ResumeError` when the state does not fit the story).
+SessionFactory = Callable[[dict[str, Any] | None], Session]
+
+#: The only app-level actions anything may run. Story text is rendered as plain ``Content``,
+#: so it cannot carry ``@click`` actions; this list is the second line of defence against
+#: ``[@click=app.screenshot(...)]``, ``app.quit`` (which would skip saving) and the like.
+APP_ACTIONS = frozenset({"request_quit", "help", "focus_next", "focus_previous"})
+
+
+class PlayerApp(App[None]):
+    """Plays one story for one viewer."""
+
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "request_quit", "Quit"),
+        Binding("ctrl+q,ctrl+c", "request_quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        story: Story,
+        *,
+        viewer: str,
+        session: Session | None,
+        resumed: bool,
+        session_factory: SessionFactory,
+        saves: Saves | None,
+        endings_seen: EndingsSeen,
+    ) -> None:
+        super().__init__()
+        self.story = story
+        self.viewer = viewer
+        self.session: Session | None = session
+        self.resumed = resumed
+        #: Saves go through one background thread, so a slow disk never delays a passage.
+        self.saves: BackgroundSaves | None = BackgroundSaves(saves) if saves is not None else None
+        self._session_factory = session_factory
+        self._endings_seen = endings_seen
+        self._ending_ids = frozenset(story.endings())
+        #: Endings reached in this run (counted even before a log or file has them).
+        self._found_here: set[str] = set()
+        self._save_error_shown = False
+        self.title = story.title
+
+    # --- start-up -----------------------------------------------------------------------
+
+    def get_default_screen(self) -> PlayScreen:
+        return PlayScreen()
+
+    @property
+    def play_screen(self) -> PlayScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, PlayScreen)
+        return screen
+
+    @property
+    def timer_options(self) -> TimerOptions:
+        return self.session.timers if self.session is not None else TimerOptions()
+
+    async def on_screen_ready(self, message: ScreenReady) -> None:
+        if self.session is None:
+            self.session, self.resumed = self._open_session()
+        if not self.resumed:
+            await self._after_move(None)
+            return
+        session = self.session
+        # The saved passage shows behind the question; its countdown waits for the answer.
+        session.pause_timer()
+        self.play_screen.show(session, None)
+        where = session.node.title or (session.history[-1].label if session.history else None)
+        self.push_screen(ResumeScreen(self.story.title, where), self._on_resume_answer)
+
+    def _open_session(self) -> tuple[Session, bool]:
+        """The viewer's saved playthrough if there is one that fits, else a new one."""
+        try:
+            state = self.saves.load(self.story.id, self.viewer) if self.saves else None
+            if state is not None:
+                return self._session_factory(state), True
+        except ResumeError as exc:
+            self.notify(
+                f"Your saved place cannot be continued, so the story starts over: {exc}",
+                title="Saved place",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
+        return self._session_factory(None), False
+
+    async def _on_resume_answer(self, resume: bool | None) -> None:
+        session = self.session
+        assert session is not None
+        if resume is False:
+            session.restart()
+            await self._after_move(None)
+            return
+        if session.paused:
+            session.resume_timer()
+        for line in session.resume_notes:
+            self.notify(line, title="Resumed", timeout=10, markup=False)
+        await self._after_move(Content("Resumed where you left off."))
+
+    # --- moves --------------------------------------------------------------------------
+
+    async def on_choose(self, message: Choose) -> None:
+        session = self.session
+        if session is None or session.status != "playing":
+            return
+        if not any(offer.id == message.choice_id for offer in session.available_choices()):
+            return
+        session.choose(message.choice_id)
+        await self._after_move(None)
+
+    async def on_time_up(self, message: TimeUp) -> None:
+        session = self.session
+        if session is None or session.node_id != message.node_id:
+            return
+        left = session.time_left()
+        if left is None or left > 0:  # stale: the viewer moved or went back meanwhile
+            return
+        taken = next(offer.label for offer in session.available_choices() if offer.default)
+        session.expire_timer()
+        note = Content.assemble(
+            Content.styled("Time ran out", "bold"), Content(" — taken: " + taken)
+        )
+        await self._after_move(note)
+
+    async def on_go_back(self, message: GoBack) -> None:
+        session = self.session
+        if session is None:
+            return
+        if not session.history:
+            self.notify("There is no earlier choice point yet.", markup=False)
+            return
+        step = len(session.history) - 1 if message.step is None else message.step
+        if not 0 <= step < len(session.history):
+            return
+        label = session.history[step].label
+        try:
+            session.rewind(step)
+        except SessionError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        await self._after_move(Content("Went back to: " + label))
+
+    async def on_restart(self, message: Restart) -> None:
+        if self.session is None:
+            return
+        self.session.restart()
+        await self._after_move(Content("Started again from the beginning."))
+
+    async def _after_move(self, note: Content | None) -> None:
+        """Show where the session is now, then keep the saved place in step with it."""
+        session = self.session
+        assert session is not None
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if session.status in ("ended", "failed"):
+            self.play_screen.show_ending(session, self._ending_view(note))
+        else:
+            self.play_screen.show(session, note)
+        node_id = session.node_id
+        self.call_after_refresh(lambda: self.post_message(PassageShown(node_id)))
+        self._autosave()
+
+    def _autosave(self) -> None:
+        # A save after every move survives a closed terminal; a finished playthrough leaves
+        # nothing to resume.
+        session = self.session
+        if self.saves is None or session is None:
+            return
+        if session.status in ("playing", "quit"):
+            self.saves.save(self.story.id, self.viewer, session.to_json())
+        else:
+            self.saves.delete(self.story.id, self.viewer)
+        error = self.saves.error
+        if error is not None and not self._save_error_shown:
+            self._save_error_shown = True
+            self.notify(
+                f"Cannot save your place: {error}",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+
+    def _ending_view(self, note: Content | None) -> EndingView:
+        session = self.session
+        assert session is not None
+        if session.status == "ended":
+            self._found_here.add(session.node_id)
+            if isinstance(self._endings_seen, EndingsNotebook):
+                # A failure here costs only the count of endings found.
+                with contextlib.suppress(OSError):
+                    self._endings_seen.add(self.story.id, self.viewer, session.node_id)
+        seen = set(self._endings_seen(self.story.id, self.viewer))
+        found = len((seen | self._found_here) & self._ending_ids)
+        ending = session.ending
+        return EndingView(
+            passage_title=session.node.title,
+            passage_text=session.text(),
+            note=note,
+            title=ending.title if ending is not None else None,
+            kind=ending.kind if ending is not None else "neutral",
+            fault=session.fault if session.status == "failed" else None,
+            found=found,
+            total=len(self._ending_ids),
+            points=[PointView(point.step, point.label) for point in session.history],
+        )
+
+    # --- quitting and help ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action in APP_ACTIONS
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.timer_options))
+
+    def action_request_quit(self) -> None:
+        if isinstance(self.screen, ConfirmQuitScreen):
+            # A second Ctrl+C while asking: the viewer means it.
+            self._leave()
+            return
+        playing = self.session is not None and self.session.status == "playing"
+        self.push_screen(ConfirmQuitScreen(saved=playing and self.saves is not None), self._on_quit)
+
+    def on_quit_requested(self, message: QuitRequested) -> None:
+        self.action_request_quit()
+
+    def _on_quit(self, really: bool | None) -> None:
+        if really:
+            self._leave()
+
+    def _leave(self) -> None:
+        session = self.session
+        if session is not None and session.status == "playing":
+            session.quit()  # records Quit and freezes the timer, so the save keeps time left
+            self._autosave()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        # Every queued save is on disk before ``run()`` returns to the caller.
+        if self.saves is not None:
+            self.saves.close()
+
+
+def make_app(
+    story: Story,
+    session: Session | None = None,
+    *,
+    viewer: str,
+    saves: Saves | None = None,
+    resumed: bool = False,
+    endings_seen: EndingsSeen | None = None,
+    clock: Clock = time.monotonic,
+    recorder: Recorder | None = None,
+    recorder_factory: RecorderFactory | None = None,
+    timers: bool = True,
+    time_scale: float = 1.0,
+    session_factory: SessionFactory | None = None,
+) -> PlayerApp:
+    """The player for ``story`` and ``viewer``.
+
+    With ``session``, it plays that session; ``resumed=True`` says it came from a save, and
+    the viewer is offered "Resume" or "Start over". Without one, the app opens the viewer's
+    save from ``saves`` (offering the same choice) or starts a new session made with
+    ``clock``, ``recorder``/``recorder_factory`` and the timer options (``timers=False``:
+    no countdowns; ``time_scale=10``: ten times as long), or by ``session_factory``.
+
+    ``saves`` keeps the place after every move (written on a background thread).
+    ``endings_seen`` answers which endings the viewer found before, for "3 of 23 endings";
+    by default a small file next to the saves (or memory, without saves) keeps count.
+    """
+    options = TimerOptions(enabled=timers, scale=time_scale)
+
+    def default_factory(state: dict[str, Any] | None) -> Session:
+        if state is None:
+            return Session(
+                story,
+                clock=clock,
+                recorder=recorder,
+                timers=options,
+                recorder_factory=recorder_factory,
+            )
+        return Session.from_json(
+            story,
+            state,
+            clock=clock,
+            recorder=recorder,
+            timers=options,
+            recorder_factory=recorder_factory,
+        )
+
+    if endings_seen is None:
+        root = getattr(saves, "root", None)
+        endings_seen = EndingsFile(root.parent / "endings") if root is not None else MemoryEndings()
+    return PlayerApp(
+        story,
+        viewer=viewer,
+        session=session,
+        resumed=resumed,
+        session_factory=session_factory or default_factory,
+        saves=saves,
+        endings_seen=endings_seen,
+    )

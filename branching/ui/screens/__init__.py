@@ -1,0 +1,1 @@
+"""Screens of the Textual player, one per module."""
