@@ -10,7 +10,19 @@ from __future__ import annotations
 import click
 
 from branching import __version__
-from branching.commands import graph, log, play, schema, stats, twee, validate, viewer
+from branching.commands import (
+    graph,
+    log,
+    play,
+    report,
+    rollups,
+    schema,
+    simulate,
+    stats,
+    twee,
+    validate,
+    viewer,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -30,4 +42,7 @@ main.add_command(twee.export_group)
 main.add_command(graph.graph)
 main.add_command(stats.stats)
 main.add_command(log.log_group)
+log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)
+main.add_command(report.report)
+main.add_command(simulate.simulate)

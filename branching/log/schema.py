@@ -141,6 +141,19 @@ def m003_playthrough_events_view(db: Database) -> None:
     )
 
 
+@LOG_SCHEMA.migration
+def m004_analytics_rollups(db: Database) -> None:
+    """Roll-up tables for ``branching report``, filled from the events already logged.
+
+    Owned by :mod:`analytics.rollups` (which keeps them current from :func:`write_batch`).
+    """
+    from analytics.rollups import ROLLUP_DDL, rebuild_rollups
+
+    for statement in ROLLUP_DDL:
+        db.execute(statement)
+    rebuild_rollups(db.conn)
+
+
 SCHEMA_VERSION = LOG_SCHEMA.version
 
 

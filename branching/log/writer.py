@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from analytics.rollups import update_rollups
 from branching.events import Event, PlaythroughInfo
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.state import (
@@ -99,6 +100,8 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                     "nothing from this batch was recorded"
                 )
         _insert_events(conn, batch)
+        # Analytics roll-ups, in the same transaction (see analytics/rollups.py).
+        update_rollups(conn, batch)
     except sqlite3.IntegrityError as e:
         for state in new:
             state.pk = None

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from branching.cli import main
 from branching.events import ChoiceMade, Failed, NodeEntered
 from branching.log import ChoiceLog
+from branching.log.schema import SCHEMA_VERSION
 from tests.unit._log_helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
 
 
@@ -44,7 +45,7 @@ def test_info_shows_path_schema_and_counts(db: Path) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert f"{db} (from --db)" in out
-    assert "version 3, WAL journal" in out
+    assert f"version {SCHEMA_VERSION}, WAL journal" in out
     assert "Playthroughs:  3 (open 0, completed 1, quit 1, failed 1)" in out
     assert "Events:        14" in out
     assert "Viewers:       3" in out

@@ -53,16 +53,21 @@ def _damaged_copy(tmp_path: Path, how: str) -> Path:
             for i in range(2000):
                 writer.write_playthrough(info(viewer=f"v{i}"), [(1.0, NodeEntered("a"))] * 3)
         log.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # The analytics roll-up tables share the file, so find the log's own pages by name.
+        events_pages = sorted(
+            page for (page,) in log.conn.execute("SELECT pageno FROM dbstat WHERE name = 'events'")
+        )
     data = bytearray(good.read_bytes())
     size = len(data)
     if how == "truncated":
         data = data[: size // 2]
     elif how == "schema page":
-        data[200:3200] = os.urandom(3000)
+        data[100:4096] = os.urandom(3996)  # page 1, the root of the schema, after the header
     elif how == "table pages":
         data[4096 : 4096 * 5] = os.urandom(4096 * 4)
     elif how == "last pages":
-        data[size - 8192 :] = os.urandom(8192)
+        for page in events_pages[-2:]:  # the end of the events, where the newest ones are
+            data[(page - 1) * 4096 : page * 4096] = os.urandom(4096)
     bad = tmp_path / f"{how.replace(' ', '-')}.db"
     bad.write_bytes(bytes(data))
     return bad

@@ -1,0 +1,53 @@
+"""Renderers of a :class:`~analytics.report.Report`: terminal tables, JSON, CSV and HTML.
+
+Each takes a finished report and formats it; none computes a metric. Story text and anything
+read back from a log is data: Rich ``Text`` (never markup) in the terminal, escaped in HTML,
+guarded against formula injection in CSV, with control characters made visible everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters (ESC, BEL, ...) shown as ``\\xNN``, never sent raw.
+
+    >>> visible("ok\\x1b]2;pwned\\x07")
+    'ok\\\\x1b]2;pwned\\\\x07'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage, or an en dash when there is none.
+
+    >>> percent(0.25), percent(None), percent(1 / 3, 0)
+    ('25.0%', '–', '33%')
+    """
+    return "–" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def seconds(ms: float | None) -> str:
+    """A duration in ms as seconds for people.
+
+    >>> seconds(1537.2), seconds(None), seconds(95_000)
+    ('1.5 s', '–', '1 min 35 s')
+    """
+    if ms is None:
+        return "–"
+    if ms >= 60_000:
+        minutes, rest = divmod(round(ms / 1000), 60)
+        return f"{minutes} min {rest} s"
+    return f"{ms / 1000:.1f} s"
+
+
+def plural(count: int, word: str) -> str:
+    """``count`` and ``word``, plural when it is not one.
+
+    >>> plural(1, "choice"), plural(1234, "timer default")
+    ('1 choice', '1,234 timer defaults')
+    """
+    return f"{count:,} {word}{'' if count == 1 else 's'}"

@@ -1,0 +1,224 @@
+"""Simulated audiences: random viewers play a story through the real engine.
+
+Each simulated viewer reads for a while (a log-normal "think time", median about 4 s), then
+picks one of the offered choices. At a timed node a viewer who would think longer than the timer
+lets it run out, so timer defaults happen as they do with people. Optional: a chance to quit at
+each choice point (``quit_rate``), a chance to go back (``rewind_rate``), and the
+``least-taken`` strategy, which picks the choice taken least often so far (ties at random), as
+ChoiceScript's randomtest does, to reach every branch in fewer plays.
+
+Playthroughs go to the choice log through its bulk writer (one transaction per batch), so the
+roll-ups, reports and everything else see them exactly as they would see viewers'. The run is
+reproducible: the same story, options and seed give the same playthroughs, ids and times.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from branching.engine import Session
+from branching.events import (
+    ChoiceMade,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    PlaythroughInfo,
+)
+from branching.model import Story
+
+if TYPE_CHECKING:
+    from branching.log import BulkWriter
+
+Strategy = Literal["random", "least-taken"]
+
+#: Median and spread of the simulated think time (log-normal): median e^1.4 ≈ 4 s.
+THINK_MU = 1.4
+THINK_SIGMA = 0.7
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    playthroughs: int
+    seed: int = 0
+    #: Chance of quitting at each choice point.
+    quit_rate: float = 0.0
+    #: Chance of going back to an earlier choice point at each choice point (when possible).
+    rewind_rate: float = 0.0
+    strategy: Strategy = "random"
+    #: A playthrough still going after this many choices gives up (quits): loops, or very long.
+    max_choices: int = 1000
+    #: Spread the start times evenly over this many days, ending now (date filters to preview).
+    days: int = 1
+    variant: str | None = None
+    #: When the simulated audience finished (Unix seconds); default: now.
+    end_time: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.playthroughs < 0:
+            raise ValueError("the number of playthroughs cannot be negative")
+        for name in ("quit_rate", "rewind_rate"):
+            value = getattr(self, name)
+            if not (0.0 <= value <= 1.0 and math.isfinite(value)):
+                raise ValueError(f"{name.replace('_', '-')} must be between 0 and 1, not {value}")
+        if self.max_choices < 1:
+            raise ValueError("max-choices must be at least 1")
+        if self.days < 1:
+            raise ValueError("days must be at least 1")
+
+
+@dataclass
+class SimulationResult:
+    """What the simulated audience did: counts, and what it never reached."""
+
+    playthroughs: int = 0
+    events: int = 0
+    completed: int = 0
+    quit: int = 0
+    failed: int = 0
+    gave_up: int = 0
+    nodes_reached: set[str] = field(default_factory=set)
+    choices_taken: set[tuple[str, str]] = field(default_factory=set)
+    endings: Counter[str] = field(default_factory=Counter)
+    #: Runtime faults: message -> playthroughs that hit it.
+    faults: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def dark_nodes(self, story: Story) -> list[str]:
+        return [n for n in story.nodes if n not in self.nodes_reached]
+
+    def dark_choices(self, story: Story) -> list[tuple[str, str]]:
+        return [
+            (node_id, choice.key)
+            for node_id, node in story.nodes.items()
+            for choice in node.choices or []
+            if (node_id, choice.key) not in self.choices_taken
+        ]
+
+    def dark_endings(self, story: Story) -> list[str]:
+        return [e for e in story.endings() if e not in self.endings]
+
+
+class _Collect:
+    """A recorder that keeps (wall time, event) pairs for the bulk writer."""
+
+    __slots__ = ("clock", "events", "start")
+
+    def __init__(self, start: float, clock: Callable[[], float]) -> None:
+        self.start = start
+        self.clock = clock
+        self.events: list[tuple[float, Event]] = []
+
+    def record(self, event: Event) -> None:
+        self.events.append((self.start + self.clock(), event))
+
+    def close(self) -> None:
+        pass
+
+
+def simulate(
+    story: Story,
+    options: SimulationOptions,
+    writer: BulkWriter | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Play ``options.playthroughs`` random playthroughs of ``story``; log them to ``writer``.
+
+    ``progress`` is called with the number of playthroughs done, every few hundred.
+    """
+    rng = random.Random(options.seed)
+    result = SimulationResult()
+    taken: Counter[tuple[str, str]] = Counter()
+    now = [0.0]
+
+    def clock() -> float:
+        return now[0]
+
+    end = options.end_time if options.end_time is not None else time.time()
+    span = options.days * 86400.0
+    first = end - span
+    n = options.playthroughs
+    viewer_prefix = f"sim-{options.seed}-"
+    began = time.perf_counter()
+    for i in range(n):
+        # Start times spread evenly over the days, each playthrough an hour long at most.
+        started = first + (i + 0.5) * (span - 3600.0 if span > 3600 else span) / max(n, 1)
+        now[0] = 0.0
+        recorder = _Collect(started, clock)
+        playthrough_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        session = Session(story, clock=clock, recorder=recorder, playthrough_id=playthrough_id)
+        choices = 0
+        while session.status == "playing":
+            offers = session.available_choices()
+            if choices >= options.max_choices:
+                result.gave_up += 1
+                session.quit()
+                break
+            if options.quit_rate and rng.random() < options.quit_rate:
+                session.quit()
+                break
+            if options.rewind_rate and session.history and rng.random() < options.rewind_rate:
+                now[0] += rng.lognormvariate(THINK_MU - 1.0, THINK_SIGMA)
+                session.rewind(rng.randrange(len(session.history)))
+                continue
+            think = rng.lognormvariate(THINK_MU, THINK_SIGMA)
+            left = session.time_left()
+            if left is not None and think >= left:
+                now[0] += left
+                session.expire_timer()
+            else:
+                now[0] += think
+                if options.strategy == "least-taken":
+                    fewest = min(taken[(session.node_id, o.id)] for o in offers)
+                    pick = rng.choice(
+                        [o for o in offers if taken[(session.node_id, o.id)] == fewest]
+                    )
+                else:
+                    pick = offers[rng.randrange(len(offers))]
+                session.choose(pick.id)
+            choices += 1
+            now[0] += 0.5  # the next passage appears
+        events = recorder.events
+        for _, event in events:
+            if isinstance(event, NodeEntered):
+                result.nodes_reached.add(event.node)
+            elif isinstance(event, ChoiceMade):
+                key = (event.node, event.choice)
+                result.choices_taken.add(key)
+                taken[key] += 1
+            elif isinstance(event, EndingReached):
+                result.endings[event.node] += 1
+            elif isinstance(event, Failed):
+                result.faults[event.message] += 1
+        if session.status == "ended":
+            result.completed += 1
+        elif session.status == "failed":
+            result.failed += 1
+        else:
+            result.quit += 1
+        result.playthroughs += 1
+        result.events += len(events)
+        if writer is not None:
+            info = PlaythroughInfo(
+                playthrough_id,
+                story.id,
+                story.version,
+                story.content_hash,
+                f"{viewer_prefix}{i}",
+                options.variant,
+            )
+            writer.write_playthrough(info, events, started_at=started)
+        if progress is not None and (i + 1) % 250 == 0:
+            progress(i + 1)
+    if progress is not None:
+        progress(n)
+    result.seconds = time.perf_counter() - began
+    return result

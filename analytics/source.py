@@ -1,0 +1,223 @@
+"""From a choice log to a report: choose the cohorts, read the roll-ups, explain empty results.
+
+:func:`load_report` is what ``branching report`` calls. :func:`raw_playthroughs` reads the raw
+events instead (the source of truth), for checks and for :func:`load_report` with
+``exact=True``, which recomputes everything from the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+from analytics.report import Report, Selection, build_report
+from analytics.rollups import (
+    EVENT_ROW_COLUMNS,
+    Cohort,
+    cohort_playthroughs,
+    cohorts,
+    read_tally,
+)
+from analytics.tally import Playthrough, Tally, tally_playthroughs
+from branching.events import (
+    ChoiceMade,
+    EndingKind,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    Quit,
+    Rewound,
+)
+from branching.model import Story
+
+
+class NoData(Exception):
+    """Nothing to report; ``str()`` says why and what the log does hold."""
+
+
+def select_cohorts(all_cohorts: list[Cohort], selection: Selection) -> list[Cohort]:
+    """The cohorts a selection reads: the all-days ones, or day ones when dates are given."""
+    return [
+        c
+        for c in all_cohorts
+        if bool(c.day) == selection.dated
+        and selection.matches(c.story_id, c.story_version, c.variant, c.day, c.origin)
+    ]
+
+
+def _describe_versions(conn: sqlite3.Connection, found: list[Cohort]) -> str:
+    by_version: defaultdict[str | None, list[int]] = defaultdict(list)
+    for c in found:
+        if c.day == "":
+            by_version[c.story_version].append(c.id)
+    parts = []
+    for version, ids in sorted(by_version.items(), key=lambda kv: kv[0] or ""):
+        n = cohort_playthroughs(conn, ids)
+        name = "no version" if version is None else f"version {version}"
+        parts.append(f"{name}: {n:,} playthrough{'s' if n != 1 else ''}")
+    return "; ".join(parts)
+
+
+def explain_empty(conn: sqlite3.Connection, story: Story, selection: Selection, source: str) -> str:
+    """Why a selection has no playthroughs, in a sentence or two with a way forward."""
+    (total,) = conn.execute("SELECT count(*) FROM playthroughs").fetchone()
+    if not total:
+        return (
+            f"The choice log {source} is empty: no playthroughs yet. Play the story "
+            f"(branching play) or simulate an audience (branching simulate {story.id}.json "
+            "--playthroughs 1000) to preview a report."
+        )
+    mine = cohorts(conn, story.id)
+    if not mine:
+        others = conn.execute(
+            "SELECT story_id, count(*) FROM playthroughs GROUP BY story_id ORDER BY 2 DESC LIMIT 5"
+        ).fetchall()
+        listed = ", ".join(f"{sid!r} ({n:,})" for sid, n in others)
+        return (
+            f"The choice log {source} has no playthroughs of story {story.id!r} "
+            f"({story.title}). It has playthroughs of: {listed}. Is this the right story file "
+            "or the right --db?"
+        )
+    have = _describe_versions(conn, mine)
+    return (
+        f"No playthroughs of {story.id!r} match the filters ({selection.describe()}). "
+        f"The log has {have}. Try --all-versions, --version, or other dates."
+    )
+
+
+def load_report(
+    conn: sqlite3.Connection,
+    story: Story,
+    selection: Selection,
+    *,
+    top: int = 20,
+    source: str = "",
+    exact: bool = False,
+    now: dt.datetime | None = None,
+    auto_origins: bool = False,
+) -> Report:
+    """The report of ``story`` over the selected playthroughs of the log on ``conn``.
+
+    Reads the roll-ups (cost independent of the number of events), or recomputes from the raw
+    events with ``exact=True``.
+
+    ``auto_origins``: report viewers (``live`` and ``imported`` playthroughs) and say how many
+    simulated ones were left out, or, when only simulated playthroughs match, report those and
+    say so; ``selection.origins`` is then ignored.
+
+    Raises:
+        NoData: no playthrough matches; the message says what the log holds instead.
+    """
+    notes: list[str] = []
+    if auto_origins:
+        selection, note = _choose_origins(conn, story, selection)
+        if note:
+            notes.append(note)
+    chosen = select_cohorts(cohorts(conn, story.id), selection)
+    if exact:
+        tally = tally_playthroughs(
+            p
+            for p in raw_playthroughs(conn, story.id)
+            if selection.matches(p.story_id, p.story_version, p.variant, p.day, p.origin)
+        )
+    else:
+        tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
+    if not tally.playthroughs:
+        raise NoData(explain_empty(conn, story, selection, source))
+    hashes = sorted({c.story_hash for c in chosen})
+    mine = story.content_hash
+    if len(hashes) > 1 or (hashes and mine and hashes != [mine]):
+        listed = ", ".join(hashes[:4]) + (", ..." if len(hashes) > 4 else "")
+        where = "another file" if len(hashes) == 1 else f"{len(hashes)} different files"
+        notes.append(
+            f"Playthroughs were logged with {where} of this story ({listed}); this report "
+            f"measures them against this file ({mine or 'unsaved'}), so content changed since "
+            "may show as dark or as not in the story."
+        )
+    return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+
+
+#: Playthroughs of people: played here or imported from elsewhere.
+REAL_ORIGINS = ("live", "imported")
+
+
+def _choose_origins(
+    conn: sqlite3.Connection, story: Story, selection: Selection
+) -> tuple[Selection, str | None]:
+    found = cohorts(conn, story.id)
+    real = replace(selection, origins=REAL_ORIGINS)
+    simulated = replace(selection, origins=("simulated",))
+    n_real = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, real)])
+    n_simulated = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, simulated)])
+    if n_real or not n_simulated:
+        note = (
+            f"{n_simulated:,} simulated playthrough{'s are' if n_simulated != 1 else ' is'} "
+            "left out (--origin simulated shows them)."
+            if n_simulated
+            else None
+        )
+        return real, note
+    return simulated, (
+        "Only simulated playthroughs match: this report is on a simulated audience "
+        "(branching simulate), not on viewers."
+    )
+
+
+def _event(kind: str, row: tuple[Any, ...]) -> Event:
+    # row: EVENT_ROW_COLUMNS
+    node = str(row[3])
+    if kind == "enter":
+        return NodeEntered(node)
+    if kind == "choice":
+        ms = row[6]
+        return ChoiceMade(
+            node, str(row[4]), str(row[5]), int(ms) if ms is not None else None, bool(row[7])
+        )
+    if kind == "rewind":
+        step = row[8]
+        return Rewound(node, str(row[5]), int(step) if step is not None else 0)
+    if kind == "ending":
+        ending_kind: EndingKind = row[10] if row[10] in ("good", "bad", "neutral") else "neutral"
+        return EndingReached(node, None if row[9] is None else str(row[9]), ending_kind)
+    if kind == "quit":
+        return Quit(node)
+    return Failed(node, str(row[9] or ""))
+
+
+def raw_playthroughs(
+    conn: sqlite3.Connection, story_id: str | None = None
+) -> Iterator[Playthrough]:
+    """Every playthrough (of one story, if given) with its events, from the raw tables."""
+    where = "" if story_id is None else " WHERE story_id = ?"
+    args: tuple[str, ...] = () if story_id is None else (story_id,)
+    days: dict[int, str] = {}
+    for pk, pid, viewer, sid, version, story_hash, variant, origin, started in conn.execute(
+        "SELECT pk, id, viewer, story_id, story_version, story_hash, variant, origin, "
+        "started_at FROM playthroughs" + where + " ORDER BY pk",
+        args,
+    ).fetchall():
+        rows = conn.execute(
+            "SELECT " + ", ".join(EVENT_ROW_COLUMNS) + " FROM events WHERE playthrough = ? "
+            "ORDER BY seq",
+            (pk,),
+        ).fetchall()
+        key = int(started // 86400)
+        if key not in days:
+            days[key] = time.strftime("%Y-%m-%d", time.gmtime(started))
+        yield Playthrough(
+            pid,
+            viewer,
+            [_event(r[2], r) for r in rows],
+            sid,
+            version,
+            story_hash,
+            variant,
+            days[key],
+            origin,
+        )

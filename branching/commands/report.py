@@ -1,0 +1,192 @@
+"""``branching report``: path popularity and drop-off per branch, against the story graph."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from branching.commands._options import db_option, open_log
+from branching.paths import DbLocation
+
+if TYPE_CHECKING:
+    from analytics.report import Report
+
+FORMATS = ("table", "json", "csv", "html")
+
+
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-27") from None
+
+
+@click.command()
+@click.argument("story", type=click.Path(dir_okay=False))
+@db_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for the terminal, json for scripts, csv for spreadsheets, html to look at.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of the terminal (csv: FILE-nodes.csv and FILE-choices.csv).",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Rows per section: drop-offs, branch nodes, paths (json and csv keep every node).",
+)
+@click.option(
+    "--version",
+    "versions",
+    multiple=True,
+    metavar="VERSION",
+    help="Story version(s) to include (default: the version in STORY). Repeatable.",
+)
+@click.option("--all-versions", is_flag=True, help="Include every version of the story.")
+@click.option("--variant", metavar="NAME", help="Only playthroughs of this variant.")
+@click.option(
+    "--since", callback=_date, metavar="DATE", help="Only playthroughs started on or after DATE."
+)
+@click.option(
+    "--until", callback=_date, metavar="DATE", help="Only playthroughs started on or before DATE."
+)
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    type=click.Choice(["live", "imported", "simulated"]),
+    help="Only playthroughs of this origin. Repeatable. Default: viewers' (live and imported), "
+    "or the simulated ones when there are no others.",
+)
+@click.option(
+    "--exact",
+    is_flag=True,
+    help="Recompute from the raw events instead of the roll-ups (slow on big logs; a check).",
+)
+def report(
+    story: str,
+    db: DbLocation,
+    output_format: str,
+    output: str | None,
+    top: int,
+    versions: tuple[str, ...],
+    all_versions: bool,
+    variant: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    origins: tuple[str, ...],
+    exact: bool,
+) -> None:
+    """Report how playthroughs of STORY went: drop-offs, choice shares, paths, endings and
+    content nobody reached.
+
+    Counts are playthroughs unless marked as viewers; dates are the UTC day a playthrough
+    started. Metric definitions: docs/analytics.md.
+    """
+    import sqlite3
+
+    from analytics.report import Selection
+    from analytics.source import NoData, load_report
+    from branching.loader import StoryError, read_story
+
+    if since and until and since > until:
+        raise click.BadParameter("--since is after --until", param_hint="--since")
+    try:
+        parsed = read_story(story)
+    except StoryError as e:
+        raise click.ClickException(str(e)) from e
+    if not db.path.exists():
+        raise click.ClickException(
+            f"No choice log at {db.describe()}: nothing has been played or simulated there "
+            f"yet. Play the story, or preview a report with `branching simulate {story} "
+            "--playthroughs 1000`."
+        )
+    chosen_versions: tuple[str | None, ...] | None
+    if all_versions:
+        chosen_versions = None
+    elif versions:
+        chosen_versions = versions
+    else:
+        chosen_versions = (parsed.version,)
+    selection = Selection(parsed.id, chosen_versions, variant, since, until, origins or None)
+    # A report only reads: a log we may not write (another user's, read-only media) opens
+    # read-only; a writable one opens normally so an older schema gets its roll-ups built.
+    with open_log(db, create=False, readonly=not os.access(db.path, os.W_OK)) as log:
+        try:
+            result = load_report(
+                log.conn,
+                parsed,
+                selection,
+                top=top,
+                source=str(db.path),
+                exact=exact,
+                auto_origins=not origins,
+            )
+        except NoData as e:
+            raise click.ClickException(str(e)) from e
+        except sqlite3.DatabaseError as e:
+            raise click.ClickException(
+                f"The choice log {db.path} could not be read ({e}). `branching log check` "
+                "looks for damage; `branching log rebuild-rollups` rebuilds the tables reports "
+                "read from the raw events."
+            ) from e
+    _emit(result, output_format, output, top)
+
+
+def _emit(result: Report, output_format: str, output: str | None, top: int) -> None:
+    if output_format == "table":
+        from rich.console import Console
+
+        from analytics.render.table import print_table
+
+        if output:
+            with open(output, "w", encoding="utf-8") as f:
+                print_table(result, Console(file=f, width=120, color_system=None), top=top)
+            click.echo(f"Wrote {output}", err=True)
+        else:
+            print_table(result, Console(), top=top)
+        return
+    if output_format == "csv":
+        from analytics.render.csvout import choices_csv, nodes_csv, render_csv
+
+        if output:
+            base = Path(output)
+            stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
+            nodes_path = stem.with_name(stem.name + "-nodes.csv")
+            choices_path = stem.with_name(stem.name + "-choices.csv")
+            nodes_path.write_text(nodes_csv(result), encoding="utf-8")
+            choices_path.write_text(choices_csv(result), encoding="utf-8")
+            click.echo(f"Wrote {nodes_path} and {choices_path}", err=True)
+        else:
+            sys.stdout.write(render_csv(result))
+        return
+    if output_format == "json":
+        from analytics.render.jsonout import render_json
+
+        text = render_json(result)
+    else:
+        from analytics.render.html import render_html
+
+        text = render_html(result, top=top)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)

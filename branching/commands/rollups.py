@@ -1,0 +1,70 @@
+"""``branching log rebuild-rollups``: recompute the report roll-ups from the raw events."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from branching.commands._options import db_option, open_log
+from branching.paths import DbLocation
+
+
+class _Undo(Exception):
+    """Raised to roll a --check run back."""
+
+
+@click.command("rebuild-rollups")
+@db_option
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Only compare: recompute, report any difference, change nothing (exit 1 if any).",
+)
+def rebuild_rollups(db: DbLocation, check: bool) -> None:
+    """Recompute the roll-ups that `branching report` reads from the raw events.
+
+    The events are the source of truth; the roll-ups are kept current as events are written,
+    so this is needed only to repair or verify them (e.g. after editing the file by hand).
+    Runs in one transaction: readers see the old roll-ups until it commits.
+    """
+    import sqlite3
+
+    from analytics.rollups import differences, snapshot
+    from analytics.rollups import rebuild_rollups as rebuild
+    from branching.log import LogWriteError
+
+    if not db.path.exists():
+        raise click.ClickException(f"No choice log at {db.describe()}.")
+    began = time.perf_counter()
+    with open_log(db, create=False) as log:
+        before = snapshot(log.conn) if check else {}
+        outcome: dict[str, int] = {}
+        count = 0
+        try:
+            with log.write_transaction() as conn:
+                count = rebuild(conn)
+                if check:
+                    outcome = differences(before, snapshot(conn))
+                    raise _Undo
+        except _Undo:
+            pass
+        except (sqlite3.DatabaseError, LogWriteError) as e:
+            raise click.ClickException(
+                f"Cannot rebuild the roll-ups of {db.path}: {e}. `branching log check` looks "
+                "for damage in the file."
+            ) from e
+    seconds = time.perf_counter() - began
+    if not check:
+        click.echo(f"Rebuilt the roll-ups from {count:,} playthroughs in {seconds:.1f} s.")
+        return
+    if not outcome:
+        click.echo(f"The roll-ups match the raw events ({count:,} playthroughs, {seconds:.1f} s).")
+        return
+    listed = ", ".join(f"{table}: {n:,} rows" for table, n in sorted(outcome.items()))
+    click.echo(
+        f"The roll-ups differ from the raw events ({listed}). Run `branching log "
+        "rebuild-rollups` to repair them.",
+        err=True,
+    )
+    raise SystemExit(1)

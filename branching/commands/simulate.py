@@ -1,0 +1,173 @@
+"""``branching simulate``: random viewers play a story through the real engine into the log."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+
+from branching.commands._options import db_option, open_log, safe_text
+from branching.paths import DbLocation
+
+
+def _listing(items: list[str], limit: int = 15) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
+@click.command()
+@click.argument("story", type=click.Path(dir_okay=False))
+@click.option(
+    "-n",
+    "--playthroughs",
+    type=click.IntRange(min=1),
+    required=True,
+    help="How many playthroughs to simulate.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    help="Seed for the random viewers; the same seed plays the same playthroughs "
+    "(default: a random seed, printed).",
+)
+@click.option(
+    "--quit-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Chance a viewer quits at each choice point.",
+)
+@click.option(
+    "--rewind-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Chance a viewer goes back to an earlier choice point at each choice point.",
+)
+@click.option(
+    "--least-taken",
+    is_flag=True,
+    help="Favour the choices taken least so far (finds unreached content in fewer plays).",
+)
+@click.option(
+    "--max-choices",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="A playthrough still going after this many choices quits (endless loops).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Spread start times over this many days up to now (to try date filters).",
+)
+@click.option("--variant", metavar="NAME", help="Log the playthroughs under this variant.")
+@db_option
+@click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
+def simulate(
+    story: str,
+    playthroughs: int,
+    seed: int | None,
+    quit_rate: float,
+    rewind_rate: float,
+    least_taken: bool,
+    max_choices: int,
+    days: int,
+    variant: str | None,
+    db: DbLocation,
+    no_log: bool,
+) -> None:
+    """Play STORY with random simulated viewers and log their playthroughs.
+
+    Prints what N random plays never reached (nodes, choices, endings) and any runtime faults,
+    so writers find dead content and bugs; the log then gives a preview report (`branching
+    report STORY`). Simulated playthroughs are marked as such in the log.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from analytics.simulate import SimulationOptions
+    from analytics.simulate import simulate as run
+    from branching.loader import StoryError, read_story
+
+    try:
+        parsed = read_story(story)
+    except StoryError as e:
+        raise click.ClickException(str(e)) from e
+    if seed is None:
+        seed = secrets.randbelow(2**31)
+    options = SimulationOptions(
+        playthroughs=playthroughs,
+        seed=seed,
+        quit_rate=quit_rate,
+        rewind_rate=rewind_rate,
+        strategy="least-taken" if least_taken else "random",
+        max_choices=max_choices,
+        days=days,
+        variant=variant,
+    )
+    err = Console(stderr=True)
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    )
+    task = progress.add_task("Simulating", total=playthroughs)
+
+    def advance(done: int) -> None:
+        progress.update(task, completed=done)
+
+    from branching.log import LogWriteError
+
+    try:
+        with progress:
+            if no_log:
+                result = run(parsed, options, progress=advance)
+            else:
+                with open_log(db, durable=False) as log, log.bulk_writer() as writer:
+                    # Bulk writes touch index pages all over a big file: a bigger page cache
+                    # (up to 256 MiB, used only as needed) keeps them fast as the log grows.
+                    log.conn.execute("PRAGMA cache_size = -262144")
+                    result = run(parsed, options, writer, progress=advance)
+    except LogWriteError as e:
+        raise click.ClickException(
+            f"{e} (simulating with --seed {seed} again into the same log repeats the same "
+            "playthroughs: use another --seed)"
+        ) from e
+
+    rate = result.playthroughs / result.seconds if result.seconds else 0.0
+    click.echo(
+        f"Simulated {result.playthroughs:,} playthroughs of {parsed.title!r} "
+        f"(seed {seed}, {result.events:,} events, {rate:,.0f} playthroughs/s): "
+        f"{result.completed:,} completed, {result.quit:,} quit, {result.failed:,} failed."
+    )
+    if result.gave_up:
+        click.echo(
+            f"{result.gave_up:,} playthroughs were still going after {max_choices:,} choices "
+            "and were quit (a loop with no way out?)."
+        )
+    if not no_log:
+        click.echo(f"Logged to {db.describe()}; see `branching report {story}`.")
+    dark_nodes = result.dark_nodes(parsed)
+    dark_choices = [f"{node}:{choice}" for node, choice in result.dark_choices(parsed)]
+    dark_endings = result.dark_endings(parsed)
+    click.echo(f"\nCoverage in {result.playthroughs:,} random plays:")
+    for name, dark, total in (
+        ("nodes", dark_nodes, len(parsed.nodes)),
+        ("choices", dark_choices, sum(len(n.choices or []) for n in parsed.nodes.values())),
+        ("endings", dark_endings, len(parsed.endings())),
+    ):
+        reached = total - len(dark)
+        line = f"  {name}: {reached:,} of {total:,} reached"
+        if dark:
+            line += f"; never reached: {_listing(dark)}"
+        click.echo(line)
+    if result.faults:
+        click.echo(f"\nRuntime faults ({sum(result.faults.values()):,} playthroughs):")
+        for message, count in result.faults.most_common(10):
+            click.echo(f"  {count:,} × {safe_text(message)}")
