@@ -1,6 +1,6 @@
 """How fast the engine steps, saves and resumes on a real story (run on demand).
 
-    python -m pytest tests/benchmarks/test_engine_speed.py -s
+    python -m pytest tests/benchmarks/bench_engine.py -s
 
 Figures are medians of several rounds in one run (the machine is noisy); see docs/playing.md.
 """
