@@ -154,7 +154,8 @@ def test_eight_processes_opening_a_fresh_log_at_once_all_succeed(tmp_path: Path)
             for _ in range(8)
         ]
         results = [p.communicate(timeout=60) for p in procs]
-        failures = "\n".join(err for (_, err), p in zip(results, procs, strict=True) if p.returncode)
+        failed = [err for (_, err), p in zip(results, procs, strict=True) if p.returncode]
+        failures = "\n".join(failed)
         assert [p.returncode for p in procs] == [0] * 8, failures
         assert [out.strip() for out, _ in results] == [str(SCHEMA_VERSION)] * 8
         assert rows(db, "SELECT count(*) FROM _sqlite_migrations") == [(SCHEMA_VERSION,)]
