@@ -108,16 +108,20 @@ class PlainPlayer:
         if self.on_change is not None:
             self.on_change(self.session)
 
-    def show_passage(self) -> None:
+    def show_text(self) -> None:
+        """The passage's title and its words (Markdown read as words), framed by blank lines."""
         session = self.session
-        node = session.node
         self.say()
-        if node.title:
-            self.say(node.title)
+        if session.node.title:
+            self.say(session.node.title)
         text = markdown_to_plain(session.text()).strip()
         if text:
             self.say(text)
         self.say()
+
+    def show_passage(self) -> None:
+        session = self.session
+        self.show_text()
         offers = session.available_choices()
         for offer in offers:
             self.say(f"{offer.number}. {offer.label}")
@@ -183,14 +187,7 @@ class PlainPlayer:
 
     def show_ending(self) -> None:
         session = self.session
-        node = session.node
-        self.say()
-        if node.title:
-            self.say(node.title)
-        text = markdown_to_plain(session.text()).strip()
-        if text:
-            self.say(text)
-        self.say()
+        self.show_text()
         ending = session.ending
         title = ending.title if ending else None
         kind = f" (a {ending.kind} ending)" if ending and ending.kind != "neutral" else ""
