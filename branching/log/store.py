@@ -394,12 +394,19 @@ def _prepare(
     """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
     try:
         db = Database(conn, execute_plugins=False)
-        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-        tables = [
-            r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not r[0].startswith("sqlite_")
-        ]
+        # One read transaction, so both answers come from the same moment: read apart, a
+        # process migrating the fresh file in between made it look like a foreign database
+        # (no application id yet, but tables).
+        conn.execute("BEGIN")
+        try:
+            app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+            tables = [
+                r[0]
+                for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if not r[0].startswith("sqlite_")
+            ]
+        finally:
+            conn.execute("COMMIT")
         if app_id not in (0, schema.APPLICATION_ID) or (app_id == 0 and tables):
             raise LogUnavailable(
                 shown,
