@@ -30,7 +30,8 @@ from branching.commands import (
 def main() -> None:
     """Write, play and analyse branching stories.
 
-    Stories are JSON files in the ``branching/1`` format (see docs/story-format.md).
+    Stories are JSON files in the branching/1 format (see docs/story-format.md). Start with
+    `branching play stories/demo.json`; every command has --help.
     """
 
 
