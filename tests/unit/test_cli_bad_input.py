@@ -1,0 +1,42 @@
+"""Bad input a user can give on the command line gets a message and an exit code, not a traceback.
+
+Found by trying every command the way a careless or hostile user would (see the QA report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from branching.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "stories" / "demo.json"
+
+
+def run(*args: str | Path) -> Result:
+    # catch_exceptions=False: an uncaught exception (a traceback for the user) fails the test.
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_schema_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "schema.json"
+    result = run("schema", "-o", target)
+    assert result.exit_code == 1
+    assert f"Cannot write {target}" in result.output
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv", "html"])
+def test_report_into_a_missing_folder_says_so(tmp_path: Path, output_format: str) -> None:
+    db = tmp_path / "choices.db"
+    assert run("simulate", DEMO, "-n", "5", "--seed", "1", "--db", db).exit_code == 0
+    target = tmp_path / "missing" / "report.out"
+    result = run(
+        "report", DEMO, "--db", db, "--origin", "simulated", "--format", output_format,
+        "-o", target,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Cannot write" in result.output and str(target.parent) in result.output
