@@ -6,6 +6,7 @@ Kept free of SQLite: ``branching.log`` is imported only inside :func:`open_log`.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
     from branching.log import ChoiceLog
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan``, which passes every range comparison."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and math.isnan(number):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
 
 
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:

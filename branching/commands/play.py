@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from branching.commands._options import FloatRange
+
 if TYPE_CHECKING:
     from branching.engine import Session, TimerOptions
     from branching.events import Event, PlaythroughInfo, Recorder
@@ -91,7 +93,7 @@ class SafeRecorder:
 @click.option("--no-timers", is_flag=True, help="Timed choices wait for you (no countdown).")
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=0, min_open=True, max=1000),
+    type=FloatRange(min=0, min_open=True, max=1000),
     default=1.0,
     show_default=True,
     metavar="N",

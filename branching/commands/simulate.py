@@ -6,7 +6,7 @@ import secrets
 
 import click
 
-from branching.commands._options import db_option, open_log, safe_text
+from branching.commands._options import FloatRange, db_option, open_log, safe_text
 from branching.paths import DbLocation
 
 
@@ -32,14 +32,14 @@ def _listing(items: list[str], limit: int = 15) -> str:
 )
 @click.option(
     "--quit-rate",
-    type=click.FloatRange(0, 1),
+    type=FloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Chance a viewer quits at each choice point.",
 )
 @click.option(
     "--rewind-rate",
-    type=click.FloatRange(0, 1),
+    type=FloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Chance a viewer goes back to an earlier choice point at each choice point.",

@@ -40,3 +40,17 @@ def test_report_into_a_missing_folder_says_so(tmp_path: Path, output_format: str
     )  # fmt: skip
     assert result.exit_code == 1
     assert "Cannot write" in result.output and str(target.parent) in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("play", DEMO, "--plain", "--no-log", "--time-scale", "nan"),
+        ("simulate", DEMO, "-n", "3", "--no-log", "--quit-rate", "nan"),
+        ("simulate", DEMO, "-n", "3", "--no-log", "--rewind-rate", "NaN"),
+    ],
+)
+def test_not_a_number_is_refused_as_an_option_value(args: tuple[str | Path, ...]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "is not a number" in result.output
