@@ -54,3 +54,18 @@ def test_not_a_number_is_refused_as_an_option_value(args: tuple[str | Path, ...]
     result = run(*args)
     assert result.exit_code == 2
     assert "is not a number" in result.output
+
+
+def test_same_seed_for_two_stories_into_one_log(tmp_path: Path) -> None:
+    db = tmp_path / "choices.db"
+    tutorial = ROOT / "stories" / "tutorial.json"
+    edited = tmp_path / "demo-edited.json"
+    edited.write_text(DEMO.read_text(encoding="utf-8").replace("Whiteout", "Whiteout II", 1))
+    for story in (DEMO, tutorial, edited):
+        result = run("simulate", story, "-n", "20", "--seed", "1", "--db", db)
+        assert result.exit_code == 0, result.output
+    # The same file with the same seed again is still refused: it would repeat the same plays.
+    again = CliRunner().invoke(
+        main, ["simulate", str(DEMO), "-n", "20", "--seed", "1", "--db", str(db)]
+    )
+    assert again.exit_code == 1 and "use another --seed" in again.output
