@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 
 import click
 
@@ -152,7 +153,13 @@ def simulate(
             "and were quit (a loop with no way out?)."
         )
     if not no_log:
-        click.echo(f"Logged to {db.describe()}; see `branching report {story}`.")
+        # The command to paste must read this log and these playthroughs: reports leave
+        # simulated playthroughs out when the log also holds viewers'.
+        db_arg = f" --db {shlex.quote(str(db.path))}" if db.source == "option" else ""
+        click.echo(
+            f"Logged to {db.describe()}; see "
+            f"`branching report {shlex.quote(story)} --origin simulated{db_arg}`."
+        )
     dark_nodes = result.dark_nodes(parsed)
     dark_choices = [f"{node}:{choice}" for node, choice in result.dark_choices(parsed)]
     dark_endings = result.dark_endings(parsed)

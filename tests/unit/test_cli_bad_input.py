@@ -5,6 +5,7 @@ Found by trying every command the way a careless or hostile user would (see the 
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,18 @@ def test_same_seed_for_two_stories_into_one_log(tmp_path: Path) -> None:
         main, ["simulate", str(DEMO), "-n", "20", "--seed", "1", "--db", str(db)]
     )
     assert again.exit_code == 1 and "use another --seed" in again.output
+
+
+def test_simulate_names_the_report_command_that_shows_what_it_logged(tmp_path: Path) -> None:
+    db = tmp_path / "my log.db"
+    story = tmp_path / "demo.json"
+    story.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    # The log also holds a viewer's playthrough, so a plain report leaves the simulation out.
+    played = CliRunner().invoke(main, ["play", str(story), "--plain", "--db", str(db)], input="1\n")
+    assert played.exit_code == 0, played.output
+    result = run("simulate", story, "-n", "30", "--seed", "4", "--db", db)
+    hint = result.output.split("see `", 1)[1].split("`", 1)[0]
+    assert hint.startswith("branching report ")
+    report = run(*shlex.split(hint)[1:], "--format", "json")
+    assert report.exit_code == 0, report.output
+    assert '"started": 30' in report.output
