@@ -140,6 +140,11 @@ def simulate(
             f"{e} (simulating with --seed {seed} again into the same log repeats the same "
             "playthroughs: use another --seed)"
         ) from e
+    except KeyboardInterrupt:
+        # The bulk writer has flushed every finished playthrough on the way out: say so.
+        where = "Nothing was logged" if no_log else f"Finished playthroughs are in {db.describe()}"
+        click.echo(f"Interrupted. {where}.", err=True)
+        raise SystemExit(130) from None
 
     rate = result.playthroughs / result.seconds if result.seconds else 0.0
     click.echo(

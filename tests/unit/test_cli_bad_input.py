@@ -6,6 +6,10 @@ Found by trying every command the way a careless or hostile user would (see the 
 from __future__ import annotations
 
 import shlex
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +89,26 @@ def test_simulate_names_the_report_command_that_shows_what_it_logged(tmp_path: P
     report = run(*shlex.split(hint)[1:], "--format", "json")
     assert report.exit_code == 0, report.output
     assert '"started": 30' in report.output
+
+
+def test_ctrl_c_during_simulate_keeps_what_was_simulated(tmp_path: Path) -> None:
+    db = tmp_path / "choices.db"
+    args = [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "10000000"]
+    proc = subprocess.Popen(
+        [*args, "--seed", "1", "--db", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    # Wait until the first batch is on disk, then press Ctrl-C.
+    while time.monotonic() < deadline and not (tmp_path / "choices.db-wal").exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and f"Interrupted. Finished playthroughs are in {db}" in err
+    check = run("log", "check", "--db", db)
+    assert check.exit_code == 0 and "is sound" in check.output, check.output
