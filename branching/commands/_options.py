@@ -36,7 +36,8 @@ def db_option(f: F) -> F:
     )(f)
 
 
-def _check_viewer(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_viewer(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a valid viewer id, or ``None`` when not given."""
     if value is None:
         return None
     try:
@@ -51,7 +52,7 @@ def viewer_option(f: F) -> F:
         "--viewer",
         "viewer",
         metavar="ID",
-        callback=_check_viewer,
+        callback=check_viewer,
         help="Viewer id to log under (default: this user's random pseudonymous id).",
     )(f)
 
