@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from branching.ui.content import numbered
 from branching.ui.messages import GoBack
 
 KIND_WORDS = {"good": "A good ending", "bad": "A bad ending", "neutral": "An ending"}
@@ -89,10 +90,7 @@ class EndingPanel(Vertical):
         if view.points:
             hint.update(Content("Go back to a choice point (Enter), r to restart, q to quit:"))
             points.set_options(
-                Option(
-                    Content.assemble(Content.styled(f"{index}. ", "bold"), Content(point.label)),
-                    id=str(point.step),
-                )
+                Option(numbered(index, point.label), id=str(point.step))
                 for index, point in enumerate(view.points, 1)
             )
             # The latest choice point under the cursor: the most likely place to retry.
