@@ -52,10 +52,6 @@ class EndingPanel(Vertical):
     and repainted everything and took several times as long as a passage.
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.view: EndingView | None = None
-
     def compose(self) -> ComposeResult:
         yield Static(id="ending-heading")
         yield Static(id="ending-title")
@@ -66,7 +62,6 @@ class EndingPanel(Vertical):
 
     def show(self, view: EndingView) -> None:
         """Show ``view`` (painted on the next refresh)."""
-        self.view = view
         heading = self.query_one("#ending-heading", Static)
         title = self.query_one("#ending-title", Static)
         kind = self.query_one("#ending-kind", Static)
@@ -79,8 +74,7 @@ class EndingPanel(Vertical):
             heading.update(Content("The End"))
             title.update(Content(view.title or ""))
             title.display = bool(view.title)
-            words = KIND_WORDS.get(view.kind, "An ending")
-            kind.update(Content.from_markup("[b]$kind[/b]", kind=words))
+            kind.update(Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"))
             kind.set_classes(f"kind-{view.kind}")
             kind.display = True
         self.query_one("#ending-found", Static).update(self._found_text(view))
