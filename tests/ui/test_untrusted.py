@@ -139,3 +139,29 @@ async def test_ending_and_history_show_markup_as_typed(app: PlayerApp) -> None:
         await pilot.press("b")
         shown = await wait_for_text(app, "Went back to: [@click=app.quit]Start[/]")
         assert app.is_running
+
+
+ESCAPE = "\x1b]2;pwned\x07"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda save: save["story"].update(id="other" + ESCAPE), id="story-id"),
+        pytest.param(lambda save: save["variables"].update({ESCAPE: [1]}), id="variable-name"),
+    ],
+)
+async def test_save_data_in_notices_carries_no_terminal_control(
+    build: Any, lighthouse: Story, saves: Any, damage: Any
+) -> None:
+    from branching.engine import Session
+
+    state = Session(lighthouse).to_json()
+    damage(state)
+    saves.save("lighthouse", "ada", state)
+    app = build()
+    async with app.run_test(size=WIDE):
+        await wait_for_text(app, "Night has fallen")
+        messages = [str(n.message) for n in app._notifications]
+    assert any("cannot be continued" in m for m in messages)
+    assert not any("\x1b" in m or "\x07" in m for m in messages)
