@@ -71,6 +71,7 @@ from branching.expressions import (
     template,
 )
 from branching.model import Choice, Ending, Node, Story, Timer
+from branching.plaintext import strip_control
 
 #: Monotonic seconds; ``time.monotonic`` unless a test injects a fake.
 Clock = Callable[[], float]
@@ -718,27 +719,27 @@ class _SaveModel(BaseModel):
 
 
 class _SavedStory(_SaveModel):
-    id: str
-    version: str | None = None
-    hash: str
+    id: _Text
+    version: _Text | None = None
+    hash: _Text
 
 
 class _SavedPoint(_SaveModel):
-    node: str
+    node: _Text
     label: _Text
-    choice: str
+    choice: _Text
     choice_label: _Text
-    variables: dict[str, _Scalar]
-    visits: dict[str, int]
+    variables: dict[_Text, _Scalar]
+    visits: dict[_Text, int]
 
 
 class _Save(_SaveModel):
     format: Literal["branching-save/1"]
     story: _SavedStory
     playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
-    node: str
-    variables: dict[str, _Scalar]
-    visits: dict[str, int]
+    node: _Text
+    variables: dict[_Text, _Scalar]
+    visits: dict[_Text, int]
     history: list[_SavedPoint]
     elapsed: float = Field(0.0, ge=0, allow_inf_nan=False)
     timer_remaining: float | None = Field(None, ge=0, allow_inf_nan=False)
@@ -761,6 +762,11 @@ def _parse_save(data: Any) -> _Save:
         save = _Save.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = "/".join(str(part) for part in first["loc"])
-        raise ResumeError(f"the save is damaged: {where}: {first['msg']}") from None
+        # Save files are untrusted too: what is quoted back must not carry terminal control.
+        where = strip_control("/".join(str(part) for part in first["loc"]))
+        if first["type"] == "string_pattern_mismatch":
+            reason = "holds control characters"
+        else:
+            reason = first["msg"]
+        raise ResumeError(f"the save is damaged: {where}: {reason}") from None
     return save

@@ -563,6 +563,25 @@ def test_resumed_timer_gets_a_grace_period() -> None:
     assert resumed.time_left() == RESUME_GRACE_SECONDS
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d["story"].update(version="1\x1b]2;pwned\x07"),
+        lambda d: d.update(node="hall\x1b[2J"),
+        lambda d: d["variables"].update({"\x1b[31mkey": 1}),
+    ],
+)
+def test_a_save_with_control_characters_is_refused_without_echoing_them(damage: Any) -> None:
+    story = lantern()
+    session, _, clock = play(story)
+    data = roundtrip(session.to_json())
+    damage(data)
+    with pytest.raises(ResumeError) as error:
+        Session.from_json(story, data, clock=clock)
+    assert "\x1b" not in str(error.value)
+    assert "control characters" in str(error.value)
+
+
 def test_save_after_quit_resumes_playing() -> None:
     story = lantern()
     session, _, clock = play(story)
