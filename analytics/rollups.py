@@ -833,7 +833,7 @@ def read_tally(
             steps = steps_text.split("\n") if steps_text else []
         else:
             steps = _steps_of(conn, example, length)
-        tally.paths[(h, status, last)] = PathCounts(count, length, tuple(steps))
+        tally.paths[(h, status, last)] = PathCounts(count, tuple(steps))
     return tally
 
 

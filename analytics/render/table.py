@@ -35,10 +35,6 @@ def bar(share: float | None, width: int = 16) -> str:
     return text.ljust(width)
 
 
-def _t(text: str, style: str = "") -> Text:
-    return Text(visible(text), style=style)
-
-
 def _node_name(node: NodeReport) -> Text:
     """The node id, and its title or first words on a second, dim line."""
     name = Text(visible(node.id), style="bold", no_wrap=True, overflow="ellipsis")
@@ -186,7 +182,7 @@ def choices_table(report: Report, top: int) -> RenderableType:
     return Group(*parts)
 
 
-def path_text(path: PathReport, report: Report, width: int = 12) -> Text:
+def path_text(path: PathReport, width: int = 12) -> Text:
     """A path as ``a → b → ↶a → c``, long middles elided."""
     steps = list(path.steps)
     shown = steps if len(steps) <= width else [*steps[: width // 2], "…", *steps[-width // 2 :]]
@@ -205,7 +201,7 @@ def path_text(path: PathReport, report: Report, width: int = 12) -> Text:
     return text
 
 
-def outcome_text(path: PathReport, report: Report) -> Text:
+def outcome_text(path: PathReport) -> Text:
     styles = {"completed": "green", "quit": "red", "failed": "magenta", "open": "yellow"}
     text = Text(path.status, style=styles[path.status])
     if path.last_node:
@@ -235,8 +231,8 @@ def paths_table(report: Report, top: int) -> RenderableType:
             str(i),
             f"{path.playthroughs:,}",
             percent(path.share),
-            outcome_text(path, report),
-            path_text(path, report),
+            outcome_text(path),
+            path_text(path),
         )
     return table
 
