@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analytics.render import percent, plural, seconds, visible
+from analytics.render import listing, percent, plural, seconds, visible
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from analytics.tally import REWIND_MARK
 
@@ -270,11 +270,6 @@ def endings_table(report: Report) -> RenderableType:
     return table
 
 
-def _listing(ids: list[str], limit: int = 12) -> str:
-    shown = ", ".join(visible(i) for i in ids[:limit])
-    return shown + (f", … and {len(ids) - limit:,} more" if len(ids) > limit else "")
-
-
 def coverage_text(report: Report) -> RenderableType:
     c = report.coverage
     text = Text()
@@ -296,11 +291,11 @@ def coverage_text(report: Report) -> RenderableType:
         text.append(f"  {name:<8} {reached:,} of {authored:,} {verb} ({percent(share, 0)})")
         if dark:
             text.append("  dark: ", style="dim")
-            text.append(_listing(dark))
+            text.append(listing(dark, 12))
         text.append("\n")
     if c.unknown_nodes:
         text.append("  Not in this story file: ", style="yellow")
-        text.append(_listing(c.unknown_nodes) + "\n")
+        text.append(listing(c.unknown_nodes, 12) + "\n")
     return text
 
 
