@@ -123,6 +123,10 @@ class _Collect:
         pass
 
 
+#: Namespace of simulated playthrough ids (uuid5), fixed so runs stay reproducible.
+_SIMULATED = uuid.UUID("5b1c0e2a-6f0d-4c83-9a57-3d2f6e1b8a40")
+
+
 def simulate(
     story: Story,
     options: SimulationOptions,
@@ -154,7 +158,11 @@ def simulate(
         started = first + (i + 0.5) * window / n
         now[0] = 0.0
         recorder = _Collect(started, clock)
-        playthrough_id = uuid.UUID(int=rng.getrandbits(128), version=4).hex
+        # Named by the story file as well as the seed: simulating two stories (or two edits of
+        # one) with the same seed into one log must not give the same playthrough ids.
+        playthrough_id = uuid.uuid5(
+            _SIMULATED, f"{story.id}\0{story.content_hash}\0{rng.getrandbits(128):032x}"
+        ).hex
         session = Session(story, clock=clock, recorder=recorder, playthrough_id=playthrough_id)
         choices = 0
         while session.status == "playing":

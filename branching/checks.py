@@ -23,17 +23,20 @@ from branching.expressions import (
     parse,
     template,
 )
-from branching.plaintext import CONTROL
+from branching.plaintext import BIDI_CONTROL, CONTROL
 from branching.problems import Problem, pointer
 
 # Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
 # JSON text (\u001b, \b, \f, \r); DEL and C1 characters may also sit there raw, which in UTF-8
 # is the byte 0x7f or 0xc2 followed by 0x80-0x9f. Searching bytes for a literal prefix is ~10x
 # faster than a character class over decoded text.
-_ESCAPED_CONTROL = re.compile(r"\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr])")
+_ESCAPED_CONTROL = re.compile(
+    r"\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr]|u202[a-eA-E]|u206[6-9])"
+)
 _ESCAPED_CONTROL_BYTES = re.compile(_ESCAPED_CONTROL.pattern.encode())
-_RAW_C1 = re.compile(rb"\xc2[\x80-\x9f]")
-_RAW_C1_TEXT = re.compile(r"[\x7f-\x9f]")
+# Raw C1 characters, and raw bidi controls (U+202A-202E, U+2066-2069 in UTF-8).
+_RAW_C1 = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+_RAW_C1_TEXT = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 _DESCRIBED = {"bool": "true or false", "number": "a number", "string": "a string"}
 
@@ -77,7 +80,7 @@ def check_story(
         checker.node(node_id, node)
 
     if text is None or may_hold_control_characters(text):
-        problems.extend(_control_characters(raw))
+        problems.extend(p for p in _control_characters(raw) if warnings or p.severity == "error")
     if warnings and isinstance(start, str) and not any(p.severity == "error" for p in problems):
         problems.extend(checker.graph_warnings(start))
     return problems
@@ -431,6 +434,8 @@ def _control_characters(raw: Any) -> Iterator[Problem]:
             match = CONTROL.search(value)
             if match:
                 yield _control_problem(parts, f"U+{ord(match.group()):04X}", match.start())
+            elif bidi := BIDI_CONTROL.search(value):
+                yield _bidi_problem(parts, bidi)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if CONTROL.search(key):
@@ -452,8 +457,22 @@ def _control_problem(parts: tuple[str | int, ...], what: str, offset: int) -> Pr
     )
 
 
+def _bidi_problem(parts: tuple[str | int, ...], match: re.Match[str]) -> Problem:
+    node = str(parts[1]) if len(parts) >= 2 and parts[0] == "nodes" else None
+    return Problem(
+        "warning",
+        "bidi-control",
+        f"invisible bidirectional control U+{ord(match.group()):04X} at character "
+        f"{match.start() + 1}: it makes the text display in another order than it is written; "
+        "remove it unless right-to-left text really needs it",
+        pointer(*parts),
+        node,
+    )
+
+
 def may_hold_control_characters(text: str | bytes) -> bool:
-    r"""A cheap test on the raw JSON file: False means no string in it has a control character.
+    r"""A cheap test on the raw JSON file: False means no string in it has a control character
+    (or a bidirectional control).
 
     >>> may_hold_control_characters(b'{"text": "tab\there"}')
     False

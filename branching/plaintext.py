@@ -11,6 +11,9 @@ import re
 
 #: C0 and C1 control characters except newline and tab: they could drive the viewer's terminal.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional embedding, override and isolate controls: invisible, they make text display in
+#: another order than it is stored ("Trojan Source"), so validation warns about them.
+BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")

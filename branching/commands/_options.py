@@ -6,6 +6,7 @@ Kept free of SQLite: ``branching.log`` is imported only inside :func:`open_log`.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +18,16 @@ if TYPE_CHECKING:
     from branching.log import ChoiceLog
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FloatRange(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan``, which passes every range comparison."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if isinstance(number, float) and math.isnan(number):
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
 
 
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:
@@ -36,7 +47,8 @@ def db_option(f: F) -> F:
     )(f)
 
 
-def _check_viewer(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def check_viewer(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Click callback: a valid viewer id, or ``None`` when not given."""
     if value is None:
         return None
     try:
@@ -51,7 +63,7 @@ def viewer_option(f: F) -> F:
         "--viewer",
         "viewer",
         metavar="ID",
-        callback=_check_viewer,
+        callback=check_viewer,
         help="Viewer id to log under (default: this user's random pseudonymous id).",
     )(f)
 
@@ -86,14 +98,24 @@ def open_log(
 def using_log(
     location: DbLocation, *, create: bool = True, readonly: bool = False, durable: bool = True
 ) -> Iterator[ChoiceLog]:
-    """Open the log for a command's block; any log error in the block becomes a message."""
+    """Open the log for a command's block; any log error in the block becomes a message.
+
+    That includes SQLite errors from a command's own reads on ``log.conn`` (a damaged page met
+    after a clean open), which :class:`ChoiceLog`'s methods would have wrapped.
+    """
+    import sqlite3
+
     from branching.log import LogError
+    from branching.log.errors import describe_sqlite_error
 
     log = open_log(location, create=create, readonly=readonly, durable=durable)
     try:
         yield log
     except LogError as e:
         raise click.ClickException(_sentence(str(e))) from e
+    except sqlite3.Error as e:
+        message = f"Cannot use the choice log {location.path}: {describe_sqlite_error(e)}"
+        raise click.ClickException(message) from e
     finally:
         log.close()
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from branching.commands._options import db_option, safe_text, using_log
 from branching.paths import DbLocation
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 @click.group("log")
@@ -262,7 +265,8 @@ def show(playthrough: str, db: DbLocation) -> None:
     click.echo("Route: " + " > ".join(safe_text(n) for n in route(events)))
 
 
-def _find_id(conn: Any, given: str) -> str:
+def _find_id(conn: sqlite3.Connection, given: str) -> str:
+    """The full id of a playthrough given by id or by a unique prefix (6+ characters)."""
     row = conn.execute("SELECT id FROM playthroughs WHERE id = ?", (given,)).fetchone()
     if row:
         return str(row[0])

@@ -14,42 +14,29 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from branching.commands._options import FloatRange
+
 if TYPE_CHECKING:
     from branching.engine import Session, TimerOptions
-    from branching.events import Event, PlaythroughInfo, Recorder
+    from branching.events import Event, Recorder
     from branching.model import Story
     from branching.saves import SaveStore
-
-
-def open_recorder(
-    info: PlaythroughInfo, *, db: str | None, enabled: bool, notice: Callable[[str], None]
-) -> Recorder:
-    """The recorder of one playthrough: the SQLite choice log, or nothing with ``--no-log``.
-
-    This is the one place where the choice log plugs into the players. The first time this
-    user logs to a file, ``notice`` gets one line saying where and how to opt out.
-    """
-    from branching.events import NullRecorder
-
-    if not enabled:
-        return NullRecorder()
-    from branching.log import open_recorder as open_log_recorder  # loads sqlite_utils
-
-    recorder: Recorder = open_log_recorder(info, db=db, notice=notice)
-    return recorder
-
-
-_warned: set[str] = set()
 
 
 def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        click.echo(message, err=True)
+def _once(say: Callable[[str], None]) -> Callable[[str], None]:
+    """``say``, skipping messages it already said (a log that fails again after a restart)."""
+    said: set[str] = set()
+
+    def once(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            say(message)
+
+    return once
 
 
 class SafeRecorder:
@@ -59,8 +46,9 @@ class SafeRecorder:
     producer can fix it, and the log keeps everything up to the failure.
     """
 
-    def __init__(self, inner: Recorder) -> None:
+    def __init__(self, inner: Recorder, warn: Callable[[str], None] = _echo_err) -> None:
         self.inner = inner
+        self.warn = warn
         self.broken = False
 
     def record(self, event: Event) -> None:
@@ -70,13 +58,13 @@ class SafeRecorder:
             self.inner.record(event)
         except Exception as exc:  # any log failure: the story must go on
             self.broken = True
-            _warn_once(f"warning: the choice log failed ({exc}); the rest is not logged")
+            self.warn(f"warning: the choice log failed ({exc}); the rest is not logged")
 
     def close(self) -> None:
         try:
             self.inner.close()
         except Exception as exc:
-            _warn_once(f"warning: the choice log could not be closed cleanly ({exc})")
+            self.warn(f"warning: the choice log could not be closed cleanly ({exc})")
 
 
 @click.command()
@@ -91,7 +79,7 @@ class SafeRecorder:
 @click.option("--no-timers", is_flag=True, help="Timed choices wait for you (no countdown).")
 @click.option(
     "--time-scale",
-    type=click.FloatRange(min=0, min_open=True, max=1000),
+    type=FloatRange(min=0, min_open=True, max=1000),
     default=1.0,
     show_default=True,
     metavar="N",
@@ -147,10 +135,17 @@ def play(
     notices: list[str] = []
     notice: Callable[[str], None] = notices.append if not use_plain else _echo_err
 
-    opened: list[str] = []
+    warn = _once(_echo_err)
+    first_open = True
 
     def recorder_for(playthrough_id: str) -> Recorder:
+        """The one place where the choice log plugs into the players."""
         from branching.events import NullRecorder, PlaythroughInfo
+
+        nonlocal first_open
+        if no_log:
+            return NullRecorder()
+        from branching.log import open_recorder  # loads sqlite_utils: only when logging
 
         info = PlaythroughInfo(
             playthrough_id=playthrough_id,
@@ -161,16 +156,16 @@ def play(
             variant=variant,
         )
         try:
-            recorder = open_recorder(info, db=db, enabled=not no_log, notice=notice)
+            recorder = open_recorder(info, db=db, notice=notice)
         except Exception as exc:  # the log cannot be opened: say so, never a traceback
-            if not opened:
+            if first_open:  # before the story starts: the viewer may rather play unlogged
                 raise click.ClickException(
                     f"{exc}\nUse --no-log to play without recording choices."
                 ) from None
-            _warn_once(f"warning: the choice log failed ({exc}); the rest is not logged")
+            warn(f"warning: the choice log failed ({exc}); the rest is not logged")
             return NullRecorder()
-        opened.append(playthrough_id)
-        return SafeRecorder(recorder)
+        first_open = False
+        return SafeRecorder(recorder, warn)
 
     session, resumed = start_session(
         loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
@@ -186,9 +181,7 @@ def play(
                 loaded, session, saves=store, viewer=name, resumed=resumed, notices=notices
             ).run()
         finally:
-            session.quit()
-            autosave(session)
-            session.recorder.close()
+            _finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
     sys.exit(run_plain(session, resumed, autosave))
 
@@ -211,7 +204,6 @@ def start_session(
     from branching.engine import ResumeError, Session
     from branching.plain import ask_yes_no
 
-    problem: str | None = None
     if not start_new:
         try:
             saved = store.load(story.id, viewer)
@@ -221,13 +213,10 @@ def start_session(
                 )
                 return session, True
         except ResumeError as exc:
-            problem = str(exc)
-    if problem is not None:
-        click.echo(f"Your saved playthrough cannot be continued: {problem}.")
-        answer = ask_yes_no("Start a new playthrough?", stdin, sys.stdout)
-        if not answer:
-            click.echo("Nothing changed; your save is kept.")
-            sys.exit(1)
+            click.echo(f"Your saved playthrough cannot be continued: {exc}.")
+            if not ask_yes_no("Start a new playthrough?", stdin, sys.stdout):
+                click.echo("Nothing changed; your save is kept.")
+                sys.exit(1)
     return Session(story, timers=timers, recorder_factory=recorder_for), False
 
 
@@ -261,15 +250,19 @@ def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
     try:
         return player.run(resumed=resumed)
     except KeyboardInterrupt:
-        session.quit()
         click.echo("\nYou left the story. Your place is saved: play it again to continue.")
         return 130
     except BrokenPipeError:
-        session.quit()
         # Nobody reads stdout any more: point it at devnull so exit does not fail to flush.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     finally:
-        autosave(session)
-        session.recorder.close()
+        _finish(session, autosave)
+
+
+def _finish(session: Session, autosave: Autosave) -> None:
+    """Leave the story however play ended: quit if still playing, save the place, close the log."""
+    session.quit()  # records Quit only while playing
+    autosave(session)
+    session.recorder.close()

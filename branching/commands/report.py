@@ -147,7 +147,12 @@ def report(
                 "looks for damage; `branching log rebuild-rollups` rebuilds the tables reports "
                 "read from the raw events."
             ) from e
-    _emit(result, output_format, output, top)
+    try:
+        _emit(result, output_format, output, top)
+    except OSError as e:
+        if not output or e.filename is None:
+            raise  # stdout (e.g. a closed pipe): click's own handling applies
+        raise click.ClickException(f"Cannot write {e.filename}: {e.strerror or e}") from e
 
 
 def _emit(result: Report, output_format: str, output: str | None, top: int) -> None:

@@ -18,7 +18,10 @@ def schema(output: str | None) -> None:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as e:
+            raise click.ClickException(f"Cannot write {output}: {e.strerror or e}") from e
     else:
         click.echo(text, nl=False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
 
-from branching.commands._options import db_option, open_log, safe_text
+from branching.commands._options import FloatRange, db_option, open_log, safe_text
 from branching.paths import DbLocation
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -16,9 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _chance_option(name: str, help: str) -> Callable[[F], F]:
     """A probability option in [0, 1], off (0) by default."""
-    return click.option(
-        name, type=click.FloatRange(0, 1), default=0.0, show_default=True, help=help
-    )
+    return click.option(name, type=FloatRange(0, 1), default=0.0, show_default=True, help=help)
 
 
 @click.command()
@@ -135,6 +134,11 @@ def simulate(
             f"{e} (simulating with --seed {seed} again into the same log repeats the same "
             "playthroughs: use another --seed)"
         ) from e
+    except KeyboardInterrupt:
+        # The bulk writer has flushed every finished playthrough on the way out: say so.
+        where = "Nothing was logged" if no_log else f"Finished playthroughs are in {db.describe()}"
+        click.echo(f"Interrupted. {where}.", err=True)
+        raise SystemExit(130) from None
 
     rate = result.playthroughs / result.seconds if result.seconds else 0.0
     click.echo(
@@ -148,7 +152,13 @@ def simulate(
             "and were quit (a loop with no way out?)."
         )
     if not no_log:
-        click.echo(f"Logged to {db.describe()}; see `branching report {story}`.")
+        # The command to paste must read this log and these playthroughs: reports leave
+        # simulated playthroughs out when the log also holds viewers'.
+        db_arg = f" --db {shlex.quote(str(db.path))}" if db.source == "option" else ""
+        click.echo(
+            f"Logged to {db.describe()}; see "
+            f"`branching report {shlex.quote(story)} --origin simulated{db_arg}`."
+        )
     dark_nodes = result.dark_nodes(parsed)
     dark_choices = [f"{node}:{choice}" for node, choice in result.dark_choices(parsed)]
     dark_endings = result.dark_endings(parsed)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from branching.commands._options import db_option, safe_text, using_log
-from branching.paths import DbLocation, check_viewer_id, resolve_viewer
+from branching.commands._options import check_viewer, db_option, safe_text, using_log
+from branching.paths import DbLocation, resolve_viewer
 
 
 @click.group("viewer")
@@ -17,12 +17,8 @@ def viewer_group() -> None:
 
 
 def _viewer_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-    if value is None:
-        return resolve_viewer().id
-    try:
-        return check_viewer_id(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e)) from e
+    """A checked VIEWER argument; this user's own id when none is given."""
+    return check_viewer(ctx, param, value) or resolve_viewer().id
 
 
 @viewer_group.command("id")

@@ -14,7 +14,9 @@ Players, in full::
     recorder.record(NodeEntered("start"))     # returns once durable
     recorder.close(); log.close()
 
-The Textual player uses :class:`LogThread` (same calls; ``await recorder.arecord(event)``).
+A player with an event loop may use :class:`LogThread` instead (same calls; ``await
+recorder.arecord(event)`` leaves the loop free); ``branching play``'s Textual player records
+through ``open_recorder``, whose lock makes it usable from any thread.
 The simulator and imports use :meth:`ChoiceLog.bulk_writer`. See ``docs/choice-log.md``.
 """
 

@@ -7,6 +7,7 @@ and says what to do; the CLI prints the message (never a traceback) and players 
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 
@@ -53,3 +54,24 @@ class UnknownPlaythrough(LogError, LookupError):
     def __init__(self, playthrough_id: str) -> None:
         self.playthrough_id = playthrough_id
         super().__init__(f"no playthrough {playthrough_id!r} in the choice log")
+
+
+def describe_sqlite_error(error: sqlite3.Error) -> str:
+    """A sentence for a viewer or producer, from an SQLite error."""
+    name = getattr(error, "sqlite_errorname", "")
+    text = str(error)
+    if name == "SQLITE_NOTADB" or "not a database" in text:
+        return "the file is not an SQLite database"
+    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
+        return "the file is damaged (SQLite says: database disk image is malformed)"
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return "the file (or its directory) is read-only"
+    if name.startswith("SQLITE_FULL") or "disk is full" in text:
+        return "the disk is full"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        return "another program has held the file locked for too long"
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
+        return "SQLite cannot open the file (check the directory exists and is writable)"
+    if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
+        return "a disk read or write failed"
+    return f"SQLite error: {text}"

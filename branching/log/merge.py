@@ -14,13 +14,12 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from branching.log.errors import LogOutdated, LogUnavailable
 from branching.log.state import (
     EVENT_COLUMNS,
-    PLAYTHROUGH_COLUMNS,
     EventRow,
     PlaythroughState,
     apply_event,
@@ -125,7 +124,7 @@ def _merge(target: ChoiceLog, src: ChoiceLog, *, batch_size: int) -> MergeStats:
             for state, rows in chunk:
                 have = present.get(state.id)
                 if have is None:
-                    pending = Pending(_as_new(state), None, rows)
+                    pending = Pending(replace(state, pk=None), None, rows)
                     stats.playthroughs_added += 1
                 elif have >= state.event_count:
                     stats.playthroughs_unchanged += 1
@@ -152,12 +151,6 @@ def _flush(target: ChoiceLog, batch: list[Pending]) -> None:
     if batch:
         with target.write_transaction() as conn:
             write_batch(conn, batch)
-
-
-def _as_new(state: PlaythroughState) -> PlaythroughState:
-    copy = PlaythroughState(*[getattr(state, c) for c in PLAYTHROUGH_COLUMNS])
-    copy.pk = None
-    return copy
 
 
 def _extend(

@@ -6,18 +6,13 @@ import contextlib
 import datetime as _dt
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from branching.events import ChoiceMade, EndingReached, Event, Failed, NodeEntered, Quit, Rewound
-from branching.log.state import (
-    EVENT_COLUMNS,
-    PLAYTHROUGH_COLUMNS,
-    Origin,
-    Status,
-    row_to_event,
-)
+from branching.log.schema import read_version
+from branching.log.state import EVENT_COLUMNS, Origin, Status, row_to_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +41,12 @@ class PlaythroughSummary:
     event_count: int
 
 
-_SUMMARY_SQL = "SELECT {} FROM playthroughs".format(", ".join(PLAYTHROUGH_COLUMNS[1:]))
+# Selected in the dataclass's own field order, so ``PlaythroughSummary(*row)`` cannot drift.
+_SUMMARY_COLUMNS = ", ".join(f.name for f in fields(PlaythroughSummary))
+_SUMMARY_SQL = f"SELECT {_SUMMARY_COLUMNS} FROM playthroughs"
+_EVENTS_SQL = "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(
+    ", ".join(EVENT_COLUMNS)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +93,8 @@ def list_playthroughs(
 
 
 def load_events(conn: sqlite3.Connection, pk: int) -> list[LoggedEvent]:
-    cursor = conn.execute(
-        "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(", ".join(EVENT_COLUMNS)),
-        (pk,),
-    )
     out = []
-    for values in cursor:
+    for values in conn.execute(_EVENTS_SQL, (pk,)):
         row = dict(zip(EVENT_COLUMNS, values, strict=True))
         out.append(LoggedEvent(row["seq"], row["at"], row_to_event(row["kind"], row)))
     return out
@@ -119,8 +115,7 @@ def route(events: Sequence[Event | LoggedEvent]) -> list[str]:
     """
     nodes: list[str] = []
     rewound_to: str | None = None
-    for item in events:
-        event = item.event if isinstance(item, LoggedEvent) else item
+    for event in map(_event, events):
         if isinstance(event, NodeEntered):
             if event.node != rewound_to:
                 nodes.append(event.node)
@@ -143,11 +138,11 @@ def full_path(events: Sequence[Event | LoggedEvent]) -> list[str]:
 
     For ``branching log show``: loops unroll, rewinds show where they went back to.
     """
-    out = []
-    for item in events:
-        event = item.event if isinstance(item, LoggedEvent) else item
-        out.append(describe(event))
-    return out
+    return [describe(_event(item)) for item in events]
+
+
+def _event(item: Event | LoggedEvent) -> Event:
+    return item.event if isinstance(item, LoggedEvent) else item
 
 
 def describe(event: Event) -> str:
@@ -184,9 +179,7 @@ def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]
     """
     out = []
     playthroughs = conn.execute(
-        "SELECT pk, {} FROM playthroughs WHERE viewer = ? ORDER BY started_at, pk".format(
-            ", ".join(PLAYTHROUGH_COLUMNS[1:])
-        ),
+        f"SELECT pk, {_SUMMARY_COLUMNS} FROM playthroughs WHERE viewer = ? ORDER BY started_at, pk",
         (viewer,),
     ).fetchall()
     for values in playthroughs:
@@ -195,12 +188,7 @@ def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]
         for key in ("started_at", "updated_at", "ended_at"):
             summary[key] = iso(summary[key])
         events = []
-        for row in conn.execute(
-            "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(
-                ", ".join(EVENT_COLUMNS)
-            ),
-            (pk,),
-        ):
+        for row in conn.execute(_EVENTS_SQL, (pk,)):
             event = {k: v for k, v in zip(EVENT_COLUMNS, row, strict=True) if v is not None}
             event["at"] = iso(event["at"])
             if "timed_out" in event:
@@ -238,8 +226,6 @@ class LogInfo:
 
 
 def log_info(conn: sqlite3.Connection, path: Path | None) -> LogInfo:
-    from branching.log.schema import read_version
-
     size = 0
     if path is not None:
         for suffix in ("", "-wal"):

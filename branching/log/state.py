@@ -7,6 +7,7 @@ playthrough's status, last node and event count mean the same whatever wrote the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Literal
 
 from branching.events import (
@@ -23,10 +24,6 @@ from branching.events import (
 Status = Literal["open", "completed", "quit", "failed"]
 Origin = Literal["live", "simulated", "imported"]
 ORIGINS: tuple[Origin, ...] = ("live", "simulated", "imported")
-STATUSES: tuple[Status, ...] = ("open", "completed", "quit", "failed")
-
-#: Event kinds as stored in ``events.kind``.
-KINDS = ("enter", "choice", "rewind", "ending", "quit", "fail")
 
 #: Columns of ``events`` after ``playthrough`` (which the write path prepends), in order.
 EVENT_COLUMNS = (
@@ -67,6 +64,8 @@ FIXED_COLUMNS = (
     "origin",
     "started_at",
 )
+#: Every column of ``playthroughs``, in the field order of :class:`PlaythroughState`, so a row
+#: selected in this order is ``PlaythroughState(*row)``.
 PLAYTHROUGH_COLUMNS = ("pk", *FIXED_COLUMNS, *MUTABLE_COLUMNS)
 
 #: The mutable part of a playthrough's state, as a tuple in :data:`MUTABLE_COLUMNS` order.
@@ -116,33 +115,18 @@ class PlaythroughState:
             updated_at=at,
         )
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> PlaythroughState:
-        return cls(**{name: row[name] for name in PLAYTHROUGH_COLUMNS})
-
     def snapshot(self) -> Snapshot:
-        return (
-            self.status,
-            self.updated_at,
-            self.ended_at,
-            self.last_node,
-            self.ending,
-            self.ending_kind,
-            self.failure,
-            self.event_count,
-        )
+        values: Snapshot = _mutable_values(self)
+        return values
 
     def fixed_values(self) -> tuple[Any, ...]:
-        return (
-            self.id,
-            self.story_id,
-            self.story_version,
-            self.story_hash,
-            self.viewer,
-            self.variant,
-            self.origin,
-            self.started_at,
-        )
+        values: tuple[Any, ...] = _fixed_values(self)
+        return values
+
+
+# attrgetter: snapshots are taken per event on the bulk path, where a generator costs more.
+_mutable_values = attrgetter(*MUTABLE_COLUMNS)
+_fixed_values = attrgetter(*FIXED_COLUMNS)
 
 
 def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
@@ -157,8 +141,11 @@ def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
     events keep the full history.
     """
     seq = state.event_count
+    status: Status = "open"
+    ending = ending_kind = failure = None
+    row: EventRow
     if isinstance(event, ChoiceMade):
-        row: EventRow = (
+        row = (
             seq,
             at,
             "choice",
@@ -192,39 +179,21 @@ def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
         where = event.to_node
     elif isinstance(event, EndingReached):
         row = (seq, at, "ending", event.node, None, None, None, None, None, event.title, event.kind)
-        state.status = "completed"
-        state.ending = event.node
-        state.ending_kind = event.kind
-        state.failure = None
-        state.ended_at = at
-        state.last_node = event.node
-        state.updated_at = at
-        state.event_count = seq + 1
-        return row
+        where = event.node
+        status, ending, ending_kind = "completed", event.node, event.kind
     elif isinstance(event, Quit):
         row = (seq, at, "quit", event.node, None, None, None, None, None, None, None)
-        state.status = "quit"
-        state.ending = state.ending_kind = state.failure = None
-        state.ended_at = at
-        state.last_node = event.node
-        state.updated_at = at
-        state.event_count = seq + 1
-        return row
+        where = event.node
+        status = "quit"
     elif isinstance(event, Failed):
         row = (seq, at, "fail", event.node, None, None, None, None, None, event.message, None)
-        state.status = "failed"
-        state.ending = state.ending_kind = None
-        state.failure = event.message
-        state.ended_at = at
-        state.last_node = event.node
-        state.updated_at = at
-        state.event_count = seq + 1
-        return row
+        where = event.node
+        status, failure = "failed", event.message
     else:
         raise TypeError(f"not a playthrough event: {event!r}")
-    if state.status != "open":
-        state.status = "open"
-        state.ended_at = state.ending = state.ending_kind = state.failure = None
+    state.status = status
+    state.ended_at = None if status == "open" else at
+    state.ending, state.ending_kind, state.failure = ending, ending_kind, failure
     state.last_node = where
     state.updated_at = at
     state.event_count = seq + 1

@@ -25,6 +25,7 @@ from branching.log.errors import (
     LogUnavailable,
     LogWriteError,
     UnknownPlaythrough,
+    describe_sqlite_error,
 )
 from branching.log.state import Origin, PlaythroughState, Status
 from branching.log.writer import BulkWriter, LogRecorder, Pending, load_state, write_batch
@@ -45,7 +46,9 @@ def _reads(method: F) -> F:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as e:
-            raise LogError(f"cannot read the choice log {self._shown}: {_describe(e)}") from e
+            raise LogError(
+                f"cannot read the choice log {self._shown}: {describe_sqlite_error(e)}"
+            ) from e
 
     return wrapper  # type: ignore[return-value]
 
@@ -140,7 +143,7 @@ class ChoiceLog:
                     check_same_thread=check_same_thread,
                 )
             except sqlite3.Error as e:
-                raise LogUnavailable(shown, _describe(e)) from e
+                raise LogUnavailable(shown, describe_sqlite_error(e)) from e
             try:
                 migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
                 conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
@@ -198,7 +201,9 @@ class ChoiceLog:
             except sqlite3.Error as e:
                 if attempt < 2 and schema._is_busy(e):
                     continue  # each attempt already waited the busy timeout
-                raise LogWriteError(f"cannot write to {self._shown}: {_describe(e)}") from e
+                raise LogWriteError(
+                    f"cannot write to {self._shown}: {describe_sqlite_error(e)}"
+                ) from e
         try:
             yield conn
             conn.execute("COMMIT")
@@ -207,7 +212,9 @@ class ChoiceLog:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             if isinstance(e, sqlite3.Error):
-                raise LogWriteError(f"cannot write to {self._shown}: {_describe(e)}") from e
+                raise LogWriteError(
+                    f"cannot write to {self._shown}: {describe_sqlite_error(e)}"
+                ) from e
             raise
 
     def set_bulk_mode(self, on: bool) -> None:
@@ -301,7 +308,6 @@ class ChoiceLog:
             limit=limit,
         )
 
-    @_reads
     def find_open_playthrough(
         self, viewer: str, story_id: str, *, story_hash: str | None = None
     ) -> queries.PlaythroughSummary | None:
@@ -413,12 +419,7 @@ def _prepare(
                 "it is an SQLite database but not a branching choice log"
                 + (f" (it has tables {', '.join(sorted(tables)[:5])})" if tables else ""),
             )
-        try:
-            schema.check_not_newer(db)
-        except schema.SchemaTooNew as e:
-            raise LogTooNew(
-                shown, f"it was written by a newer version of branching ({e}); upgrade branching"
-            ) from e
+        schema.check_not_newer(db)
         if app_id:
             # Touch the right-hand edge of both tables: catches a truncated or damaged file
             # now, before a story starts, rather than at the first choice.
@@ -448,7 +449,7 @@ def _prepare(
             shown, f"it was written by a newer version of branching ({e}); upgrade branching"
         ) from e
     except sqlite3.Error as e:
-        raise LogUnavailable(shown, _describe(e)) from e
+        raise LogUnavailable(shown, describe_sqlite_error(e)) from e
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -464,28 +465,3 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"cannot switch the journal to WAL (it is {mode})")
         return
-
-
-def _describe(error: sqlite3.Error) -> str:
-    """A sentence for a viewer or producer, from an SQLite error."""
-    name = getattr(error, "sqlite_errorname", "")
-    text = str(error)
-    if name == "SQLITE_NOTADB" or "not a database" in text:
-        return "the file is not an SQLite database"
-    if name.startswith("SQLITE_CORRUPT") or "malformed" in text:
-        return "the file is damaged (SQLite says: database disk image is malformed)"
-    if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return "the file (or its directory) is read-only"
-    if (
-        name.startswith("SQLITE_FULL")
-        or "disk is full" in text
-        or "database or disk is full" in text
-    ):
-        return "the disk is full"
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        return "another program has held the file locked for too long"
-    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in text:
-        return "SQLite cannot open the file (check the directory exists and is writable)"
-    if name.startswith("SQLITE_IOERR") or "disk I/O" in text:
-        return "a disk read or write failed"
-    return f"SQLite error: {text}"

@@ -11,6 +11,7 @@ on disk; either way the next passage is shown only after the choice is durable.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import queue
 import threading
@@ -60,16 +61,14 @@ class LogThread:
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     ) -> LogThread:
         """Open the log at ``path`` on a new thread (arguments as :meth:`ChoiceLog.open`)."""
-
-        def opener() -> ChoiceLog:
-            return ChoiceLog.open(
-                path,
-                durable=durable,
-                create_parent=create_parent,
-                clock=clock,
-                busy_timeout=busy_timeout,
-            )
-
+        opener = functools.partial(
+            ChoiceLog.open,
+            path,
+            durable=durable,
+            create_parent=create_parent,
+            clock=clock,
+            busy_timeout=busy_timeout,
+        )
         return cls(opener, clock=clock)
 
     def _run(self, opener: Callable[[], ChoiceLog], opened: Future[None]) -> None:

@@ -20,7 +20,6 @@ from branching.events import Event, PlaythroughInfo
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.state import (
     EVENT_COLUMNS,
-    FIXED_COLUMNS,
     MUTABLE_COLUMNS,
     ORIGINS,
     PLAYTHROUGH_COLUMNS,
@@ -34,9 +33,8 @@ from branching.log.state import (
 if TYPE_CHECKING:
     from branching.log.store import ChoiceLog
 
-_INSERT_PLAYTHROUGH = "INSERT INTO playthroughs (pk, {}) VALUES (?, {})".format(
-    ", ".join((*FIXED_COLUMNS, *MUTABLE_COLUMNS)),
-    ", ".join("?" for _ in (*FIXED_COLUMNS, *MUTABLE_COLUMNS)),
+_INSERT_PLAYTHROUGH = "INSERT INTO playthroughs ({}) VALUES ({})".format(
+    ", ".join(PLAYTHROUGH_COLUMNS), ", ".join("?" * len(PLAYTHROUGH_COLUMNS))
 )
 # The event_count guard makes a concurrent writer to the same playthrough an error, not a
 # silent overwrite of its state.
@@ -102,13 +100,11 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
         _insert_events(conn, batch)
         # Analytics roll-ups, in the same transaction (see analytics/rollups.py).
         update_rollups(conn, batch)
-    except sqlite3.IntegrityError as e:
+    except BaseException as e:
         for state in new:
             state.pk = None
-        raise LogWriteError(_integrity_message(e)) from e
-    except BaseException:
-        for state in new:
-            state.pk = None
+        if isinstance(e, sqlite3.IntegrityError):
+            raise LogWriteError(_integrity_message(e)) from e
         raise
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.notifications import SeverityLevel
 
 from branching.engine import (
     Clock,
@@ -27,6 +28,7 @@ from branching.engine import (
 )
 from branching.events import Recorder
 from branching.model import Story
+from branching.plaintext import strip_control
 from branching.ui.messages import (
     Choose,
     GoBack,
@@ -100,6 +102,20 @@ class PlayerApp(App[None]):
         self._save_error_shown = False
         self.title = story.title
 
+    def _tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """Notify in plain words. Messages quote saves, files and paths, which no story check
+        has seen: never markup, and control characters (ESC could drive the terminal) go."""
+        self.notify(
+            strip_control(message), title=title, severity=severity, timeout=timeout, markup=False
+        )
+
     # --- start-up -----------------------------------------------------------------------
 
     def get_default_screen(self) -> PlayScreen:
@@ -121,11 +137,11 @@ class PlayerApp(App[None]):
         if not self.resumed:
             # Notices go above the first passage: a toast would cover the choices (and the
             # first passage may be timed).
-            note = Content("\n".join(self.notices)) if self.notices else None
+            note = Content(strip_control("\n".join(self.notices))) if self.notices else None
             await self._after_move(note)
             return
         for line in self.notices:
-            self.notify(line, title="Choice log", timeout=12, markup=False)
+            self._tell(line, title="Choice log", timeout=12)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
@@ -140,12 +156,11 @@ class PlayerApp(App[None]):
             if state is not None:
                 return self._session_factory(state), True
         except ResumeError as exc:
-            self.notify(
+            self._tell(
                 f"Your saved place cannot be continued, so the story starts over: {exc}",
                 title="Saved place",
                 severity="warning",
                 timeout=10,
-                markup=False,
             )
         return self._session_factory(None), False
 
@@ -159,7 +174,7 @@ class PlayerApp(App[None]):
         if session.paused:
             session.resume_timer()
         for line in session.resume_notes:
-            self.notify(line, title="Resumed", timeout=10, markup=False)
+            self._tell(line, title="Resumed", timeout=10)
         await self._after_move(Content("Resumed where you left off."))
 
     # --- moves --------------------------------------------------------------------------
@@ -192,7 +207,7 @@ class PlayerApp(App[None]):
         if session is None:
             return
         if not session.history:
-            self.notify("There is no earlier choice point yet.", markup=False)
+            self._tell("There is no earlier choice point yet.")
             return
         step = len(session.history) - 1 if message.step is None else message.step
         if not 0 <= step < len(session.history):
@@ -201,7 +216,7 @@ class PlayerApp(App[None]):
         try:
             session.rewind(step)
         except SessionError as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            self._tell(str(exc), severity="warning")
             return
         await self._after_move(Content("Went back to: " + label))
 
@@ -238,12 +253,7 @@ class PlayerApp(App[None]):
         error = self.saves.error
         if error is not None and not self._save_error_shown:
             self._save_error_shown = True
-            self.notify(
-                f"Cannot save your place: {error}",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
+            self._tell(f"Cannot save your place: {error}", severity="error", timeout=10)
 
     def _ending_view(self, note: Content | None) -> EndingView:
         session = self.session

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from branching.events import MemoryRecorder
 from branching.loader import read_story
@@ -83,8 +86,6 @@ async def wait_for_text(app: PlayerApp, text: str, tries: int = 30) -> str:
 
     No fixed sleeps: each round lets the app handle what is queued and lay out the screen.
     """
-    from textual.pilot import Pilot
-
     pilot: Pilot[None] = Pilot(app)
     for _ in range(tries):
         await pilot.pause()  # first, so a layout in progress is finished
@@ -92,3 +93,20 @@ async def wait_for_text(app: PlayerApp, text: str, tries: int = 30) -> str:
         if text in shown:
             return shown
     raise AssertionError(f"{text!r} never showed; the screen is:\n{screen_text(app)}")
+
+
+@asynccontextmanager
+async def playing(
+    app: PlayerApp, size: tuple[int, int] = (80, 24), until: str = "Night has fallen"
+) -> AsyncIterator[Pilot[None]]:
+    """Run ``app`` headless; the pilot comes once ``until`` (of the first passage) shows."""
+    async with app.run_test(size=size) as pilot:
+        await wait_for_text(app, until)
+        yield pilot
+
+
+async def tick(app: PlayerApp, clock: FakeClock, seconds: float) -> None:
+    """Let ``seconds`` pass on the fake clock, then redraw as the countdown's ticker would."""
+    clock.advance(seconds)
+    app.play_screen.refresh_timer()
+    await Pilot(app).pause()

@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 
 from branching.engine import Session
 from branching.events import ChoiceMade, EndingReached, MemoryRecorder, NodeEntered, Quit, Rewound
+from branching.loader import read_story
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
@@ -17,7 +18,7 @@ from branching.ui.services import MemorySaves
 from branching.ui.widgets.choice_list import ChoiceList
 from branching.ui.widgets.countdown import Countdown
 
-from .conftest import FakeClock, screen_text, wait_for_text
+from .conftest import FIXTURES, FakeClock, playing, screen_text, tick, wait_for_text
 
 SIZE = (80, 24)
 
@@ -55,8 +56,7 @@ async def test_where_choices_are_logged_is_said_above_the_first_passage(build: A
 
 async def test_number_key_takes_that_choice(build: Any, recorder: MemoryRecorder) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2")
         shown = await wait_for_text(app, "Something glints")
         assert "The Beach" in shown
@@ -67,8 +67,7 @@ async def test_number_key_takes_that_choice(build: Any, recorder: MemoryRecorder
 
 async def test_a_number_with_no_choice_does_nothing(build: Any, recorder: MemoryRecorder) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("7")
         assert "Night has fallen" in screen_text(app)
     assert choices_made(recorder) == []
@@ -78,8 +77,7 @@ async def test_arrows_and_enter_take_the_highlighted_choice(
     build: Any, recorder: MemoryRecorder
 ) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("down", "down", "up", "enter")
         await wait_for_text(app, "Something glints")
     assert choices_made(recorder) == [("shore", "beach", False)]
@@ -87,8 +85,7 @@ async def test_arrows_and_enter_take_the_highlighted_choice(
 
 async def test_clicking_a_choice_takes_it(build: Any, recorder: MemoryRecorder) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         choices = app.screen.query_one(ChoiceList)
         # The list has a border: the third option is on the fourth row of the widget.
         assert await pilot.click(ChoiceList, offset=(5, 3))
@@ -115,8 +112,7 @@ async def test_only_available_choices_are_listed(build: Any, lighthouse: Any) ->
         }
     )
     app = build(story=story)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2")
         shown = await wait_for_text(app, "Something glints")
         assert "Dig it up" not in shown
@@ -130,8 +126,7 @@ async def test_countdown_shows_seconds_left_and_marks_the_default(
     build: Any, clock: FakeClock
 ) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1")
         shown = await wait_for_text(app, "hundred and twelve")
         assert "10 s" in shown
@@ -149,13 +144,10 @@ async def test_timer_running_out_takes_the_default_and_says_so(
     build: Any, clock: FakeClock, recorder: MemoryRecorder
 ) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1")
         await wait_for_text(app, "hundred and twelve")
-        clock.advance(9.9)
-        app.play_screen.refresh_timer()
-        await pilot.pause()
+        await tick(app, clock, 9.9)
         assert "hundred and twelve" in screen_text(app)  # not yet
         clock.advance(0.2)
         app.play_screen.refresh_timer()
@@ -167,8 +159,7 @@ async def test_timer_running_out_takes_the_default_and_says_so(
 
 async def test_timers_pause_while_a_dialog_is_open(build: Any, clock: FakeClock) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1")
         await wait_for_text(app, "hundred and twelve")
         clock.advance(4)
@@ -194,28 +185,22 @@ async def test_timers_pause_while_a_dialog_is_open(build: Any, clock: FakeClock)
 
 async def test_no_timers_never_takes_the_default(build: Any, clock: FakeClock) -> None:
     app = build(timers=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1")
         shown = await wait_for_text(app, "hundred and twelve")
         assert not app.screen.query_one(Countdown).display
         assert "when time runs out" not in shown
-        clock.advance(10_000)
-        app.play_screen.refresh_timer()
-        await pilot.pause()
+        await tick(app, clock, 10_000)
         assert "hundred and twelve" in screen_text(app)
 
 
 async def test_time_scale_gives_more_time(build: Any, clock: FakeClock) -> None:
     app = build(time_scale=10)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1")
         shown = await wait_for_text(app, "hundred and twelve")
         assert "100 s" in shown
-        clock.advance(50)
-        app.play_screen.refresh_timer()
-        await pilot.pause()
+        await tick(app, clock, 50)
         assert "hundred and twelve" in screen_text(app)
         assert app.screen.query_one(Countdown).seconds_shown == "50 s"
 
@@ -227,8 +212,7 @@ async def test_b_goes_back_to_the_previous_choice_point(
     build: Any, recorder: MemoryRecorder
 ) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2")
         await wait_for_text(app, "Something glints")
         await pilot.press("b")
@@ -241,8 +225,7 @@ async def test_b_goes_back_to_the_previous_choice_point(
 
 async def test_b_at_the_start_says_there_is_nowhere_to_go(build: Any) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("b")
         await pilot.pause()
         assert "Night has fallen" in screen_text(app)
@@ -254,8 +237,7 @@ async def test_b_at_the_start_says_there_is_nowhere_to_go(build: Any) -> None:
 
 async def test_ending_screen_names_the_ending_and_counts_endings_found(build: Any) -> None:
     app = build(endings_seen=lambda story, viewer: {"lit", "rocks"} if viewer == "ada" else set())
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2", "1")
         shown = await wait_for_text(app, "The End")
         assert app.play_screen.at_ending
@@ -269,8 +251,7 @@ async def test_ending_screen_names_the_ending_and_counts_endings_found(build: An
 
 async def test_endings_found_in_this_run_count_without_a_log(build: Any) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("3")
         assert "You have found 1 of the story's 4 endings." in await wait_for_text(app, "The End")
         await pilot.press("r")
@@ -284,8 +265,7 @@ async def test_endings_found_in_this_run_count_without_a_log(build: Any) -> None
 
 async def test_restart_from_an_ending(build: Any, recorder: MemoryRecorder) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("3")
         await wait_for_text(app, "The End")
         await pilot.press("r")
@@ -301,8 +281,7 @@ async def test_go_back_to_any_earlier_choice_point_from_an_ending(
     build: Any, recorder: MemoryRecorder
 ) -> None:
     app = build(timers=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2", "2", "2")  # beach, back up to the stairs, wait: shipwreck
         await wait_for_text(app, "Shipwreck")
         points = app.screen.query_one("#ending-points", OptionList)
@@ -322,8 +301,7 @@ async def test_go_back_to_any_earlier_choice_point_from_an_ending(
 
 async def test_b_at_an_ending_goes_back_to_the_last_choice(build: Any) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1", "1")
         await wait_for_text(app, "The Keeper")
         assert "A good ending" in screen_text(app)
@@ -336,8 +314,7 @@ async def test_b_at_an_ending_goes_back_to_the_last_choice(build: Any) -> None:
 
 async def test_quit_asks_first_and_can_be_cancelled(build: Any) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("q")
         shown = await wait_for_text(app, "Quit?")
         assert "Your place is saved" in shown
@@ -351,8 +328,7 @@ async def test_quit_saves_and_next_start_offers_to_resume(
     build: Any, saves: MemorySaves, recorder: MemoryRecorder
 ) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2")
         await wait_for_text(app, "Something glints")
         await pilot.press("q", "y")
@@ -378,12 +354,10 @@ async def test_quit_saves_and_next_start_offers_to_resume(
 
 async def test_start_over_instead_of_resuming(build: Any, saves: MemorySaves) -> None:
     first = build()
-    async with first.run_test(size=SIZE) as pilot:
-        await wait_for_text(first, "Night has fallen")
+    async with playing(first) as pilot:
         await pilot.press("2", "q", "y")
     again = build()
-    async with again.run_test(size=SIZE) as pilot:
-        await wait_for_text(again, "Welcome back")
+    async with playing(again, until="Welcome back") as pilot:
         await pilot.press("s")
         await wait_for_text(again, "Night has fallen")
         assert again.saves is not None
@@ -394,8 +368,7 @@ async def test_start_over_instead_of_resuming(build: Any, saves: MemorySaves) ->
 
 async def test_an_ending_clears_the_saved_place(build: Any, saves: MemorySaves) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("2")
         assert app.saves is not None
         app.saves.flush()
@@ -415,8 +388,7 @@ async def test_a_save_that_no_longer_fits_starts_over_with_a_notice(
 ) -> None:
     saves.save("lighthouse", "ada", {"format": "branching-save/1", "story": "nonsense"})
     app = build()
-    async with app.run_test(size=SIZE):
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app):
         assert isinstance(app.screen, PlayScreen)
         assert any("cannot be continued" in str(n.message) for n in app._notifications)
 
@@ -430,8 +402,7 @@ async def test_resume_from_a_session_the_cli_opened(
     session.quit()
     resumed = Session.from_json(lighthouse, session.to_json(), clock=clock, recorder=recorder)
     app = build(session=resumed, resumed=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Welcome back")
+    async with playing(app, until="Welcome back") as pilot:
         clock.advance(100)  # the countdown waits for the answer
         await pilot.press("enter")
         shown = await wait_for_text(app, "hundred and twelve")
@@ -443,8 +414,7 @@ async def test_resume_from_a_session_the_cli_opened(
 
 async def test_ctrl_c_twice_quits_without_waiting(build: Any, saves: MemorySaves) -> None:
     app = build()
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("1", "ctrl+c")
         assert isinstance(app.screen, ConfirmQuitScreen)
         await pilot.press("ctrl+c")
@@ -456,8 +426,7 @@ async def test_ctrl_c_twice_quits_without_waiting(build: Any, saves: MemorySaves
 
 async def test_help_lists_the_keys_and_timer_options(build: Any) -> None:
     app = build(time_scale=3)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         await pilot.press("question_mark")
         shown = await wait_for_text(app, "Keys")
         assert "go back to the previous choice point" in shown
@@ -467,13 +436,8 @@ async def test_help_lists_the_keys_and_timer_options(build: Any) -> None:
 
 
 async def test_a_fault_stops_the_story_and_says_where(build: Any) -> None:
-    from branching.loader import read_story
-
-    from .conftest import FIXTURES
-
     app = build(story=read_story(FIXTURES / "lantern.json"))
-    async with app.run_test(size=SIZE) as pilot:
-        shown = await wait_for_text(app, "Walk to the bridge")
+    async with playing(app, until="Walk to the bridge") as pilot:
         await pilot.press("2")
         shown = await wait_for_text(app, "Jump into the river")
         number = next(
@@ -497,8 +461,7 @@ async def test_page_keys_scroll_a_long_passage(build: Any, lighthouse: Any) -> N
     shore = lighthouse.nodes["shore"].model_copy(update={"text": long_text})
     story = lighthouse.model_copy(update={"nodes": {**lighthouse.nodes, "shore": shore}})
     app = build(story=story)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Paragraph 1 of")
+    async with playing(app, until="Paragraph 1 of") as pilot:
         passage = app.play_screen.query_one("#passage")
         assert passage.scroll_y == 0
         await pilot.press("pagedown")
@@ -517,8 +480,7 @@ async def test_a_save_that_fails_is_reported_once_and_play_goes_on(build: Any) -
             raise PermissionError("read-only folder")
 
     app = build(saves=ReadOnly())
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_for_text(app, "Night has fallen")
+    async with playing(app) as pilot:
         assert app.saves is not None
         app.saves.flush()
         await pilot.press("2")

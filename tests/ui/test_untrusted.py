@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
+from branching.engine import Session
 from branching.model import Story
 from branching.ui.app import PlayerApp
 
-from .conftest import screen_text, wait_for_text
+from .conftest import playing, screen_text, wait_for_text
 
 WIDE = (160, 40)
 
@@ -89,8 +90,7 @@ async def test_nothing_on_screen_is_clickable_and_links_open_nothing(
 
 
 async def test_clicking_markup_in_text_does_nothing(app: PlayerApp, tmp_path: Path) -> None:
-    async with app.run_test(size=WIDE) as pilot:
-        await wait_for_text(app, "Markup:")
+    async with playing(app, WIDE, until="Markup:") as pilot:
         for literal in LITERALS:
             x, y = find(app, literal)
             for dx in range(len(literal)):
@@ -106,8 +106,7 @@ async def test_clicking_markup_in_text_does_nothing(app: PlayerApp, tmp_path: Pa
 async def test_the_app_refuses_actions_a_story_must_never_reach(
     app: PlayerApp, tmp_path: Path
 ) -> None:
-    async with app.run_test(size=WIDE):
-        await wait_for_text(app, "Markup:")
+    async with playing(app, WIDE, until="Markup:"):
         for action in (
             f"app.screenshot('pwn.svg', '{tmp_path}')",
             "app.quit",
@@ -126,8 +125,7 @@ async def test_the_app_refuses_actions_a_story_must_never_reach(
 
 
 async def test_ending_and_history_show_markup_as_typed(app: PlayerApp) -> None:
-    async with app.run_test(size=WIDE) as pilot:
-        await wait_for_text(app, "Markup:")
+    async with playing(app, WIDE, until="Markup:") as pilot:
         await pilot.press("1")
         shown = await wait_for_text(app, "The End")
         assert app.play_screen.at_ending
@@ -139,3 +137,26 @@ async def test_ending_and_history_show_markup_as_typed(app: PlayerApp) -> None:
         await pilot.press("b")
         shown = await wait_for_text(app, "Went back to: [@click=app.quit]Start[/]")
         assert app.is_running
+
+
+ESCAPE = "\x1b]2;pwned\x07"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda save: save["story"].update(id="other" + ESCAPE), id="story-id"),
+        pytest.param(lambda save: save["variables"].update({ESCAPE: [1]}), id="variable-name"),
+    ],
+)
+async def test_save_data_in_notices_carries_no_terminal_control(
+    build: Any, lighthouse: Story, saves: Any, damage: Any
+) -> None:
+    state = Session(lighthouse).to_json()
+    damage(state)
+    saves.save("lighthouse", "ada", state)
+    app = build()
+    async with playing(app, WIDE):
+        messages = [str(n.message) for n in app._notifications]
+    assert any("cannot be continued" in m for m in messages)
+    assert not any("\x1b" in m or "\x07" in m for m in messages)

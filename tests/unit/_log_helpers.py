@@ -81,13 +81,14 @@ def record_all(recorder: Any, events: Iterable[Event]) -> None:
         recorder.record(event)
 
 
-def run_worker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def start_worker(*args: str) -> subprocess.Popen[str]:
+    """Start ``log_worker.py`` with ``args`` in its own process (see its docstring)."""
+    return subprocess.Popen(
         [sys.executable, str(WORKER), *args],
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=timeout,
     )
 
 

@@ -6,7 +6,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,17 +13,15 @@ import pytest
 
 from branching.events import Quit
 from branching.log import ChoiceLog
-from tests.unit._log_helpers import ROOT, WORKER, rows
+from tests.unit._log_helpers import rows, start_worker
 
 
 def _start_player(db: Path, playthrough_id: str, events: int) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, str(WORKER), "play", str(db), playthrough_id, str(events)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """A player process that has started its playthrough and is about to record events."""
+    proc = start_worker("play", str(db), playthrough_id, str(events))
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    return proc
 
 
 def _assert_intact(db: Path, playthrough_id: str, acknowledged: int) -> int:
@@ -53,7 +50,6 @@ def test_sigkill_right_after_a_choice_loses_nothing_acknowledged(tmp_path: Path)
         pid = f"kill-{round_}"
         proc = _start_player(db, pid, 400)
         assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "started"
         kill_after = rng.randint(0, 150)
         acknowledged = 0
         for line in proc.stdout:
@@ -76,8 +72,6 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
     for round_ in range(6):
         pid = f"random-{round_}"
         proc = _start_player(db, pid, 100_000)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "started"
         time.sleep(rng.uniform(0.0, 0.3))
         os.kill(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate(timeout=30)
@@ -89,16 +83,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
 def test_eight_players_logging_at_once_lose_nothing(tmp_path: Path) -> None:
     db = tmp_path / "shared.db"  # fresh: the eight processes also race to create it
     started = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(WORKER), "many", str(db), f"p{k}", "200"],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for k in range(8)
-    ]
+    procs = [start_worker("many", str(db), f"p{k}", "200") for k in range(8)]
     results = [p.communicate(timeout=600) for p in procs]
     elapsed = time.perf_counter() - started
     for proc, (out, err) in zip(procs, results, strict=True):

@@ -97,6 +97,22 @@ def test_damage_deep_inside_is_found_by_check_and_never_a_traceback(tmp_path: Pa
     assert "problem(s) found" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_damage_met_by_a_command_after_a_clean_open_is_a_message(tmp_path: Path) -> None:
+    good = _damaged_copy(tmp_path, "none")
+    with ChoiceLog.open(good) as log:
+        (index_page,) = log.conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'playthroughs_by_viewer'"
+        ).fetchone()
+    data = bytearray(good.read_bytes())
+    data[(index_page - 1) * 4096 : index_page * 4096] = b"\xff" * 4096
+    bad = tmp_path / "index.db"
+    bad.write_bytes(bytes(data))
+    # `viewer forget` counts the viewer's rows itself, through that index.
+    result = run_cli("viewer", "forget", "v3", "--db", str(bad), "--yes")
+    assert result.returncode == 1
+    assert "damaged" in result.stderr and "Traceback" not in result.stderr
+
+
 def _open_as_nobody(path: Path, *, readonly: bool = False) -> str:
     """Try to open ``path`` in a forked child running as ``nobody`` (root ignores permissions).
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +12,7 @@ from sqlite_utils import Database
 from branching.events import ChoiceMade, EndingReached, NodeEntered
 from branching.log import ChoiceLog, LogOutdated, LogTooNew, LogUnavailable
 from branching.log.schema import APPLICATION_ID, LOG_SCHEMA, SCHEMA_VERSION, migrate
-from tests.unit._log_helpers import ROOT, WORKER, info, quit_path, record_all, rows
+from tests.unit._log_helpers import info, quit_path, record_all, rows, start_worker
 
 
 def test_a_fresh_log_has_every_table_index_and_version_before_any_row(tmp_path: Path) -> None:
@@ -143,16 +141,7 @@ def test_eight_processes_opening_a_fresh_log_at_once_all_succeed(tmp_path: Path)
     for attempt in range(3):
         db = tmp_path / f"race-{attempt}.db"
         at = str(time.time() + 1.5)  # all open at this moment, after their imports
-        procs = [
-            subprocess.Popen(
-                [sys.executable, str(WORKER), "open", str(db), at],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(8)
-        ]
+        procs = [start_worker("open", str(db), at) for _ in range(8)]
         results = [p.communicate(timeout=60) for p in procs]
         failed = [err for (_, err), p in zip(results, procs, strict=True) if p.returncode]
         failures = "\n".join(failed)

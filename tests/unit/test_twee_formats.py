@@ -248,3 +248,12 @@ def test_variable_never_set_gets_a_type_from_its_uses() -> None:
     )
     assert result.story["variables"] == {"count": 0, "flag": False}  # type: ignore[index]
     loaded(result.story)
+
+
+def test_a_dropped_chapbook_insert_is_quoted_once() -> None:
+    insert = "{embed unsplash image: 'https://unsplash.com/photos/rF1OwUp065Q'}"
+    text = (
+        f':: StoryData\n{{"format": "Chapbook"}}\n\n:: Start\n{insert}\n[[Next]]\n\n:: Next\nEnd.\n'
+    )
+    dropped = [m for m in messages(imp(text)) if "Chapbook insert" in m]
+    assert len(dropped) == 1 and dropped[0].endswith(f"dropped Chapbook insert: {insert}")

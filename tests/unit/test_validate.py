@@ -261,6 +261,19 @@ def test_control_characters_in_text(raw_text: str, where: str) -> None:
     assert (problem.node, problem.path, problem.line) == ("a", f"/nodes/a/{where}", 2)
 
 
+@pytest.mark.parametrize("raw_label", ["\u202eevil", "\\u202Eevil", "a\u2066b"])
+def test_bidi_controls_are_a_located_warning(raw_label: str) -> None:
+    data = story()
+    data["nodes"]["a"]["choices"][0]["label"] = "PLACEHOLDER"
+    text = dump(data).replace("PLACEHOLDER", raw_label)
+    result = load(text)
+    problem = only(result, "bidi-control")
+    assert problem.severity == "warning"
+    assert problem.path == "/nodes/a/choices/0/label"
+    assert problem.line == line_of(text, raw_label)
+    assert result.ok  # a warning: the story still plays
+
+
 def test_control_character_in_a_label_and_tabs_allowed() -> None:
     data = story(
         a={"text": "Tab\there\nnewline", "choices": [{"label": "Go\x1b[2J", "to": "end"}]},

@@ -136,4 +136,4 @@ def _chapbook_insert(body: str, raw: str, line: int) -> list[Event]:
         ]
     if not re.match(r"[a-z][\w ]*(:|$)", lower):
         return [Prose(line, raw)]  # just braces in prose
-    return [Code(line, raw, f"Chapbook insert {raw[:40]}")]
+    return [Code(line, raw, "Chapbook insert")]  # the builder quotes the code itself

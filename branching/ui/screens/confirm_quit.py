@@ -1,4 +1,4 @@
-"""The "Really quit?" dialog: a modal that returns ``True`` to quit."""
+"""The "Really quit?" dialog: returns ``True`` to quit."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from branching.ui.screens.dialog import Question
 
-class ConfirmQuitScreen(ModalScreen[bool]):
+
+class ConfirmQuitScreen(Question):
     """Asks before leaving; says whether the place is kept."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Quit"),
         Binding("n,escape", "answer(False)", "Stay"),
-        Binding("left,right", "app.focus_previous", show=False),
     ]
-    ALLOWED_ACTIONS = frozenset({"answer", "copy_text"})
+    YES_BUTTON = "yes"
+    FOCUSED_BUTTON = "no"
 
     def __init__(self, saved: bool) -> None:
         super().__init__()
@@ -38,16 +39,3 @@ class ConfirmQuitScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button(Content("Quit (y)"), id="yes", variant="error")
                 yield Button(Content("Stay (n)"), id="no", variant="primary")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action in self.ALLOWED_ACTIONS
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, quit_: bool) -> None:
-        self.dismiss(quit_)

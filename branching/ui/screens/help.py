@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from branching.engine import TimerOptions
+from branching.ui.screens.dialog import Dialog
 
 KEYS = [
     ("1-9", "take the choice with that number"),
@@ -24,7 +24,7 @@ KEYS = [
 ]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Any of Escape, ?, q or Enter closes it. Timers are paused while it is open."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,9 +59,6 @@ class HelpScreen(ModalScreen[None]):
             f"They run at {pace} and pause while a dialog is open. "
             "Need more time? Play with --time-scale 10 or --no-timers."
         )
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return action in self.ALLOWED_ACTIONS
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -42,12 +42,14 @@ class PlayScreen(Screen[None]):
     ]
     ALLOWED_ACTIONS = frozenset({"choose", "back", "restart", "scroll_passage", "copy_text"})
 
+    #: Redraws the countdown; runs only while a timer does. Made on mount, which comes before
+    #: the app's first :meth:`show` (the app waits for :class:`ScreenReady`).
+    _ticker: Timer
+
     def __init__(self) -> None:
         super().__init__()
         self._session: Session | None = None
         self._offers: list[Offer] = []
-        #: Redraws the countdown; runs only while a timer does.
-        self._ticker: Timer | None = None
         #: The node whose countdown is on show (a TimeUp names it, so a stale one is ignored).
         self._timed_node: str | None = None
         #: True while an ending (or a fault) is on show instead of choices.
@@ -92,20 +94,15 @@ class PlayScreen(Screen[None]):
         self._set_mode(False)
         self._offers = session.available_choices()
         total = session.timer_seconds()
-        self.query_one(ChoiceList).set_offers(self._offers, timed=total is not None)
-        countdown = self.query_one(Countdown)
+        choices = self.query_one(ChoiceList)
+        choices.set_offers(self._offers, timed=total is not None)
         if total is None:
-            self._timed_node = None
-            countdown.stop()
-            if self._ticker is not None:
-                self._ticker.pause()
+            self._stop_countdown()
         else:
             self._timed_node = session.node_id
-            countdown.start(total)
+            self.query_one(Countdown).start(total)
             self.refresh_timer()
-            if self._ticker is not None:
-                self._ticker.resume()
-        choices = self.query_one(ChoiceList)
+            self._ticker.resume()
         if not choices.has_focus:
             choices.focus()
         self.query_one(Passage).show(session.node.title, session.text(), note)
@@ -114,10 +111,7 @@ class PlayScreen(Screen[None]):
         """Show the ending (or fault) the session reached, with ``view``'s details."""
         self._session = session
         self._offers = []
-        self._timed_node = None
-        if self._ticker is not None:
-            self._ticker.pause()
-        self.query_one(Countdown).stop()
+        self._stop_countdown()
         self._set_mode(True)
         panel = self.query_one(EndingPanel)
         panel.show(view)
@@ -125,6 +119,11 @@ class PlayScreen(Screen[None]):
         self.query_one(Passage).show(view.passage_title, view.passage_text, view.note)
 
     # --- the countdown ------------------------------------------------------------------
+
+    def _stop_countdown(self) -> None:
+        self._timed_node = None
+        self._ticker.pause()
+        self.query_one(Countdown).stop()
 
     def refresh_timer(self) -> None:
         """Redraw the countdown from the session's clock; post :class:`TimeUp` once it has
@@ -143,8 +142,7 @@ class PlayScreen(Screen[None]):
         if left <= 0:
             node_id = self._timed_node
             self._timed_node = None
-            if self._ticker is not None:
-                self._ticker.pause()
+            self._ticker.pause()
             self.post_message(TimeUp(node_id))
 
     def on_screen_suspend(self, event: events.ScreenSuspend) -> None:

@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from branching.ui.content import numbered
 from branching.ui.messages import GoBack
 
 KIND_WORDS = {"good": "A good ending", "bad": "A bad ending", "neutral": "An ending"}
@@ -51,10 +52,6 @@ class EndingPanel(Vertical):
     and repainted everything and took several times as long as a passage.
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.view: EndingView | None = None
-
     def compose(self) -> ComposeResult:
         yield Static(id="ending-heading")
         yield Static(id="ending-title")
@@ -65,7 +62,6 @@ class EndingPanel(Vertical):
 
     def show(self, view: EndingView) -> None:
         """Show ``view`` (painted on the next refresh)."""
-        self.view = view
         heading = self.query_one("#ending-heading", Static)
         title = self.query_one("#ending-title", Static)
         kind = self.query_one("#ending-kind", Static)
@@ -78,8 +74,7 @@ class EndingPanel(Vertical):
             heading.update(Content("The End"))
             title.update(Content(view.title or ""))
             title.display = bool(view.title)
-            words = KIND_WORDS.get(view.kind, "An ending")
-            kind.update(Content.from_markup("[b]$kind[/b]", kind=words))
+            kind.update(Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"))
             kind.set_classes(f"kind-{view.kind}")
             kind.display = True
         self.query_one("#ending-found", Static).update(self._found_text(view))
@@ -89,10 +84,7 @@ class EndingPanel(Vertical):
         if view.points:
             hint.update(Content("Go back to a choice point (Enter), r to restart, q to quit:"))
             points.set_options(
-                Option(
-                    Content.assemble(Content.styled(f"{index}. ", "bold"), Content(point.label)),
-                    id=str(point.step),
-                )
+                Option(numbered(index, point.label), id=str(point.step))
                 for index, point in enumerate(view.points, 1)
             )
             # The latest choice point under the cursor: the most likely place to retry.

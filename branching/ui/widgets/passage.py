@@ -26,7 +26,6 @@ class Passage(VerticalScroll, can_focus=False):
 
     def show(self, title: str | None, text: str, note: Content | None = None) -> None:
         """Show a passage (painted on the next refresh)."""
-        self._source = text
         note_widget = self.query_one("#note", Static)
         note_widget.update(note or Content())
         note_widget.display = note is not None
@@ -35,8 +34,3 @@ class Passage(VerticalScroll, can_focus=False):
         title_widget.display = bool(title)
         self.query_one("#text", Static).update(Markdown(text, hyperlinks=False))
         self.scroll_home(animate=False)
-
-    @property
-    def text(self) -> str:
-        """The Markdown source on show."""
-        return getattr(self, "_source", "")

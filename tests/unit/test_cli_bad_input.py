@@ -1,0 +1,114 @@
+"""Bad input a user can give on the command line gets a message and an exit code, not a traceback.
+
+Found by trying every command the way a careless or hostile user would (see the QA report).
+"""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from branching.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "stories" / "demo.json"
+
+
+def run(*args: str | Path) -> Result:
+    # catch_exceptions=False: an uncaught exception (a traceback for the user) fails the test.
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_schema_into_a_missing_folder_says_so(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "schema.json"
+    result = run("schema", "-o", target)
+    assert result.exit_code == 1
+    assert f"Cannot write {target}" in result.output
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("output_format", ["table", "json", "csv", "html"])
+def test_report_into_a_missing_folder_says_so(tmp_path: Path, output_format: str) -> None:
+    db = tmp_path / "choices.db"
+    assert run("simulate", DEMO, "-n", "5", "--seed", "1", "--db", db).exit_code == 0
+    target = tmp_path / "missing" / "report.out"
+    result = run(
+        "report", DEMO, "--db", db, "--origin", "simulated", "--format", output_format,
+        "-o", target,
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Cannot write" in result.output and str(target.parent) in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("play", DEMO, "--plain", "--no-log", "--time-scale", "nan"),
+        ("simulate", DEMO, "-n", "3", "--no-log", "--quit-rate", "nan"),
+        ("simulate", DEMO, "-n", "3", "--no-log", "--rewind-rate", "NaN"),
+    ],
+)
+def test_not_a_number_is_refused_as_an_option_value(args: tuple[str | Path, ...]) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert "is not a number" in result.output
+
+
+def test_same_seed_for_two_stories_into_one_log(tmp_path: Path) -> None:
+    db = tmp_path / "choices.db"
+    tutorial = ROOT / "stories" / "tutorial.json"
+    edited = tmp_path / "demo-edited.json"
+    edited.write_text(DEMO.read_text(encoding="utf-8").replace("Whiteout", "Whiteout II", 1))
+    for story in (DEMO, tutorial, edited):
+        result = run("simulate", story, "-n", "20", "--seed", "1", "--db", db)
+        assert result.exit_code == 0, result.output
+    # The same file with the same seed again is still refused: it would repeat the same plays.
+    again = CliRunner().invoke(
+        main, ["simulate", str(DEMO), "-n", "20", "--seed", "1", "--db", str(db)]
+    )
+    assert again.exit_code == 1 and "use another --seed" in again.output
+
+
+def test_simulate_names_the_report_command_that_shows_what_it_logged(tmp_path: Path) -> None:
+    db = tmp_path / "my log.db"
+    story = tmp_path / "demo.json"
+    story.write_text(DEMO.read_text(encoding="utf-8"), encoding="utf-8")
+    # The log also holds a viewer's playthrough, so a plain report leaves the simulation out.
+    played = CliRunner().invoke(main, ["play", str(story), "--plain", "--db", str(db)], input="1\n")
+    assert played.exit_code == 0, played.output
+    result = run("simulate", story, "-n", "30", "--seed", "4", "--db", db)
+    hint = result.output.split("see `", 1)[1].split("`", 1)[0]
+    assert hint.startswith("branching report ")
+    report = run(*shlex.split(hint)[1:], "--format", "json")
+    assert report.exit_code == 0, report.output
+    assert '"started": 30' in report.output
+
+
+def test_ctrl_c_during_simulate_keeps_what_was_simulated(tmp_path: Path) -> None:
+    db = tmp_path / "choices.db"
+    args = [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "10000000"]
+    proc = subprocess.Popen(
+        [*args, "--seed", "1", "--db", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    # Wait until the first batch is on disk, then press Ctrl-C.
+    while time.monotonic() < deadline and not (tmp_path / "choices.db-wal").exists():
+        time.sleep(0.1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and f"Interrupted. Finished playthroughs are in {db}" in err
+    check = run("log", "check", "--db", db)
+    assert check.exit_code == 0 and "is sound" in check.output, check.output
