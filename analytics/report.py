@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -460,25 +460,17 @@ def build_report(
     """Derive every metric of the report from ``tally`` against the authored ``story``."""
     started = tally.playthroughs
     by_status: dict[Status, int] = dict.fromkeys(STATUSES, 0)
-    quits: defaultdict[str, int] = defaultdict(int)
-    failures: defaultdict[str, int] = defaultdict(int)
-    open_here: defaultdict[str, int] = defaultdict(int)
-    completions: defaultdict[str, int] = defaultdict(int)
+    # Playthroughs per status and last node: drop-offs, open ones and endings per node.
+    last_at: dict[Status, Counter[str]] = {status: Counter() for status in STATUSES}
     rewound = 0
     for (status, last, did_rewind), count in tally.outcomes.items():
         by_status[status] += count
         if did_rewind:
             rewound += count
-        if not last:
-            continue
-        if status == "quit":
-            quits[last] += count
-        elif status == "failed":
-            failures[last] += count
-        elif status == "open":
-            open_here[last] += count
-        else:
-            completions[last] += count
+        if last:
+            last_at[status][last] += count
+    quits, failures, open_here = last_at["quit"], last_at["failed"], last_at["open"]
+    completions = last_at["completed"]
 
     taken_choices: defaultdict[str, list[tuple[str, str]]] = defaultdict(list)
     for node_id, choice_id, to in tally.choices:
@@ -527,7 +519,7 @@ def build_report(
 
     paths = [
         PathReport(
-            counts.steps if counts.steps is not None else (),
+            counts.steps,
             counts.playthroughs,
             ratio(counts.playthroughs, started),
             status,

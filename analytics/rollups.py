@@ -38,14 +38,13 @@ Rows whose count falls to zero are deleted, so the tables equal a fresh rebuild 
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import time
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from analytics.stats import EDGES_MS, NUM_BUCKETS
 from analytics.tally import (
@@ -181,6 +180,8 @@ EVENT_ROW_COLUMNS = (
 )
 _TERMINAL: dict[str, Status] = {"ending": "completed", "quit": "quit", "fail": "failed"}
 
+V = TypeVar("V")
+
 # --- What the write path hands us ---------------------------------------------------------------
 
 
@@ -241,6 +242,15 @@ class Track:
         return (path_hash(self.steps), self.status, self.last)
 
 
+#: Node counters then the decision-time histogram, as one list per node in :class:`Deltas`.
+_WIDTH = len(NODE_COUNTERS) + NUM_BUCKETS
+_T0 = len(NODE_COUNTERS)
+
+
+def _zero_node() -> list[int]:
+    return [0] * _WIDTH
+
+
 class Deltas:
     """Changes to the roll-up tables, summed over a batch before they are written."""
 
@@ -248,7 +258,9 @@ class Deltas:
 
     def __init__(self) -> None:
         # cohort key -> node -> [reached, visits, explicit, timeouts, rewinds, t0..t61]
-        self.nodes: defaultdict[CohortKey, dict[str, list[int]]] = defaultdict(dict)
+        self.nodes: defaultdict[CohortKey, defaultdict[str, list[int]]] = defaultdict(
+            lambda: defaultdict(_zero_node)
+        )
         self.choices: defaultdict[CohortKey, defaultdict[tuple[str, str, str], list[int]]] = (
             defaultdict(lambda: defaultdict(lambda: [0, 0]))
         )
@@ -258,15 +270,22 @@ class Deltas:
         self.paths: defaultdict[CohortKey, defaultdict[tuple[int, Status, str], int]] = defaultdict(
             lambda: defaultdict(int)
         )
-        # path key -> (length, example playthrough pk or None, steps or None)
-        self.path_info: dict[tuple[int, Status, str], tuple[int, int | None, str | None]] = {}
+        # path key -> (length, example playthrough pk): what a new rollup_paths row needs
+        self.path_info: dict[tuple[int, Status, str], tuple[int, int | None]] = {}
         self.viewers: defaultdict[CohortKey, defaultdict[str, int]] = defaultdict(
             lambda: defaultdict(int)
         )
 
-
-_WIDTH = len(NODE_COUNTERS) + NUM_BUCKETS
-_T0 = len(NODE_COUNTERS)
+    def count_outcome(
+        self, cohort: CohortKey, track: Track, sign: int = 1, example: int | None = None
+    ) -> None:
+        """Count (``sign`` 1) or take back (-1) a playthrough's outcome and path as ``track``
+        has them; ``example`` is the playthrough, to read a newly counted path's steps from."""
+        self.outcomes[cohort][track.outcome_key()] += sign
+        path = track.path_key()
+        self.paths[cohort][path] += sign
+        if example is not None:
+            self.path_info.setdefault(path, (len(track.steps), example))
 
 
 def _apply_rows(
@@ -294,9 +313,7 @@ def _apply_rows(
                 rewound_to = None
                 continue
             if nodes is not None:
-                counts = nodes.get(node)
-                if counts is None:
-                    counts = nodes[node] = [0] * _WIDTH
+                counts = nodes[node]
                 counts[1] += sign
                 if node not in seen:
                     counts[0] += sign
@@ -306,9 +323,7 @@ def _apply_rows(
         elif kind == "choice":
             target = row[_TARGET]
             if nodes is not None and choices is not None:
-                counts = nodes.get(node)
-                if counts is None:
-                    counts = nodes[node] = [0] * _WIDTH
+                counts = nodes[node]
                 choice = choices[(node, row[_CHOICE], target)]
                 if row[_TIMED_OUT]:
                     counts[3] += sign
@@ -322,10 +337,7 @@ def _apply_rows(
             status, last = "open", target
         elif kind == "rewind":
             if nodes is not None:
-                counts = nodes.get(node)
-                if counts is None:
-                    counts = nodes[node] = [0] * _WIDTH
-                counts[4] += sign
+                nodes[node][4] += sign
             target = row[_TARGET]
             track.rewound = True
             steps.append(REWIND_MARK + target)
@@ -339,12 +351,26 @@ def _apply_rows(
     track.rewound_to = rewound_to
 
 
-def _day(started_at: float, cache: dict[int, str]) -> str:
+def utc_day(started_at: float, cache: dict[int, str]) -> str:
+    """The UTC day (``YYYY-MM-DD``) of a Unix time; ``cache`` spares formatting the same day
+    again across a batch."""
     key = int(started_at // 86400)
     day = cache.get(key)
     if day is None:
         day = cache[key] = time.strftime("%Y-%m-%d", time.gmtime(started_at))
     return day
+
+
+def _cohort_key(
+    story_id: str,
+    version: str | None,
+    story_hash: str,
+    variant: str | None,
+    origin: str,
+    started_at: float,
+    days: dict[int, str],
+) -> CohortKey:
+    return (story_id, version, story_hash, variant, origin, utc_day(started_at, days))
 
 
 #: A ``seq`` past any event, to read a playthrough's events with :data:`_PRIOR_ROWS`.
@@ -369,29 +395,25 @@ def update_rollups(conn: sqlite3.Connection, batch: Sequence[PendingWrite]) -> N
         rows = pending.rows
         if pending.before is not None and not rows:
             continue
-        cohort: CohortKey = (
+        cohort = _cohort_key(
             state.story_id,
             state.story_version,
             state.story_hash,
             state.variant,
             state.origin,
-            _day(state.started_at, days),
+            state.started_at,
+            days,
         )
         track = Track()
         if pending.before is not None:
-            first_seq = rows[0][_SEQ]
-            prior = conn.execute(_PRIOR_ROWS, (state.pk, first_seq)).fetchall()
+            prior = conn.execute(_PRIOR_ROWS, (state.pk, rows[0][_SEQ])).fetchall()
             _apply_rows(track, prior, None, cohort)
-            old_outcome, old_path = track.outcome_key(), track.path_key()
-            deltas.outcomes[cohort][old_outcome] -= 1
-            deltas.paths[cohort][old_path] -= 1
+            # Its outcome and path so far are counted already: move them, do not add them.
+            deltas.count_outcome(cohort, track, -1)
         else:
             deltas.viewers[cohort][state.viewer] += 1
         _apply_rows(track, rows, deltas, cohort)
-        deltas.outcomes[cohort][track.outcome_key()] += 1
-        path = track.path_key()
-        deltas.paths[cohort][path] += 1
-        deltas.path_info[path] = (len(track.steps), state.pk, None)
+        deltas.count_outcome(cohort, track, example=state.pk)
     write_deltas(conn, deltas)
 
 
@@ -405,7 +427,6 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
         return
     deltas = Deltas()
     days: dict[int, str] = {}
-    forgotten = set(pks)
     for pk in pks:
         row = conn.execute(
             "SELECT story_id, story_version, story_hash, variant, origin, started_at, viewer "
@@ -414,20 +435,19 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
         ).fetchone()
         if row is None:
             continue
-        cohort: CohortKey = (row[0], row[1], row[2], row[3], row[4], _day(row[5], days))
-        events = conn.execute(_PRIOR_ROWS, (pk, _ALL)).fetchall()
+        story_id, version, story_hash, variant, origin, started_at, viewer = row
+        cohort = _cohort_key(story_id, version, story_hash, variant, origin, started_at, days)
         track = Track()
-        _apply_rows(track, events, deltas, cohort, sign=-1)
-        deltas.outcomes[cohort][track.outcome_key()] -= 1
-        deltas.paths[cohort][track.path_key()] -= 1
-        deltas.viewers[cohort][row[6]] -= 1
+        _apply_rows(track, conn.execute(_PRIOR_ROWS, (pk, _ALL)).fetchall(), deltas, cohort, -1)
+        deltas.count_outcome(cohort, track, -1)
+        deltas.viewers[cohort][viewer] -= 1
     write_deltas(conn, deltas)
-    # Paths still counted whose example is gone: keep their steps as text.
+    forgotten = tuple(set(pks))
     marks = ",".join("?" for _ in forgotten)
     orphans = conn.execute(
         "SELECT cohort, path_hash, status, last_node, path_len, example FROM rollup_paths "
         f"WHERE example IN ({marks}) AND steps IS NULL",
-        tuple(forgotten),
+        forgotten,
     ).fetchall()
     for cohort_id, h, status, last, length, example in orphans:
         steps = _steps_of(conn, example, length)
@@ -462,10 +482,24 @@ def _cohort_ids(conn: sqlite3.Connection, keys: Iterable[CohortKey]) -> dict[Coh
     return found
 
 
-def _fan_out(by_cohort: dict[CohortKey, Any]) -> Iterator[tuple[CohortKey, CohortKey]]:
+def _fan_out(by_cohort: Iterable[CohortKey]) -> Iterator[tuple[CohortKey, CohortKey]]:
     """Each day cohort with its all-days cohort."""
     for key in by_cohort:
         yield key, (key[0], key[1], key[2], key[3], key[4], "")
+
+
+def _by_cohort_id(
+    ids: dict[CohortKey, int], table: Mapping[CohortKey, V]
+) -> Iterator[tuple[int, V]]:
+    """Each day cohort's changes, under its own id and again under its all-days cohort's."""
+    for day_key, all_key in _fan_out(table):
+        yield ids[day_key], table[day_key]
+        yield ids[all_key], table[day_key]
+
+
+def _row_key(cohort_id: int, key: Any) -> tuple[Any, ...]:
+    """A table's primary key: the cohort, then the delta's key (a tuple, or one value)."""
+    return (cohort_id, *key) if isinstance(key, tuple) else (cohort_id, key)
 
 
 _NODE_COLUMNS = ("cohort", "node", *NODE_COUNTERS, *TIME_COLUMNS)
@@ -498,10 +532,12 @@ _DELETE_OUTCOME = (
     "DELETE FROM rollup_outcomes WHERE cohort = ? AND status = ? AND last_node = ? "
     "AND rewound = ? AND playthroughs = 0"
 )
+# Paths and viewers are counted rows (insert if missing, then add) rather than upserts, so the
+# number of rows added and deleted is known: rollup_cohort_totals keeps it.
 _ADD_PATH = (
     "INSERT OR IGNORE INTO rollup_paths "
-    "(cohort, path_hash, status, last_node, playthroughs, path_len, example, steps) "
-    "VALUES (?, ?, ?, ?, 0, ?, ?, ?)"
+    "(cohort, path_hash, status, last_node, playthroughs, path_len, example) "
+    "VALUES (?, ?, ?, ?, 0, ?, ?)"
 )
 _COUNT_PATH = (
     "UPDATE rollup_paths SET playthroughs = playthroughs + ? "
@@ -536,16 +572,15 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
     ids = _cohort_ids(conn, sorted(keys, key=repr))
 
     nodes: dict[tuple[int, str], list[int]] = {}
-    for day_key, all_key in _fan_out(deltas.nodes):
-        for cohort_id in (ids[day_key], ids[all_key]):
-            for node, counts in deltas.nodes[day_key].items():
-                total = nodes.get((cohort_id, node))
-                if total is None:
-                    nodes[(cohort_id, node)] = list(counts)
-                else:
-                    for i, value in enumerate(counts):
-                        if value:
-                            total[i] += value
+    for cohort_id, changes in _by_cohort_id(ids, deltas.nodes):
+        for node, counts in changes.items():
+            total = nodes.get((cohort_id, node))
+            if total is None:
+                nodes[(cohort_id, node)] = list(counts)
+            else:
+                for i, value in enumerate(counts):
+                    if value:
+                        total[i] += value
     if nodes:
         conn.executemany(
             _UPSERT_NODE, [(c, n, *counts) for (c, n), counts in nodes.items() if any(counts)]
@@ -555,113 +590,78 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
             conn.executemany(_DELETE_NODE, shrunk)
 
     choices: defaultdict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for day_key, all_key in _fan_out(deltas.choices):
-        for cohort_id in (ids[day_key], ids[all_key]):
-            for (node, choice, target), (explicit, timeouts) in deltas.choices[day_key].items():
-                total = choices[(cohort_id, node, choice, target)]
-                total[0] += explicit
-                total[1] += timeouts
+    for cohort_id, choice_changes in _by_cohort_id(ids, deltas.choices):
+        for (node, choice, target), (explicit, timeouts) in choice_changes.items():
+            total = choices[(cohort_id, node, choice, target)]
+            total[0] += explicit
+            total[1] += timeouts
     if choices:
         conn.executemany(_UPSERT_CHOICE, [(*k, e, t) for k, (e, t) in choices.items() if e or t])
         shrunk_choices = [k for k, (e, t) in choices.items() if e < 0 or t < 0]
         if shrunk_choices:
             conn.executemany(_DELETE_CHOICE, shrunk_choices)
 
-    _write_counts(conn, ids, deltas.outcomes, _UPSERT_OUTCOME, _DELETE_OUTCOME)
-    distinct: defaultdict[int, list[int]] = defaultdict(lambda: [0, 0])
-    _write_paths(conn, ids, deltas, distinct)
-    _write_viewers(conn, ids, deltas, distinct)
-    changed = [(c, v, p) for c, (v, p) in distinct.items() if v or p]
-    if changed:
-        conn.executemany(_ADD_TOTALS, changed)
+    outcomes: defaultdict[tuple[Any, ...], int] = defaultdict(int)
+    for cohort_id, outcome_changes in _by_cohort_id(ids, deltas.outcomes):
+        for key, count in outcome_changes.items():
+            outcomes[_row_key(cohort_id, key)] += count
+    if any(outcomes.values()):
+        conn.executemany(_UPSERT_OUTCOME, [(*k, n) for k, n in outcomes.items() if n])
+        emptied = [k for k, n in outcomes.items() if n < 0]
+        if emptied:
+            conn.executemany(_DELETE_OUTCOME, emptied)
+
+    viewers = _write_counted(conn, ids, deltas.viewers, _ADD_VIEWER, _COUNT_VIEWER, _DELETE_VIEWER)
+    paths = _write_counted(
+        conn,
+        ids,
+        deltas.paths,
+        _ADD_PATH,
+        _COUNT_PATH,
+        _DELETE_PATH,
+        extra=lambda path: deltas.path_info.get(path, (0, None)),
+    )
+    totals = [
+        (c, viewers.get(c, 0), paths.get(c, 0))
+        for c in sorted(viewers.keys() | paths.keys())
+        if viewers.get(c) or paths.get(c)
+    ]
+    if totals:
+        conn.executemany(_ADD_TOTALS, totals)
 
 
-def _write_counts(
+def _write_counted(
     conn: sqlite3.Connection,
     ids: dict[CohortKey, int],
-    table: dict[CohortKey, Any],
-    upsert: str,
-    delete: str,
-) -> None:
-    totals: defaultdict[tuple[Any, ...], int] = defaultdict(int)
-    for day_key, all_key in _fan_out(table):
-        for cohort_id in (ids[day_key], ids[all_key]):
-            for key, count in table[day_key].items():
-                full = (cohort_id, *key) if isinstance(key, tuple) else (cohort_id, key)
-                totals[full] += count
-    changed = [(*key, count) for key, count in totals.items() if count]
-    if changed:
-        conn.executemany(upsert, changed)
-        emptied = [key for key, count in totals.items() if count < 0]
-        if emptied:
-            conn.executemany(delete, emptied)
-
-
-def _counted_rows(
-    conn: sqlite3.Connection,
-    changes: dict[tuple[Any, ...], int],
+    table: Mapping[CohortKey, Mapping[Any, int]],
     add: str,
-    extra: dict[tuple[Any, ...], tuple[Any, ...]],
     count: str,
     delete: str,
-) -> tuple[int, int]:
-    """Apply count changes to rows keyed ``(cohort, *key)`` of one cohort: insert missing rows,
-    add the changes, delete rows that reach zero. Returns (rows added, rows deleted)."""
-    if not changes:
-        return (0, 0)
-    growing = [(*key, *extra.get(key, ())) for key, n in changes.items() if n > 0]
-    added = conn.executemany(add, growing).rowcount if growing else 0
-    conn.executemany(count, [(n, *key) for key, n in changes.items()])
-    shrinking = [key for key, n in changes.items() if n < 0]
-    deleted = conn.executemany(delete, shrinking).rowcount if shrinking else 0
-    return (max(added, 0), max(deleted, 0))
-
-
-def _write_paths(
-    conn: sqlite3.Connection,
-    ids: dict[CohortKey, int],
-    deltas: Deltas,
-    distinct: defaultdict[int, list[int]],
-) -> None:
-    by_cohort: defaultdict[int, defaultdict[tuple[Any, ...], int]] = defaultdict(
-        lambda: defaultdict(int)
-    )
-    for day_key, all_key in _fan_out(deltas.paths):
-        for cohort_id in (ids[day_key], ids[all_key]):
-            rows = by_cohort[cohort_id]
-            for (h, status, last), n in deltas.paths[day_key].items():
-                rows[(cohort_id, h, status, last)] += n
-    for cohort_id, rows in by_cohort.items():
-        changes = {key: n for key, n in rows.items() if n}
-        extra = {
-            key: deltas.path_info.get(key[1:], (0, None, None))
-            for key, n in changes.items()
-            if n > 0
-        }
-        added, deleted = _counted_rows(conn, changes, _ADD_PATH, extra, _COUNT_PATH, _DELETE_PATH)
-        distinct[cohort_id][1] += added - deleted
-
-
-def _write_viewers(
-    conn: sqlite3.Connection,
-    ids: dict[CohortKey, int],
-    deltas: Deltas,
-    distinct: defaultdict[int, list[int]],
-) -> None:
-    by_cohort: defaultdict[int, defaultdict[tuple[Any, ...], int]] = defaultdict(
-        lambda: defaultdict(int)
-    )
-    for day_key, all_key in _fan_out(deltas.viewers):
-        for cohort_id in (ids[day_key], ids[all_key]):
-            rows = by_cohort[cohort_id]
-            for viewer, n in deltas.viewers[day_key].items():
-                rows[(cohort_id, viewer)] += n
-    for cohort_id, rows in by_cohort.items():
-        changes = {key: n for key, n in rows.items() if n}
-        added, deleted = _counted_rows(
-            conn, changes, _ADD_VIEWER, {}, _COUNT_VIEWER, _DELETE_VIEWER
-        )
-        distinct[cohort_id][0] += added - deleted
+    extra: Callable[[Any], tuple[Any, ...]] | None = None,
+) -> dict[int, int]:
+    """Apply count changes to a table of one row per distinct thing in a cohort (a viewer, a
+    path with its outcome): insert missing rows (with the columns ``extra`` gives for the key),
+    add the changes, delete rows that reach zero. Returns each cohort's change in its number of
+    rows."""
+    per_cohort: defaultdict[int, defaultdict[Any, int]] = defaultdict(lambda: defaultdict(int))
+    for cohort_id, changes in _by_cohort_id(ids, table):
+        rows = per_cohort[cohort_id]
+        for key, n in changes.items():
+            rows[key] += n
+    grown: dict[int, int] = {}
+    for cohort_id, rows in per_cohort.items():
+        counted = {_row_key(cohort_id, key): (key, n) for key, n in rows.items() if n}
+        if not counted:
+            continue
+        growing = [
+            (*row, *(extra(key) if extra else ())) for row, (key, n) in counted.items() if n > 0
+        ]
+        added = conn.executemany(add, growing).rowcount if growing else 0
+        conn.executemany(count, [(n, *row) for row, (_, n) in counted.items()])
+        shrinking = [row for row, (_, n) in counted.items() if n < 0]
+        deleted = conn.executemany(delete, shrinking).rowcount if shrinking else 0
+        grown[cohort_id] = max(added, 0) - max(deleted, 0)
+    return grown
 
 
 # --- Rebuilding -----------------------------------------------------------------------------------
@@ -690,19 +690,16 @@ def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> i
     count = 0
     for pk, story_id, version, story_hash, variant, origin, started_at, viewer in playthroughs:
         rows = []
+        # Both queries run in pk order: skip the events of playthroughs no longer in the file.
         while pending_event is not None and pending_event[0] <= pk:
             if pending_event[0] == pk:
                 rows.append(pending_event[1:])
             pending_event = next(events, None)
-        cohort: CohortKey = (story_id, version, story_hash, variant, origin, _day(started_at, days))
+        cohort = _cohort_key(story_id, version, story_hash, variant, origin, started_at, days)
         track = Track()
         _apply_rows(track, rows, deltas, cohort)
         deltas.viewers[cohort][viewer] += 1
-        deltas.outcomes[cohort][track.outcome_key()] += 1
-        path = track.path_key()
-        deltas.paths[cohort][path] += 1
-        if path not in deltas.path_info:
-            deltas.path_info[path] = (len(track.steps), pk, None)
+        deltas.count_outcome(cohort, track, example=pk)
         count += 1
         if count % flush_every == 0:
             write_deltas(conn, deltas)
@@ -836,17 +833,8 @@ def read_tally(
             steps = steps_text.split("\n") if steps_text else []
         else:
             steps = _steps_of(conn, example, length)
-        tally.paths[(h, status, last)] = PathCounts(count, length, tuple(steps))
+        tally.paths[(h, status, last)] = PathCounts(count, tuple(steps))
     return tally
-
-
-def day_range(since: dt.date | None, until: dt.date | None, day: str) -> bool:
-    """Whether a day cohort (``YYYY-MM-DD``) falls in an inclusive date range."""
-    if not day:
-        return False
-    if since is not None and day < since.isoformat():
-        return False
-    return not (until is not None and day > until.isoformat())
 
 
 def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:

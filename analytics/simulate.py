@@ -147,14 +147,15 @@ def simulate(
         return now[0]
 
     end = options.end_time if options.end_time is not None else time.time()
-    span = options.days * 86400.0
-    first = end - span
+    first = end - options.days * 86400.0
+    # Start times spread evenly over the days, stopping an hour before the end so that the
+    # playthroughs (minutes long) finish by then.
+    window = options.days * 86400.0 - 3600.0
     n = options.playthroughs
     viewer_prefix = f"sim-{options.seed}-"
     began = time.perf_counter()
     for i in range(n):
-        # Start times spread evenly over the days, each playthrough an hour long at most.
-        started = first + (i + 0.5) * (span - 3600.0 if span > 3600 else span) / max(n, 1)
+        started = first + (i + 0.5) * window / n
         now[0] = 0.0
         recorder = _Collect(started, clock)
         # Named by the story file as well as the seed: simulating two stories (or two edits of

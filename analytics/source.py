@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,6 +21,7 @@ from analytics.rollups import (
     cohort_playthroughs,
     cohorts,
     read_tally,
+    utc_day,
 )
 from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.events import (
@@ -169,25 +169,24 @@ def _choose_origins(
     )
 
 
-def _event(kind: str, row: tuple[Any, ...]) -> Event:
-    # row: EVENT_ROW_COLUMNS
-    node = str(row[3])
+def _event(row: tuple[Any, ...]) -> Event:
+    """An event as the engine recorded it, from a row of :data:`EVENT_ROW_COLUMNS`."""
+    _, _, kind, node, choice, target, ms, timed_out, step, detail, ending_kind = row
+    node = str(node)
     if kind == "enter":
         return NodeEntered(node)
     if kind == "choice":
-        ms = row[6]
         return ChoiceMade(
-            node, str(row[4]), str(row[5]), int(ms) if ms is not None else None, bool(row[7])
+            node, str(choice), str(target), None if ms is None else int(ms), bool(timed_out)
         )
     if kind == "rewind":
-        step = row[8]
-        return Rewound(node, str(row[5]), int(step) if step is not None else 0)
+        return Rewound(node, str(target), 0 if step is None else int(step))
     if kind == "ending":
-        ending_kind: EndingKind = row[10] if row[10] in ("good", "bad", "neutral") else "neutral"
-        return EndingReached(node, None if row[9] is None else str(row[9]), ending_kind)
+        known: EndingKind = ending_kind if ending_kind in ("good", "bad", "neutral") else "neutral"
+        return EndingReached(node, None if detail is None else str(detail), known)
     if kind == "quit":
         return Quit(node)
-    return Failed(node, str(row[9] or ""))
+    return Failed(node, str(detail or ""))
 
 
 def raw_playthroughs(
@@ -207,17 +206,14 @@ def raw_playthroughs(
             "ORDER BY seq",
             (pk,),
         ).fetchall()
-        key = int(started // 86400)
-        if key not in days:
-            days[key] = time.strftime("%Y-%m-%d", time.gmtime(started))
         yield Playthrough(
             pid,
             viewer,
-            [_event(r[2], r) for r in rows],
+            [_event(r) for r in rows],
             sid,
             version,
             story_hash,
             variant,
-            days[key],
+            utc_day(started, days),
             origin,
         )

@@ -86,14 +86,6 @@ class NodeCounts:
     #: Explicit decisions with a measured time, per :mod:`analytics.stats` bucket.
     times: list[int] = field(default_factory=lambda: [0] * NUM_BUCKETS)
 
-    def add(self, other: NodeCounts) -> None:
-        self.reached += other.reached
-        self.visits += other.visits
-        self.explicit += other.explicit
-        self.timeouts += other.timeouts
-        self.rewinds += other.rewinds
-        self.times = [a + b for a, b in zip(self.times, other.times, strict=True)]
-
 
 @dataclass
 class ChoiceCounts:
@@ -108,11 +100,7 @@ class PathCounts:
     """Playthroughs that share one path and one outcome."""
 
     playthroughs: int
-    length: int
-    #: The steps, when known; a roll-up read fills in only the paths a report shows.
-    steps: tuple[str, ...] | None = None
-    #: A playthrough with this path (its first ``length`` steps), to recover the steps from.
-    example: str | int | None = field(default=None, compare=False)
+    steps: tuple[str, ...]
 
 
 #: (status, last node, whether the playthrough rewound at least once)
@@ -271,7 +259,7 @@ def tally_playthroughs(playthroughs: Iterable[Playthrough]) -> Tally:
         if key in tally.paths:
             tally.paths[key].playthroughs += 1
         else:
-            tally.paths[key] = PathCounts(1, len(steps), tuple(steps), playthrough.playthrough_id)
+            tally.paths[key] = PathCounts(1, tuple(steps))
     tally.viewers = len(viewers)
     tally.distinct_paths = len(tally.paths)
     return tally

@@ -8,6 +8,7 @@ guarded against formula injection in CSV, with control characters made visible e
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -51,3 +52,13 @@ def plural(count: int, word: str) -> str:
     ('1 choice', '1,234 timer defaults')
     """
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def listing(items: Sequence[str], limit: int) -> str:
+    """The first ``limit`` items, comma-separated and made visible, and how many more there are.
+
+    >>> listing(["a", "b", "c"], 2), listing(["a"], 2)
+    ('a, b, … and 1 more', 'a')
+    """
+    shown = ", ".join(visible(item) for item in items[:limit])
+    return shown + (f", … and {len(items) - limit:,} more" if len(items) > limit else "")

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from analytics.report import Report
+from analytics.report import ChoiceReport, Interval, NodeReport, Report
 
 NODE_COLUMNS = (
     "node",
@@ -77,73 +77,77 @@ def _cell(value: object) -> object:
     return guard(value)
 
 
-def _write(rows: Iterable[Sequence[object]], columns: Sequence[str]) -> str:
+def _write(rows: Iterable[dict[str, object]], columns: Sequence[str]) -> str:
+    # Rows are keyed by column so a value cannot drift into its neighbour's column; a key that
+    # is not a column raises.
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    writer.writeheader()
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow({column: _cell(value) for column, value in row.items()})
     return out.getvalue()
+
+
+def _bounds(ci: Interval | None) -> tuple[float | None, float | None]:
+    return (None, None) if ci is None else ci
+
+
+def _node_row(n: NodeReport) -> dict[str, object]:
+    low, high = _bounds(n.drop_off_ci)
+    return {
+        "node": n.id,
+        "label": n.label,
+        "authored": n.authored,
+        "ending": n.ending,
+        "reached": n.reached,
+        "visits": n.visits,
+        "choices_made": n.choices_made,
+        "explicit": n.explicit,
+        "timeouts": n.timeouts,
+        "drop_offs": n.drop_offs,
+        "quits": n.quits,
+        "failures": n.failures,
+        "open_here": n.open_here,
+        "drop_off_rate": n.drop_off_rate,
+        "drop_off_low": low,
+        "drop_off_high": high,
+        "rewinds": n.rewinds,
+        "decision_ms_median": None if n.decision_ms_median is None else round(n.decision_ms_median),
+        "decision_ms_p90": None if n.decision_ms_p90 is None else round(n.decision_ms_p90),
+    }
+
+
+def _choice_row(n: NodeReport, c: ChoiceReport) -> dict[str, object]:
+    share_low, share_high = _bounds(c.share_ci)
+    taken_low, taken_high = _bounds(c.taken_share_ci)
+    return {
+        "node": n.id,
+        "choice": c.id,
+        "to": c.to,
+        "label": c.label,
+        "authored": c.authored,
+        "default": c.default,
+        "count": c.count,
+        "share": c.share,
+        "share_low": share_low,
+        "share_high": share_high,
+        "timeouts": c.timeouts,
+        "timeout_share": c.timeout_share,
+        "taken": c.taken,
+        "taken_share": c.taken_share,
+        "taken_share_low": taken_low,
+        "taken_share_high": taken_high,
+    }
 
 
 def nodes_csv(report: Report) -> str:
     """One row per node (authored ones in story order, then any only the log knows)."""
-    return _write(
-        (
-            (
-                n.id,
-                n.label,
-                n.authored,
-                n.ending,
-                n.reached,
-                n.visits,
-                n.choices_made,
-                n.explicit,
-                n.timeouts,
-                n.drop_offs,
-                n.quits,
-                n.failures,
-                n.open_here,
-                n.drop_off_rate,
-                n.drop_off_ci[0] if n.drop_off_ci else None,
-                n.drop_off_ci[1] if n.drop_off_ci else None,
-                n.rewinds,
-                None if n.decision_ms_median is None else round(n.decision_ms_median),
-                None if n.decision_ms_p90 is None else round(n.decision_ms_p90),
-            )
-            for n in report.nodes
-        ),
-        NODE_COLUMNS,
-    )
+    return _write((_node_row(n) for n in report.nodes), NODE_COLUMNS)
 
 
 def choices_csv(report: Report) -> str:
     """One row per choice of every node."""
-    return _write(
-        (
-            (
-                n.id,
-                c.id,
-                c.to,
-                c.label,
-                c.authored,
-                c.default,
-                c.count,
-                c.share,
-                c.share_ci[0] if c.share_ci else None,
-                c.share_ci[1] if c.share_ci else None,
-                c.timeouts,
-                c.timeout_share,
-                c.taken,
-                c.taken_share,
-                c.taken_share_ci[0] if c.taken_share_ci else None,
-                c.taken_share_ci[1] if c.taken_share_ci else None,
-            )
-            for n in report.nodes
-            for c in n.choices
-        ),
-        CHOICE_COLUMNS,
-    )
+    return _write((_choice_row(n, c) for n in report.nodes for c in n.choices), CHOICE_COLUMNS)
 
 
 def render_csv(report: Report) -> str:

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analytics.render import percent, plural, seconds, visible
+from analytics.render import listing, percent, plural, seconds, visible
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from analytics.tally import REWIND_MARK
 
@@ -33,10 +33,6 @@ def bar(share: float | None, width: int = 16) -> str:
     full, part = divmod(eighths, 8)
     text = "█" * full + (_EIGHTHS[part] if part else "")
     return text.ljust(width)
-
-
-def _t(text: str, style: str = "") -> Text:
-    return Text(visible(text), style=style)
 
 
 def _node_name(node: NodeReport) -> Text:
@@ -186,7 +182,7 @@ def choices_table(report: Report, top: int) -> RenderableType:
     return Group(*parts)
 
 
-def path_text(path: PathReport, report: Report, width: int = 12) -> Text:
+def path_text(path: PathReport, width: int = 12) -> Text:
     """A path as ``a → b → ↶a → c``, long middles elided."""
     steps = list(path.steps)
     shown = steps if len(steps) <= width else [*steps[: width // 2], "…", *steps[-width // 2 :]]
@@ -205,7 +201,7 @@ def path_text(path: PathReport, report: Report, width: int = 12) -> Text:
     return text
 
 
-def outcome_text(path: PathReport, report: Report) -> Text:
+def outcome_text(path: PathReport) -> Text:
     styles = {"completed": "green", "quit": "red", "failed": "magenta", "open": "yellow"}
     text = Text(path.status, style=styles[path.status])
     if path.last_node:
@@ -235,8 +231,8 @@ def paths_table(report: Report, top: int) -> RenderableType:
             str(i),
             f"{path.playthroughs:,}",
             percent(path.share),
-            outcome_text(path, report),
-            path_text(path, report),
+            outcome_text(path),
+            path_text(path),
         )
     return table
 
@@ -274,11 +270,6 @@ def endings_table(report: Report) -> RenderableType:
     return table
 
 
-def _listing(ids: list[str], limit: int = 12) -> str:
-    shown = ", ".join(visible(i) for i in ids[:limit])
-    return shown + (f", … and {len(ids) - limit:,} more" if len(ids) > limit else "")
-
-
 def coverage_text(report: Report) -> RenderableType:
     c = report.coverage
     text = Text()
@@ -300,11 +291,11 @@ def coverage_text(report: Report) -> RenderableType:
         text.append(f"  {name:<8} {reached:,} of {authored:,} {verb} ({percent(share, 0)})")
         if dark:
             text.append("  dark: ", style="dim")
-            text.append(_listing(dark))
+            text.append(listing(dark, 12))
         text.append("\n")
     if c.unknown_nodes:
         text.append("  Not in this story file: ", style="yellow")
-        text.append(_listing(c.unknown_nodes) + "\n")
+        text.append(listing(c.unknown_nodes, 12) + "\n")
     return text
 
 

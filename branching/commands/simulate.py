@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import secrets
 import shlex
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from branching.commands._options import FloatRange, db_option, open_log, safe_text
 from branching.paths import DbLocation
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _listing(items: list[str], limit: int = 15) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f", … and {len(items) - limit:,} more" if len(items) > limit else "")
+
+def _chance_option(name: str, help: str) -> Callable[[F], F]:
+    """A probability option in [0, 1], off (0) by default."""
+    return click.option(name, type=FloatRange(0, 1), default=0.0, show_default=True, help=help)
 
 
 @click.command()
@@ -31,19 +35,9 @@ def _listing(items: list[str], limit: int = 15) -> str:
     help="Seed for the random viewers; the same seed plays the same playthroughs "
     "(default: a random seed, printed).",
 )
-@click.option(
-    "--quit-rate",
-    type=FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Chance a viewer quits at each choice point.",
-)
-@click.option(
-    "--rewind-rate",
-    type=FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Chance a viewer goes back to an earlier choice point at each choice point.",
+@_chance_option("--quit-rate", "Chance a viewer quits at each choice point.")
+@_chance_option(
+    "--rewind-rate", "Chance a viewer goes back to an earlier choice point at each choice point."
 )
 @click.option(
     "--least-taken",
@@ -89,9 +83,11 @@ def simulate(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    from analytics.render import listing
     from analytics.simulate import SimulationOptions
     from analytics.simulate import simulate as run
     from branching.loader import StoryError, read_story
+    from branching.log import LogWriteError
 
     try:
         parsed = read_story(story)
@@ -122,8 +118,6 @@ def simulate(
 
     def advance(done: int) -> None:
         progress.update(task, completed=done)
-
-    from branching.log import LogWriteError
 
     try:
         with progress:
@@ -177,7 +171,7 @@ def simulate(
         reached = total - len(dark)
         line = f"  {name}: {reached:,} of {total:,} reached"
         if dark:
-            line += f"; never reached: {_listing(dark)}"
+            line += f"; never reached: {listing(dark, 15)}"
         click.echo(line)
     if result.faults:
         click.echo(f"\nRuntime faults ({sum(result.faults.values()):,} playthroughs):")
