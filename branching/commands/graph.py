@@ -22,16 +22,8 @@ def graph(story: str, output_format: str, output: str | None) -> None:
     The start and the endings are marked; conditional choices are dotted (Mermaid) or dashed
     (DOT), and the choice a timer takes is drawn thick. Story text is escaped for each format.
     """
+    from branching.commands._io import load_story_or_exit, write_output
     from branching.graph import to_dot, to_mermaid
-    from branching.loader import StoryError, read_story
 
-    try:
-        loaded = read_story(story)
-    except StoryError as exc:
-        raise click.ClickException(str(exc)) from None
-    text = (to_mermaid if output_format == "mermaid" else to_dot)(loaded) + "\n"
-    if output:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        click.echo(text, nl=False)
+    loaded = load_story_or_exit(story)
+    write_output((to_mermaid if output_format == "mermaid" else to_dot)(loaded) + "\n", output)

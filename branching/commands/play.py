@@ -111,18 +111,14 @@ def play(
     Exit status: 0 at an ending or when you quit, 1 when the story cannot be played (errors
     or a fault in it), 2 when the file cannot be read.
     """
+    from branching.commands._io import load_story_or_exit
     from branching.engine import TimerOptions
-    from branching.loader import StoryError, read_story
     from branching.paths import resolve_viewer
     from branching.saves import SaveStore
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
-    try:
-        loaded = read_story(story)
-    except StoryError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2 if exc.result is not None and not exc.result.readable else 1)
+    loaded = load_story_or_exit(story)
 
     try:
         name = resolve_viewer(viewer).id

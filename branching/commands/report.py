@@ -104,14 +104,11 @@ def report(
 
     from analytics.report import Selection
     from analytics.source import NoData, load_report
-    from branching.loader import StoryError, read_story
+    from branching.commands._io import load_story_or_exit
 
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
-    try:
-        parsed = read_story(story)
-    except StoryError as e:
-        raise click.ClickException(str(e)) from e
+    parsed = load_story_or_exit(story)
     if not db.path.exists():
         raise click.ClickException(
             f"No choice log at {db.describe()}: nothing has been played or simulated there "

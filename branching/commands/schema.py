@@ -14,14 +14,7 @@ def schema(output: str | None) -> None:
 
     Point your editor at it (or add "$schema" to a story) for completion and inline errors.
     """
+    from branching.commands._io import write_output
     from branching.model import json_schema
 
-    text = json.dumps(json_schema(), indent=2) + "\n"
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as e:
-            raise click.ClickException(f"Cannot write {output}: {e.strerror or e}") from e
-    else:
-        click.echo(text, nl=False)
+    write_output(json.dumps(json_schema(), indent=2) + "\n", output)

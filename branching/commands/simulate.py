@@ -86,13 +86,10 @@ def simulate(
     from analytics.render import listing
     from analytics.simulate import SimulationOptions
     from analytics.simulate import simulate as run
-    from branching.loader import StoryError, read_story
+    from branching.commands._io import load_story_or_exit
     from branching.log import LogWriteError
 
-    try:
-        parsed = read_story(story)
-    except StoryError as e:
-        raise click.ClickException(str(e)) from e
+    parsed = load_story_or_exit(story)
     if seed is None:
         seed = secrets.randbelow(2**31)
     options = SimulationOptions(

@@ -22,12 +22,9 @@ def stats(story: str, output_format: str) -> None:
     loop lies on the way); the longest path takes each loop as one step. Conditions are not
     evaluated: see `branching validate --deep` for what real plays can reach.
     """
+    from branching.commands._io import load_story_or_exit
     from branching.graph import format_stats, stats_json, story_stats
-    from branching.loader import StoryError, read_story
 
-    try:
-        loaded = read_story(story)
-    except StoryError as exc:
-        raise click.ClickException(str(exc)) from None
+    loaded = load_story_or_exit(story)
     result = story_stats(loaded)
     click.echo(stats_json(result) if output_format == "json" else format_stats(result))

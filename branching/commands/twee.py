@@ -8,17 +8,7 @@ from pathlib import Path
 
 import click
 
-
-def _write(text: str, output: Path | None) -> None:
-    """Write ``text`` to ``output`` (exit 2 when it cannot be written), else to standard output."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        click.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-        sys.exit(2)
+from branching.commands._io import write_output
 
 
 @click.group("import")
@@ -92,7 +82,7 @@ def import_twee(
     choices = sum(len(node.get("choices") or []) for node in nodes.values())
     endings = sum(1 for node in nodes.values() if node.get("ending") not in (None, False))
     text = json.dumps(result.story, indent=2, ensure_ascii=False) + "\n"
-    _write(text, output)
+    write_output(text, output)
     warnings = len(result.warnings)
     click.echo(
         f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, "
@@ -143,4 +133,4 @@ def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
     if result.story is None:
         sys.exit(1)
     text = export(result.story, ifid=ifid)
-    _write(text, output)
+    write_output(text, output)

@@ -112,3 +112,40 @@ def test_ctrl_c_during_simulate_keeps_what_was_simulated(tmp_path: Path) -> None
     assert "Traceback" not in err and f"Interrupted. Finished playthroughs are in {db}" in err
     check = run("log", "check", "--db", db)
     assert check.exit_code == 0 and "is sound" in check.output, check.output
+
+
+STORY_COMMANDS = [
+    ["validate"],
+    ["stats"],
+    ["graph"],
+    ["play", "--plain", "--no-log"],
+    ["simulate", "-n", "1", "--no-log"],
+    ["report"],
+    ["export", "twee"],
+]
+
+
+@pytest.mark.parametrize("command", STORY_COMMANDS, ids=lambda c: c[0])
+def test_every_command_exits_2_for_a_story_it_cannot_read(
+    command: list[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing.json"
+    result = run(*command, missing)
+    assert result.exit_code == 2, result.output
+    assert "cannot read the file" in result.output
+
+
+@pytest.mark.parametrize("command", STORY_COMMANDS, ids=lambda c: c[0])
+def test_every_command_exits_1_for_a_story_with_errors(command: list[str], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        '{"format": "branching/1", "id": "b", "title": "B", "start": "a",\n'
+        ' "nodes": {"a": {"text": "x", "choices": [{"label": "Go", "to": "nowhere"}]}}}\n'
+    )
+    result = (
+        run(*command, broken, "--db", tmp_path / "log.db")
+        if command == ["report"]
+        else run(*command, broken)
+    )
+    assert result.exit_code == 1, result.output
+    assert f"{broken}:2:" in result.output and "missing-node" in result.output
