@@ -39,6 +39,24 @@ def _once(say: Callable[[str], None]) -> Callable[[str], None]:
     return once
 
 
+class ToViewer:
+    """Lines for the viewer (where choices are logged, a log that failed).
+
+    The plain player prints them on stderr. The full-screen player hides stderr, so they are
+    kept until it runs and then shown inside it (:meth:`PlayerApp.tell_viewer`).
+    """
+
+    def __init__(self, *, plain: bool) -> None:
+        self.pending: list[str] = []
+        self.target: Callable[[str], None] | None = _echo_err if plain else None
+
+    def __call__(self, line: str) -> None:
+        if self.target is not None:
+            self.target(line)
+        else:
+            self.pending.append(line)
+
+
 class SafeRecorder:
     """Passes events on; if the log fails, says so once and stops logging, so play goes on.
 
@@ -127,11 +145,8 @@ def play(
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
-    # In the full-screen player, stderr is hidden behind the app: show notices inside it.
-    notices: list[str] = []
-    notice: Callable[[str], None] = notices.append if not use_plain else _echo_err
-
-    warn = _once(_echo_err)
+    to_viewer = ToViewer(plain=use_plain)
+    warn = _once(to_viewer)
     first_open = True
 
     def recorder_for(playthrough_id: str) -> Recorder:
@@ -152,7 +167,7 @@ def play(
             variant=variant,
         )
         try:
-            recorder = open_recorder(info, db=db, notice=notice)
+            recorder = open_recorder(info, db=db, notice=to_viewer)
         except Exception as exc:  # the log cannot be opened: say so, never a traceback
             if first_open:  # before the story starts: the viewer may rather play unlogged
                 raise click.ClickException(
@@ -172,11 +187,14 @@ def play(
     if not use_plain:
         from branching.ui.app import make_app
 
+        app = make_app(
+            loaded, session, saves=store, viewer=name, resumed=resumed, notices=to_viewer.pending
+        )
+        to_viewer.target = app.tell_viewer
         try:
-            make_app(
-                loaded, session, saves=store, viewer=name, resumed=resumed, notices=notices
-            ).run()
+            app.run()
         finally:
+            to_viewer.target = _echo_err  # the app is gone: back to the terminal
             _finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
     sys.exit(run_plain(session, resumed, autosave))

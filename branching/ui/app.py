@@ -116,6 +116,11 @@ class PlayerApp(App[None]):
             strip_control(message), title=title, severity=severity, timeout=timeout, markup=False
         )
 
+    def tell_viewer(self, message: str) -> None:
+        """A warning from outside the player (e.g. the choice log failed), shown inside it:
+        the terminal's stderr is hidden behind the app."""
+        self._tell(message, title="Choice log", severity="warning", timeout=15)
+
     # --- start-up -----------------------------------------------------------------------
 
     def get_default_screen(self) -> PlayScreen:

@@ -7,6 +7,7 @@ from typing import Any
 
 from textual.widgets import OptionList
 
+from branching.commands.play import SafeRecorder, ToViewer, _once
 from branching.engine import Session
 from branching.events import ChoiceMade, EndingReached, MemoryRecorder, NodeEntered, Quit, Rewound
 from branching.loader import read_story
@@ -230,6 +231,44 @@ async def test_b_at_the_start_says_there_is_nowhere_to_go(build: Any) -> None:
         await pilot.pause()
         assert "Night has fallen" in screen_text(app)
         assert any("no earlier choice point" in str(n.message) for n in app._notifications)
+
+
+class FailingLog:
+    """A recorder whose disk fails after ``good`` events."""
+
+    def __init__(self, good: int) -> None:
+        self.good = good
+
+    def record(self, event: object) -> None:
+        if self.good == 0:
+            raise OSError("disk I/O error")
+        self.good -= 1
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_log_that_fails_during_play_is_said_inside_the_player(build: Any) -> None:
+    to_viewer = ToViewer(plain=False)
+    app = build(recorder=SafeRecorder(FailingLog(good=1), _once(to_viewer)), notices=[])
+    to_viewer.target = app.tell_viewer  # as `branching play` wires it
+    async with playing(app) as pilot:
+        await pilot.press("2")
+        await wait_for_text(app, "Something glints")  # play goes on
+        messages = [str(n.message) for n in app._notifications]
+        assert any("choice log failed (disk I/O error)" in m for m in messages), messages
+
+
+async def test_a_log_failure_before_the_player_runs_is_said_above_the_first_passage(
+    build: Any, lighthouse: Any, clock: FakeClock
+) -> None:
+    to_viewer = ToViewer(plain=False)
+    recorder = SafeRecorder(FailingLog(good=0), _once(to_viewer))
+    # As in `branching play`: the session (and its first event) exists before the app.
+    session = Session(lighthouse, clock=clock, recorder=recorder)
+    app = build(session=session, notices=to_viewer.pending)
+    async with playing(app):
+        assert "choice log failed (disk I/O error)" in screen_text(app)
 
 
 # --- endings --------------------------------------------------------------------------------
