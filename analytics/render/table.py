@@ -85,7 +85,7 @@ def drop_off_table(report: Report, top: int) -> RenderableType:
     if not nodes:
         return Text("No drop-offs: nobody quit or hit a fault.", style="green")
     table = Table(
-        title=f"Biggest drop-offs (top {min(top, len(nodes))} of {len(nodes)} nodes)",
+        title=f"Biggest drop-offs (top {min(top, len(nodes)):,} of {len(nodes):,} nodes)",
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
@@ -166,8 +166,8 @@ def choices_table(report: Report, top: int) -> RenderableType:
         return Text("No choices made at branch nodes yet.", style="dim")
     parts: list[RenderableType] = [
         Text(
-            f"Choices at the busiest branch nodes (top {min(top, len(branches))} "
-            f"of {len(branches)})",
+            f"Choices at the busiest branch nodes (top {min(top, len(branches)):,} "
+            f"of {len(branches):,})",
             style="bold",
         ),
         Text(
