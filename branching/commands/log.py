@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,41 +152,60 @@ def check(db: DbLocation, full: bool) -> None:
     help="The merged log (created if missing; existing contents are kept).",
 )
 def merge(sources: tuple[Path, ...], output: Path) -> None:
-    """Combine logs gathered on several machines into one.
+    """Combine logs gathered on several machines into one, all or nothing.
 
     Playthroughs are matched by id and events by (playthrough, seq): merging the same log
     twice adds nothing, and merging a newer copy adds only what is new. Sources are read, never
-    changed.
+    changed. Every source is checked before anything is written, and all are written in one
+    transaction: if any fails, the output is left as it was (or not created).
     """
-    from branching.log import LogUnavailable, MergeStats, merge_into
+    from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, open_sources
 
-    with using_log(DbLocation(output, "option"), durable=False) as target:
-        total = MergeStats()
-        for source in sources:
+    existed = os.path.lexists(output)
+    committed = False
+    try:  # a path the output cannot have is refused first, as for any other --db
+        ChoiceLog.check_path(output)
+    except LogUnavailable as e:
+        raise click.ClickException(str(e)[:1].upper() + str(e)[1:]) from e
+    try:
+        with contextlib.ExitStack() as stack:
             try:
-                stats = merge_into(target, source)
+                opened = stack.enter_context(open_sources(sources, output=output))
             except LogUnavailable as e:
                 raise click.ClickException(str(e)) from e
-            total += stats
-            click.echo(
-                f"{safe_text(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
-                f"{_n(stats.events_added, 'event')} added"
-                + (
-                    f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
-                    if stats.playthroughs_extended
-                    else ""
-                )
-                + f", {stats.playthroughs_unchanged:,} already present"
-                + (
-                    f", {stats.conflicts:,} conflicting (kept as in output)"
-                    if stats.conflicts
-                    else ""
-                )
+            target = stack.enter_context(using_log(DbLocation(output, "option"), durable=False))
+            try:
+                results = merge_all(target, opened)
+            except LogError as e:
+                # A source that fails part-way, or a failed write: the transaction rolled back.
+                state = "is unchanged" if existed else "was not created"
+                message = f"{e}; nothing was merged: {output} {state}"
+                raise click.ClickException(message[:1].upper() + message[1:]) from e
+            committed = True
+            info = target.info()
+    except BaseException:
+        if not existed and not committed:  # a failed merge leaves no fresh output, even empty
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    Path(f"{output}{suffix}").unlink()
+        raise
+    for source, stats in zip(sources, results, strict=True):
+        click.echo(
+            f"{safe_text(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
+            f"{_n(stats.events_added, 'event')} added"
+            + (
+                f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
+                if stats.playthroughs_extended
+                else ""
             )
-        info = target.info()
+            + f", {stats.playthroughs_unchanged:,} already present"
+            + (f", {stats.conflicts:,} conflicting (kept as in output)" if stats.conflicts else "")
+        )
+    added_p = sum(s.playthroughs_added for s in results)
+    added_e = sum(s.events_added for s in results)
     click.echo(
         f"Merged {_n(len(sources), 'log')} into {output}: "
-        f"{_n(total.playthroughs_added, 'playthrough')} and {_n(total.events_added, 'event')} "
+        f"{_n(added_p, 'playthrough')} and {_n(added_e, 'event')} "
         f"added; it now holds {_n(info.playthroughs, 'playthrough')} and "
         f"{_n(info.events, 'event')}."
     )

@@ -29,7 +29,7 @@ from branching.log.errors import (
     LogWriteError,
     UnknownPlaythrough,
 )
-from branching.log.merge import MergeStats, merge_into
+from branching.log.merge import MergeStats, Source, merge_all, merge_into, open_sources
 from branching.log.queries import (
     LoggedEvent,
     LogInfo,
@@ -60,10 +60,13 @@ __all__ = [
     "MergeStats",
     "PlayerRecorder",
     "PlaythroughSummary",
+    "Source",
     "ThreadedRecorder",
     "UnknownPlaythrough",
     "full_path",
+    "merge_all",
     "merge_into",
     "open_recorder",
+    "open_sources",
     "route",
 ]

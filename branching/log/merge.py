@@ -2,22 +2,26 @@
 
 Playthroughs are matched by their globally unique id and events by ``(playthrough id, seq)``,
 so merging the same log twice adds nothing, and merging a later copy of a log adds only the
-events recorded since (a playthrough that went on is extended, its state replayed). Every row
-goes through :func:`branching.log.writer.write_batch`, one whole playthrough per transaction
-at least, so an interrupted merge can simply be run again.
+events recorded since (a playthrough that went on is extended, its state replayed).
+
+A merge is all-or-nothing: :func:`open_sources` opens and checks every source before anything
+is written, and :func:`merge_all` writes every source in one write transaction, so a source that
+fails half-way (a damaged page, a full disk, an interrupt) leaves the target as it was. Every
+row goes through :func:`branching.log.writer.write_batch`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from branching.log.errors import LogOutdated, LogUnavailable
+from branching.log.errors import LogError, LogOutdated, LogUnavailable, describe_sqlite_error
 from branching.log.state import (
     EVENT_COLUMNS,
     EventRow,
@@ -47,22 +51,75 @@ class MergeStats:
         return self
 
 
+@dataclass(frozen=True)
+class Source:
+    """A source log opened for merging: the path given and the open (read-only) log."""
+
+    path: Path
+    log: ChoiceLog
+
+
 def merge_into(
     target: ChoiceLog, source: str | os.PathLike[str], *, batch_size: int = 20_000
 ) -> MergeStats:
     """Add to ``target`` every playthrough and event of the log at ``source`` it lacks.
 
     ``source`` is opened read-only and never modified (an older-schema source is upgraded in
-    a temporary copy).
+    a temporary copy). All or nothing, like :func:`merge_all`.
 
     Raises:
         LogUnavailable: ``source`` cannot be read, or is the target itself.
+        LogError: reading ``source`` failed part-way (nothing was written).
     """
-    src_path = Path(os.fspath(source)).expanduser()
-    if target.path is not None and src_path.exists() and _same_file(src_path, target.path):
-        raise LogUnavailable(src_path, "it is the output log itself")
-    with _open_source(src_path) as src:
-        return _merge(target, src, batch_size=batch_size)
+    with open_sources([source], output=target.path) as sources:
+        return merge_all(target, sources, batch_size=batch_size)[0]
+
+
+@contextlib.contextmanager
+def open_sources(
+    paths: Sequence[str | os.PathLike[str]], *, output: Path | None = None
+) -> Iterator[list[Source]]:
+    """Open every source read-only for the block, checking each before the caller writes.
+
+    Each must be readable, a choice log, and of a schema version this code can read (older
+    ones are upgraded in a temporary copy). ``output``, when given, may not be one of them.
+
+    Raises:
+        LogUnavailable: for the first source that fails, naming it; the ones already opened
+            are closed again.
+    """
+    with contextlib.ExitStack() as stack:
+        opened = []
+        for given in paths:
+            path = Path(os.fspath(given)).expanduser()
+            if output is not None and path.exists() and _same_file(path, output):
+                raise LogUnavailable(path, "it is the output log itself")
+            opened.append(Source(path, stack.enter_context(_open_source(path))))
+        yield opened
+
+
+def merge_all(
+    target: ChoiceLog, sources: Sequence[Source], *, batch_size: int = 20_000
+) -> list[MergeStats]:
+    """Merge every source into ``target`` in one write transaction: all of them, or nothing.
+
+    Returns one :class:`MergeStats` per source, in order. A later source sees what earlier
+    ones added (the same log given twice adds nothing the second time).
+
+    Raises:
+        LogError: a source could not be read part-way (the message names it), or the target
+            could not be written (:class:`LogWriteError`); the target is left unchanged.
+    """
+    results = []
+    # PRAGMA foreign_keys is a no-op inside a transaction: switch bulk mode on before it.
+    target.set_bulk_mode(True)
+    try:
+        with target.write_transaction():
+            for source in sources:
+                results.append(_merge(target, source, batch_size=batch_size))
+    finally:
+        target.set_bulk_mode(False)
+    return results
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -92,9 +149,13 @@ class _open_source:
                     sqlite3.connect(copy) as new,
                 ):
                     old.backup(new)
-            except sqlite3.Error as e:
-                raise LogUnavailable(self.path, f"cannot copy it to upgrade it ({e})") from e
-            self.log = ChoiceLog.open(copy, durable=False)
+                self.log = ChoiceLog.open(copy, durable=False)
+            except BaseException as e:
+                # __exit__ does not run when __enter__ fails: remove the copy here.
+                shutil.rmtree(self.tmpdir, ignore_errors=True)
+                if isinstance(e, sqlite3.Error):
+                    raise LogUnavailable(self.path, f"cannot copy it to upgrade it ({e})") from e
+                raise
         return self.log
 
     def __exit__(self, *exc: object) -> None:
@@ -104,53 +165,45 @@ class _open_source:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def _merge(target: ChoiceLog, src: ChoiceLog, *, batch_size: int) -> MergeStats:
+def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
+    """Write ``source`` into ``target`` inside the caller's write transaction."""
     stats = MergeStats()
     batch: list[Pending] = []
     size = 0
-    target.set_bulk_mode(True)
-    try:
-        for chunk in _source_chunks(src):
-            ids = [state.id for state, _ in chunk]
-            present = {
-                row[0]: row[1]
-                for row in target.conn.execute(
-                    "SELECT id, event_count FROM playthroughs WHERE id IN ({})".format(
-                        ", ".join("?" for _ in ids)
-                    ),
-                    ids,
-                )
-            }
-            for state, rows in chunk:
-                have = present.get(state.id)
-                if have is None:
-                    pending = Pending(replace(state, pk=None), None, rows)
-                    stats.playthroughs_added += 1
-                elif have >= state.event_count:
-                    stats.playthroughs_unchanged += 1
+    for chunk in _source_chunks(source):
+        ids = [state.id for state, _ in chunk]
+        present = {
+            row[0]: row[1]
+            for row in target.conn.execute(
+                "SELECT id, event_count FROM playthroughs WHERE id IN ({})".format(
+                    ", ".join("?" for _ in ids)
+                ),
+                ids,
+            )
+        }
+        for state, rows in chunk:
+            have = present.get(state.id)
+            if have is None:
+                pending = Pending(replace(state, pk=None), None, rows)
+                stats.playthroughs_added += 1
+            elif have >= state.event_count:
+                stats.playthroughs_unchanged += 1
+                continue
+            else:
+                extended = _extend(target, state.id, rows, stats)
+                if extended is None:
                     continue
-                else:
-                    extended = _extend(target, state.id, rows, stats)
-                    if extended is None:
-                        continue
-                    pending = extended
-                    stats.playthroughs_extended += 1
-                stats.events_added += len(pending.rows)
-                batch.append(pending)
-                size += len(pending.rows) + 1
-                if size >= batch_size:
-                    _flush(target, batch)
-                    batch, size = [], 0
-        _flush(target, batch)
-    finally:
-        target.set_bulk_mode(False)
+                pending = extended
+                stats.playthroughs_extended += 1
+            stats.events_added += len(pending.rows)
+            batch.append(pending)
+            size += len(pending.rows) + 1
+            if size >= batch_size:
+                write_batch(target.conn, batch)
+                batch, size = [], 0
+    if batch:  # written before the next source's look-ups, which must see these playthroughs
+        write_batch(target.conn, batch)
     return stats
-
-
-def _flush(target: ChoiceLog, batch: list[Pending]) -> None:
-    if batch:
-        with target.write_transaction() as conn:
-            write_batch(conn, batch)
 
 
 def _extend(
@@ -176,10 +229,24 @@ def _extend(
     return Pending(state, before, new_rows)
 
 
-def _source_chunks(src: ChoiceLog) -> Iterator[list[tuple[PlaythroughState, list[EventRow]]]]:
-    """Source playthroughs with all their event rows, ``_CHUNK`` playthroughs at a time."""
+def _source_chunks(source: Source) -> Iterator[list[tuple[PlaythroughState, list[EventRow]]]]:
+    """Source playthroughs with all their event rows, ``_CHUNK`` playthroughs at a time.
+
+    A read error (a damaged page the open did not touch) becomes a :class:`LogError` naming
+    the source, so it is not taken for a failed write to the target.
+    """
+    try:
+        yield from _read_chunks(source.log.conn)
+    except sqlite3.Error as e:
+        raise LogError(
+            f"cannot read the choice log {str(source.path)!r}: {describe_sqlite_error(e)}"
+        ) from e
+
+
+def _read_chunks(
+    conn: sqlite3.Connection,
+) -> Iterator[list[tuple[PlaythroughState, list[EventRow]]]]:
     last = 0
-    conn = src.conn
     event_sql = (
         "SELECT playthrough, {} FROM events WHERE playthrough BETWEEN ? AND ? "
         "ORDER BY playthrough, seq".format(", ".join(EVENT_COLUMNS))

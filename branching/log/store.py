@@ -168,6 +168,18 @@ class ChoiceLog:
             migrated_from=migrated_from,
         )
 
+    @staticmethod
+    def check_path(path: str | os.PathLike[str], *, create: bool = True) -> None:
+        """Refuse a path :meth:`open` would refuse for writing (a directory, a missing or
+        read-only directory, a read-only file) without creating or writing anything.
+
+        Raises:
+            LogUnavailable: with the message :meth:`open` would give.
+        """
+        _preflight(
+            Path(os.fspath(path)).expanduser(), readonly=False, create=create, create_parent=False
+        )
+
     def close(self) -> None:
         """Close the file. Recorders of this log must not be used afterwards."""
         self.conn.close()

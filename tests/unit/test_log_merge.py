@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from branching.events import EndingReached, NodeEntered
-from branching.log import ChoiceLog, LogUnavailable, merge_into
+from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, merge_into, open_sources
 from tests.unit._log_helpers import (
     PATH_WITH_REWIND,
+    ROOT,
     info,
     quit_path,
     record_all,
@@ -142,3 +143,105 @@ def test_merge_command(tmp_path: Path) -> None:
     second = run_cli("log", "merge", str(a), str(b), "-o", str(out))
     assert second.returncode == 0, second.stderr
     assert "0 playthroughs and 0 events added; it now holds 6 playthroughs" in second.stdout
+
+
+# -- all or nothing -----------------------------------------------------------------------------
+
+
+def _damaged_log(path: Path) -> None:
+    """A choice log that opens cleanly (the open check reads the right-hand edge of each table)
+    but whose first page of events is garbage, so a merge fails part-way through reading it."""
+    with ChoiceLog.open(path) as log, log.bulk_writer() as writer:
+        for i in range(300):
+            writer.write_playthrough(
+                info(viewer=f"far-{i}"),
+                [(5.0 + i, NodeEntered("start")), (6.0 + i, NodeEntered("hall"))],
+            )
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+    leaves = conn.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY path"
+    ).fetchall()
+    conn.close()
+    assert len(leaves) > 2
+    with path.open("r+b") as f:
+        f.seek((leaves[0][0] - 1) * page_size)
+        f.write(b"\xa5" * page_size)
+    ChoiceLog.open(path, readonly=True, create=False).close()  # passes the first check
+
+
+def _whole_file(path: Path) -> tuple[bytes, list[tuple[object, ...]]]:
+    return path.read_bytes(), rows(path, _CONTENT)
+
+
+def test_a_bad_second_source_creates_no_output(tmp_path: Path) -> None:
+    good, out = tmp_path / "good.db", tmp_path / "all.db"
+    _machine_log(good, "alice", 2)
+    story = ROOT / "stories" / "demo.json"
+    result = run_cli("log", "merge", str(good), str(story), "-o", str(out))
+    assert result.returncode == 1
+    assert "the file is not an SQLite database" in result.stderr
+    assert "demo.json" in result.stderr
+    assert result.stdout == ""  # no "added" line for a log that was not merged
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in tmp_path.iterdir() if p.name.startswith("good.db")
+    )
+
+
+def test_a_bad_later_source_leaves_an_existing_output_unchanged(tmp_path: Path) -> None:
+    first, good, out = tmp_path / "first.db", tmp_path / "good.db", tmp_path / "all.db"
+    _machine_log(first, "zoe", 2)
+    _machine_log(good, "alice", 2)
+    assert run_cli("log", "merge", str(first), "-o", str(out)).returncode == 0
+    before = _whole_file(out)
+    missing = tmp_path / "nowhere.db"
+    not_a_log = tmp_path / "other.db"
+    sqlite3.connect(not_a_log).execute("CREATE TABLE t (x)").connection.close()
+    for bad, message in [
+        (missing, "nowhere.db"),
+        (not_a_log, "not a branching choice log"),
+        (out, "output log itself"),
+    ]:
+        result = run_cli("log", "merge", str(good), str(bad), "-o", str(out))
+        assert result.returncode == 1, result.stdout
+        assert message in result.stderr
+        assert _whole_file(out) == before
+
+
+def test_a_source_failing_part_way_leaves_the_output_unchanged(tmp_path: Path) -> None:
+    first, good, damaged = tmp_path / "first.db", tmp_path / "good.db", tmp_path / "damaged.db"
+    out, fresh = tmp_path / "all.db", tmp_path / "fresh.db"
+    _machine_log(first, "zoe", 2)
+    _machine_log(good, "alice", 3)
+    _damaged_log(damaged)
+    assert run_cli("log", "merge", str(first), "-o", str(out)).returncode == 0
+    before = _whole_file(out)
+    result = run_cli("log", "merge", str(good), str(damaged), "-o", str(out))
+    assert result.returncode == 1
+    assert "damaged.db" in result.stderr and "damaged" in result.stderr
+    assert f"nothing was merged: {out} is unchanged" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _whole_file(out) == before
+    result = run_cli("log", "merge", str(good), str(damaged), "-o", str(fresh))
+    assert result.returncode == 1
+    assert f"{fresh} was not created" in result.stderr
+    assert not any(p.name.startswith("fresh.db") for p in tmp_path.iterdir())
+    # The library call is all or nothing too (the target's transaction rolls back).
+    with ChoiceLog.open(out) as target:
+        with (
+            pytest.raises(LogError, match=r"damaged\.db"),
+            open_sources([good, damaged]) as sources,
+        ):
+            merge_all(target, sources)
+        assert target.check() == []
+    assert rows(out, _CONTENT) == before[1]
+
+
+def test_one_merge_of_the_same_log_twice_adds_it_once(tmp_path: Path) -> None:
+    a, out = tmp_path / "a.db", tmp_path / "all.db"
+    _machine_log(a, "alice", 3)
+    result = run_cli("log", "merge", str(a), str(a), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "0 playthroughs and 0 events added, 4 already present" in result.stdout
+    assert sorted(rows(out, _CONTENT)) == sorted(rows(a, _CONTENT))
