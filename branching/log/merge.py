@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from branching.log.errors import LogError, LogOutdated, LogUnavailable, describe_sqlite_error
+from branching.log.schema import APPLICATION_ID
 from branching.log.state import (
     EVENT_COLUMNS,
     EventRow,
@@ -148,6 +149,12 @@ class _open_source:
                     sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True) as old,
                     sqlite3.connect(copy) as new,
                 ):
+                    # An older log has our application id; a database without one (an empty
+                    # file, /dev/null) holds nothing to merge and is a mistake worth naming.
+                    if old.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                        raise LogUnavailable(
+                            self.path, "it is empty: not a choice log with anything to merge"
+                        )
                     old.backup(new)
                 self.log = ChoiceLog.open(copy, durable=False)
             except BaseException as e:
