@@ -64,7 +64,8 @@ def viewer_option(f: F) -> F:
         "viewer",
         metavar="ID",
         callback=check_viewer,
-        help="Viewer id to log under (default: this user's random pseudonymous id).",
+        help="Who is playing: saves and the choice log are kept per viewer (default: "
+        "$BRANCHING_VIEWER, else this user's random pseudonymous id).",
     )(f)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from branching.commands._options import FloatRange
+from branching.commands._options import FloatRange, viewer_option
 
 if TYPE_CHECKING:
     from branching.engine import Session, TimerOptions
@@ -93,7 +93,7 @@ class SafeRecorder:
     help="Play line by line (screen readers, pipes, scripts). Automatic when stdin or "
     "stdout is not a terminal.",
 )
-@click.option("--viewer", metavar="NAME", help="Who is playing (saves and the log are per viewer).")
+@viewer_option
 @click.option("--no-timers", is_flag=True, help="Timed choices wait for you (no countdown).")
 @click.option(
     "--time-scale",
@@ -141,7 +141,8 @@ def play(
     try:
         name = resolve_viewer(viewer).id
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--viewer") from None
+        # Only $BRANCHING_VIEWER can still be invalid here: --viewer is checked by its option.
+        raise click.ClickException(f"$BRANCHING_VIEWER: {exc}") from None
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
