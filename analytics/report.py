@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.stats import histogram_percentile, ratio, wilson
-from analytics.tally import REWIND_MARK, STATUSES, PathCounts, Status, Tally
-from branching.model import Node, Story
+from analytics.tally import STATUSES, PathCounts, Tally
+from branching.log.encoding import REWIND_MARK
+from branching.log.state import PlaythroughStatus
+from branching.story.model import Node, Story
 
 #: Version of the JSON document; bumped only for incompatible changes.
 REPORT_FORMAT = "branching-report/1"
@@ -250,7 +252,7 @@ class PathReport:
     steps: tuple[str, ...]
     playthroughs: int
     share: float | None
-    status: Status
+    status: PlaythroughStatus
     last_node: str
 
     def to_json(self) -> dict[str, Any]:
@@ -442,7 +444,7 @@ def _ms(value: float | None) -> int | None:
     return None if value is None else round(value)
 
 
-def _ordered_paths(tally: Tally) -> list[tuple[tuple[int, Status, str], PathCounts]]:
+def _ordered_paths(tally: Tally) -> list[tuple[tuple[int, PlaythroughStatus, str], PathCounts]]:
     # The same order as the roll-up read (ORDER BY playthroughs DESC, path_hash, status, last).
     return sorted(tally.paths.items(), key=lambda item: (-item[1].playthroughs, item[0]))
 
@@ -459,9 +461,9 @@ def build_report(
 ) -> Report:
     """Derive every metric of the report from ``tally`` against the authored ``story``."""
     started = tally.playthroughs
-    by_status: dict[Status, int] = dict.fromkeys(STATUSES, 0)
+    by_status: dict[PlaythroughStatus, int] = dict.fromkeys(STATUSES, 0)
     # Playthroughs per status and last node: drop-offs, open ones and endings per node.
-    last_at: dict[Status, Counter[str]] = {status: Counter() for status in STATUSES}
+    last_at: dict[PlaythroughStatus, Counter[str]] = {status: Counter() for status in STATUSES}
     rewound = 0
     for (status, last, did_rewind), count in tally.outcomes.items():
         by_status[status] += count

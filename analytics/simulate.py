@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from branching.engine import Session
-from branching.events import (
+from branching.play.engine import Session
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Event,
@@ -32,7 +32,7 @@ from branching.events import (
     NodeEntered,
     PlaythroughInfo,
 )
-from branching.model import Story
+from branching.story.model import Story
 
 if TYPE_CHECKING:
     from branching.log import BulkWriter

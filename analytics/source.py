@@ -12,29 +12,13 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
 
 from analytics.report import Report, Selection, build_report
-from analytics.rollups import (
-    EVENT_ROW_COLUMNS,
-    Cohort,
-    cohort_playthroughs,
-    cohorts,
-    read_tally,
-    utc_day,
-)
+from analytics.rollups import Cohort, cohort_playthroughs, cohorts, read_tally
 from analytics.tally import Playthrough, Tally, tally_playthroughs
-from branching.events import (
-    ChoiceMade,
-    EndingKind,
-    EndingReached,
-    Event,
-    Failed,
-    NodeEntered,
-    Quit,
-    Rewound,
-)
-from branching.model import Story
+from branching.log.rollups import utc_day
+from branching.log.state import EVENT_COLUMNS, row_to_event
+from branching.story.model import Story
 
 
 class NoData(Exception):
@@ -169,26 +153,6 @@ def _choose_origins(
     )
 
 
-def _event(row: tuple[Any, ...]) -> Event:
-    """An event as the engine recorded it, from a row of :data:`EVENT_ROW_COLUMNS`."""
-    _, _, kind, node, choice, target, ms, timed_out, step, detail, ending_kind = row
-    node = str(node)
-    if kind == "enter":
-        return NodeEntered(node)
-    if kind == "choice":
-        return ChoiceMade(
-            node, str(choice), str(target), None if ms is None else int(ms), bool(timed_out)
-        )
-    if kind == "rewind":
-        return Rewound(node, str(target), 0 if step is None else int(step))
-    if kind == "ending":
-        known: EndingKind = ending_kind if ending_kind in ("good", "bad", "neutral") else "neutral"
-        return EndingReached(node, None if detail is None else str(detail), known)
-    if kind == "quit":
-        return Quit(node)
-    return Failed(node, str(detail or ""))
-
-
 def raw_playthroughs(
     conn: sqlite3.Connection, story_id: str | None = None
 ) -> Iterator[Playthrough]:
@@ -202,14 +166,14 @@ def raw_playthroughs(
         args,
     ).fetchall():
         rows = conn.execute(
-            "SELECT " + ", ".join(EVENT_ROW_COLUMNS) + " FROM events WHERE playthrough = ? "
+            "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events WHERE playthrough = ? "
             "ORDER BY seq",
             (pk,),
         ).fetchall()
         yield Playthrough(
             pid,
             viewer,
-            [_event(r) for r in rows],
+            [row_to_event(r) for r in rows],
             sid,
             version,
             story_hash,

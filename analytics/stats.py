@@ -7,8 +7,9 @@ recomputed from raw events agree exactly.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
 from collections.abc import Sequence
+
+from branching.log.encoding import BASE_MS, EDGES_MS
 
 #: z for a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -58,32 +59,7 @@ def ratio(part: int, whole: int) -> float | None:
 
 # --- Decision-time histograms -----------------------------------------------------------------
 #
-# Reports keep, per node, a count of explicit decisions in fixed log-scale buckets rather than
-# every decision time, so percentiles cost the same at ten or ten million decisions.
-# Bucket 0 holds times under 100 ms; bucket k >= 1 holds [100·2^((k-1)/4), 100·2^(k/4)) ms,
-# four buckets per doubling; the last bucket is open-ended (over about 40 minutes).
-
-#: Buckets per doubling of the decision time.
-BUCKETS_PER_DOUBLING = 4
-#: Lower edge of bucket 1, in milliseconds.
-BASE_MS = 100
-#: Number of buckets, including the underflow and the open-ended last one.
-NUM_BUCKETS = 62
-#: Lower edges (ms) of buckets 1 .. NUM_BUCKETS-1, rounded to whole milliseconds.
-EDGES_MS: tuple[int, ...] = tuple(
-    round(BASE_MS * 2 ** (k / BUCKETS_PER_DOUBLING)) for k in range(NUM_BUCKETS - 1)
-)
-
-
-def time_bucket(ms: int) -> int:
-    """The histogram bucket of a decision time in milliseconds.
-
-    >>> time_bucket(0), time_bucket(99), time_bucket(100), time_bucket(118), time_bucket(119)
-    (0, 0, 1, 1, 2)
-    >>> time_bucket(10**9) == NUM_BUCKETS - 1
-    True
-    """
-    return bisect_right(EDGES_MS, ms)
+# Buckets are defined by the log (:mod:`branching.log.encoding`); these read them back.
 
 
 def bucket_bounds(bucket: int) -> tuple[float, float | None]:
@@ -103,6 +79,7 @@ def bucket_value(bucket: int) -> float:
 
     Every time in bucket k >= 1 is within a factor 2^(1/8) (about 9%) of this value.
 
+    >>> from branching.log.encoding import NUM_BUCKETS
     >>> bucket_value(0), round(bucket_value(5), 1), bucket_value(NUM_BUCKETS - 1) > 2.4e6
     (50.0, 218.2, True)
     """
@@ -121,6 +98,7 @@ def histogram_percentile(counts: Sequence[int], q: float) -> float | None:
     midpoint of the bucket holding it, so it is within about 9% of the exact value (times of
     100 ms and more). ``None`` when the histogram is empty.
 
+    >>> from branching.log.encoding import NUM_BUCKETS, time_bucket
     >>> h = [0] * NUM_BUCKETS
     >>> h[time_bucket(1000)] += 3; h[time_bucket(4000)] += 1
     >>> round(histogram_percentile(h, 0.5)), round(histogram_percentile(h, 0.9))

@@ -1,7 +1,7 @@
 """The counts every report is built from, and how to compute them straight from raw events.
 
 A :class:`Tally` holds, for one selection of playthroughs, exactly what the roll-up tables hold
-(see :mod:`analytics.rollups`): counts per node, per choice, per outcome and per path. Reports
+(see :mod:`branching.log.rollups`): counts per node, per choice, per outcome and per path. Reports
 are derived from a tally only (:mod:`analytics.report`), so a report read from the roll-ups and
 one recomputed here from the raw events are the same report whenever the two tallies are equal,
 which the tests check.
@@ -27,14 +27,13 @@ node entered or rewound to, a choice's target, or the node of the ending, quit o
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
-from analytics.stats import NUM_BUCKETS, time_bucket
-from branching.events import (
+from branching.log.encoding import NUM_BUCKETS, REWIND_MARK, path_hash, time_bucket
+from branching.log.state import PlaythroughStatus
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Event,
@@ -44,34 +43,8 @@ from branching.events import (
     Rewound,
 )
 
-Status = Literal["open", "completed", "quit", "failed"]
-STATUSES: tuple[Status, ...] = ("completed", "quit", "failed", "open")
-
-#: Prefix of a rewind step in a path: ``↶n5`` means "rewound to n5". Node ids cannot contain it.
-REWIND_MARK = "↶"
-
-#: The path hash of an empty path (a playthrough that entered no node yet).
-EMPTY_PATH = 0
-
-
-def path_hash(steps: Iterable[str]) -> int:
-    """The identity of a path: a 64-bit hash of its steps, as a signed integer (SQLite INTEGER).
-
-    Equal paths have equal hashes; a collision among a million distinct paths has a probability
-    of about 3·10⁻⁸. Steps are joined with a newline, which no node id contains.
-
-    >>> path_hash(["start", "cave"]) == path_hash(["start", "cave"])
-    True
-    >>> path_hash(["start", "cave"]) == path_hash(["start", "cave", "river"])
-    False
-    >>> path_hash([]) == EMPTY_PATH
-    True
-    """
-    text = "\n".join(steps)
-    if not text:
-        return EMPTY_PATH
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+#: Statuses in the order reports list them.
+STATUSES: tuple[PlaythroughStatus, ...] = ("completed", "quit", "failed", "open")
 
 
 @dataclass
@@ -104,9 +77,9 @@ class PathCounts:
 
 
 #: (status, last node, whether the playthrough rewound at least once)
-OutcomeKey = tuple[Status, str, bool]
+OutcomeKey = tuple[PlaythroughStatus, str, bool]
 #: (path hash, status, last node)
-PathKey = tuple[int, Status, str]
+PathKey = tuple[int, PlaythroughStatus, str]
 #: (node, choice id, target node)
 ChoiceKey = tuple[str, str, str]
 
@@ -194,7 +167,7 @@ def path_steps(events: Iterable[Event]) -> list[str]:
     return steps
 
 
-def outcome(events: Iterable[Event]) -> tuple[Status, str]:
+def outcome(events: Iterable[Event]) -> tuple[PlaythroughStatus, str]:
     """The final status of a playthrough and the node it was last at.
 
     >>> outcome([NodeEntered("a"), NodeEntered("b"), Quit("b")])
@@ -202,7 +175,7 @@ def outcome(events: Iterable[Event]) -> tuple[Status, str]:
     >>> outcome([])
     ('open', '')
     """
-    status: Status = "open"
+    status: PlaythroughStatus = "open"
     last = ""
     for event in events:
         if isinstance(event, NodeEntered):

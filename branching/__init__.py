@@ -5,4 +5,3 @@ commands that need them.
 """
 
 __version__ = "0.1.0"
-FORMAT = "branching/1"

@@ -1,7 +1,7 @@
 """The story as a graph: statistics and maps (Mermaid, Graphviz DOT).
 
 Import this module only where it is needed: it loads networkx (about 0.1 s). The plain checks of
-``branching validate`` do not use it (see :mod:`branching.checks`).
+``branching validate`` do not use it (see :mod:`branching.story.checks`).
 
 Definitions used by ``branching stats`` (structure only: conditions are not evaluated here; see
 ``branching validate --deep`` for what real plays can reach):
@@ -18,7 +18,7 @@ Definitions used by ``branching stats`` (structure only: conditions are not eval
 * **Branching factor** is the mean number of choices at non-ending nodes; ``decision points``
   are nodes offering two or more choices.
 
->>> from branching.model import Story
+>>> from branching.story.model import Story
 >>> story = Story.model_validate({
 ...     "format": "branching/1", "id": "demo", "title": "Demo", "start": "a",
 ...     "nodes": {
@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from branching.model import Node, Story
+from branching.story.model import Node, Story
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -57,7 +57,7 @@ def story_graph(story: Story) -> nx.DiGraph:
 
     Examples
     --------
-    >>> from branching.model import Story
+    >>> from branching.story.model import Story
     >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": "S",
     ...     "start": "a", "nodes": {"a": {"choices": [{"label": "x", "to": "b"},
     ...     {"label": "y", "to": "b", "id": "y"}]}, "b": {"ending": True}}})
@@ -124,7 +124,7 @@ def story_stats(story: Story) -> StoryStats:
     --------
     A loop on the way to the ending makes the number of paths unbounded:
 
-    >>> from branching.model import Story
+    >>> from branching.story.model import Story
     >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": "S",
     ...     "start": "a", "nodes": {
     ...         "a": {"choices": [{"label": "again", "to": "a"}, {"label": "on", "to": "b"}]},
@@ -246,7 +246,7 @@ def _count_paths(dag: nx.DiGraph, start: str, endings: list[str]) -> int:
 def format_stats(stats: StoryStats) -> str:
     """The text report of ``branching stats``.
 
-    >>> from branching.model import Story
+    >>> from branching.story.model import Story
     >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": "S",
     ...     "start": "a", "nodes": {"a": {"choices": [{"label": "on", "to": "b"}]},
     ...                            "b": {"ending": True}}})
@@ -356,7 +356,7 @@ def to_mermaid(story: Story) -> str:
 
     Examples
     --------
-    >>> from branching.model import Story
+    >>> from branching.story.model import Story
     >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": "S",
     ...     "start": "a", "variables": {"key": False}, "nodes": {
     ...         "a": {"title": "Door [locked]", "timer": {"seconds": 5, "default": "b"},
@@ -412,7 +412,7 @@ def to_dot(story: Story) -> str:
 
     Examples
     --------
-    >>> from branching.model import Story
+    >>> from branching.story.model import Story
     >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": 'Say "x"',
     ...     "start": "a", "nodes": {"a": {"text": "C:\\\\dir", "choices": [
     ...         {"label": "Go", "to": "b"}]}, "b": {"text": "End", "ending": True}}})

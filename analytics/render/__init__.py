@@ -7,19 +7,9 @@ guarded against formula injection in CSV, with control characters made visible e
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def visible(text: str) -> str:
-    """``text`` with control characters (ESC, BEL, ...) shown as ``\\xNN``, never sent raw.
-
-    >>> visible("ok\\x1b]2;pwned\\x07")
-    'ok\\\\x1b]2;pwned\\\\x07'
-    """
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+from branching.story.untrusted import printable
 
 
 def percent(value: float | None, digits: int = 1) -> str:
@@ -60,5 +50,5 @@ def listing(items: Sequence[str], limit: int) -> str:
     >>> listing(["a", "b", "c"], 2), listing(["a"], 2)
     ('a, b, … and 1 more', 'a')
     """
-    shown = ", ".join(visible(item) for item in items[:limit])
+    shown = ", ".join(printable(item) for item in items[:limit])
     return shown + (f", … and {len(items) - limit:,} more" if len(items) > limit else "")

@@ -2,7 +2,9 @@
 
 Story labels and ids are untrusted: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab
 or a carriage return would be run as a formula by Excel, LibreOffice or Google Sheets, so such
-cells get a leading apostrophe (OWASP's advice), which spreadsheets show as text.
+cells get a leading apostrophe (OWASP's advice), which spreadsheets show as text. Ids read
+back from a log may hold control characters: they are shown as ``\\xNN``
+(:func:`~branching.story.untrusted.printable`), never written raw.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 from collections.abc import Iterable, Sequence
 
 from analytics.report import ChoiceReport, Interval, NodeReport, Report
+from branching.story.untrusted import printable
 
 NODE_COLUMNS = (
     "node",
@@ -57,13 +60,17 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def guard(value: object) -> object:
-    """A cell value safe from formula injection (numbers pass unchanged).
+    """A cell value safe from formula injection and terminal control (numbers pass unchanged).
 
     >>> guard("=HYPERLINK(\\"http://x\\")"), guard("-1"), guard(-1), guard("Go left")
     ('\\'=HYPERLINK("http://x")', "'-1", -1, 'Go left')
+    >>> guard("n1\\x1b[2J")
+    'n1\\\\x1b[2J'
     """
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = printable(value)
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 

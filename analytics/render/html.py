@@ -15,9 +15,10 @@ import html
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from analytics.render import percent, plural, seconds, visible
+from analytics.render import percent, plural, seconds
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
-from analytics.tally import REWIND_MARK
+from branching.log.encoding import REWIND_MARK
+from branching.story.untrusted import printable
 
 #: Most nodes drawn in the flow diagram; bigger stories show their busiest nodes.
 FLOW_NODES = 40
@@ -45,7 +46,7 @@ def esc(text: object) -> str:
     >>> esc('<script>alert("x")</script>\\x1b')
     '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;\\\\x1b'
     """
-    return html.escape(visible(str(text)), quote=True)
+    return html.escape(printable(str(text)), quote=True)
 
 
 def _short(text: str, width: int) -> str:

@@ -14,9 +14,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analytics.render import listing, percent, plural, seconds, visible
+from analytics.render import listing, percent, plural, seconds
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
-from analytics.tally import REWIND_MARK
+from branching.log.encoding import REWIND_MARK
+from branching.story.untrusted import printable
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -37,11 +38,11 @@ def bar(share: float | None, width: int = 16) -> str:
 
 def _node_name(node: NodeReport) -> Text:
     """The node id, and its title or first words on a second, dim line."""
-    name = Text(visible(node.id), style="bold", no_wrap=True, overflow="ellipsis")
+    name = Text(printable(node.id), style="bold", no_wrap=True, overflow="ellipsis")
     if not node.authored:
         name.append(" (not in story)", style="yellow")
     if node.label != node.id:
-        name.append("\n" + visible(node.label), style="dim")
+        name.append("\n" + printable(node.label), style="dim")
     return name
 
 
@@ -52,12 +53,12 @@ def _interval(ci: tuple[float, float] | None) -> str:
 def header(report: Report) -> Panel:
     s = report.summary
     story = report.story
-    title = Text(visible(story.title), style="bold")
-    title.append(f"  ({visible(story.id)}", style="dim")
-    title.append(f", version {visible(story.version)})" if story.version else ")", style="dim")
+    title = Text(printable(story.title), style="bold")
+    title.append(f"  ({printable(story.id)}", style="dim")
+    title.append(f", version {printable(story.version)})" if story.version else ")", style="dim")
     lines = Text()
     lines.append("Unit: playthroughs", style="bold")
-    lines.append(f" (viewers only where it says so) · {visible(report.selection.describe())}\n")
+    lines.append(f" (viewers only where it says so) · {printable(report.selection.describe())}\n")
     lines.append(f"{s.started:,}", style="bold")
     lines.append(" started · ")
     lines.append(f"{s.completed:,}", style="bold green")
@@ -74,9 +75,9 @@ def header(report: Report) -> Panel:
         f"{s.distinct_paths:,} distinct paths"
     )
     if report.source:
-        lines.append(f"\nLog: {visible(report.source)}", style="dim")
+        lines.append(f"\nLog: {printable(report.source)}", style="dim")
     for note in report.notes:
-        lines.append("\nNote: " + visible(note), style="yellow")
+        lines.append("\nNote: " + printable(note), style="yellow")
     return Panel(lines, title=title, title_align="left", box=box.ROUNDED)
 
 
@@ -117,9 +118,9 @@ def drop_off_table(report: Report, top: int) -> RenderableType:
 
 
 def _branch(node: NodeReport) -> RenderableType:
-    heading = Text(visible(node.id), style="bold")
+    heading = Text(printable(node.id), style="bold")
     if node.label != node.id:
-        heading.append("  " + visible(node.label))
+        heading.append("  " + printable(node.label))
     if not node.authored:
         heading.append(" (not in story)", style="yellow")
     heading.append(
@@ -139,7 +140,7 @@ def _branch(node: NodeReport) -> RenderableType:
     table.add_column("Timed out", justify="right", no_wrap=True, style="yellow")
     for choice in node.choices:
         label = Text(
-            "  " + visible(choice.label),
+            "  " + printable(choice.label),
             style="" if choice.taken else "dim",
             no_wrap=True,
             overflow="ellipsis",
@@ -150,7 +151,7 @@ def _branch(node: NodeReport) -> RenderableType:
             label.append(" (not in story)", style="yellow")
         table.add_row(
             label,
-            Text("→ " + visible(choice.to), no_wrap=True, overflow="ellipsis"),
+            Text("→ " + printable(choice.to), no_wrap=True, overflow="ellipsis"),
             f"{choice.count:,}",
             percent(choice.share),
             Text(bar(choice.share, 10), style="cyan"),
@@ -191,11 +192,11 @@ def path_text(path: PathReport, width: int = 12) -> Text:
         if i:
             text.append(" → ", style="dim")
         if step.startswith(REWIND_MARK):
-            text.append(visible(step), style="yellow")
+            text.append(printable(step), style="yellow")
         elif step == "…":
             text.append(f"… {len(steps) - len(shown) + 1} more …", style="dim")
         else:
-            text.append(visible(step))
+            text.append(printable(step))
     if not steps:
         text.append("(no node entered)", style="dim")
     return text
@@ -205,7 +206,7 @@ def outcome_text(path: PathReport) -> Text:
     styles = {"completed": "green", "quit": "red", "failed": "magenta", "open": "yellow"}
     text = Text(path.status, style=styles[path.status])
     if path.last_node:
-        text.append(" at " + visible(path.last_node))
+        text.append(" at " + printable(path.last_node))
     return text
 
 
@@ -255,9 +256,9 @@ def endings_table(report: Report) -> RenderableType:
     table.add_column("", no_wrap=True)
     styles = {"good": "green", "bad": "red", "neutral": "blue"}
     for ending in sorted(report.endings, key=lambda e: -e.playthroughs):
-        name = Text(visible(ending.label), style="bold")
+        name = Text(printable(ending.label), style="bold")
         if ending.label != ending.id:
-            name.append(f"  ({visible(ending.id)})", style="dim")
+            name.append(f"  ({printable(ending.id)})", style="dim")
         if not ending.authored:
             name.append("  (not an ending in this story)", style="yellow")
         table.add_row(

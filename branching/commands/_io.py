@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from branching.model import Story
+    from branching.story.model import Story
 
 
 def load_story_or_exit(path: str | Path) -> Story:
     """The story in ``path``, or a message on stderr and exit status 2 (unreadable) or 1."""
-    from branching.loader import StoryError, read_story
+    from branching.story.loader import StoryError, read_story
 
     try:
         return read_story(path)

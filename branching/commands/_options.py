@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from branching.paths import ENV_DB, DbLocation, check_viewer_id, resolve_db
+from branching.log.location import ENV_DB, DbLocation, resolve_db
+from branching.play.home import check_viewer_id
 
 if TYPE_CHECKING:
     from branching.log import ChoiceLog
@@ -123,17 +124,3 @@ def using_log(
 
 def _sentence(message: str) -> str:
     return message[:1].upper() + message[1:]
-
-
-_UNSAFE = str.maketrans(
-    {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
-)
-
-
-def safe_text(value: object) -> str:
-    """``value`` as text fit for a terminal: control characters (ESC...) shown as ``\\xNN``.
-
-    Strings read back from a log (possibly merged from elsewhere) are data, never terminal
-    control.
-    """
-    return str(value).translate(_UNSAFE)

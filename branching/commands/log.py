@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from branching.commands._options import db_option, safe_text, using_log
-from branching.paths import DbLocation
+from branching.commands._options import db_option, using_log
+from branching.log.location import DbLocation
+from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     import sqlite3
@@ -96,7 +97,7 @@ def info(db: DbLocation, as_json: bool) -> None:
         f"{name} {data.by_status.get(name, 0):,}"
         for name in ("open", "completed", "quit", "failed")
     )
-    origins = ", ".join(f"{safe_text(k)} {v:,}" for k, v in sorted(data.by_origin.items()))
+    origins = ", ".join(f"{printable(k)} {v:,}" for k, v in sorted(data.by_origin.items()))
     click.echo(f"Choice log:    {db.describe()}")
     click.echo(
         f"Schema:        version {data.schema_version}, {data.journal_mode.upper()} journal, "
@@ -110,10 +111,10 @@ def info(db: DbLocation, as_json: bool) -> None:
     click.echo(f"Activity:      {_when(data.first_at)} to {_when(data.last_at)} UTC")
     if data.stories:
         click.echo("Stories:")
-        width = max(len(safe_text(s.story_id)) for s in data.stories)
+        width = max(len(printable(s.story_id)) for s in data.stories)
         for s in data.stories:
             click.echo(
-                f"  {safe_text(s.story_id):<{width}}  {_n(s.playthroughs, 'playthrough')}, "
+                f"  {printable(s.story_id):<{width}}  {_n(s.playthroughs, 'playthrough')}, "
                 f"{s.completed:,} completed, {_n(s.events, 'event')}"
             )
 
@@ -133,7 +134,7 @@ def check(db: DbLocation, full: bool) -> None:
         problems = log.check(full=full)
         if problems:
             for problem in problems:
-                click.echo(safe_text(problem), err=True)
+                click.echo(printable(problem), err=True)
             raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
         data = log.info()
     click.echo(
@@ -191,7 +192,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
         raise
     for source, stats in zip(sources, results, strict=True):
         click.echo(
-            f"{safe_text(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
+            f"{printable(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
             f"{_n(stats.events_added, 'event')} added"
             + (
                 f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
@@ -240,9 +241,9 @@ def list_(
     for p in rows:
         where = p.ending if p.status == "completed" else p.last_node
         click.echo(
-            f"{safe_text(p.id)}  {_when(p.updated_at)}  {safe_text(p.story_id)}  "
-            f"viewer {safe_text(p.viewer)}  {p.status} at {safe_text(where or '-')}  "
-            f"{p.event_count} events" + (f"  [{safe_text(p.origin)}]" if p.origin != "live" else "")
+            f"{printable(p.id)}  {_when(p.updated_at)}  {printable(p.story_id)}  "
+            f"viewer {printable(p.viewer)}  {p.status} at {printable(where or '-')}  "
+            f"{p.event_count} events" + (f"  [{printable(p.origin)}]" if p.origin != "live" else "")
         )
 
 
@@ -263,18 +264,18 @@ def show(playthrough: str, db: DbLocation) -> None:
         summary = log.playthrough(pid)
         events = log.events(pid)
     assert summary is not None
-    click.echo(f"Playthrough {safe_text(summary.id)}")
+    click.echo(f"Playthrough {printable(summary.id)}")
     click.echo(
-        f"  story {safe_text(summary.story_id)} version {safe_text(summary.story_version or '-')} "
-        f"(hash {safe_text(summary.story_hash)[:12]}), viewer {safe_text(summary.viewer)}"
-        + (f", variant {safe_text(summary.variant)}" if summary.variant else "")
+        f"  story {printable(summary.story_id)} version {printable(summary.story_version or '-')} "
+        f"(hash {printable(summary.story_hash)[:12]}), viewer {printable(summary.viewer)}"
+        + (f", variant {printable(summary.variant)}" if summary.variant else "")
         + f", {summary.origin}"
     )
     outcome = {
-        "open": f"open, last at {safe_text(summary.last_node or '-')}",
-        "completed": f"completed at {safe_text(summary.ending)} ({summary.ending_kind})",
-        "quit": f"quit at {safe_text(summary.last_node)}",
-        "failed": f"failed at {safe_text(summary.last_node)}: {safe_text(summary.failure)}",
+        "open": f"open, last at {printable(summary.last_node or '-')}",
+        "completed": f"completed at {printable(summary.ending)} ({summary.ending_kind})",
+        "quit": f"quit at {printable(summary.last_node)}",
+        "failed": f"failed at {printable(summary.last_node)}: {printable(summary.failure)}",
     }[summary.status]
     click.echo(
         f"  {outcome}; started {_when(summary.started_at)}, last event "
@@ -282,8 +283,8 @@ def show(playthrough: str, db: DbLocation) -> None:
     )
     for logged, line in zip(events, full_path(events), strict=True):
         offset = logged.at - summary.started_at
-        click.echo(f"  {logged.seq:>4}  +{offset:8.1f}s  {safe_text(line)}")
-    click.echo("Route: " + " > ".join(safe_text(n) for n in route(events)))
+        click.echo(f"  {logged.seq:>4}  +{offset:8.1f}s  {printable(line)}")
+    click.echo("Route: " + " > ".join(printable(n) for n in route(events)))
 
 
 def _find_id(conn: sqlite3.Connection, given: str) -> str:
@@ -300,4 +301,4 @@ def _find_id(conn: sqlite3.Connection, given: str) -> str:
             return str(rows[0][0])
         if len(rows) > 1:
             raise click.ClickException(f"{given!r} matches several playthroughs; give more of it")
-    raise click.ClickException(f"no playthrough {safe_text(given)!r} in the log")
+    raise click.ClickException(f"no playthrough {printable(given)!r} in the log")

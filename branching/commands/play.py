@@ -17,10 +17,10 @@ import click
 from branching.commands._options import FloatRange, viewer_option
 
 if TYPE_CHECKING:
-    from branching.engine import Session, TimerOptions
-    from branching.events import Event, Recorder
-    from branching.model import Story
-    from branching.saves import SaveStore
+    from branching.play.engine import Session, TimerOptions
+    from branching.play.events import Event, Recorder
+    from branching.play.saves import SaveStore
+    from branching.story.model import Story
 
 
 def _echo_err(message: str) -> None:
@@ -130,9 +130,9 @@ def play(
     or a fault in it), 2 when the file cannot be read.
     """
     from branching.commands._io import load_story_or_exit
-    from branching.engine import TimerOptions
-    from branching.paths import resolve_viewer
-    from branching.saves import SaveStore
+    from branching.play.engine import TimerOptions
+    from branching.play.home import resolve_viewer
+    from branching.play.saves import SaveStore
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
@@ -152,7 +152,7 @@ def play(
 
     def recorder_for(playthrough_id: str) -> Recorder:
         """The one place where the choice log plugs into the players."""
-        from branching.events import NullRecorder, PlaythroughInfo
+        from branching.play.events import NullRecorder, PlaythroughInfo
 
         nonlocal first_open
         if no_log:
@@ -216,8 +216,8 @@ def start_session(
     What was adapted to a changed story is in ``session.resume_notes``.
     A save that cannot be resumed is explained, and the viewer is asked before it is replaced.
     """
-    from branching.engine import ResumeError, Session
-    from branching.plain import ask_yes_no
+    from branching.play.engine import ResumeError, Session
+    from branching.play.plain_player import ask_yes_no
 
     if not start_new:
         try:
@@ -259,7 +259,7 @@ class Autosave:
 
 def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
-    from branching.plain import PlainPlayer
+    from branching.play.plain_player import PlainPlayer
 
     player = PlainPlayer(session, sys.stdin, sys.stdout, on_change=autosave, saved=True)
     try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from branching.commands._options import db_option, open_log
-from branching.paths import DbLocation
+from branching.log.location import DbLocation
 
 if TYPE_CHECKING:
     from analytics.report import Report

@@ -7,7 +7,7 @@ import time
 import click
 
 from branching.commands._options import db_option, open_log
-from branching.paths import DbLocation
+from branching.log.location import DbLocation
 
 
 class _Undo(Exception):
@@ -30,9 +30,9 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     """
     import sqlite3
 
-    from analytics.rollups import differences, snapshot
-    from analytics.rollups import rebuild_rollups as rebuild
     from branching.log import LogWriteError
+    from branching.log.rollups import differences, snapshot
+    from branching.log.rollups import rebuild_rollups as rebuild
 
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")

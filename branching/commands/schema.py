@@ -15,6 +15,6 @@ def schema(output: str | None) -> None:
     Point your editor at it (or add "$schema" to a story) for completion and inline errors.
     """
     from branching.commands._io import write_output
-    from branching.model import json_schema
+    from branching.story.model import json_schema
 
     write_output(json.dumps(json_schema(), indent=2) + "\n", output)

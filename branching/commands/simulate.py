@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from branching.commands._options import FloatRange, db_option, open_log, safe_text
-from branching.paths import DbLocation
+from branching.commands._options import FloatRange, db_option, open_log
+from branching.log.location import DbLocation
+from branching.story.untrusted import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -173,4 +174,4 @@ def simulate(
     if result.faults:
         click.echo(f"\nRuntime faults ({sum(result.faults.values()):,} playthroughs):")
         for message, count in result.faults.most_common(10):
-            click.echo(f"  {count:,} × {safe_text(message)}")
+            click.echo(f"  {count:,} × {printable(message)}")

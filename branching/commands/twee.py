@@ -115,7 +115,7 @@ def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
     """
     import uuid
 
-    from branching.loader import load_story
+    from branching.story.loader import load_story
     from branching.twee import export_twee as export
 
     if ifid is not None:

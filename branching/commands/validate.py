@@ -39,8 +39,8 @@ def validate(
     Exit status: 0 no errors (warnings allowed), 1 the story has errors, 2 the file cannot be
     read or is not JSON. Problem codes are listed in docs/validation.md.
     """
-    from branching.loader import load_story
-    from branching.problems import problems_json
+    from branching.story.loader import load_story
+    from branching.story.problems import problems_json
 
     # Without --deep no Story model is needed: check node by node and keep none (faster).
     result = load_story(story, warnings=not no_warnings, build=deep)
@@ -49,8 +49,8 @@ def validate(
     if deep and result.ok and result.story is not None:  # --deep built the story
         from pathlib import Path
 
-        from branching.deep import explore
-        from branching.loader import locate
+        from branching.story.deep import explore
+        from branching.story.loader import locate
 
         skip = {p.node for p in problems if p.code in ("unreachable", "unreached-ending")}
         found = explore(result.story, max_states=max_states, skip={n for n in skip if n})

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from branching.commands._options import check_viewer, db_option, safe_text, using_log
-from branching.paths import DbLocation, resolve_viewer
+from branching.commands._options import check_viewer, db_option, using_log
+from branching.log.location import DbLocation
+from branching.play.home import resolve_viewer
+from branching.story.untrusted import printable
 
 
 @click.group("viewer")
@@ -24,7 +26,7 @@ def _viewer_arg(ctx: click.Context, param: click.Parameter, value: str | None) -
 @viewer_group.command("id")
 def viewer_id() -> None:
     """Print this user's pseudonymous viewer id (random; created on first use)."""
-    from branching.paths import VIEWER_FILENAME, config_dir
+    from branching.play.home import VIEWER_FILENAME, config_dir
 
     viewer = resolve_viewer()
     click.echo(viewer.id)
@@ -87,6 +89,6 @@ def forget(viewer: str, db: DbLocation, yes: bool) -> None:
             )
         playthroughs, events = log.forget_viewer(viewer)
     click.echo(
-        f"Forgot viewer {safe_text(viewer)}: deleted {playthroughs} playthrough(s) and "
+        f"Forgot viewer {printable(viewer)}: deleted {playthroughs} playthrough(s) and "
         f"{events} event(s) from {db.path}."
     )

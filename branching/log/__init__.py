@@ -14,34 +14,66 @@ Players, in full::
     recorder.record(NodeEntered("start"))     # returns once durable
     recorder.close(); log.close()
 
-A player with an event loop may use :class:`LogThread` instead (same calls; ``await
-recorder.arecord(event)`` leaves the loop free); ``branching play``'s Textual player records
-through ``open_recorder``, whose lock makes it usable from any thread.
 The simulator and imports use :meth:`ChoiceLog.bulk_writer`. See ``docs/choice-log.md``.
+
+The package root is lazy: ``import branching.log.encoding`` (pure definitions the analytics
+read) does not load SQLite; the names below load their module on first use.
 """
 
-from branching.log.errors import (
-    LogError,
-    LogMissing,
-    LogOutdated,
-    LogTooNew,
-    LogUnavailable,
-    LogWriteError,
-    UnknownPlaythrough,
-)
-from branching.log.merge import MergeStats, Source, merge_all, merge_into, open_sources
-from branching.log.queries import (
-    LoggedEvent,
-    LogInfo,
-    PlaythroughSummary,
-    full_path,
-    route,
-)
-from branching.log.recorder import PlayerRecorder, open_recorder
-from branching.log.schema import SCHEMA_VERSION
-from branching.log.store import ChoiceLog
-from branching.log.threaded import LogThread, ThreadedRecorder
-from branching.log.writer import BulkWriter, LogRecorder
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from branching.log.errors import (
+        LogError,
+        LogMissing,
+        LogOutdated,
+        LogTooNew,
+        LogUnavailable,
+        LogWriteError,
+        UnknownPlaythrough,
+    )
+    from branching.log.merge import MergeStats, Source, merge_all, merge_into, open_sources
+    from branching.log.queries import (
+        LoggedEvent,
+        LogInfo,
+        PlaythroughSummary,
+        full_path,
+        route,
+    )
+    from branching.log.recorder import PlayerRecorder, open_recorder
+    from branching.log.schema import SCHEMA_VERSION
+    from branching.log.store import ChoiceLog
+    from branching.log.writer import BulkWriter, LogRecorder
+
+#: Public name -> the module that defines it.
+_HOME = {
+    "LogError": "errors",
+    "LogMissing": "errors",
+    "LogOutdated": "errors",
+    "LogTooNew": "errors",
+    "LogUnavailable": "errors",
+    "LogWriteError": "errors",
+    "UnknownPlaythrough": "errors",
+    "MergeStats": "merge",
+    "Source": "merge",
+    "merge_all": "merge",
+    "merge_into": "merge",
+    "open_sources": "merge",
+    "LoggedEvent": "queries",
+    "LogInfo": "queries",
+    "PlaythroughSummary": "queries",
+    "full_path": "queries",
+    "route": "queries",
+    "PlayerRecorder": "recorder",
+    "open_recorder": "recorder",
+    "SCHEMA_VERSION": "schema",
+    "ChoiceLog": "store",
+    "BulkWriter": "writer",
+    "LogRecorder": "writer",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -52,7 +84,6 @@ __all__ = [
     "LogMissing",
     "LogOutdated",
     "LogRecorder",
-    "LogThread",
     "LogTooNew",
     "LogUnavailable",
     "LogWriteError",
@@ -61,7 +92,6 @@ __all__ = [
     "PlayerRecorder",
     "PlaythroughSummary",
     "Source",
-    "ThreadedRecorder",
     "UnknownPlaythrough",
     "full_path",
     "merge_all",
@@ -70,3 +100,12 @@ __all__ = [
     "open_sources",
     "route",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value

@@ -231,8 +231,7 @@ def _extend(
     before = state.snapshot()
     new_rows = []
     for row in rows[len(have) :]:
-        values = dict(zip(EVENT_COLUMNS, row, strict=True))
-        new_rows.append(apply_event(state, row_to_event(values["kind"], values), values["at"]))
+        new_rows.append(apply_event(state, row_to_event(row), row[1]))
     return Pending(state, before, new_rows)
 
 

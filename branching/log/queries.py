@@ -10,9 +10,17 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from branching.events import ChoiceMade, EndingReached, Event, Failed, NodeEntered, Quit, Rewound
 from branching.log.schema import read_version
-from branching.log.state import EVENT_COLUMNS, Origin, Status, row_to_event
+from branching.log.state import EVENT_COLUMNS, Origin, PlaythroughStatus, row_to_event
+from branching.play.events import (
+    ChoiceMade,
+    EndingReached,
+    Event,
+    Failed,
+    NodeEntered,
+    Quit,
+    Rewound,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +39,7 @@ class PlaythroughSummary:
     variant: str | None
     origin: Origin
     started_at: float
-    status: Status
+    status: PlaythroughStatus
     updated_at: float
     ended_at: float | None
     last_node: str | None
@@ -68,7 +76,7 @@ def list_playthroughs(
     *,
     viewer: str | None = None,
     story_id: str | None = None,
-    status: Status | None = None,
+    status: PlaythroughStatus | None = None,
     story_hash: str | None = None,
     limit: int | None = None,
 ) -> list[PlaythroughSummary]:
@@ -94,9 +102,8 @@ def list_playthroughs(
 
 def load_events(conn: sqlite3.Connection, pk: int) -> list[LoggedEvent]:
     out = []
-    for values in conn.execute(_EVENTS_SQL, (pk,)):
-        row = dict(zip(EVENT_COLUMNS, values, strict=True))
-        out.append(LoggedEvent(row["seq"], row["at"], row_to_event(row["kind"], row)))
+    for row in conn.execute(_EVENTS_SQL, (pk,)):
+        out.append(LoggedEvent(row[0], row[1], row_to_event(row)))
     return out
 
 

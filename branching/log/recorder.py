@@ -8,14 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from branching.events import Event, PlaythroughInfo
+from branching.log.location import logging_notice, resolve_db
 from branching.log.store import ChoiceLog
 from branching.log.writer import LogRecorder
-from branching.paths import Viewer, logging_notice, resolve_db
+from branching.play.events import Event, PlaythroughInfo
+from branching.play.home import Viewer
 
 
 class PlayerRecorder:
-    """A :class:`~branching.events.Recorder` that owns its log connection.
+    """A :class:`~branching.play.events.Recorder` that owns its log connection.
 
     Usable from any thread (calls are serialised by a lock), so a Textual player may record
     from its event loop or from a worker. ``record`` returns once the event is durable;

@@ -145,9 +145,9 @@ def m003_playthrough_events_view(db: Database) -> None:
 def m004_analytics_rollups(db: Database) -> None:
     """Roll-up tables for ``branching report``, filled from the events already logged.
 
-    Owned by :mod:`analytics.rollups` (which keeps them current from :func:`write_batch`).
+    Defined and kept current by :mod:`branching.log.rollups` (from :func:`write_batch`).
     """
-    from analytics.rollups import ROLLUP_DDL, rebuild_rollups
+    from branching.log.rollups import ROLLUP_DDL, rebuild_rollups
 
     for statement in ROLLUP_DDL:
         db.execute(statement)

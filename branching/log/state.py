@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Literal
 
-from branching.events import (
+from branching.play.events import (
+    ENDING_KINDS,
     ChoiceMade,
+    EndingKind,
     EndingReached,
     Event,
     Failed,
@@ -21,7 +23,7 @@ from branching.events import (
     Rewound,
 )
 
-Status = Literal["open", "completed", "quit", "failed"]
+PlaythroughStatus = Literal["open", "completed", "quit", "failed"]
 Origin = Literal["live", "simulated", "imported"]
 ORIGINS: tuple[Origin, ...] = ("live", "simulated", "imported")
 
@@ -89,7 +91,7 @@ class PlaythroughState:
     variant: str | None
     origin: Origin
     started_at: float
-    status: Status = "open"
+    status: PlaythroughStatus = "open"
     updated_at: float = 0.0
     ended_at: float | None = None
     last_node: str | None = None
@@ -141,7 +143,7 @@ def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
     events keep the full history.
     """
     seq = state.event_count
-    status: Status = "open"
+    status: PlaythroughStatus = "open"
     ending = ending_kind = failure = None
     row: EventRow
     if isinstance(event, ChoiceMade):
@@ -200,25 +202,28 @@ def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
     return row
 
 
-def row_to_event(kind: str, row: dict[str, Any]) -> Event:
-    """Rebuild the event dataclass from a stored row (a mapping of :data:`EVENT_COLUMNS`)."""
-    node = row["node"]
+def row_to_event(row: EventRow) -> Event:
+    """Rebuild the event dataclass from a stored row (the tuple of :data:`EVENT_COLUMNS`).
+
+    Rows may come from another machine's log (``log merge``): values are coerced to the
+    event's field types, so a damaged row gives a well-typed event, never a crash later.
+    An unknown kind is a :class:`ValueError`.
+    """
+    _, _, kind, node, choice, target, ms, timed_out, step, detail, ending_kind = row
+    node = str(node)
     if kind == "enter":
         return NodeEntered(node)
     if kind == "choice":
         return ChoiceMade(
-            node=node,
-            choice=row["choice"],
-            to=row["target"],
-            decision_ms=row["decision_ms"],
-            timed_out=bool(row["timed_out"]),
+            node, str(choice), str(target), None if ms is None else int(ms), bool(timed_out)
         )
     if kind == "rewind":
-        return Rewound(from_node=node, to_node=row["target"], step=row["step"])
+        return Rewound(node, str(target), 0 if step is None else int(step))
     if kind == "ending":
-        return EndingReached(node=node, title=row["detail"], kind=row["ending_kind"])
+        known: EndingKind = ending_kind if ending_kind in ENDING_KINDS else "neutral"
+        return EndingReached(node, None if detail is None else str(detail), known)
     if kind == "quit":
         return Quit(node)
     if kind == "fail":
-        return Failed(node=node, message=row["detail"] or "")
+        return Failed(node, str(detail or ""))
     raise ValueError(f"unknown event kind {kind!r}")

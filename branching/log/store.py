@@ -13,9 +13,6 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from analytics.rollups import forget_playthroughs
-from analytics.rollups import touch as touch_rollups
-from branching.events import PlaythroughInfo
 from branching.log import queries, schema
 from branching.log.errors import (
     LogError,
@@ -27,8 +24,11 @@ from branching.log.errors import (
     UnknownPlaythrough,
     describe_sqlite_error,
 )
-from branching.log.state import Origin, PlaythroughState, Status
+from branching.log.rollups import forget_playthroughs
+from branching.log.rollups import touch as touch_rollups
+from branching.log.state import Origin, PlaythroughState, PlaythroughStatus
 from branching.log.writer import BulkWriter, LogRecorder, Pending, load_state, write_batch
+from branching.play.events import PlaythroughInfo
 
 MEMORY = ":memory:"
 #: How long a writer waits for another process's transaction before giving up (seconds).
@@ -56,10 +56,10 @@ def _reads(method: F) -> F:
 class ChoiceLog:
     """An open choice log (one SQLite file).
 
-    Open with :meth:`open`; use from the thread that opened it (a Textual player uses
-    :class:`branching.log.LogThread`). Live play: :meth:`start_playthrough` /
-    :meth:`resume_playthrough` return a :class:`LogRecorder`. Simulations and imports:
-    :meth:`bulk_writer`.
+    Open with :meth:`open`; use from the thread that opened it (players record through
+    :func:`branching.log.open_recorder`, which any thread may use). Live play:
+    :meth:`start_playthrough` / :meth:`resume_playthrough` return a :class:`LogRecorder`.
+    Simulations and imports: :meth:`bulk_writer`.
     """
 
     def __init__(
@@ -276,7 +276,7 @@ class ChoiceLog:
         self.conn.execute("PRAGMA secure_delete = ON")
         try:
             with self.write_transaction() as conn:
-                # Take them out of the analytics roll-ups first (see analytics/rollups.py).
+                # Take them out of the report roll-ups first (see branching/log/rollups.py).
                 pks = conn.execute("SELECT pk FROM playthroughs WHERE viewer = ?", (viewer,))
                 forget_playthroughs(conn, [pk for (pk,) in pks.fetchall()])
                 events = conn.execute(
@@ -306,7 +306,7 @@ class ChoiceLog:
         *,
         viewer: str | None = None,
         story_id: str | None = None,
-        status: Status | None = None,
+        status: PlaythroughStatus | None = None,
         story_hash: str | None = None,
         limit: int | None = None,
     ) -> list[queries.PlaythroughSummary]:

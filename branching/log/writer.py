@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from analytics.rollups import update_rollups
-from branching.events import Event, PlaythroughInfo
 from branching.log.errors import LogWriteError, UnknownPlaythrough
+from branching.log.rollups import update_rollups
 from branching.log.state import (
     EVENT_COLUMNS,
     MUTABLE_COLUMNS,
@@ -29,6 +28,7 @@ from branching.log.state import (
     Snapshot,
     apply_event,
 )
+from branching.play.events import Event, PlaythroughInfo
 
 if TYPE_CHECKING:
     from branching.log.store import ChoiceLog
@@ -98,7 +98,7 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                     "nothing from this batch was recorded"
                 )
         _insert_events(conn, batch)
-        # Analytics roll-ups, in the same transaction (see analytics/rollups.py).
+        # Analytics roll-ups, in the same transaction (see branching/log/rollups.py).
         update_rollups(conn, batch)
     except BaseException as e:
         for state in new:
@@ -145,8 +145,8 @@ class LogRecorder:
     """Records one playthrough's events, each durably before :meth:`record` returns.
 
     Get one from :meth:`ChoiceLog.start_playthrough` or :meth:`ChoiceLog.resume_playthrough`.
-    It implements :class:`branching.events.Recorder`. Use it from the thread that opened the
-    log; a Textual player uses :class:`branching.log.LogThread` instead.
+    It implements :class:`branching.play.events.Recorder`. Use it from the thread that opened the
+    log, or through :func:`branching.log.open_recorder`, whose lock lets any thread record.
     """
 
     def __init__(self, log: ChoiceLog, state: PlaythroughState) -> None:

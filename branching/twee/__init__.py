@@ -30,7 +30,7 @@ Modules, roughly in the order an import uses them:
 
 from __future__ import annotations
 
-from branching.problems import Severity
+from branching.story.problems import Severity
 from branching.twee.clauses import SETTINGS_NAME, SETTINGS_TAG, parse_clauses
 from branching.twee.exporter import (
     EXPORT_FORMAT,

@@ -6,9 +6,9 @@ import json
 import re
 from typing import Any
 
-from branching.expressions import ExpressionError, Kind, Value, check, kind_of
-from branching.expressions import parse as parse_expression
-from branching.model import Ending
+from branching.story.expressions import ExpressionError, Kind, Value, check, kind_of
+from branching.story.expressions import parse as parse_expression
+from branching.story.model import Ending
 from branching.twee.builder import EMBED_MARK, ChoiceDraft, Draft
 from branching.twee.clauses import SETTINGS_TAG, clause_text, clause_value, visible_text
 from branching.twee.formats.events import Dialect
@@ -450,7 +450,7 @@ def _names_in(expression: str) -> set[str]:
 
 
 def _template_names(text: str) -> set[str]:
-    from branching.expressions import TemplateError, template
+    from branching.story.expressions import TemplateError, template
 
     try:
         return set(template(text).variables)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from branching.expressions import Value
+from branching.story.expressions import Value
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
     Assign,

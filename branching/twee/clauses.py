@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from branching.expressions import Value
+from branching.story.expressions import Value
 from branching.twee.strings import split_top
 
 #: The passage that carries story settings in an exported file (found by its tag).

@@ -8,7 +8,7 @@ import uuid
 from collections import deque
 from typing import Any
 
-from branching.model import Ending, Node, Story
+from branching.story.model import Ending, Node, Story
 from branching.twee.clauses import (
     SETTINGS_NAME,
     SETTINGS_TAG,

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from branching.model import ID_PATTERN, VARIABLE_PATTERN, Story
+from branching.story.model import ID_PATTERN, VARIABLE_PATTERN, Story
 from branching.twee.clauses import SETTINGS_NAME
 
 ID_RE = re.compile(ID_PATTERN)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from branching.expressions import Value
-from branching.model import FORMAT, Story
+from branching.story.expressions import Value
+from branching.story.model import FORMAT, Story
 from branching.twee.assembler import Assembler
 from branching.twee.builder import Builder, Draft, finish_text
 from branching.twee.clauses import (
@@ -466,7 +466,7 @@ def _validate(raw: dict[str, Any]) -> list[TweeProblem]:
     """Problems the loader would report for the imported story: none, unless there is a bug."""
     from pydantic import ValidationError
 
-    from branching.checks import check_story
+    from branching.story.checks import check_story
 
     problems: list[TweeProblem] = []
     try:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from branching.plaintext import CONTROL as _CONTROL
-from branching.problems import Severity
+from branching.story.problems import Severity
+from branching.story.untrusted import CONTROL as _CONTROL
 from branching.twee.problems import TweeProblem, TweeReadError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from branching.problems import Severity
+from branching.story.problems import Severity
 
 
 @dataclass(frozen=True, slots=True)

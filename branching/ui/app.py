@@ -1,6 +1,6 @@
 """The Textual player: :func:`make_app` builds it for the CLI and for tests.
 
-The app owns the :class:`~branching.engine.Session` and every change to it. Screens show what
+The app owns the :class:`~branching.play.engine.Session` and every change to it. Screens show what
 the app hands them (attributes down) and post :mod:`~branching.ui.messages` when the viewer
 acts (messages up). Time comes from the session's injected clock, so tests drive timers
 without sleeping.
@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
-from branching.engine import (
+from branching.play.engine import (
     Clock,
     RecorderFactory,
     ResumeError,
@@ -26,9 +26,9 @@ from branching.engine import (
     SessionError,
     TimerOptions,
 )
-from branching.events import Recorder
-from branching.model import Story
-from branching.plaintext import strip_control
+from branching.play.events import Recorder
+from branching.story.model import Story
+from branching.story.untrusted import printable
 from branching.ui.messages import (
     Choose,
     GoBack,
@@ -53,7 +53,7 @@ from branching.ui.services import (
 from branching.ui.widgets.ending_panel import EndingView, PointView
 
 #: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
-#: (raising :class:`~branching.engine.ResumeError` when the state does not fit the story).
+#: (raising :class:`~branching.play.engine.ResumeError` when the state does not fit the story).
 SessionFactory = Callable[[dict[str, Any] | None], Session]
 
 #: The only app-level actions anything may run. Story text is rendered as plain ``Content``,
@@ -113,7 +113,7 @@ class PlayerApp(App[None]):
         """Notify in plain words. Messages quote saves, files and paths, which no story check
         has seen: never markup, and control characters (ESC could drive the terminal) go."""
         self.notify(
-            strip_control(message), title=title, severity=severity, timeout=timeout, markup=False
+            printable(message), title=title, severity=severity, timeout=timeout, markup=False
         )
 
     def tell_viewer(self, message: str) -> None:
@@ -142,7 +142,7 @@ class PlayerApp(App[None]):
         if not self.resumed:
             # Notices go above the first passage: a toast would cover the choices (and the
             # first passage may be timed).
-            note = Content(strip_control("\n".join(self.notices))) if self.notices else None
+            note = Content(printable("\n".join(self.notices))) if self.notices else None
             await self._after_move(note)
             return
         for line in self.notices:

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from branching.paths import file_part
+from branching.play.home import file_part
 
 #: (story id, viewer) -> ids of the ending nodes this viewer has reached in any playthrough.
 EndingsSeen = Callable[[str, str], set[str]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from analytics.tally import Playthrough
-from branching.events import (
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Failed,
@@ -13,7 +13,7 @@ from branching.events import (
     Quit,
     Rewound,
 )
-from branching.model import Story
+from branching.story.model import Story
 
 STORY_DATA: dict[str, Any] = {
     "format": "branching/1",

@@ -321,7 +321,7 @@ def test_html_is_self_contained_and_escaped(hostile: tuple[Path, Path], tmp_path
 
 def test_log_data_with_control_characters_is_shown_not_obeyed(tmp_path: Path) -> None:
     """A merged or hand-made log can hold anything: it must never drive the terminal."""
-    from branching.events import ChoiceMade, NodeEntered, PlaythroughInfo, Quit
+    from branching.play.events import ChoiceMade, NodeEntered, PlaythroughInfo, Quit
 
     story = write_story(tmp_path, scripted.STORY_DATA)
     db = tmp_path / "odd.db"
@@ -339,7 +339,7 @@ def test_log_data_with_control_characters_is_shown_not_obeyed(tmp_path: Path) ->
 
 
 def test_simulated_playthroughs_stay_apart_from_viewers(demo_db: Path) -> None:
-    from branching.events import NodeEntered, PlaythroughInfo, Quit
+    from branching.play.events import NodeEntered, PlaythroughInfo, Quit
 
     only_simulated = json.loads(run("report", DEMO, "--db", demo_db, "--format", "json").output)
     assert only_simulated["filters"]["origins"] == ["simulated"]

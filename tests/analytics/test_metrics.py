@@ -140,7 +140,7 @@ def test_no_playthroughs_gives_no_rates_and_no_errors() -> None:
 
 def test_node_entered_right_after_a_rewind_is_the_same_visit() -> None:
     from analytics.tally import Playthrough
-    from branching.events import NodeEntered, Rewound
+    from branching.play.events import NodeEntered, Rewound
 
     events = [
         NodeEntered("hall"),

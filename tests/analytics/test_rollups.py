@@ -11,19 +11,12 @@ from typing import Any
 import pytest
 
 from analytics.report import Selection
-from analytics.rollups import (
-    EVENT_ROW_COLUMNS,
-    ROLLUP_TABLES,
-    cohorts,
-    read_tally,
-    rebuild_rollups,
-    snapshot,
-)
+from analytics.rollups import cohorts, read_tally
 from analytics.source import load_report, raw_playthroughs, select_cohorts
 from analytics.tally import Playthrough, Tally, tally_playthroughs
-from branching.events import PlaythroughInfo
 from branching.log import ChoiceLog
-from branching.log.state import EVENT_COLUMNS
+from branching.log.rollups import ROLLUP_TABLES, rebuild_rollups, snapshot
+from branching.play.events import PlaythroughInfo
 from tests.analytics import scripted
 
 
@@ -77,10 +70,6 @@ def log() -> Iterator[ChoiceLog]:
         yield opened
 
 
-def test_event_columns_match_the_log() -> None:
-    assert EVENT_ROW_COLUMNS == EVENT_COLUMNS
-
-
 @pytest.mark.parametrize("writer", [write_live, write_bulk], ids=["live", "bulk"])
 def test_rollups_equal_the_reference_tally(log: ChoiceLog, writer: Any) -> None:
     playthroughs = scripted.playthroughs()
@@ -129,7 +118,7 @@ def test_forgetting_a_viewer_takes_them_out_of_the_rollups(log: ChoiceLog) -> No
 
 def random_playthroughs(rng: random.Random, n: int) -> list[Playthrough]:
     """Random walks over the scripted story with loops, rewinds, timeouts, quits and faults."""
-    from branching.events import ChoiceMade, EndingReached, Failed, NodeEntered, Quit, Rewound
+    from branching.play.events import ChoiceMade, EndingReached, Failed, NodeEntered, Quit, Rewound
 
     story = scripted.story()
     out = []

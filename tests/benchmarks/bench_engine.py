@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from branching.engine import Session
-from branching.loader import read_story
-from branching.model import Story
+from branching.play.engine import Session
+from branching.story.loader import read_story
+from branching.story.model import Story
 
 INTERCEPT = Path("/work/shared/corpus/the-intercept/the-intercept.story.json")
 LANTERN = Path(__file__).parent.parent / "fixtures" / "lantern.json"

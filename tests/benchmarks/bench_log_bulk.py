@@ -19,8 +19,8 @@ import time
 import uuid
 from pathlib import Path
 
-from branching.events import ChoiceMade, EndingReached, Event, NodeEntered, PlaythroughInfo
 from branching.log import ChoiceLog
+from branching.play.events import ChoiceMade, EndingReached, Event, NodeEntered, PlaythroughInfo
 
 STEPS = 12  # choices per playthrough: 12 choices + 13 entries + 1 ending = 26 events
 

@@ -2,8 +2,8 @@
 
 Run: ``python -m tests.benchmarks.bench_log_live`` (or ``python -m pytest tests/benchmarks -s``).
 Prints the median and 99th-percentile time of ``record()`` with ``synchronous=FULL`` (what a
-viewer waits for between a choice and the next passage), the same through ``LogThread``, with
-``NORMAL`` for comparison, and the events per second of ``branching log merge``.
+viewer waits for between a choice and the next passage), with ``NORMAL`` for comparison,
+and the events per second of ``branching log merge``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from branching.events import ChoiceMade, NodeEntered
-from branching.log import ChoiceLog, LogThread, merge_into
+from branching.log import ChoiceLog, merge_into
+from branching.play.events import ChoiceMade, NodeEntered
 from tests.benchmarks.bench_log_bulk import make_playthroughs
 from tests.unit._log_helpers import info
 
@@ -45,12 +45,6 @@ def main(events: int = 2000) -> dict[str, float]:
             name = f"record(), synchronous={'FULL' if durable else 'NORMAL'}"
             results[name] = statistics.median(values)
             print(f"{name:<40} {_summary(values)}")
-        owner = LogThread.open(Path(tmp) / "thread.db")
-        threaded = owner.start_playthrough(info())
-        values = _latencies(threaded.record, events)
-        owner.close()
-        results["LogThread record(), FULL"] = statistics.median(values)
-        print(f"{'LogThread record(), FULL':<40} {_summary(values)}")
 
         source = Path(tmp) / "source.db"
         data = make_playthroughs(20_000)

@@ -39,9 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from branching.events import NullRecorder, Recorder  # noqa: E402
-from branching.loader import load_story_bytes  # noqa: E402
-from branching.model import Story  # noqa: E402
+from branching.play.events import NullRecorder, Recorder  # noqa: E402
+from branching.story.loader import load_story_bytes  # noqa: E402
+from branching.story.model import Story  # noqa: E402
 
 INTERCEPT = Path("/work/shared/corpus/the-intercept/the-intercept.story.json")
 LIGHTHOUSE = ROOT / "tests" / "fixtures" / "lighthouse.json"
@@ -114,7 +114,7 @@ def log_recorder_factory(
         )
     except ImportError:
         return None, "no log (branching.log not in this build)"
-    from branching.events import PlaythroughInfo
+    from branching.play.events import PlaythroughInfo
 
     def factory(playthrough_id: str) -> Recorder:
         info = PlaythroughInfo(playthrough_id, "bench", None, "", "bench")
@@ -136,7 +136,7 @@ async def drive(story: Story, steps: int, seed: int, tmp: Path) -> dict[str, Any
     from textual import events
     from textual.message import Message
 
-    from branching.saves import SaveStore
+    from branching.play.saves import SaveStore
     from branching.ui.app import make_app
     from branching.ui.messages import PassageShown
 
@@ -249,8 +249,8 @@ def import_seconds() -> float:
 STARTUP_PHASES = """
 import time; t0 = time.perf_counter()
 import asyncio, sys
-from branching.loader import read_story
-from branching.engine import Session
+from branching.story.loader import read_story
+from branching.play.engine import Session
 t1 = time.perf_counter()
 story = read_story(sys.argv[1])
 t2 = time.perf_counter()

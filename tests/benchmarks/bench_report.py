@@ -35,8 +35,8 @@ DAYS = 30
 
 def build(path: Path, playthroughs: int) -> dict[str, float]:
     from analytics.simulate import SimulationOptions, simulate
-    from branching.loader import read_story
     from branching.log import ChoiceLog
+    from branching.story.loader import read_story
 
     story = read_story(STORY)
     options = SimulationOptions(
@@ -86,8 +86,8 @@ def time_reports(path: Path, runs: int = 7) -> dict[str, float]:
     from analytics.render.table import print_table
     from analytics.report import Selection
     from analytics.source import load_report
-    from branching.loader import read_story
     from branching.log import ChoiceLog
+    from branching.story.loader import read_story
 
     story = read_story(STORY)
     figures: dict[str, float] = {}
@@ -119,8 +119,8 @@ def time_reports(path: Path, runs: int = 7) -> dict[str, float]:
 
 
 def time_raw(path: Path) -> dict[str, float]:
-    from analytics.rollups import differences, rebuild_rollups, snapshot
     from branching.log import ChoiceLog
+    from branching.log.rollups import differences, rebuild_rollups, snapshot
 
     with ChoiceLog.open(path) as log:
         began = time.perf_counter()

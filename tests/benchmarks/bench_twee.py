@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # run as a script from anywhere: use this checkout's packages
     sys.path.insert(0, str(ROOT))
 
-from branching.loader import read_story  # noqa: E402
+from branching.story.loader import read_story  # noqa: E402
 from branching.twee import export_twee, import_twee  # noqa: E402
 
 # shared/corpus sits beside the repository (CI) or beside the folder of worktrees.

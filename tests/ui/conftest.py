@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from branching.events import MemoryRecorder
-from branching.loader import read_story
-from branching.model import Story
+from branching.play.events import MemoryRecorder
+from branching.story.loader import read_story
+from branching.story.model import Story
 from branching.ui.app import PlayerApp, make_app
 from branching.ui.services import MemorySaves
 

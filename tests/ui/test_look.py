@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from branching.engine import Session
+from branching.play.engine import Session
 
 from .conftest import FakeClock, wait_for_text
 

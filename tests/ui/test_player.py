@@ -8,9 +8,16 @@ from typing import Any
 from textual.widgets import OptionList
 
 from branching.commands.play import SafeRecorder, ToViewer, _once
-from branching.engine import Session
-from branching.events import ChoiceMade, EndingReached, MemoryRecorder, NodeEntered, Quit, Rewound
-from branching.loader import read_story
+from branching.play.engine import Session
+from branching.play.events import (
+    ChoiceMade,
+    EndingReached,
+    MemoryRecorder,
+    NodeEntered,
+    Quit,
+    Rewound,
+)
+from branching.story.loader import read_story
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen

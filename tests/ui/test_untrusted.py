@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from branching.engine import Session
-from branching.model import Story
+from branching.play.engine import Session
+from branching.story.model import Story
 from branching.ui.app import PlayerApp
 
 from .conftest import playing, screen_text, wait_for_text

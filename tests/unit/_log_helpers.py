@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from branching.events import (
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Event,

@@ -20,7 +20,8 @@ from pathlib import Path
 
 def main(argv: list[str]) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from branching.events import (
+    from branching.log import ChoiceLog
+    from branching.play.events import (
         ChoiceMade,
         EndingReached,
         Event,
@@ -29,7 +30,6 @@ def main(argv: list[str]) -> None:
         Quit,
         Rewound,
     )
-    from branching.log import ChoiceLog
 
     mode, db = argv[0], argv[1]
     if mode == "open":

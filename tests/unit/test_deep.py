@@ -9,10 +9,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
-import branching.deep
+import branching.story.deep
 from branching.cli import main
-from branching.deep import DeepResult, explore
-from branching.model import Story
+from branching.story.deep import DeepResult, explore
+from branching.story.model import Story
 
 
 def make(nodes: dict[str, Any], variables: dict[str, Any] | None = None) -> Story:
@@ -234,5 +234,5 @@ def test_cli_deep_is_skipped_when_there_are_errors(tmp_path: Path) -> None:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(branching.deep, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(branching.story.deep, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from branching.engine import (
+from branching.play.engine import (
     RESUME_GRACE_SECONDS,
     ResumeError,
     Session,
     SessionError,
     TimerOptions,
 )
-from branching.events import (
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Failed,
@@ -24,8 +24,8 @@ from branching.events import (
     Quit,
     Rewound,
 )
-from branching.loader import load_story_bytes, read_story
-from branching.model import Story
+from branching.story.loader import load_story_bytes, read_story
+from branching.story.model import Story
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

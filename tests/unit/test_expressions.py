@@ -6,10 +6,10 @@ import doctest
 
 import pytest
 
-import branching.checks
-import branching.expressions
-import branching.loader
-from branching.expressions import (
+import branching.story.checks
+import branching.story.expressions
+import branching.story.loader
+from branching.story.expressions import (
     MAX_NUMBER,
     EvaluationError,
     ExpressionError,
@@ -144,7 +144,9 @@ def test_templates() -> None:
             template(bad)
 
 
-@pytest.mark.parametrize("module", [branching.expressions, branching.checks, branching.loader])
+@pytest.mark.parametrize(
+    "module", [branching.story.expressions, branching.story.checks, branching.story.loader]
+)
 def test_doctests(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0

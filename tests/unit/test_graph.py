@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import branching.graph
 from branching.cli import main
 from branching.graph import dot_text, mermaid_text, story_stats, to_dot, to_mermaid
-from branching.model import Story
+from branching.story.model import Story
 
 #: Short enough not to be cut in labels (32 characters).
 HOSTILE = [

@@ -12,13 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 CORE = [
-    "branching.model",
-    "branching.events",
-    "branching.expressions",
-    "branching.loader",
-    "branching.engine",
-    "branching.saves",
-    "branching.plain",
+    "branching.story.model",
+    "branching.play.events",
+    "branching.story.expressions",
+    "branching.story.loader",
+    "branching.play.engine",
+    "branching.play.saves",
+    "branching.play.plain_player",
 ]
 HEAVY = ["textual", "rich", "networkx", "sqlite_utils", "sqlite3", "platformdirs"]
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from branching.loader import load_story_bytes
+from branching.story.loader import load_story_bytes
 
 STORY = b"""{"format": "branching/1", "id": "s", "title": "S", "start": "a",
             "nodes": {"a": {"text": "Hi.", "ending": true}}}"""

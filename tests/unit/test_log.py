@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import ChoiceMade, EndingReached, Event, NodeEntered, Quit, Rewound
 from branching.log import (
     ChoiceLog,
     LogMissing,
@@ -15,6 +14,7 @@ from branching.log import (
     full_path,
     route,
 )
+from branching.play.events import ChoiceMade, EndingReached, Event, NodeEntered, Quit, Rewound
 from tests.unit._log_helpers import (
     PATH_WITH_REWIND,
     FakeClock,

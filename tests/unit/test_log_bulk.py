@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from branching.events import ChoiceMade, Event, NodeEntered, Quit
 from branching.log import ChoiceLog, LogWriteError, UnknownPlaythrough
+from branching.play.events import ChoiceMade, Event, NodeEntered, Quit
 from tests.unit._log_helpers import PATH_WITH_REWIND, failed_path, info, quit_path
 
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from branching.cli import main
-from branching.events import ChoiceMade, Failed, NodeEntered
 from branching.log import ChoiceLog
 from branching.log.schema import SCHEMA_VERSION
+from branching.play.events import ChoiceMade, Failed, NodeEntered
 from tests.unit._log_helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
 
 

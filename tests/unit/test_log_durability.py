@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import Quit
 from branching.log import ChoiceLog
+from branching.play.events import Quit
 from tests.unit._log_helpers import rows, start_worker
 
 

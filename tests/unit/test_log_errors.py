@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import NodeEntered
 from branching.log import ChoiceLog, LogError, LogUnavailable
+from branching.play.events import NodeEntered
 from tests.unit._log_helpers import info, quit_path, record_all, run_cli
 
 

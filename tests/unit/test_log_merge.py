@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import EndingReached, NodeEntered
 from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, merge_into, open_sources
+from branching.play.events import EndingReached, NodeEntered
 from tests.unit._log_helpers import (
     PATH_WITH_REWIND,
     ROOT,

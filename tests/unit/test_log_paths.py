@@ -9,15 +9,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from branching.commands._options import db_option, safe_text, viewer_option
-from branching.paths import (
-    DbLocation,
-    Viewer,
-    default_db_path,
-    logging_notice,
-    resolve_db,
-    resolve_viewer,
-)
+from branching.commands._options import db_option, viewer_option
+from branching.log.location import DbLocation, default_db_path, logging_notice, resolve_db
+from branching.play.home import Viewer, resolve_viewer
+from branching.story.untrusted import printable
 
 
 @pytest.fixture(autouse=True)
@@ -111,9 +106,9 @@ def test_the_notice_is_shown_once_per_log(tmp_path: Path) -> None:
     assert logging_notice(location, viewer, config=blocker / "x") is not None
 
 
-def test_safe_text_shows_control_characters_instead_of_obeying_them() -> None:
-    assert safe_text("a\x1b]2;TITLE\x07b\x9b") == "a\\x1b]2;TITLE\\x07b\\x9b"
-    assert safe_text("tab\tand newline\nstay") == "tab\tand newline\nstay"
+def test_printable_shows_control_characters_instead_of_obeying_them() -> None:
+    assert printable("a\x1b]2;TITLE\x07b\x9b") == "a\\x1b]2;TITLE\\x07b\\x9b"
+    assert printable("tab\tand newline\nstay") == "tab\tand newline\nstay"
 
 
 def test_branching_home_holds_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

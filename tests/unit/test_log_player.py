@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from branching.events import ChoiceMade, NodeEntered, Quit
 from branching.log import ChoiceLog, LogUnavailable, open_recorder
+from branching.play.events import ChoiceMade, NodeEntered, Quit
 from tests.unit._log_helpers import ROOT, info, rows
 
 LANTERN = ROOT / "tests" / "fixtures" / "lantern.json"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from branching.events import ChoiceMade, EndingReached, NodeEntered
 from branching.log import ChoiceLog, LogOutdated, LogTooNew, LogUnavailable
 from branching.log.schema import APPLICATION_ID, LOG_SCHEMA, SCHEMA_VERSION, migrate
+from branching.play.events import ChoiceMade, EndingReached, NodeEntered
 from tests.unit._log_helpers import info, quit_path, record_all, rows, start_worker
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from branching.engine import Session, TimerOptions
-from branching.events import ChoiceMade, MemoryRecorder, Quit, Rewound
-from branching.loader import read_story
-from branching.plain import PlainPlayer, ask_yes_no
+from branching.play.engine import Session, TimerOptions
+from branching.play.events import ChoiceMade, MemoryRecorder, Quit, Rewound
+from branching.play.plain_player import PlainPlayer, ask_yes_no
+from branching.story.loader import read_story
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 LANTERN = ROOT / "tests" / "fixtures" / "lantern.json"
@@ -271,7 +271,7 @@ def test_cli_story_errors_are_messages_not_tracebacks(
 
 def test_a_failing_log_warns_once_and_play_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
     from branching.commands.play import SafeRecorder
-    from branching.events import Event
+    from branching.play.events import Event
 
     class Broken:
         calls = 0

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from branching.engine import ResumeError
-from branching.paths import data_dir, resolve_viewer
-from branching.saves import SaveStore
+from branching.play.engine import ResumeError
+from branching.play.home import data_dir, resolve_viewer
+from branching.play.saves import SaveStore
 
 
 def test_save_load_delete(tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from branching.expressions import Value, effect_value, evaluate, parse
-from branching.loader import load_story
-from branching.model import Story
+from branching.story.expressions import Value, effect_value, evaluate, parse
+from branching.story.loader import load_story
+from branching.story.model import Story
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = sorted((ROOT / "stories").glob("*.json"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from branching.model import Story
+from branching.story.model import Story
 from branching.twee import (
     SETTINGS_TAG,
     export_twee,
@@ -191,7 +191,7 @@ def test_corpus_story_round_trips_after_import() -> None:
 
 @pytest.mark.parametrize("path", sorted((ROOT / "stories").glob("*.json")), ids=lambda p: p.name)
 def test_example_stories_round_trip(path: Path) -> None:
-    from branching.loader import read_story
+    from branching.story.loader import read_story
 
     story = read_story(path)
     _, back = roundtrip(story)

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from branching.cli import main
-from branching.loader import LoadResult, load_story, load_story_bytes
-from branching.problems import Problem
+from branching.story.loader import LoadResult, load_story, load_story_bytes
+from branching.story.problems import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERCEPT = "corpus/the-intercept/the-intercept.story.json"
@@ -548,7 +548,7 @@ def test_every_code_is_documented() -> None:
     # Hyphenated string literals in the checking modules are problem codes; so are these words.
     codes = {"schema", "unreadable", "unreachable", "trap", "interpolation"}
     for module in ("loader", "checks", "deep"):
-        source = (ROOT / "branching" / f"{module}.py").read_text(encoding="utf-8")
+        source = (ROOT / "branching" / "story" / f"{module}.py").read_text(encoding="utf-8")
         codes |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', source))
     assert len(codes) >= 27
     missing = sorted(code for code in codes if f"`{code}`" not in docs)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from branching.loader import LoadResult, load_story_bytes
+from branching.story.loader import LoadResult, load_story_bytes
 from branching.twee import ImportResult, import_twee
 
 ROOT = Path(__file__).resolve().parents[2]

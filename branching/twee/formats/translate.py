@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from branching.expressions import (
+from branching.story.expressions import (
     KEYWORDS,
     EvaluationError,
     ExpressionError,
@@ -14,7 +14,7 @@ from branching.expressions import (
     Value,
     evaluate,
 )
-from branching.expressions import parse as parse_expression
+from branching.story.expressions import parse as parse_expression
 from branching.twee.formats.events import Dialect
 
 _SCRIPT_TOKEN = re.compile(

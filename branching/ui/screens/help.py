@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
-from branching.engine import TimerOptions
+from branching.play.engine import TimerOptions
 from branching.ui.screens.dialog import Dialog
 
 KEYS = [

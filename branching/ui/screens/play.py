@@ -20,7 +20,7 @@ from branching.ui.widgets.key_bar import KeyBar
 from branching.ui.widgets.passage import Passage
 
 if TYPE_CHECKING:
-    from branching.engine import Offer, Session
+    from branching.play.engine import Offer, Session
 
 #: How often the countdown is redrawn. The deadline, not the ticks, decides when time is up.
 TICK_SECONDS = 0.1

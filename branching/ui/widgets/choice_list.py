@@ -13,7 +13,7 @@ from branching.ui.content import numbered
 from branching.ui.messages import Choose
 
 if TYPE_CHECKING:
-    from branching.engine import Offer
+    from branching.play.engine import Offer
 
 
 class ChoiceList(OptionList):

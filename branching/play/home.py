@@ -1,16 +1,15 @@
-"""Where things live: the choice log's path, the viewer's pseudonymous id, first-run notices.
+"""Where branching keeps a viewer's own files, and who the viewer is.
 
 No UI and no SQLite here, so every command (and the players) can resolve these cheaply.
+The choice log's location is :mod:`branching.log.location`.
 
-* The log: ``--db PATH``, else ``$BRANCHING_DB``, else ``choices.db`` in the user data
-  directory (``platformdirs``; e.g. ``~/.local/share/branching/choices.db`` on Linux).
+* The folders: the user data directory (saves, the default log) and config directory
+  (viewer id), from ``platformdirs`` (e.g. ``~/.local/share/branching`` on Linux).
 * The viewer: ``--viewer ID``, else ``$BRANCHING_VIEWER``, else a random id kept in the user
   config directory (``~/.config/branching/viewer-id``), created on first use. The same id keys
   the viewer's saves and the log, and nothing in it is derived from the person or machine.
 * ``$BRANCHING_HOME``, when set, replaces both directories (as for saves: tests, portable
   installs), so everything branching keeps is in one folder.
-* The notice: the first time a log is used for this user, players print one line saying where
-  choices go and how to opt out (:func:`logging_notice`).
 """
 
 from __future__ import annotations
@@ -19,20 +18,16 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 APP_NAME = "branching"
-ENV_DB = "BRANCHING_DB"
 #: Moves every file branching keeps (saves, log, viewer id) to one folder.
 ENV_HOME = "BRANCHING_HOME"
 #: Names the viewer when ``--viewer`` is not given (kiosks, scripts).
 ENV_VIEWER = "BRANCHING_VIEWER"
-DB_FILENAME = "choices.db"
 VIEWER_FILENAME = "viewer-id"
-NOTICE_FILENAME = "announced-logs"
 
 #: Viewer ids: printable, no spaces, short enough to type into ``branching viewer forget``.
 VIEWER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,128}$")
@@ -68,43 +63,6 @@ def file_part(name: str) -> str:
     ('ann', '%2E%2E%2Fx', 'a%3Ab%20c')
     """
     return _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), name) or "%"
-
-
-def default_db_path() -> Path:
-    return data_dir() / DB_FILENAME
-
-
-@dataclass(frozen=True, slots=True)
-class DbLocation:
-    """A resolved log path and where it came from."""
-
-    path: Path
-    source: Literal["option", "env", "default"]
-
-    @property
-    def is_default(self) -> bool:
-        """True for the platform default, whose directory may be created on first use."""
-        return self.source == "default"
-
-    def describe(self) -> str:
-        how = {"option": "from --db", "env": f"from ${ENV_DB}", "default": "default"}
-        return f"{self.path} ({how[self.source]})"
-
-
-def resolve_db(
-    option: str | os.PathLike[str] | None = None, *, environ: Mapping[str, str] | None = None
-) -> DbLocation:
-    """The log to use: ``option`` (``--db``), else ``$BRANCHING_DB``, else the default.
-
-    An empty ``--db`` or ``BRANCHING_DB`` counts as not given. ``~`` is expanded.
-    """
-    env = os.environ if environ is None else environ
-    if option is not None and os.fspath(option) != "":
-        return DbLocation(Path(os.fspath(option)).expanduser(), "option")
-    value = env.get(ENV_DB, "")
-    if value:
-        return DbLocation(Path(value).expanduser(), "env")
-    return DbLocation(default_db_path(), "default")
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,33 +143,3 @@ def _create_exclusive(file: Path, text: str) -> None:
                 f.write(text)
     finally:
         os.unlink(tmp)
-
-
-def logging_notice(
-    location: DbLocation, viewer: Viewer, *, config: Path | None = None
-) -> str | None:
-    """The one-line notice to print before play, or ``None`` if this log was announced before.
-
-    The first time choices go to a given log file for this user, the player prints this line
-    (and it is remembered in the config directory). If that cannot be remembered, the notice
-    is shown every time: better repeated than missed.
-    """
-    folder = config_dir() if config is None else config
-    marker = folder / NOTICE_FILENAME
-    key = str(location.path.resolve())
-    try:
-        seen = set(marker.read_text(encoding="utf-8").splitlines())
-    except (OSError, UnicodeDecodeError):
-        seen = set()
-    if key in seen:
-        return None
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with marker.open("a", encoding="utf-8") as f:
-            f.write(key + "\n")
-    except OSError:
-        pass
-    return (
-        f"Your choices are logged to {location.path} as viewer {viewer.id} "
-        f"(play with --no-log to opt out; `branching viewer forget {viewer.id}` erases them)."
-    )

@@ -13,13 +13,13 @@ arithmetic on a visit count may see the capped value. Variables are not capped: 
 grows in a loop makes new states until ``max_states`` stops the search, which is reported
 (``deep-bound``) together with what the partial search can no longer tell.
 
-The rules are the engine's (see :mod:`branching.engine`), shared through
-:mod:`branching.expressions`: entering a node counts a visit, then applies the node's ``set``
+The rules are the engine's (see :mod:`branching.play.engine`), shared through
+:mod:`branching.story.expressions`: entering a node counts a visit, then applies the node's ``set``
 in order (each effect sees the ones before it); a choice is offered when its ``if`` is true;
 choosing applies the choice's ``set``, then enters the target. ``visits(n)`` includes the
 current entry.
 
->>> from branching.loader import load_story_bytes
+>>> from branching.story.loader import load_story_bytes
 >>> story = load_story_bytes(b'''{"format": "branching/1", "id": "s", "title": "S",
 ...   "start": "hall", "variables": {"key": false},
 ...   "nodes": {"hall": {"choices": [{"label": "Open", "to": "out", "if": "key"},
@@ -39,10 +39,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from branching.expressions import (
+from branching.story.expressions import (
     Binary,
     EvaluationError,
     ExpressionError,
+    ExprTree,
     Lit,
     Unary,
     Value,
@@ -52,9 +53,8 @@ from branching.expressions import (
     kind_of,
     parse,
 )
-from branching.expressions import Node as Tree
-from branching.model import Choice, Node, Story
-from branching.problems import Problem, pointer
+from branching.story.model import Choice, Node, Story
+from branching.story.problems import Problem, pointer
 
 #: Default bound on explored states (``--max-states``).
 MAX_STATES = 100_000
@@ -419,7 +419,7 @@ def _expressions(story: Story) -> Iterable[str]:
             yield from (value for value in choice.set.values() if isinstance(value, str))
 
 
-def _numbers(tree: Tree) -> list[float]:
+def _numbers(tree: ExprTree) -> list[float]:
     if isinstance(tree, Lit):
         value = tree.value
         if isinstance(value, int | float) and not isinstance(value, bool):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 EndingKind = Literal["good", "bad", "neutral"]
+ENDING_KINDS: tuple[EndingKind, ...] = ("good", "bad", "neutral")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,6 @@ from __future__ import annotations
 
 import re
 
-#: C0 and C1 control characters except newline and tab: they could drive the viewer's terminal.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-#: Bidirectional embedding, override and isolate controls: invisible, they make text display in
-#: another order than it is stored ("Trojan Source"), so validation warns about them.
-BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$")
 _RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
@@ -28,15 +22,6 @@ _EMPHASIS_UNDERSCORE = re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])")
 _STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!>~|])")
 _HARD_BREAK = re.compile(r"(\\| {2,})$")
-
-
-def strip_control(text: str) -> str:
-    """Remove control characters (other than newline and tab).
-
-    >>> strip_control("a\\x1b]2;title\\x07b")
-    'a]2;titleb'
-    """
-    return CONTROL.sub("", text)
 
 
 def markdown_to_plain(text: str) -> str:

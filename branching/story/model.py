@@ -3,7 +3,7 @@
 These models are the contract for story files: the loader validates JSON against them (in
 pydantic's Rust core), ``branching schema`` publishes their JSON Schema, and the engine reads
 them. Checks that need the whole story (targets exist, expressions use defined variables, ...)
-live in :mod:`branching.checks`, where each problem gets a location.
+live in :mod:`branching.story.checks`, where each problem gets a location.
 """
 
 from __future__ import annotations

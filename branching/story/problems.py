@@ -6,27 +6,13 @@ a JSON pointer into the file and, once the loader resolves it, the line and colu
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
+from branching.story.untrusted import json_text, printable
+
 Severity = Literal["error", "warning"]
-
-# Messages quote story content (ids, keys, expressions) that may hold terminal control
-# characters: what validate prints must not drive the writer's terminal either.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_RAW_IN_JSON = re.compile(r"[\x7f-\x9f]")  # json.dumps escapes C0 itself, not DEL and C1
-
-
-def printable(text: str) -> str:
-    r"""``text`` on one line with control characters shown as ``\uXXXX`` escapes.
-
-    >>> printable("a\x1b[2Jb\nc")
-    'a\\u001b[2Jb\\u000ac'
-    """
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +43,10 @@ class Problem:
             where += f":{self.line}:{self.column or 1}"
         node = f'node "{self.node}": ' if self.node is not None else ""
         path = f" (at {self.path})" if self.path else ""
-        return printable(f"{where}: {self.severity} [{self.code}] {node}{self.message}{path}")
+        # Messages quote story content (ids, keys, expressions): one line, nothing raw.
+        return printable(
+            f"{where}: {self.severity} [{self.code}] {node}{self.message}{path}", one_line=True
+        )
 
 
 def problems_json(problems: Iterable[Problem]) -> str:
@@ -76,8 +65,7 @@ def problems_json(problems: Iterable[Problem]) -> str:
       }
     ]
     """
-    text = json.dumps([p.to_json() for p in problems], indent=2, ensure_ascii=False)
-    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return json_text([p.to_json() for p in problems], indent=2)
 
 
 def pointer(*parts: str | int) -> str:

@@ -1,7 +1,7 @@
-"""Read a story file into a :class:`~branching.model.Story` and a list of located problems.
+"""Read a story file into a :class:`~branching.story.model.Story` and a list of located problems.
 
 The happy path is fast: ``json.loads`` (with a duplicate-key check), pydantic's Rust core, and
-plain-dict checks in :mod:`branching.checks`. Line and column numbers are worked out only when
+plain-dict checks in :mod:`branching.story.checks`. Line and column numbers are worked out only when
 there is something to report, by one scan of the text (:func:`locate`).
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
-from branching.model import FORMAT, Id, Node, Story, content_hash
-from branching.problems import Problem, pointer, unescape_pointer
+from branching.story.model import FORMAT, Id, Node, Story, content_hash
+from branching.story.problems import Problem, pointer, unescape_pointer
 
 
 class StoryError(Exception):
@@ -192,7 +192,7 @@ def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
     node_count = len(nodes) if isinstance(nodes, dict) else 0
 
     if isinstance(raw, dict) and (not schema or raw.get("format") == FORMAT):
-        from branching.checks import check_story
+        from branching.story.checks import check_story
 
         problems.extend(check_story(raw, warnings=warnings, text=data))
 

@@ -3,7 +3,7 @@
 A session knows where the viewer is (``node_id``), the story variables, how often each node was
 entered, and the choice points passed on the way (``history``), so it can go back exactly. It
 reads time only through an injected clock (tests use a fake one), reports what happens to a
-:class:`~branching.events.Recorder`, and saves to and resumes from plain JSON. No UI, SQLite or
+:class:`~branching.play.events.Recorder`, and saves to and resumes from plain JSON. No UI, SQLite or
 networkx import: both players and the simulator drive this same object.
 
 Rules (also in docs/playing.md):
@@ -20,7 +20,7 @@ Rules (also in docs/playing.md):
 * Faults validation cannot rule out (every choice disabled, an expression failing on real
   values) set ``status = "failed"`` and record ``Failed``; they never raise.
 
->>> from branching.loader import load_story_bytes
+>>> from branching.story.loader import load_story_bytes
 >>> story = load_story_bytes(b'''{"format": "branching/1", "id": "door", "title": "Door",
 ...   "start": "hall", "variables": {"keys": 0},
 ...   "nodes": {"hall": {"text": "You hold {keys} keys.", "set": {"keys": "keys + 1"},
@@ -47,7 +47,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from branching.events import (
+from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Event,
@@ -59,7 +59,7 @@ from branching.events import (
     Recorder,
     Rewound,
 )
-from branching.expressions import (
+from branching.story.expressions import (
     EvaluationError,
     ExpressionError,
     TemplateError,
@@ -70,14 +70,14 @@ from branching.expressions import (
     kind_of,
     template,
 )
-from branching.model import Choice, Ending, Node, Story, Timer
-from branching.plaintext import strip_control
+from branching.story.model import Choice, Ending, Node, Story, Timer
+from branching.story.untrusted import printable
 
 #: Monotonic seconds; ``time.monotonic`` unless a test injects a fake.
 Clock = Callable[[], float]
 #: Opens the recorder of a playthrough, given its id (used on start, resume and restart).
 RecorderFactory = Callable[[str], Recorder]
-Status = Literal["playing", "ended", "failed", "quit"]
+SessionStatus = Literal["playing", "ended", "failed", "quit"]
 
 #: ``format`` of the JSON that :meth:`Session.to_json` writes.
 SAVE_FORMAT = "branching-save/1"
@@ -113,7 +113,7 @@ class TimerOptions:
     ``enabled=False`` switches timers off (the viewer always picks); ``scale`` multiplies every
     timer's seconds (``10`` gives ten times as long).
 
-    >>> from branching.model import Timer
+    >>> from branching.story.model import Timer
     >>> TimerOptions(scale=2.5).seconds(Timer(seconds=4, default="x"))
     10.0
     >>> TimerOptions(enabled=False).seconds(Timer(seconds=4, default="x")) is None
@@ -183,7 +183,7 @@ class Session:
     variables: dict[str, Value]
     visits: dict[str, int]
     history: list[ChoicePoint]
-    status: Status
+    status: SessionStatus
     ending: Ending | None
     fault: str | None
     playthrough_id: str
@@ -763,7 +763,7 @@ def _parse_save(data: Any) -> _Save:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         # Save files are untrusted too: what is quoted back must not carry terminal control.
-        where = strip_control("/".join(str(part) for part in first["loc"]))
+        where = printable("/".join(str(part) for part in first["loc"]))
         if first["type"] == "string_pattern_mismatch":
             reason = "holds control characters"
         else:

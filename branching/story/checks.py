@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from branching.expressions import (
+from branching.story.expressions import (
     ExpressionError,
     Kind,
     TemplateError,
@@ -23,8 +23,8 @@ from branching.expressions import (
     parse,
     template,
 )
-from branching.plaintext import BIDI_CONTROL, CONTROL
-from branching.problems import Problem, pointer
+from branching.story.problems import Problem, pointer
+from branching.story.untrusted import BIDI_CONTROL, CONTROL
 
 # Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
 # JSON text (\u001b, \b, \f, \r); DEL and C1 characters may also sit there raw, which in UTF-8

@@ -18,19 +18,11 @@ import math
 from collections.abc import Callable
 from typing import TextIO
 
-from branching.engine import Session
-from branching.plaintext import markdown_to_plain, strip_control
+from branching.play.engine import Session
+from branching.play.words import markdown_to_plain
+from branching.story.untrusted import printable
 
 PROMPT = "> "
-
-
-def clean(text: str) -> str:
-    """``text`` without control characters (newlines and tabs stay).
-
-    >>> clean("a\\x1b]2;title\\x07b\\tc")
-    'a]2;titleb\\tc'
-    """
-    return strip_control(text)
 
 
 def format_seconds(seconds: float) -> str:
@@ -67,7 +59,7 @@ class PlainPlayer:
         self.echo = not _isatty(stdin)
 
     def say(self, text: str = "") -> None:
-        self.stdout.write(clean(text) + "\n")
+        self.stdout.write(printable(text) + "\n")
 
     def run(self, *, header: bool = True, resumed: bool = False) -> int:
         """Play until an ending (0), a quit (0) or a fault in the story (1).
@@ -149,7 +141,7 @@ class PlainPlayer:
             self.stdout.write("\n")
             return None
         if self.echo:
-            self.stdout.write(clean(line.rstrip("\r\n")) + "\n")
+            self.stdout.write(printable(line.rstrip("\r\n")) + "\n")
         return line.strip()
 
     def step(self) -> None:
@@ -201,14 +193,14 @@ def ask_yes_no(
     """Ask a yes/no question on one line; ``None`` at the end of input."""
     suffix = "[Y/n]" if default else "[y/N]"
     while True:
-        stdout.write(f"{clean(question)} {suffix} ")
+        stdout.write(f"{printable(question)} {suffix} ")
         stdout.flush()
         line = stdin.readline()
         if not line:
             stdout.write("\n")
             return None
         if not _isatty(stdin):
-            stdout.write(clean(line.rstrip("\r\n")) + "\n")
+            stdout.write(printable(line.rstrip("\r\n")) + "\n")
         answer = line.strip().lower()
         if answer == "":
             return default

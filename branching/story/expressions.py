@@ -71,7 +71,7 @@ class Expr:
     """A parsed expression: its source, its tree, and what it refers to."""
 
     source: str
-    tree: Node
+    tree: ExprTree
     variables: frozenset[str]
     nodes: frozenset[str]
 
@@ -97,19 +97,19 @@ class VisitsCall:
 @dataclass(frozen=True, slots=True)
 class Unary:
     op: str  # "not" or "-"
-    operand: Node
+    operand: ExprTree
     column: int
 
 
 @dataclass(frozen=True, slots=True)
 class Binary:
     op: str
-    left: Node
-    right: Node
+    left: ExprTree
+    right: ExprTree
     column: int
 
 
-Node: TypeAlias = Lit | Var | VisitsCall | Unary | Binary
+ExprTree: TypeAlias = Lit | Var | VisitsCall | Unary | Binary
 
 # --- Tokens ----------------------------------------------------------------------------------
 
@@ -204,14 +204,14 @@ class _Parser:
         if self.depth > MAX_DEPTH:
             raise ExpressionError(f"nested more than {MAX_DEPTH} deep", column)
 
-    def parse(self) -> Node:
+    def parse(self) -> ExprTree:
         tree = self.parse_or()
         token = self.peek()
         if token.kind != "end":
             raise ExpressionError(f"unexpected '{token.text}'", token.column)
         return tree
 
-    def parse_or(self) -> Node:
+    def parse_or(self) -> ExprTree:
         left = self.parse_and()
         while self.peek().text == "or" and self.peek().kind == "name":
             token = self.take()
@@ -219,7 +219,7 @@ class _Parser:
             left = Binary("or", left, self.parse_and(), token.column)
         return left
 
-    def parse_and(self) -> Node:
+    def parse_and(self) -> ExprTree:
         left = self.parse_not()
         while self.peek().text == "and" and self.peek().kind == "name":
             token = self.take()
@@ -227,7 +227,7 @@ class _Parser:
             left = Binary("and", left, self.parse_not(), token.column)
         return left
 
-    def parse_not(self) -> Node:
+    def parse_not(self) -> ExprTree:
         token = self.peek()
         if token.kind == "name" and token.text == "not":
             self.take()
@@ -235,7 +235,7 @@ class _Parser:
             return Unary("not", self.parse_not(), token.column)
         return self.parse_comparison()
 
-    def parse_comparison(self) -> Node:
+    def parse_comparison(self) -> ExprTree:
         left = self.parse_sum()
         token = self.peek()
         if token.kind == "op" and token.text in _COMPARISONS:
@@ -248,7 +248,7 @@ class _Parser:
                 )
         return left
 
-    def parse_sum(self) -> Node:
+    def parse_sum(self) -> ExprTree:
         left = self.parse_product()
         while self.peek().kind == "op" and self.peek().text in ("+", "-"):
             token = self.take()
@@ -256,7 +256,7 @@ class _Parser:
             left = Binary(token.text, left, self.parse_product(), token.column)
         return left
 
-    def parse_product(self) -> Node:
+    def parse_product(self) -> ExprTree:
         left = self.parse_unary()
         while self.peek().kind == "op" and self.peek().text in ("*", "/", "%"):
             token = self.take()
@@ -264,7 +264,7 @@ class _Parser:
             left = Binary(token.text, left, self.parse_unary(), token.column)
         return left
 
-    def parse_unary(self) -> Node:
+    def parse_unary(self) -> ExprTree:
         token = self.peek()
         if token.kind == "op" and token.text == "-":
             self.take()
@@ -272,7 +272,7 @@ class _Parser:
             return Unary("-", self.parse_unary(), token.column)
         return self.parse_primary()
 
-    def parse_primary(self) -> Node:
+    def parse_primary(self) -> ExprTree:
         token = self.take()
         if token.kind in ("number", "string"):
             assert token.value is not None
@@ -289,7 +289,7 @@ class _Parser:
             raise ExpressionError("expression is incomplete", token.column)
         raise ExpressionError(f"unexpected '{token.text}'", token.column)
 
-    def parse_name(self, token: _Token) -> Node:
+    def parse_name(self, token: _Token) -> ExprTree:
         name = token.text
         if name in ("true", "false"):
             return Lit(name == "true", token.column)
@@ -323,15 +323,15 @@ def parse(source: str) -> Expr:
     >>> parse("__import__('os')")
     Traceback (most recent call last):
     ...
-    branching.expressions.ExpressionError: '__import__(...)' is not a function; ...
+    branching.story.expressions.ExpressionError: '__import__(...)' is not a function; ...
     >>> parse("().__class__")
     Traceback (most recent call last):
     ...
-    branching.expressions.ExpressionError: unexpected character '.' (at column 3)
+    branching.story.expressions.ExpressionError: unexpected character '.' (at column 3)
     >>> parse("9**9**9")
     Traceback (most recent call last):
     ...
-    branching.expressions.ExpressionError: ** (power) is not supported (at column 2)
+    branching.story.expressions.ExpressionError: ** (power) is not supported (at column 2)
     """
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"longer than {MAX_LENGTH} characters ({len(source)})", MAX_LENGTH)
@@ -351,7 +351,7 @@ def _describe(kind: Kind) -> str:
     return {"bool": "true or false", "number": "a number", "string": "a string"}[kind]
 
 
-def _show(tree: Node) -> str:
+def _show(tree: ExprTree) -> str:
     if isinstance(tree, Lit):
         return repr(tree.value) if isinstance(tree.value, str) else str(tree.value).lower()
     if isinstance(tree, Var):
@@ -361,7 +361,7 @@ def _show(tree: Node) -> str:
     return "the expression"
 
 
-def _infer(tree: Node, kinds: Mapping[str, Kind], *, strict: bool) -> Kind | None:
+def _infer(tree: ExprTree, kinds: Mapping[str, Kind], *, strict: bool) -> Kind | None:
     """The type of ``tree``; raises ExpressionError when a type error is certain.
 
     Variables missing from ``kinds`` have an unknown type (``None``), unless ``strict``.
@@ -430,7 +430,7 @@ def _infer(tree: Node, kinds: Mapping[str, Kind], *, strict: bool) -> Kind | Non
     return "number"
 
 
-def _show_kind(tree: Node, kind: Kind) -> str:
+def _show_kind(tree: ExprTree, kind: Kind) -> str:
     name = _show(tree)
     article = "is" if name != "the expression" else "gives"
     return f"{name} {article} {_describe(kind)}"
@@ -444,7 +444,7 @@ def check(expr: Expr, kinds: Mapping[str, Kind]) -> Kind | None:
     >>> check(parse("name + 1"), {"name": "string"})
     Traceback (most recent call last):
     ...
-    branching.expressions.ExpressionError: '+' cannot add a string and a number (at column 6)
+    branching.story.expressions.ExpressionError: '+' cannot add a string and a number (at column 6)
     """
     return _infer(expr.tree, kinds, strict=True)
 
@@ -466,7 +466,7 @@ def _checked(result: int | float) -> int | float:
     return result
 
 
-def _compile(tree: Node) -> _Compiled:
+def _compile(tree: ExprTree) -> _Compiled:
     if isinstance(tree, Lit):
         constant = tree.value
         return lambda variables, visits: constant
@@ -566,7 +566,7 @@ def evaluate(expr: Expr | str, variables: Mapping[str, Value], visits: Visits) -
     >>> evaluate("1 / 0", {}, lambda node: 0)
     Traceback (most recent call last):
     ...
-    branching.expressions.EvaluationError: division by zero
+    branching.story.expressions.EvaluationError: division by zero
     """
     source = expr if isinstance(expr, str) else expr.source
     return compiled(source)(variables, visits)
@@ -617,7 +617,7 @@ def template(text: str) -> Template:
     >>> template("a { b")
     Traceback (most recent call last):
     ...
-    branching.expressions.TemplateError: '{' is not closed; write {{ for a literal brace
+    branching.story.expressions.TemplateError: '{' is not closed; write {{ for a literal brace
     """
     if "{" not in text and "}" not in text:
         return Template((text,))

@@ -1,6 +1,6 @@
 """Saved playthroughs on disk: one JSON file per (story id, viewer), written atomically.
 
-They live in the user data folder (:func:`branching.paths.data_dir`), keyed by the viewer's
+They live in the user data folder (:func:`branching.play.home.data_dir`), keyed by the viewer's
 pseudonymous id. No UI import: both players use this.
 """
 
@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from branching.engine import ResumeError
-from branching.paths import data_dir, file_part
+from branching.play.engine import ResumeError
+from branching.play.home import data_dir, file_part
 
 
 class SaveStore:
