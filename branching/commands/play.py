@@ -9,80 +9,16 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
 from branching.commands._options import FloatRange, viewer_option
 
 if TYPE_CHECKING:
-    from branching.play.engine import Session, TimerOptions
-    from branching.play.events import Event, Recorder
-    from branching.play.saves import SaveStore
-    from branching.story.model import Story
-
-
-def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
-
-
-def _once(say: Callable[[str], None]) -> Callable[[str], None]:
-    """``say``, skipping messages it already said (a log that fails again after a restart)."""
-    said: set[str] = set()
-
-    def once(message: str) -> None:
-        if message not in said:
-            said.add(message)
-            say(message)
-
-    return once
-
-
-class ToViewer:
-    """Lines for the viewer (where choices are logged, a log that failed).
-
-    The plain player prints them on stderr. The full-screen player hides stderr, so they are
-    kept until it runs and then shown inside it (:meth:`PlayerApp.tell_viewer`).
-    """
-
-    def __init__(self, *, plain: bool) -> None:
-        self.pending: list[str] = []
-        self.target: Callable[[str], None] | None = _echo_err if plain else None
-
-    def __call__(self, line: str) -> None:
-        if self.target is not None:
-            self.target(line)
-        else:
-            self.pending.append(line)
-
-
-class SafeRecorder:
-    """Passes events on; if the log fails, says so once and stops logging, so play goes on.
-
-    A viewer should never lose a story to a full disk; the message names the problem so the
-    producer can fix it, and the log keeps everything up to the failure.
-    """
-
-    def __init__(self, inner: Recorder, warn: Callable[[str], None] = _echo_err) -> None:
-        self.inner = inner
-        self.warn = warn
-        self.broken = False
-
-    def record(self, event: Event) -> None:
-        if self.broken:
-            return
-        try:
-            self.inner.record(event)
-        except Exception as exc:  # any log failure: the story must go on
-            self.broken = True
-            self.warn(f"warning: the choice log failed ({exc}); the rest is not logged")
-
-    def close(self) -> None:
-        try:
-            self.inner.close()
-        except Exception as exc:
-            self.warn(f"warning: the choice log could not be closed cleanly ({exc})")
+    from branching.play.engine import Session
+    from branching.play.events import Recorder
+    from branching.play.lifecycle import Autosave
 
 
 @click.command()
@@ -132,6 +68,17 @@ def play(
     from branching.commands._io import load_story_or_exit
     from branching.play.engine import TimerOptions
     from branching.play.home import resolve_viewer
+    from branching.play.lifecycle import (
+        Autosave,
+        SafeRecorder,
+        SaveKept,
+        ViewerNotices,
+        finish,
+        say_once,
+        start_session,
+        to_stderr,
+    )
+    from branching.play.plain_player import ask_yes_no
     from branching.play.saves import SaveStore
 
     if isinstance(sys.stdout, io.TextIOWrapper):
@@ -146,8 +93,8 @@ def play(
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
-    to_viewer = ToViewer(plain=use_plain)
-    warn = _once(to_viewer)
+    to_viewer = ViewerNotices(plain=use_plain)
+    warn = say_once(to_viewer)
     first_open = True
 
     def recorder_for(playthrough_id: str) -> Recorder:
@@ -179,9 +126,20 @@ def play(
         first_open = False
         return SafeRecorder(recorder, warn)
 
-    session, resumed = start_session(
-        loaded, store, name, timers, recorder_for, start_new=start_new, stdin=sys.stdin
-    )
+    try:
+        session, resumed = start_session(
+            loaded,
+            store,
+            name,
+            timers,
+            recorder_for,
+            start_new=start_new,
+            say=click.echo,
+            confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
+        )
+    except SaveKept as kept:
+        click.echo(str(kept))
+        sys.exit(1)
     autosave = Autosave(store, name)
     autosave(session)
 
@@ -195,70 +153,15 @@ def play(
         try:
             app.run()
         finally:
-            to_viewer.target = _echo_err  # the app is gone: back to the terminal
-            _finish(session, autosave)
+            to_viewer.target = to_stderr  # the app is gone: back to the terminal
+            finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
     sys.exit(run_plain(session, resumed, autosave))
 
 
-def start_session(
-    story: Story,
-    store: SaveStore,
-    viewer: str,
-    timers: TimerOptions,
-    recorder_for: Callable[[str], Recorder],
-    *,
-    start_new: bool,
-    stdin: TextIO,
-) -> tuple[Session, bool]:
-    """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
-
-    What was adapted to a changed story is in ``session.resume_notes``.
-    A save that cannot be resumed is explained, and the viewer is asked before it is replaced.
-    """
-    from branching.play.engine import ResumeError, Session
-    from branching.play.plain_player import ask_yes_no
-
-    if not start_new:
-        try:
-            saved = store.load(story.id, viewer)
-            if saved is not None:
-                session = Session.from_json(
-                    story, saved, timers=timers, recorder_factory=recorder_for
-                )
-                return session, True
-        except ResumeError as exc:
-            click.echo(f"Your saved playthrough cannot be continued: {exc}.")
-            if not ask_yes_no("Start a new playthrough?", stdin, sys.stdout):
-                click.echo("Nothing changed; your save is kept.")
-                sys.exit(1)
-    return Session(story, timers=timers, recorder_factory=recorder_for), False
-
-
-class Autosave:
-    """Keeps the viewer's save in step with the session: written while it can be resumed,
-    deleted once the playthrough ended or failed. A failure to save is reported once."""
-
-    def __init__(self, store: SaveStore, viewer: str) -> None:
-        self.store = store
-        self.viewer = viewer
-        self.warned = False
-
-    def __call__(self, session: Session) -> None:
-        story_id = session.story.id
-        try:
-            if session.status in ("playing", "quit"):
-                self.store.save(story_id, self.viewer, session.to_json())
-            else:
-                self.store.delete(story_id, self.viewer)
-        except OSError as exc:
-            if not self.warned:
-                self.warned = True
-                click.echo(f"warning: cannot save your place ({exc})", err=True)
-
-
 def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
+    from branching.play.lifecycle import finish
     from branching.play.plain_player import PlainPlayer
 
     player = PlainPlayer(session, sys.stdin, sys.stdout, on_change=autosave, saved=True)
@@ -273,11 +176,4 @@ def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     finally:
-        _finish(session, autosave)
-
-
-def _finish(session: Session, autosave: Autosave) -> None:
-    """Leave the story however play ended: quit if still playing, save the place, close the log."""
-    session.quit()  # records Quit only while playing
-    autosave(session)
-    session.recorder.close()
+        finish(session, autosave)

@@ -16,7 +16,7 @@ from pathlib import Path
 from branching.log import ChoiceLog, merge_into
 from branching.play.events import ChoiceMade, NodeEntered
 from tests.benchmarks.bench_log_bulk import make_playthroughs
-from tests.unit._log_helpers import info
+from tests.log.helpers import info
 
 
 def _latencies(record: object, n: int) -> list[float]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from textual.widgets import OptionList
 
-from branching.commands.play import SafeRecorder, ToViewer, _once
 from branching.play.engine import Session
 from branching.play.events import (
     ChoiceMade,
@@ -17,6 +16,7 @@ from branching.play.events import (
     Quit,
     Rewound,
 )
+from branching.play.lifecycle import SafeRecorder, ViewerNotices, say_once
 from branching.story.loader import read_story
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.help import HelpScreen
@@ -256,8 +256,8 @@ class FailingLog:
 
 
 async def test_a_log_that_fails_during_play_is_said_inside_the_player(build: Any) -> None:
-    to_viewer = ToViewer(plain=False)
-    app = build(recorder=SafeRecorder(FailingLog(good=1), _once(to_viewer)), notices=[])
+    to_viewer = ViewerNotices(plain=False)
+    app = build(recorder=SafeRecorder(FailingLog(good=1), say_once(to_viewer)), notices=[])
     to_viewer.target = app.tell_viewer  # as `branching play` wires it
     async with playing(app) as pilot:
         await pilot.press("2")
@@ -269,8 +269,8 @@ async def test_a_log_that_fails_during_play_is_said_inside_the_player(build: Any
 async def test_a_log_failure_before_the_player_runs_is_said_above_the_first_passage(
     build: Any, lighthouse: Any, clock: FakeClock
 ) -> None:
-    to_viewer = ToViewer(plain=False)
-    recorder = SafeRecorder(FailingLog(good=0), _once(to_viewer))
+    to_viewer = ViewerNotices(plain=False)
+    recorder = SafeRecorder(FailingLog(good=0), say_once(to_viewer))
     # As in `branching play`: the session (and its first event) exists before the app.
     session = Session(lighthouse, clock=clock, recorder=recorder)
     app = build(session=session, notices=to_viewer.pending)

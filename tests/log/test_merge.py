@@ -10,7 +10,7 @@ import pytest
 
 from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, merge_into, open_sources
 from branching.play.events import EndingReached, NodeEntered
-from tests.unit._log_helpers import (
+from tests.log.helpers import (
     PATH_WITH_REWIND,
     ROOT,
     info,
@@ -119,7 +119,7 @@ def test_sources_are_never_changed_and_self_merge_is_refused(tmp_path: Path) -> 
 
 
 def test_an_older_source_is_upgraded_in_a_copy(tmp_path: Path) -> None:
-    from tests.unit.test_log_schema import _log_at_version
+    from tests.log.test_schema import _log_at_version
 
     old, out = tmp_path / "old.db", tmp_path / "all.db"
     _log_at_version(old, 1)

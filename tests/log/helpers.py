@@ -22,7 +22,7 @@ from branching.play.events import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-WORKER = ROOT / "tests" / "unit" / "log_worker.py"
+WORKER = ROOT / "tests" / "log" / "worker.py"
 
 
 class FakeClock:
@@ -82,7 +82,7 @@ def record_all(recorder: Any, events: Iterable[Event]) -> None:
 
 
 def start_worker(*args: str) -> subprocess.Popen[str]:
-    """Start ``log_worker.py`` with ``args`` in its own process (see its docstring)."""
+    """Start ``worker.py`` with ``args`` in its own process (see its docstring)."""
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args],
         cwd=ROOT,

@@ -270,8 +270,8 @@ def test_cli_story_errors_are_messages_not_tracebacks(
 
 
 def test_a_failing_log_warns_once_and_play_goes_on(capsys: pytest.CaptureFixture[str]) -> None:
-    from branching.commands.play import SafeRecorder
     from branching.play.events import Event
+    from branching.play.lifecycle import SafeRecorder
 
     class Broken:
         calls = 0
@@ -297,7 +297,7 @@ def test_cli_cannot_save_warns_and_plays_on(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.write_text("a file where the data folder should be")
     # --no-log: the choice log would live in the same unusable folder, and an unusable log is
-    # refused before the story starts (tests/unit/test_log_player.py); here only saves fail.
+    # refused before the story starts (tests/log/test_player_recording.py); here only saves fail.
     result = cli(str(LANTERN), "--plain", "--no-log", stdin="1\n1\n1\n", home=home)
     assert result.returncode == 0
     assert "The end: Treasure" in result.stdout

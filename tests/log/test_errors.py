@@ -11,7 +11,7 @@ import pytest
 
 from branching.log import ChoiceLog, LogError, LogUnavailable
 from branching.play.events import NodeEntered
-from tests.unit._log_helpers import info, quit_path, record_all, run_cli
+from tests.log.helpers import info, quit_path, record_all, run_cli
 
 
 def _open_message(path: Path) -> str:

@@ -24,7 +24,7 @@ from branching.twee import (
     parse_twee,
 )
 
-from .twee_helpers import CORPUS, ROOT, loaded
+from .helpers import CORPUS, ROOT, loaded
 
 TRICKY: dict[str, Any] = {
     "format": "branching/1",

@@ -12,7 +12,7 @@ import pytest
 
 from branching.log import ChoiceLog, LogUnavailable, open_recorder
 from branching.play.events import ChoiceMade, NodeEntered, Quit
-from tests.unit._log_helpers import ROOT, info, rows
+from tests.log.helpers import ROOT, info, rows
 
 LANTERN = ROOT / "tests" / "fixtures" / "lantern.json"
 

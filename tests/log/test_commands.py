@@ -13,7 +13,7 @@ from branching.cli import main
 from branching.log import ChoiceLog
 from branching.log.schema import SCHEMA_VERSION
 from branching.play.events import ChoiceMade, Failed, NodeEntered
-from tests.unit._log_helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
+from tests.log.helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
 
 
 @pytest.fixture(autouse=True)

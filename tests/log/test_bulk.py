@@ -9,7 +9,7 @@ import pytest
 
 from branching.log import ChoiceLog, LogWriteError, UnknownPlaythrough
 from branching.play.events import ChoiceMade, Event, NodeEntered, Quit
-from tests.unit._log_helpers import PATH_WITH_REWIND, failed_path, info, quit_path
+from tests.log.helpers import PATH_WITH_REWIND, failed_path, info, quit_path
 
 
 def _stored(log: ChoiceLog, playthrough_id: str) -> tuple[Any, ...]:

@@ -6,7 +6,7 @@ import pytest
 
 from branching.twee import Untranslatable, guess_format, translate_expression
 
-from .twee_helpers import imp, loaded, messages
+from .helpers import imp, loaded, messages
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 
 from branching.twee import parse_link
 
-from .twee_helpers import imp, loaded, messages
+from .helpers import imp, loaded, messages
 
 TARGETS = ":: Foyer\nA hall.\n:: Bar\nA bar.\n"
 

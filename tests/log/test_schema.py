@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from branching.log import ChoiceLog, LogOutdated, LogTooNew, LogUnavailable
 from branching.log.schema import APPLICATION_ID, LOG_SCHEMA, SCHEMA_VERSION, migrate
 from branching.play.events import ChoiceMade, EndingReached, NodeEntered
-from tests.unit._log_helpers import info, quit_path, record_all, rows, start_worker
+from tests.log.helpers import info, quit_path, record_all, rows, start_worker
 
 
 def test_a_fresh_log_has_every_table_index_and_version_before_any_row(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from branching.twee import decode, parse_header, parse_twee
 
-from .twee_helpers import imp, loaded, messages
+from .helpers import imp, loaded, messages
 
 
 # "Each header must be a single line and is composed of ... start token ... passage name ...

@@ -1,6 +1,6 @@
 """A separate process that writes to a choice log, for the crash and concurrency tests.
 
-Run as ``python tests/unit/log_worker.py MODE DB ...`` with the repository root as the working
+Run as ``python tests/log/worker.py MODE DB ...`` with the repository root as the working
 directory (it puts the root on ``sys.path``, like pytest's ``pythonpath``):
 
 * ``play DB ID N`` -- one live playthrough of N events through the durable recorder; prints

@@ -13,7 +13,7 @@ import pytest
 
 from branching.log import ChoiceLog
 from branching.play.events import Quit
-from tests.unit._log_helpers import rows, start_worker
+from tests.log.helpers import rows, start_worker
 
 
 def _start_player(db: Path, playthrough_id: str, events: int) -> subprocess.Popen[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from branching.twee import import_files
 
-from .twee_helpers import CORPUS, loaded
+from .helpers import CORPUS, loaded
 
 EXTWEE = sorted((CORPUS / "extwee-fixtures").rglob("*.twee"))
 CLOAK = CORPUS / "chapbook-cloak-of-darkness" / "cloak-of-darkness.twee"

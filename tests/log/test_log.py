@@ -15,7 +15,7 @@ from branching.log import (
     route,
 )
 from branching.play.events import ChoiceMade, EndingReached, Event, NodeEntered, Quit, Rewound
-from tests.unit._log_helpers import (
+from tests.log.helpers import (
     PATH_WITH_REWIND,
     FakeClock,
     failed_path,
