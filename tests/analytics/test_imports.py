@@ -23,7 +23,8 @@ def test_metrics_need_no_database_or_terminal() -> None:
 def test_commands_import_lightly() -> None:
     modules = top_level(
         imported_after(
-            "import branching.commands.report, branching.commands.simulate, branching.commands.rollups"
+            "import branching.commands.report, branching.commands.simulate, "
+            "branching.commands.rollups"
         )
     )
     assert not modules & {"textual", "networkx", "sqlite_utils", "rich", "sqlite3"}

@@ -52,3 +52,15 @@ def test_version() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert "branching" in result.output
+
+
+def test_every_command_is_in_the_cli_reference() -> None:
+    """docs/cli.md is generated from ``--help``: a new or changed command must regenerate it."""
+    from tests.commands.cli_reference import commands, reference
+
+    page = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for path in commands(main):
+        assert f"\n## branching {' '.join(path)}\n" in page, f"{' '.join(path)} is not documented"
+    assert page == reference(), (
+        "docs/cli.md is out of date: run `python -m tests.commands.cli_reference > docs/cli.md`"
+    )
