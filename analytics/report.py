@@ -12,13 +12,16 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analytics.stats import histogram_percentile, ratio, wilson
 from analytics.tally import STATUSES, PathCounts, Tally
 from branching.log.encoding import REWIND_MARK
 from branching.log.state import PlaythroughStatus
 from branching.story.model import Node, Story
+
+if TYPE_CHECKING:
+    from analytics.experiments import ExperimentReport
 
 #: Version of the JSON document; bumped only for incompatible changes.
 REPORT_FORMAT = "branching-report/1"
@@ -398,6 +401,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: Labels of path steps (node id -> short label), for renderers.
     labels: dict[str, str] = field(default_factory=dict)
+    #: The story's A/B experiments, analysed per viewer (:mod:`analytics.experiments`).
+    experiments: list[ExperimentReport] = field(default_factory=list)
 
     def node(self, node_id: str) -> NodeReport | None:
         for node in self.nodes:
@@ -431,6 +436,7 @@ class Report:
             "paths": [p.to_json() for p in self.paths],
             "endings": [e.to_json() for e in self.endings],
             "coverage": self.coverage.to_json(),
+            "experiments": [e.to_json() for e in self.experiments],
             "notes": self.notes,
             "definitions": DEFINITIONS,
         }

@@ -7,6 +7,7 @@ and checks them); this module only reads them, per cohort, for reports.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -124,3 +125,27 @@ def read_tally(
             steps = steps_of(conn, example, length)
         tally.paths[(h, status, last)] = PathCounts(count, tuple(steps))
     return tally
+
+
+def read_experiment_counts(
+    conn: sqlite3.Connection,
+    story_id: str,
+    experiment: str,
+    origins: Sequence[str] | None = None,
+) -> dict[str, Counter[tuple[str, str, str]]]:
+    """Per arm, the experiment's viewer counts (:mod:`branching.log.exposures`), summed over
+    the given origins (``None``: all)."""
+    sql = (
+        "SELECT arm, metric, node, key, sum(viewers) FROM rollup_experiments "
+        "WHERE story_id = ? AND experiment = ?"
+    )
+    args: list[str] = [story_id, experiment]
+    if origins is not None:
+        sql += f" AND origin IN ({','.join('?' for _ in origins)})"
+        args.extend(origins)
+    found: dict[str, Counter[tuple[str, str, str]]] = {}
+    for arm, metric, node, key, viewers in conn.execute(
+        sql + " GROUP BY arm, metric, node, key", args
+    ):
+        found.setdefault(arm, Counter())[(metric, node, key)] = int(viewers)
+    return found

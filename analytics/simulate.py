@@ -7,6 +7,12 @@ each choice point (``quit_rate``), a chance to go back (``rewind_rate``), and th
 ``least-taken`` strategy, which picks the choice taken least often so far (ties at random), as
 ChoiceScript's randomtest does, to reach every branch in fewer plays.
 
+Experiments: each simulated viewer gets an arm by the same rule as people
+(:func:`branching.story.experiments.assign_arm`), unless ``arms`` forces one. A
+:class:`PlantedEffect` makes viewers in one arm prefer one choice at one node (``--plant``), so
+a producer can rehearse an experiment and see that its report finds a difference that is
+really there, and only that one.
+
 Playthroughs go to the choice log through its bulk writer (one transaction per batch), so the
 roll-ups, reports and everything else see them exactly as they would see viewers'. The run is
 reproducible: the same story, options and seed give the same playthroughs, ids and times.
@@ -32,6 +38,7 @@ from branching.play.events import (
     NodeEntered,
     PlaythroughInfo,
 )
+from branching.story.experiments import assignments
 from branching.story.model import Story
 
 if TYPE_CHECKING:
@@ -42,6 +49,54 @@ Strategy = Literal["random", "least-taken"]
 #: Median and spread of the simulated think time (log-normal): median e^1.4 ≈ 4 s.
 THINK_MU = 1.4
 THINK_SIGMA = 0.7
+
+
+@dataclass(frozen=True)
+class PlantedEffect:
+    """Simulated viewers in ``arm`` of ``experiment`` weigh ``choice`` at ``node`` ``factor``
+    times as heavily as the other choices there (every choice weighs 1 otherwise)."""
+
+    experiment: str
+    arm: str
+    node: str
+    choice: str
+    factor: float
+
+    @classmethod
+    def parse(cls, text: str) -> PlantedEffect:
+        """``EXPERIMENT=ARM,NODE,CHOICE,FACTOR`` (ids hold no ``=`` or ``,``).
+
+        >>> PlantedEffect.parse("wording=new,cliff,jump,1.5")
+        PlantedEffect(experiment='wording', arm='new', node='cliff', choice='jump', factor=1.5)
+        """
+        experiment, sep, rest = text.partition("=")
+        parts = rest.split(",")
+        if not sep or len(parts) != 4 or not all(p.strip() for p in (experiment, *parts)):
+            raise ValueError(f"expected EXPERIMENT=ARM,NODE,CHOICE,FACTOR, got {text!r}")
+        try:
+            factor = float(parts[3])
+        except ValueError:
+            raise ValueError(f"the factor must be a number, not {parts[3]!r}") from None
+        if not (math.isfinite(factor) and 0 < factor <= 1000):
+            raise ValueError(f"the factor must be above 0 and at most 1000, not {parts[3]!r}")
+        return cls(experiment.strip(), parts[0].strip(), parts[1].strip(), parts[2].strip(), factor)
+
+    def check(self, story: Story) -> None:
+        """:class:`ValueError` naming what exists when the story has no such arm or choice."""
+        experiment = story.experiments.get(self.experiment)
+        if experiment is None or self.arm not in experiment.arms:
+            raise ValueError(f"the story has no arm {self.experiment}={self.arm}")
+        node = story.nodes.get(self.node)
+        if node is None:
+            raise ValueError(f'the story has no node "{self.node}"')
+        from branching.story.experiments import node_for_arms
+
+        keys = [c.key for c in node_for_arms(node, {self.experiment: self.arm}).choices or []]
+        if self.choice not in keys:
+            raise ValueError(
+                f'node "{self.node}" has no choice "{self.choice}" in arm {self.arm} '
+                f"(its choices: {', '.join(keys) or 'none'})"
+            )
 
 
 @dataclass(frozen=True)
@@ -60,6 +115,10 @@ class SimulationOptions:
     variant: str | None = None
     #: When the simulated audience finished (Unix seconds); default: now.
     end_time: float | None = None
+    #: Arms every simulated viewer is put in (experiment -> arm); others are assigned.
+    arms: tuple[tuple[str, str], ...] = ()
+    #: Preferences planted in experiment arms.
+    plants: tuple[PlantedEffect, ...] = ()
 
     def __post_init__(self) -> None:
         if self.playthroughs < 0:
@@ -163,7 +222,14 @@ def simulate(
         playthrough_id = uuid.uuid5(
             _SIMULATED, f"{story.id}\0{story.content_hash}\0{rng.getrandbits(128):032x}"
         ).hex
-        session = Session(story, clock=clock, recorder=recorder, playthrough_id=playthrough_id)
+        viewer = f"{viewer_prefix}{i}"
+        arms = assignments(story, viewer, dict(options.arms)) if story.experiments else {}
+        planted = {
+            (p.node, p.choice): p.factor for p in options.plants if arms.get(p.experiment) == p.arm
+        }
+        session = Session(
+            story, clock=clock, recorder=recorder, playthrough_id=playthrough_id, arms=arms
+        )
         choices = 0
         while session.status == "playing":
             offers = session.available_choices()
@@ -190,6 +256,9 @@ def simulate(
                     pick = rng.choice(
                         [o for o in offers if taken[(session.node_id, o.id)] == fewest]
                     )
+                elif planted and any((session.node_id, o.id) in planted for o in offers):
+                    weights = [planted.get((session.node_id, o.id), 1.0) for o in offers]
+                    pick = rng.choices(offers, weights)[0]
                 else:
                     pick = offers[rng.randrange(len(offers))]
                 session.choose(pick.id)
@@ -221,7 +290,7 @@ def simulate(
                 story.id,
                 story.version,
                 story.content_hash,
-                f"{viewer_prefix}{i}",
+                viewer,
                 options.variant,
             )
             writer.write_playthrough(info, events, started_at=started)

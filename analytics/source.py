@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from analytics.report import Report, Selection, build_report
 from analytics.rollups import Cohort, cohort_playthroughs, cohorts, read_tally
@@ -19,6 +20,9 @@ from analytics.tally import Playthrough, Tally, tally_playthroughs
 from branching.log.rollups import utc_day
 from branching.log.state import EVENT_COLUMNS, row_to_event
 from branching.story.model import Story
+
+if TYPE_CHECKING:
+    from analytics.experiments import ExperimentReport
 
 
 class NoData(Exception):
@@ -85,11 +89,14 @@ def load_report(
     exact: bool = False,
     now: dt.datetime | None = None,
     auto_origins: bool = False,
+    experiment: str | None = None,
 ) -> Report:
     """The report of ``story`` over the selected playthroughs of the log on ``conn``.
 
     Reads the roll-ups (cost independent of the number of events), or recomputes from the raw
     events with ``exact=True``.
+
+    ``experiment``: analyse only this experiment of the story (default: every one it has).
 
     ``auto_origins``: report viewers (``live`` and ``imported`` playthroughs) and say how many
     simulated ones were left out, or, when only simulated playthroughs match, report those and
@@ -124,7 +131,52 @@ def load_report(
             f"measures them against this file ({mine or 'unsaved'}), so content changed since "
             "may show as dark or as not in the story."
         )
-    return build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+    report = build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+    if story.experiments:
+        report.experiments = load_experiments(conn, story, selection, only=experiment, exact=exact)
+    return report
+
+
+def load_experiments(
+    conn: sqlite3.Connection,
+    story: Story,
+    selection: Selection,
+    *,
+    only: str | None = None,
+    exact: bool = False,
+) -> list[ExperimentReport]:
+    """The story's experiments (or ``only`` that one), per viewer, over the selection's
+    origins. Versions, dates and variants do not apply: an experiment is analysed whole."""
+    from analytics.experiments import build_experiment
+    from analytics.rollups import read_experiment_counts
+
+    ids = [only] if only is not None else list(story.experiments)
+    if exact:
+        from branching.log.exposures import recount_experiments
+
+        recounted = recount_experiments(conn)
+    reports = []
+    for experiment_id in ids:
+        if exact:
+            counts: dict[str, Counter[tuple[str, str, str]]] = {}
+            for (sid, origin, eid, arm, metric, node, key), n in recounted.items():
+                if (
+                    sid == story.id
+                    and eid == experiment_id
+                    and n
+                    and (selection.origins is None or origin in selection.origins)
+                ):
+                    counts.setdefault(arm, Counter())[(metric, node, key)] += n
+        else:
+            counts = read_experiment_counts(conn, story.id, experiment_id, selection.origins)
+        result = build_experiment(story, experiment_id, counts)
+        origins = "every origin" if selection.origins is None else " and ".join(selection.origins)
+        result.notes.append(
+            f"Viewers of {origins} playthroughs; story versions, dates and variants are not "
+            "applied to experiments: the whole experiment is analysed."
+        )
+        reports.append(result)
+    return reports
 
 
 #: Playthroughs of people: played here or imported from elsewhere.

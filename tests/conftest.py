@@ -1,4 +1,5 @@
-"""Benchmarks (tests/benchmarks) run only when asked for by path, never in the default run."""
+"""Benchmarks (tests/benchmarks) run only when asked for by path, never in the default run;
+every test gets a home folder of its own."""
 
 from __future__ import annotations
 
@@ -15,3 +16,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
         if not any(path == BENCHMARKS or BENCHMARKS in path.parents for path in asked):
             return True
     return None
+
+
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test keeps saves, viewer ids and logs in a folder of its own, never in the user's
+    (a test that plays would otherwise resume, or clobber, whatever the last run saved).
+    Tests that need a particular home set ``BRANCHING_HOME`` themselves."""
+    monkeypatch.setenv("BRANCHING_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("BRANCHING_DB", raising=False)
+    monkeypatch.delenv("BRANCHING_VIEWER", raising=False)

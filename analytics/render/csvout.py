@@ -12,9 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from analytics.report import ChoiceReport, Interval, NodeReport, Report
 from branching.story.untrusted import printable
+
+if TYPE_CHECKING:
+    from analytics.experiments import ExperimentReport, Share
 
 NODE_COLUMNS = (
     "node",
@@ -80,6 +84,8 @@ def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
+        if value and abs(value) < 1e-4:  # tiny p-values keep their digits
+            return f"{value:.3e}"
         return f"{value:.6f}".rstrip("0").rstrip(".") if value else "0"
     return guard(value)
 
@@ -157,6 +163,104 @@ def choices_csv(report: Report) -> str:
     return _write((_choice_row(n, c) for n in report.nodes for c in n.choices), CHOICE_COLUMNS)
 
 
-def render_csv(report: Report) -> str:
-    """Both tables in one text: the node table, a blank line, the choice table."""
-    return nodes_csv(report) + "\n" + choices_csv(report)
+EXPERIMENT_COLUMNS = (
+    "experiment",
+    "arm",
+    "control",
+    "metric",
+    "node",
+    "key",
+    "label",
+    "viewers",
+    "of",
+    "share",
+    "share_low",
+    "share_high",
+)
+EXPERIMENT_TEST_COLUMNS = (
+    "experiment",
+    "metric",
+    "method",
+    "statistic",
+    "df",
+    "p_value",
+    "p_adjusted",
+    "enough_data",
+    "needed_per_arm",
+)
+
+
+def _figure(
+    e: ExperimentReport,
+    arm: str,
+    control: bool,
+    metric: str,
+    node: str,
+    key: str,
+    label: str,
+    share: Share,
+) -> dict[str, object]:
+    low, high = _bounds(share.ci)
+    return {
+        "experiment": e.id,
+        "arm": arm,
+        "control": control,
+        "metric": metric,
+        "node": node,
+        "key": key,
+        "label": label,
+        "viewers": share.count,
+        "of": share.total,
+        "share": share.share,
+        "share_low": low,
+        "share_high": high,
+    }
+
+
+def experiments_csv(report: Report) -> str:
+    """One row per figure of every experiment arm (unit: viewers): completion, drop-off, each
+    ending among completers, each first choice at each changed node."""
+    rows = []
+    for e in report.experiments:
+        for a in e.arms:
+            rows.append(_figure(e, a.arm, a.control, "completion", "", "", "", a.completed))
+            rows.append(_figure(e, a.arm, a.control, "drop_off", "", "", "", a.dropped))
+            for ending, label, share in a.endings:
+                rows.append(_figure(e, a.arm, a.control, "ending", "", ending, label, share))
+            for node in a.nodes:
+                for c in node.choices:
+                    rows.append(
+                        _figure(e, a.arm, a.control, "choice", node.node, c.id, c.label, c.taken)
+                    )
+    return _write(rows, EXPERIMENT_COLUMNS)
+
+
+def experiment_tests_csv(report: Report) -> str:
+    """One row per test of every experiment."""
+    return _write(
+        (
+            {
+                "experiment": e.id,
+                "metric": t.metric,
+                "method": t.method,
+                "statistic": t.statistic,
+                "df": t.df,
+                "p_value": t.p_value,
+                "p_adjusted": t.p_adjusted,
+                "enough_data": t.enough_data,
+                "needed_per_arm": t.needed_per_arm,
+            }
+            for e in report.experiments
+            for t in e.tests
+        ),
+        EXPERIMENT_TEST_COLUMNS,
+    )
+
+
+def render_csv(report: Report, *, only_experiments: bool = False) -> str:
+    """The tables in one text, a blank line apart: nodes, choices, then (when the story has
+    experiments) experiment figures and tests."""
+    parts = [] if only_experiments else [nodes_csv(report), choices_csv(report)]
+    if report.experiments:
+        parts += [experiments_csv(report), experiment_tests_csv(report)]
+    return "\n".join(parts)

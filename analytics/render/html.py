@@ -580,8 +580,14 @@ footer { color:var(--muted); font-size:12px; margin-top:30px; }
 """
 
 
-def render_html(report: Report, *, top: int = 10) -> str:
-    """The whole page as one string."""
+def render_html(report: Report, *, top: int = 10, only_experiments: bool = False) -> str:
+    """The whole page as one string (``only_experiments``: the header and the experiments)."""
+    experiments = css = ""
+    if report.experiments:
+        from analytics.render.experiments_html import CSS as EXPERIMENT_CSS
+        from analytics.render.experiments_html import experiments_html
+
+        experiments, css = experiments_html(report.experiments), EXPERIMENT_CSS
     story = report.story
     s = report.summary
     flow, left_out = flow_svg(report)
@@ -595,7 +601,7 @@ def render_html(report: Report, *, top: int = 10) -> str:
         if left_out
         else ""
     )
-    body = f"""
+    head = f"""
 <main>
 <h1>{esc(story.title)}</h1>
 <p class="sub"><code>{esc(story.id)}</code>{version}</p>
@@ -603,7 +609,8 @@ def render_html(report: Report, *, top: int = 10) -> str:
 {esc(report.selection.describe())} · generated {esc(report.generated_at)}</p>
 {notes}
 {_kpis(report)}
-
+"""
+    rest = f"""
 <h2>How playthroughs move through the story</h2>
 <p class="explain">Columns are steps from the start; each bar is a node, as tall as its visits;
 each band is a choice, as wide as the times it was taken. Red stubs are drop-offs (quit or
@@ -648,12 +655,15 @@ rewind to node n.</p>
 {_coverage(report)}
 
 <h2>Definitions</h2>
-{_definitions()}
-<footer>branching report · {esc(report.source)} · unit: playthrough · all times UTC</footer>
-</main>"""
+{_definitions()}"""
+    footer = (
+        f"<footer>branching report · {esc(report.source)} · unit: playthrough (viewers in "
+        "experiments) · all times UTC</footer>\n</main>"
+    )
+    body = head + experiments + ("" if only_experiments else rest) + footer
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(story.title)} — branching report</title>"
-        f"<style>{CSS}</style></head><body>{body}</body></html>\n"
+        f"<style>{CSS}{css}</style></head><body>{body}</body></html>\n"
     )

@@ -310,10 +310,19 @@ def definitions_text() -> RenderableType:
     return Group(Text("Definitions (docs/analytics.md)", style="bold dim"), grid)
 
 
-def render_table(report: Report, *, top: int = 10) -> Group:
-    """All sections, as one Rich renderable."""
+def render_table(report: Report, *, top: int = 10, only_experiments: bool = False) -> Group:
+    """All sections, as one Rich renderable (``only_experiments``: the header and the
+    experiments)."""
+    experiments: list[RenderableType] = []
+    if report.experiments:
+        from analytics.render.experiments_table import experiments_section
+
+        experiments = [experiments_section(report.experiments), Text()]
+    if only_experiments:
+        return Group(header(report), *experiments)
     return Group(
         header(report),
+        *experiments,
         drop_off_table(report, top),
         Text(),
         choices_table(report, top),
@@ -327,5 +336,7 @@ def render_table(report: Report, *, top: int = 10) -> Group:
     )
 
 
-def print_table(report: Report, console: Console, *, top: int = 10) -> None:
-    console.print(render_table(report, top=top))
+def print_table(
+    report: Report, console: Console, *, top: int = 10, only_experiments: bool = False
+) -> None:
+    console.print(render_table(report, top=top, only_experiments=only_experiments))

@@ -14,9 +14,11 @@ import click
 
 from branching.log.location import ENV_DB, DbLocation, resolve_db
 from branching.play.home import check_viewer_id
+from branching.story.experiments import check_forced, parse_arm_options
 
 if TYPE_CHECKING:
     from branching.log import ChoiceLog
+    from branching.story.model import Story
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +70,32 @@ def viewer_option(f: F) -> F:
         help="Who is playing: saves and the choice log are kept per viewer (default: "
         "$BRANCHING_VIEWER, else this user's random pseudonymous id).",
     )(f)
+
+
+def _parse_arms(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> dict[str, str]:
+    try:
+        return parse_arm_options(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from e
+
+
+def arm_option(help: str) -> Callable[[F], F]:
+    """``--arm EXPERIMENT=ARM`` (repeatable): the command receives ``arms: dict[str, str]``;
+    check it against the story with :func:`check_arms`."""
+    return click.option(
+        "--arm", "arms", multiple=True, metavar="EXPERIMENT=ARM", callback=_parse_arms, help=help
+    )
+
+
+def check_arms(story: Story, arms: dict[str, str]) -> dict[str, str]:
+    """``arms`` if the story has every experiment and arm named, else a usage error (exit 2)."""
+    try:
+        check_forced(story, arms)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--arm") from e
+    return arms
 
 
 def open_log(

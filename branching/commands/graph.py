@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from branching.commands._options import arm_option, check_arms
+
 
 @click.command()
 @click.argument("story", type=click.Path(dir_okay=False))
@@ -16,7 +18,8 @@ import click
     help="mermaid (Markdown, GitHub, mermaid.live) or dot (Graphviz: dot -Tsvg).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
-def graph(story: str, output_format: str, output: str | None) -> None:
+@arm_option("Draw the map an experiment arm sees (repeatable); default: the story as written.")
+def graph(story: str, output_format: str, output: str | None, arms: dict[str, str]) -> None:
     """Print the map of STORY: every node and choice.
 
     The start and the endings are marked; conditional choices are dotted (Mermaid) or dashed
@@ -24,6 +27,8 @@ def graph(story: str, output_format: str, output: str | None) -> None:
     """
     from branching.commands._io import load_story_or_exit, write_output
     from branching.graph import to_dot, to_mermaid
+    from branching.story.experiments import story_for_arms
 
-    loaded = load_story_or_exit(story)
+    written = load_story_or_exit(story)
+    loaded = story_for_arms(written, check_arms(written, arms))
     write_output((to_mermaid if output_format == "mermaid" else to_dot)(loaded) + "\n", output)

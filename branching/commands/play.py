@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from branching.commands._options import FloatRange, viewer_option
+from branching.commands._options import FloatRange, arm_option, check_arms, viewer_option
 
 if TYPE_CHECKING:
     from branching.play.engine import Session
@@ -42,7 +42,11 @@ if TYPE_CHECKING:
 @click.option("--new", "start_new", is_flag=True, help="Start over even if a playthrough is saved.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Choice log file to record into.")
 @click.option("--no-log", is_flag=True, help="Do not log this playthrough.")
-@click.option("--variant", metavar="LABEL", help="Experiment label stored with the playthrough.")
+@click.option("--variant", metavar="LABEL", help="A label stored with the playthrough.")
+@arm_option(
+    "Play an experiment arm instead of the one you are assigned (for writers and QA); "
+    "repeatable. A resumed playthrough keeps its arm: add --new to switch."
+)
 def play(
     story: str,
     plain: bool,
@@ -53,6 +57,7 @@ def play(
     db: str | None,
     no_log: bool,
     variant: str | None,
+    arms: dict[str, str],
 ) -> None:
     """Play STORY. Your place is saved after every choice; play again to continue.
 
@@ -80,10 +85,12 @@ def play(
     )
     from branching.play.plain_player import ask_yes_no
     from branching.play.saves import SaveStore
+    from branching.story.experiments import assignments
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
     loaded = load_story_or_exit(story)
+    check_arms(loaded, arms)
 
     try:
         name = resolve_viewer(viewer).id
@@ -91,6 +98,7 @@ def play(
         # Only $BRANCHING_VIEWER can still be invalid here: --viewer is checked by its option.
         raise click.ClickException(f"$BRANCHING_VIEWER: {exc}") from None
     timers = TimerOptions(enabled=not no_timers, scale=time_scale)
+    viewer_arms = assignments(loaded, name, arms)
     store = SaveStore()
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
     to_viewer = ViewerNotices(plain=use_plain)
@@ -134,6 +142,7 @@ def play(
             timers,
             recorder_for,
             start_new=start_new,
+            arms=viewer_arms,
             say=click.echo,
             confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
         )

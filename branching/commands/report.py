@@ -76,6 +76,11 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     "or the simulated ones when there are no others.",
 )
 @click.option(
+    "--experiment",
+    metavar="ID",
+    help="Report only this A/B experiment of the story: per-arm figures, tests and a verdict.",
+)
+@click.option(
     "--exact",
     is_flag=True,
     help="Recompute from the raw events instead of the roll-ups (slow on big logs; a check).",
@@ -92,6 +97,7 @@ def report(
     since: dt.date | None,
     until: dt.date | None,
     origins: tuple[str, ...],
+    experiment: str | None,
     exact: bool,
 ) -> None:
     """Report how playthroughs of STORY went: drop-offs, choice shares, paths, endings and
@@ -109,6 +115,12 @@ def report(
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
     parsed = load_story_or_exit(story)
+    if experiment is not None and experiment not in parsed.experiments:
+        known = ", ".join(parsed.experiments) or "none"
+        raise click.BadParameter(
+            f"the story has no experiment {experiment!r} (its experiments: {known})",
+            param_hint="--experiment",
+        )
     if not db.path.exists():
         raise click.ClickException(
             f"No choice log at {db.describe()}: nothing has been played or simulated there "
@@ -135,6 +147,7 @@ def report(
                 source=str(db.path),
                 exact=exact,
                 auto_origins=not origins,
+                experiment=experiment,
             )
         except NoData as e:
             raise click.ClickException(str(e)) from e
@@ -145,14 +158,16 @@ def report(
                 "read from the raw events."
             ) from e
     try:
-        _emit(result, output_format, output, top)
+        _emit(result, output_format, output, top, only_experiments=experiment is not None)
     except OSError as e:
         if not output or e.filename is None:
             raise  # stdout (e.g. a closed pipe): click's own handling applies
         raise click.ClickException(f"Cannot write {e.filename}: {e.strerror or e}") from e
 
 
-def _emit(result: Report, output_format: str, output: str | None, top: int) -> None:
+def _emit(
+    result: Report, output_format: str, output: str | None, top: int, *, only_experiments: bool
+) -> None:
     if output_format == "table":
         from rich.console import Console
 
@@ -160,24 +175,34 @@ def _emit(result: Report, output_format: str, output: str | None, top: int) -> N
 
         if output:
             with open(output, "w", encoding="utf-8") as f:
-                print_table(result, Console(file=f, width=120, color_system=None), top=top)
+                console = Console(file=f, width=120, color_system=None)
+                print_table(result, console, top=top, only_experiments=only_experiments)
             click.echo(f"Wrote {output}", err=True)
         else:
-            print_table(result, Console(), top=top)
+            print_table(result, Console(), top=top, only_experiments=only_experiments)
         return
     if output_format == "csv":
-        from analytics.render.csvout import choices_csv, nodes_csv, render_csv
+        from analytics.render import csvout
 
-        if output:
-            base = Path(output)
-            stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
-            nodes_path = stem.with_name(stem.name + "-nodes.csv")
-            choices_path = stem.with_name(stem.name + "-choices.csv")
-            nodes_path.write_text(nodes_csv(result), encoding="utf-8")
-            choices_path.write_text(choices_csv(result), encoding="utf-8")
-            click.echo(f"Wrote {nodes_path} and {choices_path}", err=True)
-        else:
-            sys.stdout.write(render_csv(result))
+        if not output:
+            sys.stdout.write(csvout.render_csv(result, only_experiments=only_experiments))
+            return
+        base = Path(output)
+        stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
+        tables = [("nodes", csvout.nodes_csv), ("choices", csvout.choices_csv)]
+        if only_experiments:
+            tables = []
+        if result.experiments:
+            tables += [
+                ("experiments", csvout.experiments_csv),
+                ("experiment-tests", csvout.experiment_tests_csv),
+            ]
+        written = []
+        for name, table in tables:
+            path = stem.with_name(f"{stem.name}-{name}.csv")
+            path.write_text(table(result), encoding="utf-8")
+            written.append(str(path))
+        click.echo("Wrote " + ", ".join(written), err=True)
         return
     if output_format == "json":
         from analytics.render.jsonout import render_json
@@ -186,7 +211,7 @@ def _emit(result: Report, output_format: str, output: str | None, top: int) -> N
     else:
         from analytics.render.html import render_html
 
-        text = render_html(result, top=top)
+        text = render_html(result, top=top, only_experiments=only_experiments)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"Wrote {output}", err=True)

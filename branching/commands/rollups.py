@@ -31,8 +31,13 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     import sqlite3
 
     from branching.log import LogWriteError
-    from branching.log.rollups import differences, snapshot
+    from branching.log.exposures import experiment_snapshot, rebuild_experiments
+    from branching.log.rollups import differences
     from branching.log.rollups import rebuild_rollups as rebuild
+    from branching.log.rollups import snapshot as rollup_snapshot
+
+    def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+        return {**rollup_snapshot(conn), **experiment_snapshot(conn)}
 
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")
@@ -44,6 +49,7 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
         try:
             with log.write_transaction() as conn:
                 count = rebuild(conn)
+                rebuild_experiments(conn)
                 if check:
                     outcome = differences(before, snapshot(conn))
                     raise _Undo

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from branching.commands._options import FloatRange, db_option, open_log
+from branching.commands._options import FloatRange, arm_option, check_arms, db_option, open_log
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -59,7 +59,16 @@ def _chance_option(name: str, help: str) -> Callable[[F], F]:
     show_default=True,
     help="Spread start times over this many days up to now (to try date filters).",
 )
-@click.option("--variant", metavar="NAME", help="Log the playthroughs under this variant.")
+@click.option("--variant", metavar="NAME", help="Log the playthroughs under this label.")
+@arm_option("Put every simulated viewer in this experiment arm (repeatable); default: assigned.")
+@click.option(
+    "--plant",
+    "plants",
+    multiple=True,
+    metavar="EXPERIMENT=ARM,NODE,CHOICE,FACTOR",
+    help="Rehearse an experiment: viewers in ARM weigh CHOICE at NODE FACTOR times as heavily "
+    "as the other choices there (e.g. wording=b,crevasse,dive,1.5). Repeatable.",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
 def simulate(
@@ -72,6 +81,8 @@ def simulate(
     max_choices: int,
     days: int,
     variant: str | None,
+    arms: dict[str, str],
+    plants: tuple[str, ...],
     db: DbLocation,
     no_log: bool,
 ) -> None:
@@ -85,12 +96,21 @@ def simulate(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from analytics.render import listing
-    from analytics.simulate import SimulationOptions
+    from analytics.simulate import PlantedEffect, SimulationOptions
     from analytics.simulate import simulate as run
     from branching.commands._io import load_story_or_exit
     from branching.log import LogWriteError
 
     parsed = load_story_or_exit(story)
+    check_arms(parsed, arms)
+    planted = []
+    for text in plants:
+        try:
+            effect = PlantedEffect.parse(text)
+            effect.check(parsed)
+        except ValueError as e:
+            raise click.BadParameter(str(e), param_hint="--plant") from e
+        planted.append(effect)
     if seed is None:
         seed = secrets.randbelow(2**31)
     options = SimulationOptions(
@@ -102,6 +122,8 @@ def simulate(
         max_choices=max_choices,
         days=days,
         variant=variant,
+        arms=tuple(arms.items()),
+        plants=tuple(planted),
     )
     err = Console(stderr=True)
     progress = Progress(

@@ -26,6 +26,7 @@ from branching.log.schema import APPLICATION_ID
 from branching.log.state import (
     EVENT_COLUMNS,
     EventRow,
+    ExposureRow,
     PlaythroughState,
     apply_event,
     row_to_event,
@@ -178,7 +179,7 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
     batch: list[Pending] = []
     size = 0
     for chunk in _source_chunks(source):
-        ids = [state.id for state, _ in chunk]
+        ids = [state.id for state, _, _ in chunk]
         present = {
             row[0]: row[1]
             for row in target.conn.execute(
@@ -188,10 +189,10 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
                 ids,
             )
         }
-        for state, rows in chunk:
+        for state, rows, exposures in chunk:
             have = present.get(state.id)
             if have is None:
-                pending = Pending(replace(state, pk=None), None, rows)
+                pending = Pending(replace(state, pk=None), None, rows, exposures)
                 stats.playthroughs_added += 1
             elif have >= state.event_count:
                 stats.playthroughs_unchanged += 1
@@ -201,6 +202,8 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
                 if extended is None:
                     continue
                 pending = extended
+                # Exposures the target lacks (it ignores the ones it has).
+                pending.exposures = [x for x in exposures if x[3] >= have - 1]
                 stats.playthroughs_extended += 1
             stats.events_added += len(pending.rows)
             batch.append(pending)
@@ -235,7 +238,11 @@ def _extend(
     return Pending(state, before, new_rows)
 
 
-def _source_chunks(source: Source) -> Iterator[list[tuple[PlaythroughState, list[EventRow]]]]:
+#: A source playthrough with its event rows and its exposures.
+_SourcePlaythrough = tuple[PlaythroughState, list[EventRow], list[ExposureRow]]
+
+
+def _source_chunks(source: Source) -> Iterator[list[_SourcePlaythrough]]:
     """Source playthroughs with all their event rows, ``_CHUNK`` playthroughs at a time.
 
     A read error (a damaged page the open did not touch) becomes a :class:`LogError` naming
@@ -249,9 +256,7 @@ def _source_chunks(source: Source) -> Iterator[list[tuple[PlaythroughState, list
         ) from e
 
 
-def _read_chunks(
-    conn: sqlite3.Connection,
-) -> Iterator[list[tuple[PlaythroughState, list[EventRow]]]]:
+def _read_chunks(conn: sqlite3.Connection) -> Iterator[list[_SourcePlaythrough]]:
     last = 0
     event_sql = (
         "SELECT playthrough, {} FROM events WHERE playthrough BETWEEN ? AND ? "
@@ -272,4 +277,13 @@ def _read_chunks(
         last = top
         for row in conn.execute(event_sql, (first, last)):
             by_pk[row[0]].append(row[1:])
-        yield [(s, by_pk[s.pk]) for s in states if s.pk is not None]
+        exposures: dict[int, list[ExposureRow]] = {pk: [] for pk in by_pk}
+        for pk, *exposure in conn.execute(_EXPOSURE_SQL, (first, last)):
+            exposures[pk].append((*exposure,))
+        yield [(s, by_pk[s.pk], exposures[s.pk]) for s in states if s.pk is not None]
+
+
+_EXPOSURE_SQL = (
+    "SELECT playthrough, experiment, arm, node, seq, at FROM exposures "
+    "WHERE playthrough BETWEEN ? AND ? ORDER BY playthrough, seq"
+)

@@ -154,6 +154,19 @@ def m004_analytics_rollups(db: Database) -> None:
     rebuild_rollups(db.conn)
 
 
+@LOG_SCHEMA.migration
+def m005_experiments(db: Database) -> None:
+    """Experiment exposures, each viewer's first exposed playthrough, and per-arm counts.
+
+    Defined and kept current by :mod:`branching.log.exposures` (from :func:`write_batch`).
+    Older logs hold no exposures, so the tables start empty.
+    """
+    from branching.log.exposures import EXPERIMENT_DDL
+
+    for statement in EXPERIMENT_DDL:
+        db.execute(statement)
+
+
 SCHEMA_VERSION = LOG_SCHEMA.version
 
 

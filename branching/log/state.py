@@ -16,6 +16,7 @@ from branching.play.events import (
     EndingKind,
     EndingReached,
     Event,
+    Exposed,
     Failed,
     NodeEntered,
     PlaythroughInfo,
@@ -200,6 +201,17 @@ def apply_event(state: PlaythroughState, event: Event, at: float) -> EventRow:
     state.updated_at = at
     state.event_count = seq + 1
     return row
+
+
+#: An exposure as ``exposures`` stores it: (experiment, arm, node, seq, at); see
+#: :mod:`branching.log.exposures`.
+ExposureRow = tuple[str, str, str, int, float]
+
+
+def exposure_row(state: PlaythroughState, event: Exposed, at: float) -> ExposureRow:
+    """The ``exposures`` row of ``event``: it follows the ``NodeEntered`` of its node, whose
+    ``seq`` it keeps (the playthrough's state does not change)."""
+    return (event.experiment, event.arm, event.node, max(state.event_count - 1, 0), at)
 
 
 def row_to_event(row: EventRow) -> Event:

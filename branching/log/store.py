@@ -24,6 +24,7 @@ from branching.log.errors import (
     UnknownPlaythrough,
     describe_sqlite_error,
 )
+from branching.log.exposures import forget_exposures
 from branching.log.rollups import forget_playthroughs
 from branching.log.rollups import touch as touch_rollups
 from branching.log.state import Origin, PlaythroughState, PlaythroughStatus
@@ -278,7 +279,9 @@ class ChoiceLog:
             with self.write_transaction() as conn:
                 # Take them out of the report roll-ups first (see branching/log/rollups.py).
                 pks = conn.execute("SELECT pk FROM playthroughs WHERE viewer = ?", (viewer,))
-                forget_playthroughs(conn, [pk for (pk,) in pks.fetchall()])
+                gone = [pk for (pk,) in pks.fetchall()]
+                forget_playthroughs(conn, gone)
+                forget_exposures(conn, gone)
                 events = conn.execute(
                     "DELETE FROM events WHERE playthrough IN "
                     "(SELECT pk FROM playthroughs WHERE viewer = ?)",

@@ -16,6 +16,7 @@ from itertools import chain
 from typing import TYPE_CHECKING
 
 from branching.log.errors import LogWriteError, UnknownPlaythrough
+from branching.log.exposures import update_experiments
 from branching.log.rollups import update_rollups
 from branching.log.state import (
     EVENT_COLUMNS,
@@ -23,12 +24,14 @@ from branching.log.state import (
     ORIGINS,
     PLAYTHROUGH_COLUMNS,
     EventRow,
+    ExposureRow,
     Origin,
     PlaythroughState,
     Snapshot,
     apply_event,
+    exposure_row,
 )
-from branching.play.events import Event, PlaythroughInfo
+from branching.play.events import Event, Exposed, PlaythroughInfo
 
 if TYPE_CHECKING:
     from branching.log.store import ChoiceLog
@@ -60,12 +63,21 @@ class Pending:
 
     ``state`` is the playthrough after ``rows``; ``before`` its mutable columns before them
     (``None`` for a playthrough not yet in the file, whose row is inserted and whose ``pk`` is
-    assigned by :func:`write_batch`). ``rows`` are new event rows, in ``seq`` order.
+    assigned by :func:`write_batch`). ``rows`` are new event rows, in ``seq`` order;
+    ``exposures`` new experiment exposures (:mod:`branching.log.exposures`).
     """
 
     state: PlaythroughState
     before: Snapshot | None
     rows: list[EventRow] = field(default_factory=list)
+    exposures: list[ExposureRow] = field(default_factory=list)
+
+    def add(self, event: Event, at: float) -> None:
+        """Apply ``event`` to the state and keep its row (or its exposure)."""
+        if isinstance(event, Exposed):
+            self.exposures.append(exposure_row(self.state, event, at))
+        else:
+            self.rows.append(apply_event(self.state, event, at))
 
 
 def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
@@ -98,8 +110,10 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                     "nothing from this batch was recorded"
                 )
         _insert_events(conn, batch)
-        # Analytics roll-ups, in the same transaction (see branching/log/rollups.py).
+        # Report roll-ups, in the same transaction (see branching/log/rollups.py), and the
+        # experiments' exposures and per-arm counts (branching/log/exposures.py).
         update_rollups(conn, batch)
+        update_experiments(conn, batch)
     except BaseException as e:
         for state in new:
             state.pk = None
@@ -173,9 +187,9 @@ class LogRecorder:
                 raise LogWriteError(
                     f"playthrough {self.playthrough_id} is no longer in the log (forgotten?)"
                 )
-            before = state.snapshot()
-            row = apply_event(state, event, when)
-            write_batch(conn, [Pending(state, before, [row])])
+            pending = Pending(state, state.snapshot())
+            pending.add(event, when)
+            write_batch(conn, [pending])
 
     def close(self) -> None:
         """Stop recording. The playthrough keeps its status (``open`` unless it ended)."""
@@ -243,10 +257,11 @@ class BulkWriter:
             if not items:
                 raise ValueError("a playthrough without events needs started_at")
             started_at = items[0][0]
-        state = PlaythroughState.new(info, at=started_at, origin=self.origin)
-        rows = [apply_event(state, event, at) for at, event in items]
-        self._batch.append(Pending(state, None, rows))
-        self._buffered += len(rows) + 1
+        pending = Pending(PlaythroughState.new(info, at=started_at, origin=self.origin), None)
+        for at, event in items:
+            pending.add(event, at)
+        self._batch.append(pending)
+        self._buffered += len(pending.rows) + 1
         if self._buffered >= self.batch_size:
             self.flush()
 
@@ -274,7 +289,7 @@ class BulkWriter:
             pending = Pending(state, state.snapshot() if state.pk is not None else None)
             self._batch.append(pending)
             self._in_batch[playthrough_id] = pending
-        pending.rows.append(apply_event(pending.state, event, at))
+        pending.add(event, at)
         self._buffered += 1
         if self._buffered >= self.batch_size:
             self.flush()

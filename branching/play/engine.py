@@ -17,6 +17,10 @@ Rules (also in docs/playing.md):
 * ``restart`` ends the playthrough as quit (``Quit`` at the current node, if still playing) and
   starts a new one with a new id: a new recorder from ``recorder_factory`` when one was given,
   and ``NodeEntered`` for the start node.
+* Experiments: a session plays the story as its viewer's arms see it (``arms``; experiments
+  not named get their control arm). The first entry into a node that an experiment's arms
+  change records ``Exposed(experiment, arm, node)`` right after ``NodeEntered``, once per
+  playthrough; going back does not undo an exposure.
 * Faults validation cannot rule out (every choice disabled, an expression failing on real
   values) set ``status = "failed"`` and record ``Failed``; they never raise.
 
@@ -51,6 +55,7 @@ from branching.play.events import (
     ChoiceMade,
     EndingReached,
     Event,
+    Exposed,
     Failed,
     NodeEntered,
     NullRecorder,
@@ -59,6 +64,7 @@ from branching.play.events import (
     Recorder,
     Rewound,
 )
+from branching.story.experiments import story_for_arms
 from branching.story.expressions import (
     EvaluationError,
     ExpressionError,
@@ -190,6 +196,10 @@ class Session:
     recorder: Recorder
     recorder_factory: RecorderFactory | None
     timers: TimerOptions
+    #: The viewer's arm in each experiment of the story (the story is played as they see it).
+    arms: dict[str, str]
+    #: Experiments this playthrough was exposed to, with the arm (see :class:`Exposed`).
+    exposed: dict[str, str]
     #: What was adapted when resuming a save of an older version of the story, for the viewer.
     resume_notes: list[str]
 
@@ -202,8 +212,9 @@ class Session:
         timers: TimerOptions | None = None,
         playthrough_id: str | None = None,
         recorder_factory: RecorderFactory | None = None,
+        arms: Mapping[str, str] | None = None,
     ) -> None:
-        self._setup(story, clock, timers, recorder_factory)
+        self._setup(story, clock, timers, recorder_factory, arms)
         self.playthrough_id = playthrough_id or new_playthrough_id()
         self.recorder = self._open_recorder(recorder)
         self._reset()
@@ -215,8 +226,15 @@ class Session:
         clock: Clock,
         timers: TimerOptions | None,
         recorder_factory: RecorderFactory | None,
+        arms: Mapping[str, str] | None,
     ) -> None:
-        self.story = story
+        self.arms = {
+            experiment_id: arms[experiment_id]
+            if arms and arms.get(experiment_id) in experiment.arms
+            else experiment.control
+            for experiment_id, experiment in story.experiments.items()
+        }
+        self.story = story_for_arms(story, self.arms)
         self.clock = clock
         self.timers = timers if timers is not None else TimerOptions()
         self.recorder_factory = recorder_factory
@@ -234,6 +252,7 @@ class Session:
         self.variables = dict(self.story.variables)
         self.visits = {}
         self.history = []
+        self.exposed = {}
         self.status = "playing"
         self.ending = None
         self.fault = None
@@ -410,10 +429,17 @@ class Session:
             self._fail(str(fault))
             return
         self._record(NodeEntered(node_id))
+        self._expose(node)
         if node.is_ending:
             self._end()
         else:
             self._show_choices()
+
+    def _expose(self, node: Node) -> None:
+        for experiment in node.variants:
+            if experiment not in self.exposed and experiment in self.arms:
+                arm = self.exposed[experiment] = self.arms[experiment]
+                self._record(Exposed(experiment, arm, self.node_id))
 
     def _apply(self, effects: Mapping[str, Value], where: str) -> dict[str, Value]:
         """The variables after ``effects``, applied in order; raises _Fault (nothing applied)."""
@@ -563,6 +589,8 @@ class Session:
             ],
             # Seconds since the choices were shown (pauses excluded), for decision_ms.
             "elapsed": round(self._elapsed(), 3),
+            "arms": dict(self.arms),
+            "exposed": dict(self.exposed),
             # In story seconds (before --time-scale), so a resume with other options is fair.
             "timer_remaining": None if left is None else round(left / self.timers.scale, 3),
         }
@@ -582,8 +610,12 @@ class Session:
         recorder: Recorder | None = None,
         timers: TimerOptions | None = None,
         recorder_factory: RecorderFactory | None = None,
+        arms: Mapping[str, str] | None = None,
     ) -> Session:
         """Resume a saved playthrough of ``story``, adapting it if the story changed since.
+
+        The playthrough keeps the arms it was saved with, for experiments (and arms) the story
+        still has, so one playthrough never counts in two arms; ``arms`` fills in the rest.
 
         The rules, when the story's content hash differs from the saved one:
 
@@ -647,7 +679,7 @@ class Session:
             )
 
         session = cls.__new__(cls)
-        session._setup(story, clock, timers, recorder_factory)
+        session._setup(story, clock, timers, recorder_factory, {**(arms or {}), **save.arms})
         session.playthrough_id = save.playthrough
         session.recorder = session._open_recorder(recorder)
         session._reset()
@@ -656,12 +688,19 @@ class Session:
         session.variables = variables
         session.visits = _adapt_visits(story, save.visits)
         session.history = history
+        session.exposed = {
+            experiment: arm
+            for experiment, arm in save.exposed.items()
+            if session.arms.get(experiment) == arm
+        }
         if fallback is not None:
             session.rewind(fallback.step)
         elif story.nodes[save.node].is_ending:
             notes.append("The story now ends here.")
             session._end()
         else:
+            # An exposure lost to a crash right after entering the node is recorded now.
+            session._expose(session.node)
             session._show_choices(
                 timer_remaining=_scaled(save.timer_remaining, session.timers), elapsed=save.elapsed
             )
@@ -743,6 +782,9 @@ class _Save(_SaveModel):
     history: list[_SavedPoint]
     elapsed: float = Field(0.0, ge=0, allow_inf_nan=False)
     timer_remaining: float | None = Field(None, ge=0, allow_inf_nan=False)
+    # Saves written before experiments existed have neither.
+    arms: dict[_Text, _Text] = Field(default_factory=dict)
+    exposed: dict[_Text, _Text] = Field(default_factory=dict)
 
 
 def _parse_save(data: Any) -> _Save:

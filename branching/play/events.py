@@ -79,7 +79,20 @@ class Failed:
     message: str
 
 
-Event = NodeEntered | ChoiceMade | Rewound | EndingReached | Quit | Failed
+@dataclass(frozen=True, slots=True)
+class Exposed:
+    """The playthrough entered ``node``, whose text or choices the arms of ``experiment``
+    change, for the first time: from here on its viewer counts in the experiment, in ``arm``.
+
+    Recorded once per experiment and playthrough, right after the ``NodeEntered`` of ``node``.
+    """
+
+    experiment: str
+    arm: str
+    node: str
+
+
+Event = NodeEntered | ChoiceMade | Rewound | EndingReached | Quit | Failed | Exposed
 
 
 @dataclass(frozen=True, slots=True)

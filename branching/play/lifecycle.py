@@ -14,7 +14,7 @@ log itself.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from branching.play.engine import ResumeError, Session, TimerOptions
@@ -102,26 +102,40 @@ def start_session(
     start_new: bool,
     say: Callable[[str], None],
     confirm: Callable[[str], bool | None],
+    arms: Mapping[str, str] | None = None,
 ) -> tuple[Session, bool]:
     """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
 
     What was adapted to a changed story is in ``session.resume_notes``. A save that cannot be
     resumed is explained with ``say``, and ``confirm`` asks before it is replaced; if the viewer
-    declines, :class:`SaveKept` is raised and the save stays as it was.
+    declines, :class:`SaveKept` is raised and the save stays as it was. ``arms``: the viewer's
+    experiment arms (a resumed playthrough keeps the ones it was saved with; ``say`` tells
+    the viewer when that differs from ``arms``).
     """
     if not start_new:
         try:
             saved = store.load(story.id, viewer)
             if saved is not None:
                 session = Session.from_json(
-                    story, saved, timers=timers, recorder_factory=recorder_for
+                    story, saved, timers=timers, recorder_factory=recorder_for, arms=arms
                 )
+                kept = {
+                    f"{experiment}={arm}"
+                    for experiment, arm in session.arms.items()
+                    if arms and arms.get(experiment, arm) != arm
+                }
+                if kept:
+                    say(
+                        "This playthrough continues in the arm it began in ("
+                        + ", ".join(sorted(kept))
+                        + "); start a new one (--new) to play another arm."
+                    )
                 return session, True
         except ResumeError as exc:
             say(f"Your saved playthrough cannot be continued: {exc}.")
             if not confirm("Start a new playthrough?"):
                 raise SaveKept("Nothing changed; your save is kept.") from None
-    return Session(story, timers=timers, recorder_factory=recorder_for), False
+    return Session(story, timers=timers, recorder_factory=recorder_for, arms=arms), False
 
 
 class Autosave:

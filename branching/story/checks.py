@@ -14,6 +14,12 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from branching.story.experiment_checks import (
+    check_arm_graphs,
+    check_declarations,
+    check_variants,
+    declared_experiments,
+)
 from branching.story.expressions import (
     ExpressionError,
     Kind,
@@ -78,11 +84,23 @@ def check_story(
     checker = _Checker(nodes, kinds, problems)
     for node_id, node in nodes.items():
         checker.node(node_id, node)
+    declared = declared_experiments(raw)
+    problems.extend(check_declarations(raw, nodes))
+    for node_id, node in nodes.items():
+        if isinstance(node, dict) and "variants" in node:
+            problems.extend(check_variants(node_id, node, declared, checker.node_problems))
 
     if text is None or may_hold_control_characters(text):
         problems.extend(p for p in _control_characters(raw) if warnings or p.severity == "error")
     if warnings and isinstance(start, str) and not any(p.severity == "error" for p in problems):
-        problems.extend(checker.graph_warnings(start))
+        problems.extend(
+            check_arm_graphs(
+                nodes,
+                declared,
+                lambda successors: checker.graph_warnings(start, checker.positions(successors)),
+                checker.graph_warnings(start),
+            )
+        )
     return problems
 
 
@@ -217,6 +235,22 @@ class _Checker:
                 Problem("error", code, message, path, node_id) for code, message in found
             )
 
+    def node_problems(self, node_id: str, node: Mapping[str, Any]) -> list[Problem]:
+        """The problems of one node's data on its own (a node as an experiment arm sees it)."""
+        alone = _Checker(self.nodes, self.kinds, [])
+        alone._expressions, alone._templates = self._expressions, self._templates
+        alone._effects = self._effects
+        alone.node(node_id, node)
+        return alone.problems
+
+    def positions(self, successors: Mapping[str, list[str]]) -> list[list[int]]:
+        """Successors by id as the position lists :meth:`graph_warnings` takes."""
+        index = self.index
+        return [
+            [index[target] for target in successors.get(node_id, ()) if target in index]
+            for node_id in self.nodes
+        ]
+
     # --- Cached verdicts ---------------------------------------------------------------------
 
     def template(self, text: str) -> list[_Finding]:
@@ -262,12 +296,16 @@ class _Checker:
 
     # --- Graph -------------------------------------------------------------------------------
 
-    def graph_warnings(self, start: str) -> list[Problem]:
-        """Unreachable nodes and endings, traps, and nodes whose every choice is conditional."""
+    def graph_warnings(
+        self, start: str, successors: list[list[int]] | None = None
+    ) -> list[Problem]:
+        """Unreachable nodes and endings, traps, and nodes whose every choice is conditional;
+        on the story map as written, or on ``successors`` (an experiment arm's map)."""
         first = self.index.get(start)
         if first is None:
             return []
-        successors = self.successors
+        if successors is None:
+            successors = self.successors
         reachable = _search(successors, [first])
         predecessors: list[list[int]] = [[] for _ in successors]
         for source, targets in enumerate(successors):

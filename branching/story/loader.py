@@ -327,9 +327,9 @@ def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
 _FIELDS = {
     "story": [
         *("$schema", "format", "id", "title", "version", "author", "language"),
-        *("start", "variables", "nodes"),
+        *("start", "variables", "nodes", "experiments"),
     ],
-    "node": ["text", "title", "tags", "set", "choices", "timer", "ending"],
+    "node": ["text", "title", "tags", "set", "choices", "timer", "ending", "variants"],
     "choice": ["label", "to", "id", "if", "set"],
     "timer": ["seconds", "default"],
     "ending": ["title", "kind"],

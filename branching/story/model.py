@@ -76,6 +76,20 @@ class Choice(_Model):
         return self.id if self.id is not None else self.to
 
 
+class NodeVariant(_Model):
+    """What one experiment arm changes at a node. Fields left out keep the node as written;
+    ``"timer": null`` removes the node's timer in this arm."""
+
+    text: StrictStr = Field("", description="Replaces the node's text in this arm.")
+    title: StrictStr | None = Field(None, description="Replaces the node's title in this arm.")
+    choices: list[Choice] | None = Field(
+        None,
+        description="Replaces the whole list of choices. Keep a choice's `id` across arms when "
+        "it is the same option, so the arms can be compared.",
+    )
+    timer: Timer | None = Field(None, description="Replaces the timer; null removes it.")
+
+
 class Node(_Model):
     """A passage: text, then choices or an ending."""
 
@@ -88,6 +102,11 @@ class Node(_Model):
     choices: list[Choice] | None = None
     timer: Timer | None = None
     ending: StrictBool | Ending | None = None
+    variants: dict[Id, dict[Id, NodeVariant]] = Field(
+        default_factory=dict,
+        description="Experiment arms that change this node: {experiment id: {arm id: changes}}. "
+        "The control arm (the first listed in the experiment) is the node as written.",
+    )
 
     @property
     def is_ending(self) -> bool:
@@ -99,6 +118,21 @@ class Node(_Model):
         if isinstance(self.ending, Ending):
             return self.ending
         return Ending(title=None) if self.ending is True else None
+
+
+class Experiment(_Model):
+    """An A/B experiment: viewers are split between arms by weight; nodes say what each arm
+    changes (``variants``). The first arm listed is the control."""
+
+    title: StrictStr | None = Field(None, description="What the experiment tests, for reports.")
+    arms: dict[Id, StrictInt | StrictFloat] = Field(
+        description="{arm id: weight}; at least two arms, weights > 0. The first is the control."
+    )
+
+    @property
+    def control(self) -> str:
+        """The control arm: the first listed."""
+        return next(iter(self.arms))
 
 
 class Story(_Model):
@@ -116,6 +150,10 @@ class Story(_Model):
         default_factory=dict, description="Story state: {name: default}."
     )
     nodes: dict[Id, Node]
+    experiments: dict[Id, Experiment] = Field(
+        default_factory=dict,
+        description="A/B experiments: {experiment id: {title, arms: {arm id: weight}}}.",
+    )
 
     #: Set by the loader: a hash of the file's bytes (see :func:`content_hash`).
     _content_hash: str = PrivateAttr("")

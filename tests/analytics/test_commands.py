@@ -36,6 +36,7 @@ TOP_KEYS = {
     "paths",
     "endings",
     "coverage",
+    "experiments",
     "notes",
     "definitions",
 }
