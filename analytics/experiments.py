@@ -152,6 +152,8 @@ class TestResult:
     reason: str | None = None
     #: Viewers per arm needed to detect the difference seen so far (80% power, α = 0.05).
     needed_per_arm: int | None = None
+    #: False when every viewer fell in one category (or one arm): nothing to compare.
+    comparable: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -453,6 +455,7 @@ def _fixed(metric: str, table: list[list[int]], reports: Sequence[ArmReport]) ->
         test.enough_data,
         test.reason,
         needed,
+        test.arms >= 2 and test.categories >= 2,
     )
 
 
@@ -483,6 +486,7 @@ def _adjusted(tests: list[TestResult]) -> list[TestResult]:
             t.enough_data,
             t.reason,
             t.needed_per_arm,
+            t.comparable,
         )
         for t, p in zip(tests, adjusted, strict=True)
     ]
@@ -563,6 +567,9 @@ def verdicts(report: ExperimentReport) -> list[str]:
     srm_note = "" if srm.flagged else "; no sample ratio mismatch"
     for metric, test in fixed.items():
         subject = _subject(report, metric)
+        if not test.comparable:
+            said.append(f"Nothing to compare on {subject}: {test.reason}.")
+            continue
         if not test.enough_data:
             need = (
                 f"; about {test.needed_per_arm:,} viewers per arm are needed to detect the "

@@ -141,11 +141,12 @@ def story_for_arms(story: Story, arms: Mapping[str, str]) -> Story:
     Unchanged nodes are shared with ``story``; the content hash stays the file's, because
     saves and the log refer to the file, with the arms recorded beside it.
     """
-    changed = {
-        node_id: node_for_arms(node, arms)
-        for node_id, node in story.nodes.items()
-        if node.variants and any(experiment in arms for experiment in node.variants)
-    }
+    changed = {}
+    for node_id, node in story.nodes.items():
+        if node.variants:
+            seen = node_for_arms(node, arms)
+            if seen is not node:
+                changed[node_id] = seen
     if not changed:
         return story
     view = story.model_copy(update={"nodes": {**story.nodes, **changed}})
