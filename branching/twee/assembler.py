@@ -178,7 +178,15 @@ class Assembler:
                 node["ending"] = ending
         elif not choices:
             node["ending"] = True
-        known = {"id", "title", "tags", "text", "timer", "ending", "choices"}
+        if "variants" in clauses:
+            variants = clause_value(clauses["variants"])
+            if isinstance(variants, dict):
+                node["variants"] = variants  # checked with the rest of the story
+            else:
+                self.problems.append(
+                    passage.problem(f"ignored the variants {clauses['variants'][:60]!r}")
+                )
+        known = {"id", "title", "tags", "text", "timer", "ending", "choices", "variants"}
         for key in clauses:
             if key not in known and not key.startswith("set "):
                 self.problems.append(

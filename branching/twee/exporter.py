@@ -118,6 +118,9 @@ def _settings_passage(story: Story) -> str:
             lines.append(f"{key}: {quote_json(value)}")
     for name, default in story.variables.items():
         lines.append(f"variable {name}: {quote_json(default)}")
+    for experiment_id, experiment in story.experiments.items():
+        dumped = experiment.model_dump(mode="json", exclude_none=True)
+        lines.append(f"experiment {experiment_id}: {quote_json(dumped)}")
     return "\n".join(lines) + "\n"
 
 
@@ -162,6 +165,16 @@ def _node_passage(
             clauses.append(f"ending: {quote_json(ending)}")
     if node.choices == []:
         clauses.append("choices: []")
+    if node.variants:
+        # Exactly the fields each arm gives (a "timer": null removes the timer in that arm).
+        variants = {
+            experiment: {
+                arm: variant.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                for arm, variant in arms.items()
+            }
+            for experiment, arms in node.variants.items()
+        }
+        clauses.append(f"variants: {quote_json(variants)}")
     header = f":: {escape_header(name)}"
     if node.tags and twine_tags:
         header += " [" + " ".join(escape_header(tag) for tag in node.tags) + "]"

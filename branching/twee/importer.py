@@ -186,6 +186,7 @@ _STORY_KEYS = (
     "start",
     "variables",
     "nodes",
+    "experiments",
 )
 _SETTINGS_KEYS = ("id", "title", "version", "author", "language", "$schema")
 
@@ -322,6 +323,8 @@ def _story_fields(
         return story, {}
     values, variables = _read_settings(settings, problems)
     story.update((key, values[key]) for key in _SETTINGS_KEYS if key in values)
+    if values.get("experiments"):
+        story["experiments"] = values["experiments"]
     return story, variables
 
 
@@ -442,7 +445,7 @@ def _read_settings(
     values: dict[str, Any] = {}
     variables: dict[str, Value] = {}
     for offset, line in enumerate(passage.text.split("\n"), 1):
-        match = re.match(r"^(variable\s+\S+|[$\w]+):\s?(.*)$", line.strip())
+        match = re.match(r"^((?:variable|experiment)\s+\S+|[$\w]+):\s?(.*)$", line.strip())
         if not match:
             continue
         key, raw = match.group(1), match.group(2)
@@ -455,6 +458,16 @@ def _read_settings(
                 problems.append(
                     passage.problem(
                         f"ignored the variable line {line.strip()!r}", passage.line + offset
+                    )
+                )
+        elif key.startswith("experiment "):
+            name = key.split(None, 1)[1]
+            if isinstance(value, dict):
+                values.setdefault("experiments", {})[name] = value
+            else:
+                problems.append(
+                    passage.problem(
+                        f"ignored the experiment line {line.strip()!r}", passage.line + offset
                     )
                 )
         elif key in _SETTINGS_KEYS:

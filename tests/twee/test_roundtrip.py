@@ -103,6 +103,20 @@ def test_tricky_story_round_trips_exactly() -> None:
     assert export_twee(back) == twee
 
 
+def test_experiments_and_variants_round_trip_exactly() -> None:
+    """Arms, weights and each variant's fields, a timer removed in one arm included."""
+    from tests.story.test_experiments import cliff
+
+    data = cliff()
+    data["experiments"]["pace"] = {"arms": {"calm": 3, "rushed": 1.5}}
+    data["nodes"]["edge"]["variants"]["pace"] = {"rushed": {"timer": None, "title": "Hurry"}}
+    story = Story.model_validate(data)
+    twee, back = roundtrip(story)
+    assert back.model_dump() == story.model_dump()
+    assert back.nodes["edge"].variants["pace"]["rushed"].model_fields_set == {"timer", "title"}
+    assert export_twee(back) == twee
+
+
 def test_export_is_readable_twee() -> None:
     twee = export_twee(Story.model_validate(TRICKY))
     assert "[[Open it->" in twee
