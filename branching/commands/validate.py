@@ -49,12 +49,24 @@ def validate(
     if deep and result.ok and result.story is not None:  # --deep built the story
         from pathlib import Path
 
-        from branching.story.deep import explore
+        from dataclasses import replace
+
+        from branching.story.deep import explore, explore_arms
         from branching.story.loader import locate
 
         skip = {p.node for p in problems if p.code in ("unreachable", "unreached-ending")}
         found = explore(result.story, max_states=max_states, skip={n for n in skip if n})
         deep_problems = [p for p in found.problems if p.severity == "error" or not no_warnings]
+        # Each experiment arm plays another story: its faults are faults too.
+        for experiment, arm, arm_found in explore_arms(result.story, max_states=max_states):
+            found.states += arm_found.states
+            found.complete = found.complete and arm_found.complete
+            seen = {(p.code, p.path) for p in deep_problems}
+            deep_problems += [
+                replace(p, message=f'in experiment "{experiment}", arm "{arm}": {p.message}')
+                for p in arm_found.problems
+                if p.severity == "error" and (p.code, p.path) not in seen
+            ]
         if deep_problems:
             text = Path(story).read_bytes().decode("utf-8-sig")
             problems += locate(text, deep_problems)

@@ -110,6 +110,22 @@ def explore(story: Story, *, max_states: int = MAX_STATES, skip: Iterable[str] =
     return _Explorer(story, max_states).run(set(skip))
 
 
+def explore_arms(
+    story: Story, *, max_states: int = MAX_STATES
+) -> list[tuple[str, str, DeepResult]]:
+    """:func:`explore` for the story as each arm of each experiment sees it (the other
+    experiments at their control arm), for the arms that change anything."""
+    from branching.story.experiments import story_for_arms
+
+    found = []
+    for experiment_id, experiment in story.experiments.items():
+        for arm in list(experiment.arms)[1:]:
+            view = story_for_arms(story, {experiment_id: arm})
+            if view is not story:
+                found.append((experiment_id, arm, explore(view, max_states=max_states)))
+    return found
+
+
 class _Explorer:
     def __init__(self, story: Story, max_states: int) -> None:
         self.story = story

@@ -1,4 +1,5 @@
-"""Report speed at scale (issue 5: 1,000,000 playthroughs, about 10 M choices, in at most 1 s).
+"""Report speed at scale: 1,000,000 playthroughs, about 10 M choices, in at most 1 s; the
+report on one experiment (Whiteout's ``flag-stakes``) in at most 1 s too.
 
 Run: ``python -m tests.benchmarks.bench_report [PLAYTHROUGHS]`` (or
 ``python -m pytest tests/benchmarks/bench_report.py -s``). ``BENCH_DIR`` chooses where the log
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 STORY = ROOT / "stories" / "demo.json"
 SEED = 1
 DAYS = 30
+EXPERIMENT = "flag-stakes"
 
 
 def build(path: Path, playthroughs: int) -> dict[str, float]:
@@ -105,6 +107,11 @@ def time_reports(path: Path, runs: int = 7) -> dict[str, float]:
 
             figures[f"in-process json, {name}"] = _median(as_json, runs)
             figures[f"in-process table, {name}"] = _median(as_table, runs)
+
+        def experiment() -> None:
+            render_json(load_report(log.conn, story, Selection(story.id), experiment=EXPERIMENT))
+
+        figures["in-process json, experiment"] = _median(experiment, runs)
     for fmt in ("json", "table"):
         command = [
             sys.executable, "-m", "branching", "report", str(STORY), "--db", str(path),
@@ -115,6 +122,14 @@ def time_reports(path: Path, runs: int = 7) -> dict[str, float]:
             subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
 
         figures[f"CLI {fmt}, all"] = _median(cli, max(3, runs // 2))
+    command = [
+        sys.executable, "-m", "branching", "report", str(STORY), "--db", str(path),
+        "--experiment", EXPERIMENT, "--format", "json", "-o", os.devnull,
+    ]  # fmt: skip
+    figures["CLI json, --experiment"] = _median(
+        lambda: subprocess.run(command, cwd=ROOT, check=True, capture_output=True),
+        max(3, runs // 2),
+    )
     return figures
 
 

@@ -208,3 +208,14 @@ def test_graph_and_stats_take_an_arm(tmp_path: Path) -> None:
     assert drawn.exit_code == 0 and "Leap!" in drawn.output and "Walk" not in drawn.output
     bad = runner.invoke(main, ["graph", str(path), "--arm", "wording=newer"])
     assert bad.exit_code == 2 and "its arms: old, new" in bad.output
+
+
+def test_deep_plays_every_arm(tmp_path: Path) -> None:
+    data = cliff(variables={"n": 0})
+    choices = data["nodes"]["edge"]["variants"]["wording"]["new"]["choices"]
+    choices[0]["if"] = "10 / n > 1"  # fails only on real values, and only in arm "new"
+    path = tmp_path / "cliff.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path), "--deep"])
+    assert result.exit_code == 1
+    assert '[deep-runtime-error] node "edge": in experiment "wording", arm "new": ' in result.output
