@@ -279,7 +279,7 @@ def build_experiment(story: Story, experiment_id: str, counts: ArmCounts) -> Exp
             continue
         table = [[_node_share(r, node_id, c).count for c in choice_ids] for r in reports]
         metric = f"choice:{node_id}"
-        fixed.append(_fixed(metric, table, reports))
+        fixed.append(_fixed(metric, table))
         sequential.append(_sequential(metric, table, weights))
         for r in reports[1:]:
             for c in choice_ids:
@@ -292,7 +292,7 @@ def build_experiment(story: Story, experiment_id: str, counts: ArmCounts) -> Exp
                     _effect(r.arm, metric, c, labels, control_share, _node_share(r, node_id, c))
                 )
     completion = [[r.completed.count, r.viewers - r.completed.count] for r in reports]
-    fixed.append(_fixed("completion", completion, reports))
+    fixed.append(_fixed("completion", completion))
     sequential.append(_sequential("completion", completion, weights))
     for r in reports[1:]:
         labels = ("completion", "completion")
@@ -301,7 +301,7 @@ def build_experiment(story: Story, experiment_id: str, counts: ArmCounts) -> Exp
         )
     if len(endings) >= 2:
         table = [[share.count for _, _, share in r.endings] for r in reports]
-        fixed.append(_fixed("endings", table, reports))
+        fixed.append(_fixed("endings", table))
         sequential.append(_sequential("endings", table, weights))
 
     tests = _adjusted(fixed) + _adjusted(sequential)
@@ -442,7 +442,7 @@ def _choice_ids(reports: Sequence[ArmReport], node_id: str) -> list[str]:
 # --- Tests and effects ----------------------------------------------------------------------------
 
 
-def _fixed(metric: str, table: list[list[int]], reports: Sequence[ArmReport]) -> TestResult:
+def _fixed(metric: str, table: list[list[int]]) -> TestResult:
     test = es.pearson_independence(table)
     needed = None if test.enough_data else _needed(table)
     return TestResult(
