@@ -17,12 +17,15 @@ if TYPE_CHECKING:
     from branching.story.model import Story
 
 
-def load_story_or_exit(path: str | Path) -> Story:
-    """The story in ``path``, or a message on stderr and exit status 2 (unreadable) or 1."""
+def load_story_or_exit(path: str | Path, purpose: str) -> Story:
+    """The story in ``path``, or a message on stderr and exit status 2 (unreadable) or 1.
+
+    ``purpose`` completes "has errors, so it cannot be ...": what the command does with it.
+    """
     from branching.story.loader import StoryError, read_story
 
     try:
-        return read_story(path)
+        return read_story(path, purpose)
     except StoryError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2 if exc.result is not None and not exc.result.readable else 1)

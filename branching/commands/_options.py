@@ -37,6 +37,13 @@ def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -
     return resolve_db(value)
 
 
+#: The help of every ``--db PATH`` option, so all commands describe the log the same way.
+DB_HELP = (
+    f"Choice log database (default: ${ENV_DB}, else choices.db in your user data "
+    "directory; `branching log info` shows which)."
+)
+
+
 def db_option(f: F) -> F:
     """``--db PATH``: the command receives ``db: DbLocation`` (option, env or default)."""
     return click.option(
@@ -45,8 +52,7 @@ def db_option(f: F) -> F:
         metavar="PATH",
         callback=_resolve_db,
         expose_value=True,
-        help=f"Choice log database (default: ${ENV_DB}, else choices.db in your user data "
-        "directory; `branching log info` shows which).",
+        help=DB_HELP,
     )(f)
 
 

@@ -29,6 +29,6 @@ def graph(story: str, output_format: str, output: str | None, arms: dict[str, st
     from branching.graph import to_dot, to_mermaid
     from branching.story.experiments import story_for_arms
 
-    written = load_story_or_exit(story)
+    written = load_story_or_exit(story, "mapped")
     loaded = story_for_arms(written, check_arms(written, arms))
     write_output((to_mermaid if output_format == "mermaid" else to_dot)(loaded) + "\n", output)

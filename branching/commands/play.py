@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from branching.commands._options import FloatRange, arm_option, check_arms, viewer_option
+from branching.commands._options import (
+    DB_HELP,
+    FloatRange,
+    arm_option,
+    check_arms,
+    viewer_option,
+)
 
 if TYPE_CHECKING:
     from branching.play.engine import Session
@@ -40,7 +46,7 @@ if TYPE_CHECKING:
     help="Give N times as long on timed choices (e.g. 10).",
 )
 @click.option("--new", "start_new", is_flag=True, help="Start over even if a playthrough is saved.")
-@click.option("--db", type=click.Path(dir_okay=False), help="Choice log file to record into.")
+@click.option("--db", type=click.Path(dir_okay=False), metavar="PATH", help=DB_HELP)
 @click.option("--no-log", is_flag=True, help="Do not log this playthrough.")
 @click.option("--variant", metavar="LABEL", help="A label stored with the playthrough.")
 @arm_option(
@@ -89,7 +95,7 @@ def play(
 
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
-    loaded = load_story_or_exit(story)
+    loaded = load_story_or_exit(story, "played")
     check_arms(loaded, arms)
 
     try:

@@ -114,7 +114,7 @@ def report(
 
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
-    parsed = load_story_or_exit(story)
+    parsed = load_story_or_exit(story, "reported on")
     if experiment is not None and experiment not in parsed.experiments:
         known = ", ".join(parsed.experiments) or "none"
         raise click.BadParameter(

@@ -101,7 +101,7 @@ def simulate(
     from branching.commands._io import load_story_or_exit
     from branching.log import LogWriteError
 
-    parsed = load_story_or_exit(story)
+    parsed = load_story_or_exit(story, "simulated")
     check_arms(parsed, arms)
     planted = []
     for text in plants:

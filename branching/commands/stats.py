@@ -29,7 +29,7 @@ def stats(story: str, output_format: str, arms: dict[str, str]) -> None:
     from branching.graph import format_stats, stats_json, story_stats
     from branching.story.experiments import story_for_arms
 
-    written = load_story_or_exit(story)
+    written = load_story_or_exit(story, "measured")
     loaded = story_for_arms(written, check_arms(written, arms))
     result = story_stats(loaded)
     click.echo(stats_json(result) if output_format == "json" else format_stats(result))

@@ -46,7 +46,10 @@ def export_group() -> None:
     "(default: StoryData's format, else guessed from the code).",
 )
 @click.option(
-    "--start", help="Name of the passage to start at (default: StoryData's start, else Start)."
+    "--start",
+    metavar="NAME",
+    help="Name of the passage to start at (default: StoryData's start, else the passage "
+    "named Start, else the first passage, with a warning).",
 )
 def import_twee(
     files: tuple[Path, ...],

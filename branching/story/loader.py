@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 
 from branching.story.model import FORMAT, Id, Node, Story, content_hash
 from branching.story.problems import Problem, pointer, unescape_pointer
+from branching.story.untrusted import printable
 
 
 class StoryError(Exception):
@@ -83,10 +84,12 @@ def load_story(path: str | Path, *, warnings: bool = True, build: bool = True) -
     return load_story_bytes(data, name, warnings=warnings, build=build)
 
 
-def read_story(path: str | Path) -> Story:
+def read_story(path: str | Path, purpose: str = "played") -> Story:
     """The story in ``path``, or :class:`StoryError` naming its first errors.
 
     For players and reports, which need a usable story and a short explanation when not.
+    ``purpose`` says what the caller wanted to do (``"played"``, ``"measured"``...), so the
+    message of a command that does not play speaks of what it does.
     """
     result = load_story(path, warnings=False)
     if result.ok and result.story is not None:
@@ -95,7 +98,12 @@ def read_story(path: str | Path) -> Story:
     shown = "\n".join("  " + p.format(result.name) for p in errors[:5])
     more = f"\n  ... and {len(errors) - 5} more" if len(errors) > 5 else ""
     hint = f"\nRun `branching validate {result.name}` for the full list." if result.readable else ""
-    raise StoryError(f"{result.name} cannot be played:\n{shown}{more}{hint}", result)
+    if not result.readable:
+        head = f"{result.name} cannot be read"
+    else:
+        count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+        head = f"{result.name} has {count}, so it cannot be {purpose}"
+    raise StoryError(f"{printable(head, one_line=True)}:\n{shown}{more}{hint}", result)
 
 
 def load_story_bytes(

@@ -248,7 +248,7 @@ def test_bad_story_file(tmp_path: Path, demo_db: Path) -> None:
     bad.write_text("{", encoding="utf-8")
     result = run("report", bad, "--db", demo_db)
     # Not JSON: exit 2, as for every command that reads a story (1 is for a story with errors).
-    assert result.exit_code == 2 and "cannot be played" in result.output
+    assert result.exit_code == 2 and "cannot be read" in result.output
 
 
 def test_spawned_cli_gives_a_message_not_a_traceback(tmp_path: Path) -> None:

@@ -64,3 +64,51 @@ def test_every_command_is_in_the_cli_reference() -> None:
     assert page == reference(), (
         "docs/cli.md is out of date: run `python -m tests.commands.cli_reference > docs/cli.md`"
     )
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+@pytest.mark.parametrize("path", _commands(main), ids=" ".join)
+def test_every_db_option_reads_the_same(path: tuple[str, ...]) -> None:
+    """``--db`` names the same thing everywhere: one metavar and one description."""
+    from branching.commands._options import DB_HELP
+
+    for param in _command(path).params:
+        if isinstance(param, click.Option) and "--db" in param.opts:
+            assert param.metavar == "PATH", path
+            assert param.help == DB_HELP, path
+
+
+def test_import_start_help_matches_the_twine_guide() -> None:
+    """The help of ``import twee --start`` and docs/twine.md give the same fallbacks."""
+    option = next(p for p in _command(("import", "twee")).params if p.name == "start")
+    assert isinstance(option, click.Option) and option.help
+    guide = (ROOT / "docs" / "twine.md").read_text(encoding="utf-8")
+    row = next(line for line in guide.splitlines() if line.startswith("| `StoryData` `start`"))
+    for fallback in ("named `Start`", "first passage", "warning"):
+        assert fallback in row
+        assert fallback.replace("`", "") in option.help
+
+
+@pytest.mark.parametrize(
+    ("command", "verb"),
+    [("stats", "measured"), ("play", "played"), ("simulate", "simulated")],
+)
+def test_a_broken_story_is_refused_in_the_commands_own_words(
+    tmp_path: Path, command: str, verb: str
+) -> None:
+    story = tmp_path / "broken.json"
+    story.write_text('{"format": "branching/1"}', encoding="utf-8")
+    extra = {"play": ["--plain", "--no-log"], "simulate": ["-n", "1", "--db", str(tmp_path / "x")]}
+    args = [command, str(story), *extra.get(command, [])]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert f"has 4 errors, so it cannot be {verb}" in result.output
+    if command != "play":
+        assert "cannot be played" not in result.output
