@@ -10,11 +10,11 @@ Definitions used by ``branching stats`` (structure only: conditions are not eval
   dynamic programming over a topological order, never enumerated. When a loop (a group of
   nodes that can lead back to each other) lies on a way from the start to an ending, a viewer
   can go round it any number of times, so the count is *unbounded*.
-* **Longest path** is the most choices on a way from the start to an ending when each loop is
-  taken as a single stop: the longest path in the *condensation* (every strongly connected
-  component shrunk to one node). Without loops this is the exact longest path; with them, the
-  exact longest simple path is NP-hard to find and rarely what a writer means.
 * **Shortest path** is the fewest choices from the start to any ending.
+* **Longest path** is the most choices from the start to an ending, counted the same way. When
+  a loop lies on a way from the start to an ending a viewer can go round it any number of
+  times, so it is *unbounded*, like the number of paths; otherwise it is the exact longest
+  path of a DAG. So the shortest path is never longer than the longest.
 * **Branching factor** is the mean number of choices at non-ending nodes; ``decision points``
   are nodes offering two or more choices.
 
@@ -38,12 +38,15 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from branching.story.model import Node, Story
 
 if TYPE_CHECKING:
     import networkx as nx
+
+#: What ``longest_path`` and ``paths`` are when a loop lies on a way to an ending.
+UNBOUNDED: Literal["unbounded"] = "unbounded"
 
 #: Characters of story text shown in a map box.
 LABEL_CHARS = 48
@@ -96,14 +99,17 @@ class StoryStats:
     branching_factor: float
     decision_points: int
     loops: int
+    #: Fewest choices from the start to an ending; ``None`` when no ending can be reached.
     shortest_path: int | None
-    longest_path: int | None
+    #: Most choices from the start to an ending; :data:`UNBOUNDED` when a loop lies on the
+    #: way, ``None`` when no ending can be reached.
+    longest_path: int | Literal["unbounded"] | None
     #: Distinct start-to-ending paths; ``None`` when unbounded (a loop lies on the way).
     paths: int | None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["paths"] = "unbounded" if self.paths is None else self.paths
+        data["paths"] = UNBOUNDED if self.paths is None else self.paths
         return data
 
 
@@ -130,8 +136,10 @@ def story_stats(story: Story) -> StoryStats:
     ...         "a": {"choices": [{"label": "again", "to": "a"}, {"label": "on", "to": "b"}]},
     ...         "b": {"ending": {"kind": "good"}}}})
     >>> stats = story_stats(story)
-    >>> stats.paths is None, stats.loops, stats.longest_path, stats.endings_by_kind
-    (True, 1, 1, {'good': 1})
+    >>> stats.paths is None, stats.loops, stats.shortest_path, stats.longest_path
+    (True, 1, 1, 'unbounded')
+    >>> stats.endings_by_kind
+    {'good': 1}
     """
     # networkx allocates a few dicts per node and edge; see loader._collector_paused for why
     # the cyclic collector is paused meanwhile.
@@ -165,14 +173,14 @@ def _story_stats(story: Story) -> StoryStats:
     choices = sum(len(node.choices or ()) for node in story.nodes.values())
     senders = [node for node in story.nodes.values() if not node.is_ending]
     shortest: int | None = None
-    longest: int | None = None
+    longest: int | Literal["unbounded"] | None = None
     paths: int | None = 0
     if story.start in useful:
         lengths = nx.single_source_shortest_path_length(useful, story.start)
         shortest = min((lengths[e] for e in endings if e in lengths), default=None)
         if any(c & useful_nodes for c in cyclic):
-            condensed = nx.condensation(useful, [c for c in components if c & useful_nodes])
-            longest, paths = int(nx.dag_longest_path_length(condensed)), None
+            # A viewer can go round the loop any number of times on the way to an ending.
+            longest, paths = UNBOUNDED, None
         else:
             longest = int(nx.dag_longest_path_length(useful))
             paths = _count_paths(useful, story.start, endings)
@@ -257,7 +265,7 @@ def format_stats(stats: StoryStats) -> str:
       variables          0
       branching factor   1.00 choices per non-ending node; 0 decision points (2+ choices)
       shortest path      1 choice to an ending
-      longest path       1 choice to an ending (each loop counted as one step)
+      longest path       1 choice to an ending
       loops              0
       paths              1 distinct path from the start to an ending
     """
@@ -266,7 +274,7 @@ def format_stats(stats: StoryStats) -> str:
     if kinds and set(stats.endings_by_kind) != {"neutral"}:
         endings += f": {kinds}"
     if stats.paths is None:
-        paths = "unbounded (a loop lies on a way from the start to an ending)"
+        paths = f"{UNBOUNDED} ({_LOOP_ON_THE_WAY})"
     else:
         paths = f"{stats.paths:,} distinct path{_s(stats.paths)} from the start to an ending"
         if stats.paths >= 10**6:
@@ -284,8 +292,8 @@ def format_stats(stats: StoryStats) -> str:
             f"{stats.branching_factor:.2f} choices per non-ending node; "
             f"{stats.decision_points:,} decision point{_s(stats.decision_points)} (2+ choices)",
         ),
-        ("shortest path", _length(stats.shortest_path, "")),
-        ("longest path", _length(stats.longest_path, " (each loop counted as one step)")),
+        ("shortest path", _length(stats.shortest_path)),
+        ("longest path", _length(stats.longest_path)),
         ("loops", f"{stats.loops:,}"),
         ("paths", paths),
     ]
@@ -296,10 +304,15 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
-def _length(value: int | None, note: str) -> str:
+_LOOP_ON_THE_WAY = "a loop lies on a way from the start to an ending"
+
+
+def _length(value: int | Literal["unbounded"] | None) -> str:
     if value is None:
         return "no ending can be reached from the start"
-    return f"{value:,} choice{_s(value)} to an ending{note}"
+    if value == UNBOUNDED:
+        return f"{UNBOUNDED} ({_LOOP_ON_THE_WAY}: a viewer can go round it any number of times)"
+    return f"{value:,} choice{_s(value)} to an ending"
 
 
 # --- Maps ------------------------------------------------------------------------------------

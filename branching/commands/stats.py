@@ -21,8 +21,8 @@ from branching.commands._options import arm_option, check_arms
 def stats(story: str, output_format: str, arms: dict[str, str]) -> None:
     """Count the nodes, choices, endings, loops and paths of STORY.
 
-    Paths from the start to an ending are counted without listing them ("unbounded" when a
-    loop lies on the way); the longest path takes each loop as one step. Conditions are not
+    Paths from the start to an ending are counted without listing them; the number of paths
+    and the longest path are "unbounded" when a loop lies on the way. Conditions are not
     evaluated: see `branching validate --deep` for what real plays can reach.
     """
     from branching.commands._io import load_story_or_exit

@@ -76,8 +76,21 @@ def test_loop_on_the_way_makes_paths_unbounded() -> None:
     stats = story_stats(story)
     assert stats.paths is None and stats.loops == 1
     assert stats.to_json()["paths"] == "unbounded"
-    # The loop {a, b} counts as one step on the way to e.
-    assert stats.longest_path == 1
+    # A viewer can go round {a, b} any number of times on the way to e.
+    assert stats.longest_path == "unbounded" and stats.shortest_path == 2
+    assert stats.to_json()["longest_path"] == "unbounded"
+
+
+def test_shortest_is_never_longer_than_longest_with_loops() -> None:
+    """A loop in the middle: the shortest way takes 3 choices and the longest has no bound."""
+    story = make({"a": go("b"), "b": go("c"), "c": go("b", "e"), "e": END})
+    stats = story_stats(story)
+    assert stats.shortest_path == 3
+    assert stats.longest_path == "unbounded"
+    text = branching.graph.format_stats(stats)
+    assert "shortest path      3 choices to an ending" in text
+    assert "longest path       unbounded (a loop lies on a way" in text
+    assert "each loop counted as one step" not in text
 
 
 def test_loop_off_the_way_keeps_paths_bounded() -> None:
