@@ -57,7 +57,8 @@ def check_story(
 
     ``text`` is the file the data came from (bytes or decoded); when given, the walk looking
     for control characters runs only if the file may hold one. Graph warnings are computed
-    only when there is no error (an error may be their cause).
+    on the map as it stands, errors or not, so one run reports every problem; a node whose way
+    on is an error (a missing target, no choices) is not also called a trap.
 
     >>> story = {"start": "a", "nodes": {"a": {"choices": [{"label": "Go", "to": "b"}]}}}
     >>> [(p.code, p.path) for p in check_story(story)]
@@ -76,12 +77,17 @@ def check_story(
             if isinstance(value, bool | int | float | str)
         }
     start = raw.get("start")
+    checker = _Checker(nodes, kinds, problems)
     if isinstance(start, str) and start not in nodes:
         problems.append(
-            Problem("error", "missing-start", f'start node "{start}" does not exist', "/start")
+            Problem(
+                "error",
+                "missing-start",
+                f'start node "{start}" does not exist' + checker.suggest_node(start),
+                "/start",
+            )
         )
 
-    checker = _Checker(nodes, kinds, problems)
     for node_id, node in nodes.items():
         checker.node(node_id, node)
     declared = declared_experiments(raw)
@@ -92,15 +98,23 @@ def check_story(
 
     if text is None or may_hold_control_characters(text):
         problems.extend(p for p in _control_characters(raw) if warnings or p.severity == "error")
-    if warnings and isinstance(start, str) and not any(p.severity == "error" for p in problems):
-        problems.extend(
-            check_arm_graphs(
-                nodes,
-                declared,
-                lambda successors: checker.graph_warnings(start, checker.positions(successors)),
-                checker.graph_warnings(start),
+    if warnings and isinstance(start, str):
+        # The map as written gets its warnings whatever the errors; experiment arms' maps
+        # only once the story is sound (their variants may be what is broken).
+        written = checker.graph_warnings(start)
+        if any(p.severity == "error" for p in problems):
+            problems.extend(written)
+        else:
+            problems.extend(
+                check_arm_graphs(
+                    nodes,
+                    declared,
+                    lambda successors: checker.graph_warnings(
+                        start, checker.positions(successors)
+                    ),
+                    written,
+                )
             )
-        )
     return problems
 
 
@@ -122,6 +136,10 @@ class _Checker:
         self.successors: list[list[int]] = []
         self.endings: list[int] = []
         self.all_conditional: set[int] = set()
+        #: Nodes whose way on is an error (no choices, a missing target): the trap search
+        #: treats them as able to finish, so a warning never repeats an error.
+        self.broken: list[int] = []
+        self._suggestions = Suggestions(nodes, kinds)
         # Verdicts depend only on the source and the story, and stories repeat their conditions
         # and effects thousands of times.
         self._expressions: dict[tuple[str, Kind | None, str], list[_Finding]] = {}
@@ -152,6 +170,7 @@ class _Checker:
                     )
                 )
         elif not choices:
+            self.broken.append(len(self.successors) - 1)
             add(
                 Problem(
                     "error",
@@ -179,11 +198,13 @@ class _Checker:
                 if target.__class__ is str:
                     successor = index.get(target)
                     if successor is None:
+                        self.broken.append(len(self.successors) - 1)
                         add(
                             Problem(
                                 "error",
                                 "missing-node",
-                                f'choice leads to "{target}", which does not exist',
+                                f'choice leads to "{target}", which does not exist'
+                                + self.suggest_node(target),
                                 _at(node_id, "choices", position, "to"),
                                 node_id,
                             )
@@ -228,6 +249,10 @@ class _Checker:
         if isinstance(timer, dict):
             self.problems.extend(_check_timer(node_id, timer, keys, is_ending))
 
+    def suggest_node(self, name: str) -> str:
+        """``; did you mean "cellar"?`` for a node id that does not exist, or ``""``."""
+        return self._suggestions.node(name)
+
     def _place(self, found: list[_Finding], node_id: str, *parts: str | int) -> None:
         if found:
             path = _at(node_id, *parts)
@@ -256,7 +281,7 @@ class _Checker:
     def template(self, text: str) -> list[_Finding]:
         found = self._templates.get(text)
         if found is None:
-            found = self._templates[text] = _check_template(text, self.kinds)
+            found = self._templates[text] = _check_template(text, self.kinds, self._suggestions)
         return found
 
     def expression(self, source: str, wanted: Kind | None, what: str) -> list[_Finding]:
@@ -264,7 +289,7 @@ class _Checker:
         found = self._expressions.get(key)
         if found is None:
             found = self._expressions[key] = _check_expression(
-                source, self.nodes, self.kinds, wanted=wanted, what=what
+                source, self.nodes, self.kinds, self._suggestions, wanted=wanted, what=what
             )
         return found
 
@@ -284,7 +309,7 @@ class _Checker:
                 (
                     "undefined-variable",
                     f'sets "{name}", which is not a variable of this story; '
-                    'declare it in "variables"',
+                    + self._suggestions.variable(name, 'declare it in "variables"'),
                 )
             ]
         if isinstance(value, str):
@@ -311,7 +336,7 @@ class _Checker:
         for source, targets in enumerate(successors):
             for target in targets:
                 predecessors[target].append(source)
-        finishing = _search(predecessors, self.endings)
+        finishing = _search(predecessors, self.endings + self.broken)
         endings = set(self.endings)
         problems: list[Problem] = []
         for position, node_id in enumerate(self.nodes):
@@ -376,6 +401,68 @@ def _search(graph: list[list[int]], sources: list[int]) -> bytearray:
 # --- Findings that do not depend on where they are ------------------------------------------
 
 
+class Suggestions:
+    """The nearest existing id or variable for a misspelt one, as field names get in the loader.
+
+    Lookups are cached. On a large story, node ids are first narrowed to those one edit
+    (deletion, insertion, substitution or swap) away through an index of their one-character
+    deletions, so a file full of broken links stays as quick to check as a sound one.
+
+    >>> hint = Suggestions({"cellar": {}, "hall": {}}, {"gold": "number"})
+    >>> hint.node("celar"), hint.node("zzz")
+    ('; did you mean "cellar"?', '')
+    >>> hint.variable("gld", "declare it")
+    'did you mean "gold"? (or declare it)'
+    """
+
+    #: Up to this many node ids, every one is compared (difflib); above it, the index narrows.
+    COMPARE_ALL = 2_000
+    CUTOFF = 0.75
+
+    def __init__(self, nodes: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
+        self._nodes = nodes
+        self._kinds = kinds
+        self._deletions: dict[str, list[str]] | None = None
+        self._cache: dict[tuple[str, str], str | None] = {}
+
+    def node(self, name: str) -> str:
+        found = self._nearest("node", name)
+        return f'; did you mean "{found}"?' if found else ""
+
+    def variable(self, name: str, otherwise: str) -> str:
+        """``did you mean "gold"? (or OTHERWISE)``, or just ``OTHERWISE``."""
+        found = self._nearest("variable", name)
+        return f'did you mean "{found}"? (or {otherwise})' if found else otherwise
+
+    def _nearest(self, kind: str, name: str) -> str | None:
+        key = (kind, name)
+        if key not in self._cache:
+            import difflib
+
+            pool = list(self._kinds) if kind == "variable" else self._node_candidates(name)
+            close = difflib.get_close_matches(name, pool, n=1, cutoff=self.CUTOFF)
+            self._cache[key] = close[0] if close else None
+        return self._cache[key]
+
+    def _node_candidates(self, name: str) -> list[str]:
+        if len(self._nodes) <= self.COMPARE_ALL:
+            return list(self._nodes)
+        if self._deletions is None:
+            self._deletions = {}
+            for node_id in self._nodes:
+                for variant in _one_deleted(node_id):
+                    self._deletions.setdefault(variant, []).append(node_id)
+        found: dict[str, None] = {}
+        for variant in _one_deleted(name):
+            found.update(dict.fromkeys(self._deletions.get(variant, ())))
+        return list(found)
+
+
+def _one_deleted(word: str) -> set[str]:
+    """``word`` and every string made by deleting one of its characters."""
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
 def _check_timer(
     node_id: str, timer: dict[str, Any], keys: Mapping[str, int], is_ending: bool
 ) -> Iterator[Problem]:
@@ -391,10 +478,15 @@ def _check_timer(
     default = timer.get("default")
     if isinstance(default, str) and default not in keys and not is_ending:
         known = ", ".join(f'"{k}"' for k in keys) or "none"
+        import difflib
+
+        close = difflib.get_close_matches(default, list(keys), n=1, cutoff=0.75)
+        hint = f'; did you mean "{close[0]}"?' if close else ""
         yield Problem(
             "error",
             "timer-default",
-            f'timer default "{default}" is not a choice of this node (choice ids: {known})',
+            f'timer default "{default}" is not a choice of this node (choice ids: {known})'
+            + hint,
             _at(node_id, "timer", "default"),
             node_id,
         )
@@ -408,13 +500,19 @@ def _check_timer(
         )
 
 
-def _check_template(text: str, kinds: Mapping[str, Kind]) -> list[_Finding]:
+def _check_template(
+    text: str, kinds: Mapping[str, Kind], suggestions: Suggestions
+) -> list[_Finding]:
     try:
         parsed = template(text)
     except TemplateError as exc:
         return [("interpolation", f"{exc} (at character {exc.offset + 1})")]
     return [
-        ("undefined-variable", f'{{{name}}} names no variable; declare it in "variables"')
+        (
+            "undefined-variable",
+            f"{{{name}}} names no variable; "
+            + suggestions.variable(name, 'declare it in "variables"'),
+        )
         for name in sorted(parsed.variables - kinds.keys())
     ]
 
@@ -423,6 +521,7 @@ def _check_expression(
     source: str,
     nodes: Mapping[str, Any],
     kinds: Mapping[str, Kind],
+    suggestions: Suggestions,
     *,
     wanted: Kind | None,
     what: str = "condition",
@@ -437,12 +536,18 @@ def _check_expression(
         found.append(
             (
                 "undefined-variable",
-                f'"{name}" is not a variable of this story; declare it in "variables"',
+                f'"{name}" is not a variable of this story; '
+                + suggestions.variable(name, 'declare it in "variables"'),
             )
         )
     for target in sorted(expr.nodes):
         if target not in nodes:
-            found.append(("unknown-node-in-visits", f'visits("{target}") names no node'))
+            found.append(
+                (
+                    "unknown-node-in-visits",
+                    f'visits("{target}") names no node' + suggestions.node(target),
+                )
+            )
     if undefined:
         return found
     try:

@@ -169,10 +169,9 @@ def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
     try:
         raw = json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
-        problem = Problem(
-            "error", "json-syntax", f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno
-        )
-        return LoadResult(name, None, [problem], digest, readable=False)
+        from branching.story.json_errors import syntax_problem
+
+        return LoadResult(name, None, [syntax_problem(text, exc)], digest, readable=False)
     except RecursionError:
         problem = Problem("error", "json-syntax", "not valid JSON: nested too deeply")
         return LoadResult(name, None, [problem], digest, readable=False)

@@ -90,8 +90,27 @@ def test_schema_key_is_allowed() -> None:
 def test_malformed_json_is_located_and_unreadable() -> None:
     result = load('{\n  "format": "branching/1"\n  "id": "x"\n}')
     problem = only(result, "json-syntax")
-    assert (problem.line, problem.column) == (3, 3)
+    # The comma is missing at the end of line 2, where the decoder noticed it on line 3.
+    assert (problem.line, problem.column) == (2, 26)
+    assert problem.message == "not valid JSON: missing comma at the end of line 2 (before line 3)"
     assert not result.readable
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "said"),
+    [
+        ('{\n  "a": 1,\n}', (2, 9), "a comma before }"),
+        ('{"nodes": [1, 2,]}', (1, 16), "a comma before ]"),
+        ("{'format': 1}", (1, 2), "double quotes"),
+        ('{"format" 1}', (1, 10), "missing colon"),
+    ],
+)
+def test_json_mistakes_are_named_where_they_are(
+    text: str, place: tuple[int, int], said: str
+) -> None:
+    problem = only(load(text), "json-syntax")
+    assert (problem.line, problem.column) == place
+    assert said in problem.message
 
 
 @pytest.mark.parametrize(("text", "kind"), [("[1, 2]", "an array"), ('"story"', "a string")])
@@ -512,7 +531,16 @@ def test_json_format(tmp_path: Path) -> None:
             "node": "a",
             "line": 8,
             "column": dump(data).splitlines()[7].index('"to"') + 1,
-        }
+        },
+        {
+            "severity": "warning",
+            "code": "unreached-ending",
+            "message": 'no path from the start "a" leads to this ending',
+            "path": "/nodes/z",
+            "node": "z",
+            "line": 9,
+            "column": 5,
+        },
     ]
 
 
@@ -569,3 +597,102 @@ def test_the_intercept_validates_without_errors() -> None:
     result = load_story(path)
     assert result.ok and result.errors == []
     assert result.story is not None and len(result.story.nodes) == 24_700
+
+
+# --- One run, suggestions, and the guide's example -------------------------------------------
+
+
+def test_warnings_come_with_errors_in_one_run() -> None:
+    data = story(
+        a={"choices": [{"label": "Go", "to": "nowhere"}, {"label": "Loop", "to": "loop"}]},
+        loop={"choices": [{"label": "Again", "to": "loop"}]},
+        island={"text": "never reached", "ending": True},
+    )
+    result = load(data)
+    found = {(p.severity, p.code, p.node) for p in result.problems}
+    assert ("error", "missing-node", "a") in found
+    assert ("warning", "trap", "loop") in found
+    assert ("warning", "unreached-ending", "island") in found
+    # "a" only leads on through an error: the error says it, no trap warning repeats it.
+    assert ("warning", "trap", "a") not in found
+
+
+def test_a_node_without_choices_is_an_error_not_also_a_trap() -> None:
+    data = story(a={"choices": [{"label": "Go", "to": "b"}]}, b={"text": "stuck"})
+    codes = [(p.code, p.node) for p in load(data).problems]
+    assert ("no-choices", "b") in codes
+    assert not [c for c in codes if c[0] == "trap"]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "code", "suggestion"),
+    [
+        ({"a": {"choices": [{"label": "Go", "to": "celar"}]}}, "missing-node", "cellar"),
+        ({"a": {"choices": [{"label": "Go", "to": "cellar", "if": "gld > 1"}]}}, None, "gold"),
+        ({"a": {"text": "{nmae}", "choices": [{"label": "Go", "to": "cellar"}]}}, None, "name"),
+        ({"a": {"choices": [{"label": "Go", "to": "cellar", "set": {"trch": True}}]}}, None, "torch"),
+        (
+            {"a": {"choices": [{"label": "Go", "to": "cellar", "if": 'visits("celler") > 0'}]}},
+            "unknown-node-in-visits",
+            "cellar",
+        ),
+        (
+            {
+                "a": {
+                    "timer": {"seconds": 3, "default": "wiat"},
+                    "choices": [{"label": "Wait", "to": "cellar", "id": "wait"}],
+                }
+            },
+            "timer-default",
+            "wait",
+        ),
+    ],
+)
+def test_misspelt_names_get_the_nearest_one(
+    nodes: dict[str, Any], code: str | None, suggestion: str
+) -> None:
+    data = story(**nodes, cellar={"ending": True})
+    found = only(load(data), code or "undefined-variable")
+    assert f'did you mean "{suggestion}"?' in found.message
+
+
+def test_missing_start_suggests_a_node() -> None:
+    data = story()
+    data["start"] = "A"
+    assert 'did you mean "a"?' not in only(load(data), "missing-start").message  # too short
+    data["start"] = "ending"
+    data["nodes"]["endings"] = {"ending": True}
+    assert 'did you mean "endings"?' in only(load(data), "missing-start").message
+
+
+def test_nothing_is_suggested_when_nothing_is_near() -> None:
+    data = story(a={"choices": [{"label": "Go", "to": "zzzzzz"}]}, cellar={"ending": True})
+    assert "did you mean" not in only(load(data), "missing-node").message
+
+
+def test_suggestions_stay_fast_on_many_broken_links() -> None:
+    import time
+
+    nodes: dict[str, Any] = {f"node-{i}": {"ending": True} for i in range(20_000)}
+    nodes["a"] = {"choices": [{"label": "x", "to": f"nod-{i}", "id": f"c{i}"} for i in range(500)]}
+    data = story(**nodes)
+    began = time.perf_counter()
+    result = load(data)
+    assert len(result.errors) == 500
+    assert time.perf_counter() - began < 10
+
+
+def test_the_guides_first_example_is_what_validate_prints(tmp_path: Path) -> None:
+    """docs/validation.md opens with the real output for tests/fixtures/house.json."""
+    guide = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
+    block = guide.split("```\n", 2)[1]
+    (tmp_path / "story.json").write_bytes((ROOT / "tests/fixtures/house.json").read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-m", "branching", "validate", "story.json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1
+    assert done.stdout + done.stderr == block
