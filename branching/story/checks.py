@@ -485,8 +485,7 @@ def _check_timer(
         yield Problem(
             "error",
             "timer-default",
-            f'timer default "{default}" is not a choice of this node (choice ids: {known})'
-            + hint,
+            f'timer default "{default}" is not a choice of this node (choice ids: {known})' + hint,
             _at(node_id, "timer", "default"),
             node_id,
         )

@@ -12,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import branching.graph
+import branching.graph.maps
+import branching.graph.stats
 from branching.cli import main
 from branching.graph import dot_text, mermaid_text, story_stats, to_dot, to_mermaid
 from branching.story.model import Story
@@ -127,29 +129,30 @@ def test_mermaid_marks_start_endings_conditions_and_timers() -> None:
     )
     text = to_mermaid(story)
     assert text.startswith("flowchart TD\n")
-    assert 'n0[["Start"]]' in text  # start: double border
-    assert 'n1(["Late"]):::bad' in text and 'n2(["Free"]):::good' in text
-    assert 'n0 ==>|"Wait #40;5s#41;"| n1' in text  # timer default: thick
-    assert 'n0 -.->|"Open #40;if key#41;"| n2' in text  # conditional: dotted
-    assert 'n0 -->|"Leave"| n3' in text  # plain; `end` (a Mermaid keyword) became n3
-    assert " end" not in text.replace("n3", "")
+    assert 'n_a[["a<br/>Start"]]' in text  # start: double border, id over the text
+    assert 'n_b(["b<br/>bad ending"]):::bad' in text
+    assert 'n_c(["c<br/>good ending"]):::good' in text
+    assert 'n_a ==>|"Wait #40;5s#41;"| n_b' in text  # timer default: thick
+    assert 'n_a -.->|"Open #40;if key#41;"| n_c' in text  # conditional: dotted
+    assert 'n_a -->|"Leave"| n_end' in text  # plain; `end` (a Mermaid keyword) became n_end
+    assert not re.search(r"(^|[\s|])end($|\s)", text, re.MULTILINE)
 
 
 def test_mermaid_escapes_hostile_story_text() -> None:
     text = to_mermaid(hostile_story())
     lines = text.splitlines()
-    nodes = [line for line in lines if re.match(r"  n\d+\W", line) and "--" not in line[:8]]
-    edges = [line for line in lines if re.match(r"  n\d+ -", line)]
+    nodes = [line for line in lines if re.match(r"  n_\w+[\[(]", line)]
+    edges = [line for line in lines if re.match(r"  n_\w+ -", line)]
     assert len(nodes) == len(HOSTILE) + 1 and len(edges) == len(HOSTILE)
     for line in nodes:
         # One statement per node: a single quoted label with no live syntax inside.
         label = re.fullmatch(
-            r'  n\d+(?:\[\["|\(\["|\[")([^"]*)(?:"\]\]|"\]\)(?::::\w+)?|"\])', line
+            r'  n_\w+(?:\[\["|\(\["|\[")([^"]*)(?:"\]\]|"\]\)(?::::\w+)?|"\])', line
         )
         assert label is not None, line
-        assert not re.search(r'[\[\]<>{}%\\|()"]', label.group(1)), line
+        assert not re.search(r'[\[\]<>{}%\\|()"]', label.group(1).replace("<br/>", "")), line
     for line in edges:
-        assert re.fullmatch(r'  n\d+ -->\|"[^"|\\%<>{}\[\]()]*"\| n\d+', line), line
+        assert re.fullmatch(r'  n_\w+ -->\|"[^"|\\%<>{}\[\]()]*"\| n_\w+', line), line
     assert "click n0 call alert#40;#41;" in text  # shown literally, as text
     assert "#60;img src#61;x onerror#61;1#62;" in text
 
@@ -172,10 +175,76 @@ def test_escapers() -> None:
     assert dot_text("a\nb \\ c") == "a b \\\\ c"
 
 
-def test_label_falls_back_from_title_to_text_to_id() -> None:
-    story = make({"a": {"title": "Hall", "text": "Long text", **go("b")}, "b": {"text": "", **END}})
-    text = to_mermaid(story)
-    assert '"Hall"' in text and '"b"' in text
+def test_boxes_show_the_id_over_the_title_or_first_words() -> None:
+    story = make(
+        {
+            "alley": {"title": "The Alley", "text": "Long text", **go("door")},
+            "door": {"text": "A red door in the wall, half open.", **go("b")},
+            "b": {"title": "Passage title", "ending": {"title": "Home", "kind": "good"}},
+        },
+        start="alley",
+    )
+    mermaid, dot = to_mermaid(story), to_dot(story)
+    # The writer finds the ids in the text of the map, and the ending by its own title.
+    assert '"alley<br/>The Alley"' in mermaid and '"door<br/>A red door in the wall' in mermaid
+    assert '"b<br/>good ending: Home"' in mermaid and "Passage title" not in mermaid
+    assert 'label="alley\\nThe Alley"' in dot and 'label="b\\ngood ending: Home"' in dot
+
+
+def test_unreachable_nodes_look_different() -> None:
+    story = make({"a": go("e"), "island": go("e"), "e": END})
+    mermaid, dot = to_mermaid(story), to_dot(story)
+    assert "  class n_island unreachable" in mermaid
+    assert "classDef unreachable stroke-dasharray" in mermaid
+    island = next(line for line in dot.splitlines() if line.startswith('  "island"'))
+    assert 'style="rounded,dashed"' in island and "#777777" in island
+    assert "unreachable" not in mermaid.split("classDef unreachable")[0].replace("%%", "")
+
+
+BROKEN: dict[str, Any] = {
+    "format": "branching/1",
+    "id": "g",
+    "title": "G",
+    "start": "hall",
+    "nodes": {
+        "hall": {"title": "Hall", "choices": [{"label": "Down", "to": "celar"}, 5]},
+        "cellar": {"text": "Dark", "ending": {"kind": "bad"}},
+        "odd": "not a node",
+        "garden": {"text": {"not": "text"}, "choices": [{"label": "x", "to": "nowhere"}]},
+    },
+}
+
+
+def test_a_broken_story_still_gets_a_map_with_its_broken_links(tmp_path: Path) -> None:
+    path = write(tmp_path, BROKEN)
+    runner = CliRunner()
+    mermaid = runner.invoke(main, ["graph", str(path)])
+    assert mermaid.exit_code == 1 and "Traceback" not in mermaid.output
+    text = mermaid.stdout
+    assert text.startswith("flowchart TD")
+    assert 'm0["missing: celar"]:::missing' in text
+    assert 'n_hall -.->|"Down"| m0' in text
+    assert "linkStyle 0,1 stroke:#c00," in text  # both broken links, in red
+    assert re.search(r"has \d+ errors: the map shows the story as it is", mermaid.stderr)
+    dot = runner.invoke(main, ["graph", str(path), "--format", "dot"])
+    assert dot.exit_code == 1
+    assert '"missing: celar" [label="missing: celar", style="filled,dashed"' in dot.stdout
+    assert '"hall" -> "missing: celar" [label="Down", style=dashed, color="#c00000"' in dot.stdout
+
+
+def test_a_missing_start_is_drawn(tmp_path: Path) -> None:
+    path = write(tmp_path, {**BROKEN, "start": "hal"})
+    result = CliRunner().invoke(main, ["graph", str(path)])
+    assert 'm_start[["missing start: hal"]]:::missing' in result.stdout
+    assert "class n_hall,n_cellar,n_odd,n_garden unreachable" in result.stdout
+
+
+def test_a_file_that_is_no_story_gets_no_map(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text("[1, 2]")
+    result = CliRunner().invoke(main, ["graph", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "no map" in result.stderr
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -219,15 +288,15 @@ def test_stats_command(tmp_path: Path) -> None:
     assert data["paths"] == 2 and data["nodes"] == 3 and data["longest_path"] == 2
 
 
-def test_graph_and_stats_refuse_broken_stories(tmp_path: Path) -> None:
+def test_stats_refuses_broken_stories(tmp_path: Path) -> None:
     path = write(tmp_path, {"format": "branching/1", "id": "g", "title": "G", "start": "zz",
                             "nodes": {"a": END}})  # fmt: skip
-    for command in ("graph", "stats"):
-        result = CliRunner().invoke(main, [command, str(path)])
-        assert result.exit_code == 1
-        assert "missing-start" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["stats", str(path)])
+    assert result.exit_code == 1
+    assert "missing-start" in result.output and "Traceback" not in result.output
 
 
-def test_doctests() -> None:
-    result = doctest.testmod(branching.graph, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [branching.graph.maps, branching.graph.stats])
+def test_doctests(module: Any) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0

@@ -630,7 +630,11 @@ def test_a_node_without_choices_is_an_error_not_also_a_trap() -> None:
         ({"a": {"choices": [{"label": "Go", "to": "celar"}]}}, "missing-node", "cellar"),
         ({"a": {"choices": [{"label": "Go", "to": "cellar", "if": "gld > 1"}]}}, None, "gold"),
         ({"a": {"text": "{nmae}", "choices": [{"label": "Go", "to": "cellar"}]}}, None, "name"),
-        ({"a": {"choices": [{"label": "Go", "to": "cellar", "set": {"trch": True}}]}}, None, "torch"),
+        (
+            {"a": {"choices": [{"label": "G", "to": "cellar", "set": {"trch": True}}]}},
+            None,
+            "torch",
+        ),
         (
             {"a": {"choices": [{"label": "Go", "to": "cellar", "if": 'visits("celler") > 0'}]}},
             "unknown-node-in-visits",

@@ -1,7 +1,7 @@
-"""The story as a graph: statistics and maps (Mermaid, Graphviz DOT).
+"""Story statistics: what ``branching stats`` reports.
 
-Import this module only where it is needed: it loads networkx (about 0.1 s). The plain checks of
-``branching validate`` do not use it (see :mod:`branching.story.checks`).
+It loads networkx (about 0.1 s) when it computes. The plain checks of ``branching validate`` do
+not use it (see :mod:`branching.story.checks`).
 
 Definitions used by ``branching stats`` (structure only: conditions are not evaluated here; see
 ``branching validate --deep`` for what real plays can reach):
@@ -36,20 +36,16 @@ from __future__ import annotations
 import gc
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from branching.story.model import Node, Story
+from branching.story.model import Story
 
 if TYPE_CHECKING:
     import networkx as nx
 
 #: What ``longest_path`` and ``paths`` are when a loop lies on a way to an ending.
 UNBOUNDED: Literal["unbounded"] = "unbounded"
-
-#: Characters of story text shown in a map box.
-LABEL_CHARS = 48
 
 
 def story_graph(story: Story) -> nx.DiGraph:
@@ -313,183 +309,6 @@ def _length(value: int | Literal["unbounded"] | None) -> str:
     if value == UNBOUNDED:
         return f"{UNBOUNDED} ({_LOOP_ON_THE_WAY}: a viewer can go round it any number of times)"
     return f"{value:,} choice{_s(value)} to an ending"
-
-
-# --- Maps ------------------------------------------------------------------------------------
-
-
-def _summary(node_id: str, node: Node) -> str:
-    """A short one-line label for a node: its title, else the first words of its text."""
-    text = node.title or " ".join(node.text.split()) or node_id
-    if len(text) > LABEL_CHARS:
-        text = text[: LABEL_CHARS - 1].rstrip() + "…"
-    return text
-
-
-def _short(text: str, limit: int = 32) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def mermaid_text(text: str) -> str:
-    """Story text made safe inside a double-quoted Mermaid label.
-
-    Everything but letters, digits, spaces and a few harmless marks becomes a numeric entity
-    (``#35;``), so quotes, brackets, pipes, ``%%`` directives and HTML stay literal text.
-
-    >>> mermaid_text('Say "hi" <b>&</b> [x] #1 %%{init}%%')
-    'Say #34;hi#34; #60;b#62;#38;#60;#47;b#62; #91;x#93; #35;1 #37;#37;#123;init#125;#37;#37;'
-    """
-    return "".join(
-        char if char.isalnum() or char in " .,!?'-_…" else f"#{ord(char)};"
-        for char in " ".join(text.split())
-    )
-
-
-def dot_text(text: str) -> str:
-    """Story text made safe inside a double-quoted Graphviz string.
-
-    Backslashes are doubled (Graphviz reads ``\\N``, ``\\G``, ``\\l`` ... as escapes) and
-    quotes escaped; line breaks become spaces.
-
-    >>> print(dot_text('a "quote" and \\\\N \\\\'))
-    a \\"quote\\" and \\\\N \\\\
-    """
-    text = " ".join(text.split())
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def to_mermaid(story: Story) -> str:
-    """A Mermaid flowchart of the story.
-
-    The start has a double border, endings are rounded (green/red/grey by kind); choices with a
-    condition are dotted arrows labelled ``if ...``, and the choice a timer takes is a thick
-    arrow labelled with the seconds. Node ids are replaced by ``n0, n1, ...`` (ids such as
-    ``end`` are Mermaid keywords) and every label is escaped with :func:`mermaid_text`.
-
-    Examples
-    --------
-    >>> from branching.story.model import Story
-    >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": "S",
-    ...     "start": "a", "variables": {"key": False}, "nodes": {
-    ...         "a": {"title": "Door [locked]", "timer": {"seconds": 5, "default": "b"},
-    ...               "choices": [{"label": "Wait", "to": "b"},
-    ...                           {"label": "Open", "to": "c", "if": "key"}]},
-    ...         "b": {"text": "Too late", "ending": {"kind": "bad"}},
-    ...         "c": {"text": "Free", "ending": {"kind": "good"}}}})
-    >>> print(to_mermaid(story))
-    flowchart TD
-      n0[["Door #91;locked#93;"]]
-      n1(["Too late"]):::bad
-      n2(["Free"]):::good
-      n0 ==>|"Wait #40;5s#41;"| n1
-      n0 -.->|"Open #40;if key#41;"| n2
-      classDef good fill:#d4f4d4,stroke:#2a7a2a
-      classDef bad fill:#f8d4d4,stroke:#a02a2a
-      classDef neutral fill:#e8e8e8,stroke:#666666
-    """
-    names = {node_id: f"n{index}" for index, node_id in enumerate(story.nodes)}
-    lines = ["flowchart TD"]
-    for node_id, node in story.nodes.items():
-        label = mermaid_text(_summary(node_id, node))
-        name = names[node_id]
-        if node_id == story.start:
-            lines.append(f'  {name}[["{label}"]]')
-        elif node.is_ending:
-            info = node.ending_info
-            kind = info.kind if info is not None else "neutral"
-            lines.append(f'  {name}(["{label}"]):::{kind}')
-        else:
-            lines.append(f'  {name}["{label}"]')
-    for node_id, node, choice_index, style in _choices(story):
-        choice = (node.choices or [])[choice_index]
-        if choice.to not in names:
-            continue
-        label = _edge_label(node, choice_index)
-        arrow = {"timed": "==>", "conditional": "-.->", "plain": "-->"}[style]
-        lines.append(f'  {names[node_id]} {arrow}|"{mermaid_text(label)}"| {names[choice.to]}')
-    lines += [
-        "  classDef good fill:#d4f4d4,stroke:#2a7a2a",
-        "  classDef bad fill:#f8d4d4,stroke:#a02a2a",
-        "  classDef neutral fill:#e8e8e8,stroke:#666666",
-    ]
-    return "\n".join(lines)
-
-
-def to_dot(story: Story) -> str:
-    """A Graphviz DOT digraph of the story (render with ``dot -Tsvg``).
-
-    The start is a bold double octagon, endings are rounded and filled by kind; conditional
-    choices are dashed, the choice a timer takes is bold. Ids and labels are quoted and escaped
-    with :func:`dot_text`.
-
-    Examples
-    --------
-    >>> from branching.story.model import Story
-    >>> story = Story.model_validate({"format": "branching/1", "id": "s", "title": 'Say "x"',
-    ...     "start": "a", "nodes": {"a": {"text": "C:\\\\dir", "choices": [
-    ...         {"label": "Go", "to": "b"}]}, "b": {"text": "End", "ending": True}}})
-    >>> print(to_dot(story))
-    digraph story {
-      label="Say \\"x\\"";
-      node [shape=box, style=rounded, fontname="Helvetica"];
-      "a" [label="C:\\\\dir", shape=doubleoctagon, style=bold];
-      "b" [label="End", style="rounded,filled", fillcolor="#e8e8e8"];
-      "a" -> "b" [label="Go"];
-    }
-    """
-    fills = {"good": "#d4f4d4", "bad": "#f8d4d4", "neutral": "#e8e8e8"}
-    lines = [
-        "digraph story {",
-        f'  label="{dot_text(story.title)}";',
-        '  node [shape=box, style=rounded, fontname="Helvetica"];',
-    ]
-    for node_id, node in story.nodes.items():
-        attributes = [f'label="{dot_text(_summary(node_id, node))}"']
-        if node_id == story.start:
-            attributes += ["shape=doubleoctagon", "style=bold"]
-        elif node.is_ending:
-            info = node.ending_info
-            kind = info.kind if info is not None else "neutral"
-            attributes += ['style="rounded,filled"', f'fillcolor="{fills[kind]}"']
-        lines.append(f'  "{dot_text(node_id)}" [{", ".join(attributes)}];')
-    for node_id, node, choice_index, style in _choices(story):
-        choice = (node.choices or [])[choice_index]
-        if choice.to not in story.nodes:
-            continue
-        attributes = [f'label="{dot_text(_edge_label(node, choice_index))}"']
-        if style == "conditional":
-            attributes.append("style=dashed")
-        elif style == "timed":
-            attributes.append("style=bold")
-        edge = f'"{dot_text(node_id)}" -> "{dot_text(choice.to)}"'
-        lines.append(f"  {edge} [{', '.join(attributes)}];")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def _choices(story: Story) -> Iterator[tuple[str, Node, int, str]]:
-    """(node id, node, choice index, kind) for every choice; kind: timed, conditional, plain."""
-    for node_id, node in story.nodes.items():
-        for index, choice in enumerate(node.choices or ()):
-            if node.timer is not None and choice.key == node.timer.default:
-                kind = "timed"
-            elif choice.if_ is not None:
-                kind = "conditional"
-            else:
-                kind = "plain"
-            yield node_id, node, index, kind
-
-
-def _edge_label(node: Node, index: int) -> str:
-    choice = (node.choices or [])[index]
-    label = _short(choice.label)
-    notes = []
-    if node.timer is not None and choice.key == node.timer.default:
-        notes.append(f"{node.timer.seconds:g}s")
-    if choice.if_ is not None:
-        notes.append(f"if {_short(choice.if_, 24)}")
-    return f"{label} ({'; '.join(notes)})" if notes else label
 
 
 def stats_json(stats: StoryStats) -> str:
