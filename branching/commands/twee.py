@@ -60,12 +60,16 @@ def import_twee(
 ) -> None:
     """Import Twine stories in Twee 3 (FILES: .twee/.tw files or folders of them, in order).
 
-    Passages become nodes, links become choices, passages without links become endings. Code of
-    the story format (Harlowe, SugarCube, Chapbook...) that has no equivalent is dropped or kept
-    as text; every such piece is reported on standard error as FILE:LINE: passage "Name": message.
+    Passages become nodes, links become choices, passages without links become endings; a way
+    back ({back link}, <<back>>, <<return>>, (link-undo:)) becomes a choice to the passage the
+    viewer came from. Code of the story format (Harlowe, SugarCube, Chapbook...) that has no
+    equivalent is dropped or kept as text; every such piece is reported on standard error as
+    FILE:LINE: passage "Name": message.
 
-    Exit status: 0 imported (warnings allowed), 1 the input gave errors (e.g. no passages),
-    2 a file cannot be read.
+    Exit status: 0 imported (warnings allowed), 1 the input gave errors (e.g. no passages) or
+    the imported story is not playable (no ending can be reached, the start passage is empty,
+    or a passage lost its only ways on; the story is written all the same), 2 a file cannot be
+    read.
     """
     from branching.twee import TweeReadError, import_files
 
@@ -89,10 +93,21 @@ def import_twee(
     warnings = len(result.warnings)
     click.echo(
         f"imported {result.passages} passages ({result.format}): {len(nodes)} nodes, "
-        f"{choices} choices, "
-        f"{endings} endings; {warnings} warning{'s' if warnings != 1 else ''}",
+        f"{choices} choice{'s' if choices != 1 else ''}, "
+        f"{endings} ending{'s' if endings != 1 else ''}; "
+        f"{warnings} warning{'s' if warnings != 1 else ''}",
         err=True,
     )
+    if result.unplayable:
+        for problem in result.unplayable:
+            click.echo(problem.format(), err=True)
+        where = f" to {output}" if output is not None else ""
+        click.echo(
+            f"error: the imported story is not playable as it is; it was written{where} so "
+            "that you can finish it (`branching validate` shows what to fix)",
+            err=True,
+        )
+        sys.exit(1)
 
 
 @export_group.command("twee")

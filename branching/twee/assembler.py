@@ -9,7 +9,7 @@ from typing import Any
 from branching.story.expressions import ExpressionError, Kind, Value, check, kind_of
 from branching.story.expressions import parse as parse_expression
 from branching.story.model import Ending
-from branching.twee.builder import EMBED_MARK, ChoiceDraft, Draft
+from branching.twee.builder import BACK, EMBED_MARK, ChoiceDraft, Draft
 from branching.twee.clauses import SETTINGS_TAG, clause_text, clause_value, visible_text
 from branching.twee.formats.events import Dialect
 from branching.twee.formats.translate import constant_value
@@ -41,6 +41,13 @@ class Assembler:
         # Every effect and condition placed in the story, for type inference and checks.
         self.effects: list[tuple[str, dict[str, Any], str, int, Passage]] = []
         self.conditions: list[tuple[dict[str, Any], int, Passage]] = []
+        #: Ways back waiting for the passages that lead to theirs: (node id, choice, draft).
+        self.backs: list[tuple[str, dict[str, Any], ChoiceDraft, Passage]] = []
+        #: Passages whose every way on was dropped (a link to no passage, a way back with
+        #: nowhere to go): they are not endings, and the import says the story is unplayable.
+        self.dead_ends: dict[str, tuple[Passage, str]] = {}
+        self._dropped: dict[str, list[str]] = {}
+        self._names: dict[str, str] = {}
 
     def resolve(self, name: str) -> str | None:
         if name in self.drafts:
@@ -83,6 +90,7 @@ class Assembler:
                         [*embed.conditions, *choice.conditions],
                         list(choice.effects),
                         list(choice.clauses),
+                        back=choice.back,
                     )
                     choices.append(copy)
                 if more_effects and embed.conditions:
@@ -105,7 +113,115 @@ class Assembler:
             text, choice_drafts, effects = self.expand(name, ())
             nodes[node_id] = self.node(name, draft, text, choice_drafts, effects)
             self.made.append(nodes[node_id])
+        self.resolve_backs(nodes)
         return nodes
+
+    def resolve_backs(self, nodes: dict[str, dict[str, Any]]) -> None:
+        """Turn each way back into choices to the passages that lead to its own.
+
+        With one such passage, a plain choice to it. With several, a string variable
+        ``back_<node>`` remembers which one the viewer came from: every choice into the node
+        sets it, and each way back is offered only towards that passage. Ways back themselves
+        do not set it, so going back twice in a row goes back two passages, as in Twine.
+        """
+        if not self.backs:
+            return
+        incoming: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for source, node in nodes.items():
+            for choice in node.get("choices") or ():
+                if choice["to"] != BACK and choice["to"] != source:
+                    incoming.setdefault(choice["to"], []).append((source, choice))
+        variables: dict[str, str] = {}
+        for node_id, placeholder, draft, passage in self.backs:
+            node = nodes[node_id]
+            choices: list[dict[str, Any]] = node["choices"]
+            where = choices.index(placeholder)
+            sources = list(dict.fromkeys(source for source, _ in incoming.get(node_id, ())))
+            raw, undo = draft.back or ("", False)
+            shown = " ".join(raw.split())[:50] or "the way back"
+            if not sources:
+                del choices[where]
+                self._dropped.setdefault(node_id, []).append(shown)
+                self.problems.append(
+                    passage.problem(
+                        f"dropped {shown}: no passage leads here, so there is nowhere to go back "
+                        "to",
+                        draft.line,
+                    )
+                )
+                continue
+            condition = placeholder.get("if")
+            made: list[dict[str, Any]] = []
+            if len(sources) == 1:
+                made.append({"label": placeholder["label"], "to": sources[0]})
+                if condition:
+                    made[0]["if"] = condition
+                whither = f'the passage that leads here ("{self._name(sources[0])}")'
+            else:
+                variable = variables.get(node_id)
+                if variable is None:
+                    variable = variables[node_id] = self._back_variable(node_id, nodes)
+                    for source, choice in incoming[node_id]:
+                        effects = choice.setdefault("set", {})
+                        effects[variable] = json.dumps(source)
+                        self.effects.append((variable, effects, "", draft.line, passage))
+                for source in sources:
+                    back_if = f"{variable} == {json.dumps(source)}"
+                    choice = {
+                        "label": placeholder["label"],
+                        "to": source,
+                        "if": f"({condition}) and {back_if}" if condition else back_if,
+                    }
+                    self.conditions.append((choice, draft.line, passage))
+                    made.append(choice)
+                whither = (
+                    f"whichever of the {len(sources)} passages leading here the viewer came from "
+                    f"(remembered in the variable {variable})"
+                )
+            keys = {c.get("id", c["to"]) for c in choices if c is not placeholder}
+            for choice in made:
+                if choice["to"] in keys:
+                    candidate, number = f"back-{choice['to']}", 2
+                    while candidate in keys:
+                        candidate, number = f"back-{choice['to']}-{number}", number + 1
+                    choice["id"] = candidate
+                keys.add(choice.get("id", choice["to"]))
+            choices[where : where + 1] = made
+            note = (
+                "; unlike the story format's, it does not undo what happened since (the player's "
+                "b key does)"
+                if undo
+                else ""
+            )
+            self.problems.append(
+                passage.problem(f"{shown} became a choice back to {whither}{note}", draft.line)
+            )
+        for node_id, node in nodes.items():
+            if "choices" in node and not node["choices"]:
+                del node["choices"]
+                self._dead_end(node_id, node)
+
+    def _back_variable(self, node_id: str, nodes: dict[str, dict[str, Any]]) -> str:
+        base = "back_" + re.sub(r"[^A-Za-z0-9_]", "_", node_id)
+        taken = {effect[0] for effect in self.effects}
+        name, number = base, 2
+        while name in taken:
+            name, number = f"{base}_{number}", number + 1
+        return name
+
+    def _name(self, node_id: str) -> str:
+        """The passage name of a node id."""
+        if len(self._names) != len(self.ids):
+            self._names = {i: name for name, i in self.ids.items()}
+        return self._names.get(node_id, node_id)
+
+    def _dead_end(self, node_id: str, node: dict[str, Any]) -> None:
+        """Record a passage left with no way on although it had one: never an ending."""
+        node.pop("ending", None)
+        passage = self.drafts[self._name(node_id)].passage
+        dropped = self._dropped.get(node_id, [])
+        what = ", ".join(dropped[:3]) or "its links"
+        self.dead_ends[node_id] = (passage, f"its only ways on were dropped ({what})")
 
     def node(
         self,
@@ -176,8 +292,10 @@ class Assembler:
                     node["ending"] = True
             else:
                 node["ending"] = ending
-        elif not choices:
+        elif not choices and not self._dropped.get(node_id):
             node["ending"] = True
+        elif not choices:
+            self._dead_end(node_id, node)
         if "variants" in clauses:
             variants = clause_value(clauses["variants"])
             if isinstance(variants, dict):
@@ -216,10 +334,26 @@ class Assembler:
                 self.effects.append((variable, effects, node_id, line, passage))
 
     def choices(self, passage: Passage, drafts: list[ChoiceDraft]) -> list[dict[str, Any]]:
+        node_id = self.ids[passage.name]
         made: list[tuple[ChoiceDraft, dict[str, Any]]] = []
+        backs: list[dict[str, Any]] = []
         for draft in drafts:
+            if draft.target == BACK:
+                back: dict[str, Any] = {"label": draft.label.replace("{", "{{").replace("}", "}}")}
+                back["to"] = BACK
+                if draft.conditions and all(c is not None for c in draft.conditions):
+                    parts = [c for c in draft.conditions if c]
+                    if parts:
+                        back["if"] = (
+                            parts[0] if len(parts) == 1 else " and ".join(f"({p})" for p in parts)
+                        )
+                self.backs.append((node_id, back, draft, passage))
+                backs.append(back)
+                made.append((draft, back))
+                continue
             target = self.resolve(draft.target)
             if target is None:
+                self._dropped.setdefault(node_id, []).append(f'the link to "{draft.target}"')
                 special = self.by_name.get(draft.target)
                 why = " (a special passage, not a story node)" if special is not None else ""
                 self.problems.append(
@@ -273,7 +407,7 @@ class Assembler:
             made.append((draft, choice))
         keys: set[str] = {c["id"] for _, c in made if "id" in c}
         for draft, choice in made:
-            if "id" in choice:
+            if "id" in choice or choice["to"] == BACK:
                 continue
             if choice["to"] not in keys:
                 keys.add(choice["to"])

@@ -9,6 +9,7 @@ from branching.story.expressions import Value
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
     Assign,
+    Back,
     Close,
     Code,
     Dialect,
@@ -34,18 +35,25 @@ from branching.twee.notation import Passage
 from branching.twee.problems import TweeProblem
 from branching.twee.strings import string_args
 
+#: The target of a way back (:class:`Back`): the assembler resolves it to the passages that lead
+#: to the one holding it. No passage name can hold this character (control characters are
+#: removed from Twee sources).
+BACK = "\x00back"
+
 
 @dataclass
 class ChoiceDraft:
     """A choice before its target is resolved; ``marker`` is its place in the text."""
 
     label: str
-    target: str  # passage name
+    target: str  # passage name, or BACK
     line: int
     conditions: list[str | None]  # None: a condition that could not be translated
     effects: list[tuple[str, Value, int]] = field(default_factory=list)
     clauses: list[tuple[str, str]] = field(default_factory=list)
     marker: int = -1
+    #: For a way back: the story-format code it came from, and whether that code also undoes.
+    back: tuple[str, bool] | None = None
 
 
 @dataclass
@@ -191,6 +199,9 @@ class Builder:
                     event.line,
                 )
                 self.add_choice("Continue", event.target, event.line)
+        elif isinstance(event, Back):
+            choice = self.add_choice(event.label.strip() or "Back", BACK, event.line)
+            choice.back = (event.raw, event.undo)
         elif isinstance(event, Embed):
             marker = len(self.draft.embeds)
             self.draft.embeds.append(
@@ -221,6 +232,11 @@ class Builder:
     def on_link(self, event: Link) -> None:
         label = event.label.strip()
         target = event.target
+        if self.dialect == "sugarcube" and target.strip() == "previous()":
+            # [[Back|previous()]]: the passage the viewer came from, nothing undone.
+            back = self.add_choice(label or "Back", BACK, event.line)
+            back.back = (f"[[{label}|{target}]]", False)
+            return
         choice = self.add_choice(label, target, event.line)
         if event.setter is not None:
             effects = (

@@ -53,6 +53,9 @@ class ImportResult:
     problems: list[TweeProblem] = field(default_factory=list)
     format: str = "plain"
     passages: int = 0
+    #: Why the imported story cannot be played as it is (empty when it can). The story is
+    #: still given, so that the writer can finish it by hand.
+    unplayable: list[TweeProblem] = field(default_factory=list)
 
     @property
     def errors(self) -> list[TweeProblem]:
@@ -168,10 +171,46 @@ def _import(
     ordered = {key: story[key] for key in _STORY_KEYS if key in story}
     if not ordered["variables"]:
         ordered.pop("variables")
-    problems.extend(_validate(ordered))
+    problems.extend(_validate(ordered, set(assembler.dead_ends)))
     if not any(p.severity == "error" for p in problems):
         result.story = ordered
+        result.unplayable = _unplayable(ordered, assembler.dead_ends, by_name[start_name])
     return result
+
+
+def _unplayable(
+    story: dict[str, Any], dead_ends: dict[str, tuple[Passage, str]], start: Passage
+) -> list[TweeProblem]:
+    """Why a viewer could not play the imported story through (nothing when they can)."""
+    found = [
+        passage.problem(
+            f"{why}: it is not an ending, so the story has an error here "
+            "(add a choice or an ending to the node)"
+        )
+        for passage, why in dead_ends.values()
+    ]
+    nodes: dict[str, Any] = story["nodes"]
+    first = story["start"]
+    if not re.search(r"\w", nodes[first].get("text", "")):
+        found.append(
+            start.problem(
+                "the start passage shows no words once the code branching cannot translate is "
+                "removed: a viewer would begin at an empty screen"
+            )
+        )
+    seen, stack = {first}, [first]
+    while stack:
+        for choice in nodes[stack.pop()].get("choices") or ():
+            if choice["to"] not in seen:
+                seen.add(choice["to"])
+                stack.append(choice["to"])
+    if not any(nodes[n].get("ending") not in (None, False) for n in seen):
+        found.append(
+            start.problem(
+                "no ending can be reached from the start passage: a viewer could never finish"
+            )
+        )
+    return [TweeProblem("error", p.message, p.file, p.line, p.passage) for p in found]
 
 
 #: The order of a story's fields in the file written.
@@ -475,8 +514,9 @@ def _read_settings(
     return values, variables
 
 
-def _validate(raw: dict[str, Any]) -> list[TweeProblem]:
-    """Problems the loader would report for the imported story: none, unless there is a bug."""
+def _validate(raw: dict[str, Any], dead_ends: set[str]) -> list[TweeProblem]:
+    """Problems the loader would report for the imported story: none, unless there is a bug
+    (or a passage is a dead end, which the import reports as making the story unplayable)."""
     from pydantic import ValidationError
 
     from branching.story.checks import check_story
@@ -491,6 +531,8 @@ def _validate(raw: dict[str, Any]) -> list[TweeProblem]:
                 TweeProblem("error", f"the imported story is invalid at {where}: {error['msg']}")
             )
     for problem in check_story(raw, warnings=False):
+        if problem.code == "no-choices" and problem.node in dead_ends:
+            continue
         if problem.severity == "error":
             problems.append(
                 TweeProblem("error", f"the imported story is invalid: {problem.format('story')}")

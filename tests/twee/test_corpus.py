@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from branching.twee import import_files
 
-from .helpers import CORPUS, loaded
+from .helpers import CORPUS, ROOT, loaded
 
 EXTWEE = sorted((CORPUS / "extwee-fixtures").rglob("*.twee"))
 CLOAK = CORPUS / "chapbook-cloak-of-darkness" / "cloak-of-darkness.twee"
@@ -75,6 +80,17 @@ def test_cloak_of_darkness_imports_and_validates() -> None:
     assert nodes["hang-cloak"]["text"] == nodes["cloakroom"]["text"]
     assert nodes["read-message"]["ending"] is True
     assert "[Iain Merrick](http://www.philome.la" in nodes["start"]["text"]
+    # "Cloak" held only a {back link}: it is a way back, not a fourth ending.
+    assert "ending" not in nodes["cloak"]
+    assert {c["to"] for c in nodes["cloak"]["choices"]} == {
+        "foyer",
+        "cloakroom",
+        "cloakroom-hook",
+        "hang-cloak",
+        "pick-up-your-cloak-and-wear-it",
+    }
+    assert [n for n, node in nodes.items() if node.get("ending")] == ["read-message"]
+    assert result.unplayable == []
     loaded(story)
     # Every warning names its passage and line.
     assert all(p.line is not None for p in result.warnings)
@@ -96,6 +112,10 @@ def test_sugarcube_multi_file_story_imports_and_validates() -> None:
     assert {"start", "hub", "forest", "market"} <= set(nodes)
     assert [c["to"] for c in nodes["hub"]["choices"]] == ["forest", "market"]
     loaded(story)
+    # Its start shows nothing but i18n macros and no ending can be reached: not playable.
+    said = [p.format() for p in result.unplayable]
+    assert any("start passage shows no words" in m for m in said), said
+    assert any("no ending can be reached" in m for m in said), said
     messages = [p.format() for p in result.problems]
     assert any("story.twee:12:" in m and "dropped a script passage" in m for m in messages)
     assert any("style.twee:1:" in m and "dropped a stylesheet passage" in m for m in messages)
@@ -105,3 +125,17 @@ def test_a_folder_imports_like_its_files() -> None:
     by_folder = import_files([ALCHEMIST])
     assert by_folder.story is not None
     assert set(by_folder.story["nodes"]) >= {"start", "hub", "forest", "market"}
+
+
+def test_importing_an_unplayable_story_says_so_and_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "alchemist.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "branching", "import", "twee", str(ALCHEMIST), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "error: the imported story is not playable" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert json.loads(out.read_text())["start"] == "start"  # written, to be finished by hand

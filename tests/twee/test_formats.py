@@ -200,11 +200,15 @@ def test_chapbook_vars_modifiers_inserts_and_embeds() -> None:
     assert start["choices"] == [
         {"label": "cloak", "to": "cloak", "if": "hasCloak"},
         {"label": "take it", "to": "take", "if": "not (hasCloak)"},
+        # {back link}: back to whichever passage the viewer came from.
+        {"label": "Back", "to": "cloak", "if": 'back_start == "cloak"', "id": "back-cloak"},
+        {"label": "Back", "to": "take", "if": 'back_start == "take"', "id": "back-take"},
         {"label": "Grab", "to": "take", "id": "grab"},
     ]
+    assert story["variables"]["back_start"] == ""
     cloak = story["nodes"]["cloak"]
     assert cloak["text"] == "Taken. Start" and cloak["set"] == {"hasCloak": True}
-    assert cloak["choices"] == [{"label": "Start", "to": "start"}]
+    assert cloak["choices"] == [{"label": "Start", "to": "start", "set": {"back_start": '"cloak"'}}]
     found = messages(result)
     assert any("t.twee:4:" in m and "config.header.center" in m for m in found)
     assert any("t.twee:6:" in m and "[align center]" in m for m in found)
@@ -257,3 +261,80 @@ def test_a_dropped_chapbook_insert_is_quoted_once() -> None:
     )
     dropped = [m for m in messages(imp(text)) if "Chapbook insert" in m]
     assert len(dropped) == 1 and dropped[0].endswith(f"dropped Chapbook insert: {insert}")
+
+
+# --- Ways back -----------------------------------------------------------------------------
+
+TWO_WAYS_IN = ":: Start\nHi.\n[[A]]\n[[B]]\n\n:: A\nIn A. [[Room]]\n\n:: B\nIn B. [[Room]]\n\n"
+BACK_STORIES = {
+    "chapbook": ":: Start\nHi. [[Look]]\n:: Look\nA painting.\n\n{back link, label: 'Step back'}\n",
+    "sugarcube": ':: Start\nHi. [[Look]]\n\n:: Look\nA painting.\n\n<<back "Step back">>\n',
+    "harlowe": ':: Start\nHi. [[Look]]\n\n:: Look\nA painting.\n\n(link-undo: "Step back")\n',
+}
+
+
+@pytest.mark.parametrize("story_format", sorted(BACK_STORIES))
+def test_a_way_back_is_a_choice_back_not_an_ending(story_format: str) -> None:
+    result = imp(BACK_STORIES[story_format], story_format=story_format)
+    assert result.story is not None
+    look = result.story["nodes"]["look"]
+    assert "ending" not in look
+    assert look["choices"] == [{"label": "Step back", "to": "start"}]
+    assert look["text"] == "A painting."
+    assert any("became a choice back to the passage that leads here" in m for m in messages(result))
+    loaded(result.story)
+
+
+@pytest.mark.parametrize(
+    ("story_format", "code", "undo"),
+    [
+        ("sugarcube", "<<return>>", False),
+        ("sugarcube", "[[Return|previous()]]", False),
+        ("harlowe", '(link-goto: "Return", (history:)\'s last)', False),
+        ("harlowe", "(undo:)", True),
+        ("chapbook", "{back link}", True),
+    ],
+)
+def test_every_form_of_going_back_is_translated(story_format: str, code: str, undo: bool) -> None:
+    twee = TWO_WAYS_IN + f":: Room\nA room.\n{code}\n[[Out]]\n\n:: Out\nBye."
+    result = imp(twee, story_format=story_format)
+    assert result.story is not None
+    nodes = result.story["nodes"]
+    backs = [c for c in nodes["room"]["choices"] if c["to"] in ("a", "b")]
+    # Two ways in: the way back goes where the viewer came from, remembered on the way in.
+    assert [(c["to"], c["if"]) for c in backs] == [
+        ("a", 'back_room == "a"'),
+        ("b", 'back_room == "b"'),
+    ]
+    assert nodes["a"]["choices"][0]["set"] == {"back_room": '"a"'}
+    assert nodes["b"]["choices"][0]["set"] == {"back_room": '"b"'}
+    said = " ".join(messages(result))
+    assert ("does not undo" in said) is undo
+    checked = loaded(result.story)
+    assert checked.errors == []
+
+
+def test_a_way_back_with_nowhere_to_go_leaves_no_silent_ending() -> None:
+    result = imp(":: Start\nA painting.\n{back link}\n", story_format="chapbook")
+    assert result.story is not None
+    start = result.story["nodes"]["start"]
+    assert "ending" not in start and "choices" not in start
+    said = [p.format() for p in result.unplayable]
+    assert any("its only ways on were dropped ({back link})" in m for m in said), said
+    assert any("nowhere to go back to" in m for m in messages(result))
+
+
+def test_going_back_plays_back_to_where_the_viewer_came_from() -> None:
+    from branching.play.engine import Session
+    from branching.story.model import Story
+
+    twee = TWO_WAYS_IN + ":: Room\nA room.\n{back link}\n"
+    result = imp(twee, story_format="chapbook")
+    story = Story.model_validate(result.story)
+    for via in ("b", "a"):
+        session = Session(story)
+        session.choose(via)
+        session.choose("room")
+        assert [offer.choice.to for offer in session.available_choices()] == [via]
+        session.choose(via)
+        assert session.node_id == via

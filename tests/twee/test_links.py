@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from branching.story.loader import load_story_bytes
 from branching.twee import parse_link
 
 from .helpers import imp, loaded, messages
@@ -85,10 +88,17 @@ def test_links_to_missing_passages_make_no_choice_and_warn() -> None:
     loaded(result.story)
 
 
-def test_passage_whose_only_link_is_missing_becomes_an_ending() -> None:
-    result = imp(":: Start\n[[Nowhere]]")
-    assert result.story["nodes"]["start"]["ending"] is True  # type: ignore[index]
-    loaded(result.story)
+def test_passage_whose_only_link_is_missing_is_not_an_ending() -> None:
+    """A passage that had a way on is never silently made an ending; the import says why."""
+    result = imp(":: Start\nGo on.\n[[Next]]\n:: Next\nA door.\n[[Nowhere]]")
+    assert result.story is not None
+    node = result.story["nodes"]["next"]
+    assert "ending" not in node and "choices" not in node
+    said = [p.format() for p in result.unplayable]
+    assert any('passage "Next"' in m and 'the link to "Nowhere"' in m for m in said), said
+    # validate reports the node (the story is written so the writer can finish it).
+    checked = load_story_bytes(json.dumps(result.story).encode(), "imported.json")
+    assert [(p.code, p.node) for p in checked.errors] == [("no-choices", "next")]
 
 
 def test_braces_in_prose_and_labels_are_escaped_for_interpolation() -> None:

@@ -260,7 +260,9 @@ def test_cli_import_export_round_trip(tmp_path: Path) -> None:
 
 def test_cli_import_warnings_go_to_stderr_and_json_to_stdout(tmp_path: Path) -> None:
     twee = tmp_path / "a.twee"
-    twee.write_text(':: Start\n<<textbox "$n" "x">>\n[[Next]]\n:: Next\nEnd\n', encoding="utf-8")
+    twee.write_text(
+        ':: Start\nYour name: <<textbox "$n" "x">>\n[[Next]]\n:: Next\nEnd\n', encoding="utf-8"
+    )
     done = run("import", "twee", str(twee), "--format", "sugarcube")
     assert done.returncode == 0
     assert json.loads(done.stdout)["start"] == "start"

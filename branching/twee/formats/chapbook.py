@@ -8,6 +8,7 @@ from typing import Literal
 from branching.twee.formats.common import Scanned, scan_common, scan_prose
 from branching.twee.formats.events import (
     Assign,
+    Back,
     Close,
     Code,
     Embed,
@@ -123,14 +124,15 @@ def _chapbook_insert(body: str, raw: str, line: int) -> list[Event]:
         return [Link(line, label.group(2) if label else strings[0], strings[0])]
     if re.match(r"embed passage( named)?\s*:", lower) and strings:
         return [Embed(line, strings[0], raw)]
-    if lower in ("back link", "restart link", "undo link") or lower.startswith(
-        ("back link", "restart link")
-    ):
+    if lower.startswith(("back link", "undo link")):
+        label = re.search(r"label\s*:\s*(['\"])(.*?)\1", body)
+        return [Back(line, label.group(2) if label else "Back", raw)]
+    if lower.startswith("restart link"):
         return [
             Code(
                 line,
                 raw,
-                f"Chapbook insert {raw} (viewers rewind in branching instead)",
+                f"Chapbook insert {raw} (viewers start over with r in branching)",
                 names_passages=False,
             )
         ]

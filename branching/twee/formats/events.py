@@ -106,6 +106,20 @@ class Goto(Event):
 
 
 @dataclass
+class Back(Event):
+    """A way back to the previous passage: Chapbook's ``{back link}``, SugarCube's ``<<back>>``
+    and ``<<return>>``, Harlowe's ``(link-undo:)``, ``(undo:)`` and links to
+    ``(history:)'s last``. It becomes a choice to the passage the viewer came from.
+    """
+
+    label: str
+    raw: str
+    #: True when the story format also undoes what happened since (``<<back>>``, undo links);
+    #: a choice cannot, so the import says so.
+    undo: bool = True
+
+
+@dataclass
 class Embed(Event):
     """Another passage shown here (``<<include>>``, ``(display:)``, ``{embed passage}``)."""
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from branching.twee.formats.common import FORMAT_VARIABLE, assignments, scan_common
 from branching.twee.formats.events import (
     Assign,
+    Back,
     Close,
     Code,
     Embed,
@@ -32,6 +33,7 @@ _HOOK_NAME_AFTER = re.compile(r"\]<[A-Za-z_]\w*\|")
 #: ``+ (changer:``: another changer joined to the one before.
 _CHAINED = re.compile(r"\s*\+\s*\(([A-Za-z][\w-]*):")
 _HOOK_OPEN = re.compile(r"[ \t]*\[(?!\[)")
+_POSSESSIVE = re.compile(r"'s(?![\w'])")
 _HW_CONDITIONS = {
     "if": "if",
     "unless": "if",
@@ -47,6 +49,14 @@ def _harlowe_args_end(text: str, pos: int) -> int:
     i = pos
     while i < len(text):
         c = text[i]
+        if (
+            c == "'"
+            and _POSSESSIVE.match(text, i)
+            and i > 0
+            and (text[i - 1] in ")$_" or text[i - 1].isalnum())
+        ):
+            i += 2  # (history:)'s last, $list's 1st: Harlowe's possessive, not a string
+            continue
         if c in "\"'":
             i = skip_string(text, i)
             continue
@@ -184,6 +194,24 @@ def _harlowe_macro(
             else:
                 events.append(Code(line, raw, f"Harlowe ({name}:)", names_passages=False))
         return end
+    if name in ("link-undo", "linkundo"):
+        events.append(Back(line, strings[0] if strings else "Back", raw))
+        return run_hook() if hook else end
+    if name == "undo":
+        events.append(Back(line, "Back", raw))
+        return end
+    if "(history:)" in args.replace(" ", "") and name in (
+        "link-goto",
+        "linkgoto",
+        "link-reveal-goto",
+        "linkrevealgoto",
+        "goto",
+        "go-to",
+    ):
+        # A link to (history:)'s last goes to the previous passage without undoing anything.
+        label = strings[0] if strings and name not in ("goto", "go-to") else "Back"
+        events.append(Back(line, label, raw, undo=False))
+        return run_hook() if hook else end
     if name in ("link-goto", "linkgoto") and strings:
         label = strings[0]
         target = strings[1] if len(strings) > 1 else strings[0]

@@ -12,6 +12,7 @@ from branching.twee.formats.common import (
     scan_prose,
 )
 from branching.twee.formats.events import (
+    Back,
     Close,
     Code,
     Embed,
@@ -201,14 +202,9 @@ def _sugarcube_macro(text: str, start: int, at: Lines) -> Scanned:
     if lower in ("print", "=", "-") and FORMAT_VARIABLE.fullmatch(args):
         return [Interp(line, args.lstrip("$"))], end
     if lower in ("back", "return"):
-        return [
-            Code(
-                line,
-                raw,
-                f"SugarCube <<{name}>> (viewers rewind in branching instead)",
-                names_passages=False,
-            )
-        ], end
+        strings = string_args(args)
+        label = strings[0] if strings else lower.title()
+        return [Back(line, label, raw, undo=lower == "back")], end
     if lower in _SC_CODE_BODY:
         closer = re.compile(rf"<</{re.escape(name)}>>|<<end{re.escape(name)}>>", re.IGNORECASE)
         close = closer.search(text, end)
