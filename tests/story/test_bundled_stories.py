@@ -8,6 +8,7 @@ switched off, or a timer whose default can be hidden fails here, before a viewer
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import pytest
 
 from branching.story.expressions import Value, effect_value, evaluate, parse
 from branching.story.loader import load_story
-from branching.story.model import Story
+from branching.story.model import Node, Story
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = sorted((ROOT / "stories").glob("*.json"))
@@ -161,6 +162,35 @@ def test_demo_endings_all_have_titles_and_cover_every_kind() -> None:
 # --- docs/story-format.md -------------------------------------------------------------------
 
 DOC = ROOT / "docs" / "story-format.md"
+
+
+def _words(node: Node) -> int:
+    return len(re.findall(r"\w+", " ".join([node.text, *(c.label for c in node.choices or [])])))
+
+
+def test_the_demo_opens_by_teaching_not_by_timing_out() -> None:
+    """The first screen a new viewer sees has no timer; the first timer, on every way there,
+    comes after an untimed choice and gives time to read (3 s plus 1 s per 4 words)."""
+    story = load_story(ROOT / "stories" / "demo.json").story
+    assert story is not None
+    start = story.nodes[story.start]
+    assert start.timer is None and len(start.choices or []) >= 2
+    assert "seconds" in start.text  # it says, in the fiction, what a timer will mean
+    # Walk the untimed part of the map: every timed node met first must be readable in time.
+    seen, stack, first_timers = {story.start}, [story.start], set()
+    while stack:
+        for choice in story.nodes[stack.pop()].choices or []:
+            target = story.nodes[choice.to]
+            if target.timer is not None:
+                first_timers.add(choice.to)
+            elif choice.to not in seen:
+                seen.add(choice.to)
+                stack.append(choice.to)
+    assert first_timers
+    for node_id in first_timers:
+        node = story.nodes[node_id]
+        assert node.timer is not None
+        assert node.timer.seconds >= 3 + _words(node) / 4, node_id
 
 
 def test_the_complete_example_in_the_docs_validates_without_warnings(tmp_path: Path) -> None:
