@@ -171,15 +171,25 @@ def play(
             to_viewer.target = to_stderr  # the app is gone: back to the terminal
             finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
-    sys.exit(run_plain(session, resumed, autosave))
+    sys.exit(run_plain(session, resumed, autosave, name))
 
 
-def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
+def run_plain(session: Session, resumed: bool, autosave: Autosave, viewer: str) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
+    from branching.play.endings import EndingsFile
+    from branching.play.home import data_dir
     from branching.play.lifecycle import finish
     from branching.play.plain_player import PlainPlayer
 
-    player = PlainPlayer(session, sys.stdin, sys.stdout, on_change=autosave, saved=True)
+    player = PlainPlayer(
+        session,
+        sys.stdin,
+        sys.stdout,
+        on_change=autosave,
+        saved=True,
+        endings=EndingsFile(data_dir() / "endings"),
+        viewer=viewer,
+    )
     try:
         return player.run(resumed=resumed)
     except KeyboardInterrupt:

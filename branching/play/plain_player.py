@@ -8,6 +8,11 @@ It prints the passage, the choices numbered from 1 and a prompt, then reads one 
 * ``b`` goes back to the previous choice point, ``r`` starts over, ``q`` quits;
 * the end of input quits (a quit at the current node).
 
+At an ending it says which one (its title and kind) and how many of the story's endings the
+viewer has found, then lists the playthrough's choice points, numbered, each with what was
+chosen there: a number goes back to that point, ``r`` starts over, ``q`` (or the end of input)
+leaves.
+
 Anything else gets a one-line hint. Output is plain text: no colour and no escape sequences
 ever, and control characters are stripped from everything printed as defence in depth.
 """
@@ -18,6 +23,7 @@ import math
 from collections.abc import Callable
 from typing import TextIO
 
+from branching.play.endings import KIND_WORDS, EndingsNotebook
 from branching.play.engine import Session
 from branching.play.words import markdown_to_plain
 from branching.story.untrusted import printable
@@ -38,7 +44,8 @@ class PlainPlayer:
     """Plays ``session`` over two text streams; :meth:`run` returns the exit status.
 
     ``on_change`` is called after every step (to autosave); ``saved`` says whether quitting
-    keeps the viewer's place, for the goodbye message.
+    keeps the viewer's place, for the goodbye message. ``endings`` remembers the endings
+    ``viewer`` has found (without it, only those of this run count).
     """
 
     def __init__(
@@ -49,12 +56,17 @@ class PlainPlayer:
         *,
         on_change: Callable[[Session], None] | None = None,
         saved: bool = False,
+        endings: EndingsNotebook | None = None,
+        viewer: str = "",
     ) -> None:
         self.session = session
         self.stdin = stdin
         self.stdout = stdout
         self.on_change = on_change
         self.saved = saved
+        self.endings = endings
+        self.viewer = viewer
+        self._found_here: set[str] = set()
         # Piped input is not echoed by a terminal: echo it so a transcript reads like a session.
         self.echo = not _isatty(stdin)
 
@@ -75,13 +87,18 @@ class PlainPlayer:
             self.say("Continuing your saved playthrough (type r to start over).")
         for note in session.resume_notes:
             self.say(f"Note: {note}")
-        while session.status == "playing":
-            self.show_passage()
-            self.step()
-            self.changed()
-        if session.status == "ended":
+        while True:
+            while session.status == "playing":
+                self.show_passage()
+                self.step()
+                self.changed()
+            if session.status != "ended":
+                break
             self.show_ending()
-            return 0
+            if not self.after_ending():
+                self.stdout.flush()
+                return 0
+            self.changed()
         if session.status == "failed":
             self.say()
             self.say(f"The story stopped because of a fault in it: {session.fault}")
@@ -178,13 +195,72 @@ class PlainPlayer:
             self.say(self.hint())
 
     def show_ending(self) -> None:
+        """The ending's words, which ending it is, endings found, and the way back."""
         session = self.session
         self.show_text()
         ending = session.ending
         title = ending.title if ending else None
-        kind = f" (a {ending.kind} ending)" if ending and ending.kind != "neutral" else ""
-        self.say(f"The end: {title}{kind}." if title else f"The end{kind}.")
+        if title == session.node.title:
+            title = None  # just shown above the passage
+        kind = KIND_WORDS.get(ending.kind if ending else "neutral", "An ending")
+        shown = f"The end: {title}. {kind}." if title else f"The end. {kind}."
+        self.say(shown)
+        total = len(session.story.endings())
+        found = self.found_endings()
+        self.say(
+            f"You have found {found} of the story's {total} ending{'s' if total != 1 else ''}."
+        )
+        if session.history:
+            self.say()
+            self.say("Go back to a choice point:")
+            for number, point in enumerate(session.history, 1):
+                where = markdown_to_plain(point.label).strip()
+                chosen = markdown_to_plain(point.choice_label).strip()
+                self.say(f'{number}. {where}: you chose "{chosen}"')
+        self.say(self.ending_hint())
         self.stdout.flush()
+
+    def found_endings(self) -> int:
+        """How many of the story's endings the viewer has found, this one included."""
+        session = self.session
+        story_id = session.story.id
+        self._found_here.add(session.node_id)
+        seen = set(self._found_here)
+        if self.endings is not None:
+            try:
+                self.endings.add(story_id, self.viewer, session.node_id)
+                seen |= self.endings(story_id, self.viewer)
+            except OSError:
+                pass  # only the count suffers
+        return len(seen & set(session.story.endings()))
+
+    def ending_hint(self) -> str:
+        count = len(self.session.history)
+        if not count:
+            return "Type r to start over or q to leave."
+        numbers = "1" if count == 1 else f"a number from 1 to {count}"
+        return f"Type {numbers} to go back there, r to start over or q to leave."
+
+    def after_ending(self) -> bool:
+        """Read what to do at an ending: True when play goes on (went back, started over)."""
+        session = self.session
+        while True:
+            answer = self.read()
+            if answer is None or answer.lower() == "q":
+                self.say("The End.")
+                return False
+            if answer.lower() == "r":
+                session.restart()
+                self.say("Starting over.")
+                return True
+            if answer.lower() == "b" and session.history:
+                answer = str(len(session.history))
+            if answer.isdecimal() and 1 <= int(answer) <= len(session.history):
+                point = session.history[int(answer) - 1]
+                session.rewind(point.step)
+                self.say(f"Back to: {markdown_to_plain(point.label).strip()}")
+                return True
+            self.say(self.ending_hint())
 
 
 def ask_yes_no(

@@ -281,7 +281,9 @@ class PlayerApp(App[None]):
             fault=session.fault if session.status == "failed" else None,
             found=found,
             total=len(self._ending_ids),
-            points=[PointView(point.step, point.label) for point in session.history],
+            points=[
+                PointView(point.step, point.label, point.choice_label) for point in session.history
+            ],
         )
 
     # --- quitting and help ----------------------------------------------------------------

@@ -30,13 +30,13 @@ class FakeClock:
 
 
 def run_player(
-    lines: str, *, timers: TimerOptions | None = None
+    lines: str, *, timers: TimerOptions | None = None, **options: Any
 ) -> tuple[int, str, Session, MemoryRecorder]:
     """Play the lantern story in-process with ``lines`` as the viewer's input."""
     recorder = MemoryRecorder()
     session = Session(read_story(LANTERN), clock=FakeClock(), recorder=recorder, timers=timers)
     out = io.StringIO()
-    code = PlainPlayer(session, io.StringIO(lines), out).run()
+    code = PlainPlayer(session, io.StringIO(lines), out, **options).run()
     return code, out.getvalue(), session, recorder
 
 
@@ -78,7 +78,47 @@ def test_number_chooses_and_ending_exits_zero() -> None:
     code, out, session, _ = run_player("1\n1\n1\n")
     assert code == 0
     assert session.status == "ended"
-    assert out.endswith("Gold! You now have 12.\n\nThe end: Treasure (a good ending).\n")
+    # The end input at the ending leaves, as anywhere else.
+    assert out.endswith(
+        "Gold! You now have 12.\n"
+        "\n"
+        "The end. A good ending.\n"
+        "You have found 1 of the story's 2 endings.\n"
+        "\n"
+        "Go back to a choice point:\n"
+        '1. The Hall: you chose "Take the lantern"\n'
+        '2. The Hall: you chose "Go down to the cellar"\n'
+        '3. A chest glints in the dark. Something moves…: you chose "Open the chest"\n'
+        "Type a number from 1 to 3 to go back there, r to start over or q to leave.\n"
+        "> \n"
+        "The End.\n"
+    )
+
+
+def test_at_an_ending_a_number_goes_back_to_that_choice_point() -> None:
+    code, out, session, _ = run_player("1\n1\n1\n2\nq\n")
+    assert code == 0
+    assert "> 2\nBack to: The Hall\n" in out
+    assert session.status == "quit" and session.node_id == "hall"
+    assert "1. Go down to the cellar" in out.split("Back to: The Hall")[1]
+
+
+def test_at_an_ending_r_starts_over_and_nonsense_gets_the_hint() -> None:
+    _, out, session, _ = run_player("1\n1\n1\nx\n9\nr\nq\n")
+    hint = "Type a number from 1 to 3 to go back there, r to start over or q to leave."
+    assert out.count(hint) == 3  # under the list, then after x and after 9
+    assert "Starting over." in out
+    assert session.node_id == "hall"
+
+
+def test_endings_found_are_remembered_for_the_viewer(tmp_path: Path) -> None:
+    from branching.play.endings import EndingsFile
+
+    notebook = EndingsFile(tmp_path)
+    notebook.add("lantern", "ada", "far_side")
+    _, out, _, _ = run_player("1\n1\n1\n", endings=notebook, viewer="ada")
+    assert "You have found 2 of the story's 2 endings." in out
+    assert notebook("lantern", "ada") == {"far_side", "treasure"}
 
 
 def test_b_goes_back_and_says_where() -> None:
@@ -177,7 +217,7 @@ def test_cli_plays_to_an_ending_with_no_escape_sequences(tmp_path: Path) -> None
         env={"TERM": "xterm-256color", "FORCE_COLOR": "1", "CLICOLOR_FORCE": "1"},
     )
     assert result.returncode == 0, result.stderr
-    assert "The end: Treasure (a good ending)." in result.stdout
+    assert "Treasure\nGold! You now have 12.\n\nThe end. A good ending." in result.stdout
     assert "\x1b" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     # The playthrough is over: nothing is left to resume.
@@ -194,7 +234,7 @@ def test_cli_eof_quits_and_the_next_run_continues(tmp_path: Path) -> None:
     second = cli(str(LANTERN), "--plain", "--viewer", "ann", stdin="1\n", home=tmp_path)
     assert second.returncode == 0, second.stderr
     assert "Continuing your saved playthrough" in second.stdout
-    assert "The end: Across (a good ending)." in second.stdout
+    assert "The end: Across. A good ending." in second.stdout
     assert not save.exists()
 
     # Another viewer starts from the beginning.
@@ -300,7 +340,7 @@ def test_cli_cannot_save_warns_and_plays_on(tmp_path: Path) -> None:
     # refused before the story starts (tests/log/test_player_recording.py); here only saves fail.
     result = cli(str(LANTERN), "--plain", "--no-log", stdin="1\n1\n1\n", home=home)
     assert result.returncode == 0
-    assert "The end: Treasure" in result.stdout
+    assert "The end. A good ending." in result.stdout
     assert result.stderr.count("cannot save your place") == 1
     assert "Traceback" not in result.stderr
 

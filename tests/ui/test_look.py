@@ -49,6 +49,23 @@ def test_ending_80x24(build: Any, snap_compare: Any) -> None:
     assert snap_compare(build(), terminal_size=(80, 24), run_before=run_before)
 
 
+def test_long_ending_with_many_choice_points_80x24(build: Any, snap_compare: Any) -> None:
+    """The ending's last line, the whole list and its highlighted last point, at 80x24."""
+    from branching.story.loader import read_story
+
+    from .test_ending import DEMO, TO_THE_LONG_FALL
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await wait_for_text(pilot.app, "Take your time")  # type: ignore[arg-type]
+        for key, then in TO_THE_LONG_FALL:
+            await pilot.press(key)
+            await wait_for_text(pilot.app, then)  # type: ignore[arg-type]
+        await wait_for_text(pilot.app, "Rope Burn — you chose")  # type: ignore[arg-type]
+
+    app = build(story=read_story(DEMO))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
 def test_timed_choice_with_help_open_120x36(build: Any, snap_compare: Any) -> None:
     async def run_before(pilot: Pilot[None]) -> None:
         await _at_stairs(pilot)

@@ -15,7 +15,7 @@ from textual.widgets import Header
 from branching.ui.messages import Choose, GoBack, Restart, ScreenReady, TimeUp
 from branching.ui.widgets.choice_list import ChoiceList
 from branching.ui.widgets.countdown import Countdown
-from branching.ui.widgets.ending_panel import EndingPanel, EndingView
+from branching.ui.widgets.ending_panel import MIN_POINTS_SHOWN, EndingPanel, EndingView
 from branching.ui.widgets.key_bar import KeyBar
 from branching.ui.widgets.passage import Passage
 
@@ -73,12 +73,17 @@ class PlayScreen(Screen[None]):
         # Defence in depth: only this screen's own actions run with it as the target.
         if action not in self.ALLOWED_ACTIONS:
             return False
-        # Choosing during play, restarting at an ending (the footer shows what applies).
-        if action == "choose":
-            return not self.at_ending
+        # Restarting at an ending (the footer shows what applies); number keys choose during
+        # play and go back to a choice point at an ending.
         if action == "restart":
             return self.at_ending
         return True
+
+    def describe(self, action: str, description: str) -> str:
+        """What a key does now, for the key bar: at an ending the numbers go back."""
+        if self.at_ending and action.startswith("choose"):
+            return "Go back"
+        return description
 
     def _set_mode(self, at_ending: bool) -> None:
         if at_ending == self.at_ending:
@@ -117,6 +122,35 @@ class PlayScreen(Screen[None]):
         panel.show(view)
         panel.focus_points()
         self.query_one(Passage).show(view.passage_title, view.passage_text, view.note)
+        self.call_after_refresh(self.fit_ending)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.at_ending:
+            self.call_after_refresh(self.fit_ending)
+
+    def fit_ending(self) -> None:
+        """Share the rows between the ending's passage and the panel under it.
+
+        The passage gets every row it needs to be read whole, the list of choice points the
+        rest, but never fewer than :data:`MIN_POINTS_SHOWN` points (then the passage scrolls).
+        Borders are never cut and the highlighted point is always in view.
+        """
+        if not self.at_ending:
+            return
+        panel = self.query_one(EndingPanel)
+        passage = self.query_one(Passage)
+        shared = (
+            self.size.height
+            - self.query_one(Header).outer_size.height
+            - self.query_one(KeyBar).outer_size.height
+        )
+        fixed = panel.fixed_rows()
+        points = panel.points
+        count = points.option_count if points.display else 0
+        wanted = fixed + (count + 2 if count else 0)
+        least = fixed + (min(count, MIN_POINTS_SHOWN) + 2 if count else 0)
+        needs = passage.virtual_size.height
+        panel.fit(max(least, min(wanted, shared - needs)))
 
     # --- the countdown ------------------------------------------------------------------
 
@@ -159,6 +193,13 @@ class PlayScreen(Screen[None]):
     # --- actions ------------------------------------------------------------------------
 
     def action_choose(self, number: int) -> None:
+        if self.at_ending:
+            step = self.query_one(EndingPanel).point_step(number)
+            if step is None:
+                self.app.bell()
+            else:
+                self.post_message(GoBack(step))
+            return
         for offer in self._offers:
             if offer.number == number:
                 self.post_message(Choose(offer.id))

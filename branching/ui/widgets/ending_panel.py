@@ -11,18 +11,21 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from branching.play.endings import KIND_WORDS
 from branching.ui.content import numbered
 from branching.ui.messages import GoBack
 
-KIND_WORDS = {"good": "A good ending", "bad": "A bad ending", "neutral": "An ending"}
+#: Choice points the list shows at least, however long the ending's passage.
+MIN_POINTS_SHOWN = 3
 
 
 @dataclass(frozen=True)
 class PointView:
-    """A choice point of the playthrough, as listed here."""
+    """A choice point of the playthrough, as listed here: where, and what was chosen."""
 
     step: int
     label: str
+    chosen: str = ""
 
 
 @dataclass(frozen=True)
@@ -46,16 +49,15 @@ class EndingView:
 
 class EndingPanel(Vertical):
     """Shown under the ending's passage in place of the choices: Bandersnatch-style, go back
-    to any earlier choice point (Enter), restart (r) or quit (q).
+    to any earlier choice point (its number, or arrows and Enter), restart (r) or quit (q).
 
     A panel on the play screen rather than a screen of its own: switching screens restyled
-    and repainted everything and took several times as long as a passage.
+    and repainted everything and took several times as long as a passage. The play screen
+    sizes it (:meth:`fit`) so that the passage above keeps the rows it needs.
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="ending-heading")
-        yield Static(id="ending-title")
-        yield Static(id="ending-kind")
         yield Static(id="ending-found")
         yield Static(id="ending-hint")
         yield OptionList(id="ending-points")
@@ -63,37 +65,67 @@ class EndingPanel(Vertical):
     def show(self, view: EndingView) -> None:
         """Show ``view`` (painted on the next refresh)."""
         heading = self.query_one("#ending-heading", Static)
-        title = self.query_one("#ending-title", Static)
-        kind = self.query_one("#ending-kind", Static)
+        heading.set_classes(f"kind-{view.kind}" if view.fault is None else "fault")
         if view.fault is not None:
-            heading.update(Content("The story stopped"))
-            title.update(Content(view.fault))
-            title.display = True
-            kind.display = False
+            heading.update(Content.assemble(Content.styled("The story stopped: ", "bold"),
+                                            Content(view.fault)))  # fmt: skip
         else:
-            heading.update(Content("The End"))
-            title.update(Content(view.title or ""))
-            title.display = bool(view.title)
-            kind.update(Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"))
-            kind.set_classes(f"kind-{view.kind}")
-            kind.display = True
+            # The passage above already shows its title: name the ending only when it differs.
+            named = view.title if view.title and view.title != view.passage_title else None
+            heading.update(
+                Content.assemble(
+                    Content.styled("The End", "bold"),
+                    Content.styled(": ", "bold") if named else Content(),
+                    Content.styled(named, "bold italic") if named else Content(),
+                    Content(" — "),
+                    Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"),
+                )
+            )
         self.query_one("#ending-found", Static).update(self._found_text(view))
         hint = self.query_one("#ending-hint", Static)
         points = self.query_one("#ending-points", OptionList)
         points.display = bool(view.points)
         if view.points:
-            hint.update(Content("Go back to a choice point (Enter), r to restart, q to quit:"))
+            hint.update(Content("Go back to a choice point: its number, or arrows and Enter."))
             points.set_options(
-                Option(numbered(index, point.label), id=str(point.step))
+                Option(numbered(index, _point_text(point)), id=str(point.step))
                 for index, point in enumerate(view.points, 1)
             )
             # The latest choice point under the cursor: the most likely place to retry.
             points.highlighted = len(view.points) - 1
         else:
-            hint.update(Content("r to restart, q to quit."))
+            hint.update(Content("r restarts the story, q quits."))
+
+    @property
+    def points(self) -> OptionList:
+        return self.query_one("#ending-points", OptionList)
+
+    def point_step(self, number: int) -> int | None:
+        """The history step of the choice point listed as ``number`` (1-based), if any."""
+        points = self.points
+        if not points.display or not 1 <= number <= points.option_count:
+            return None
+        option_id = points.get_option_at_index(number - 1).id
+        return int(option_id) if option_id is not None else None
+
+    def fixed_rows(self) -> int:
+        """Rows the panel needs besides its list: border, heading, count and hint."""
+        rows = 1 if self.styles.border_top[0] else 0
+        for static in self.query(Static):
+            if static.display:
+                rows += static.outer_size.height
+        return rows
+
+    def fit(self, rows: int) -> None:
+        """Take ``rows`` rows in all, the list the rest (scrolling to the cursor)."""
+        self.styles.height = rows
+        points = self.points
+        if points.display:
+            points.styles.height = max(rows - self.fixed_rows(), 2 + 1)
+            self.call_after_refresh(points.scroll_to_highlight)
 
     def focus_points(self) -> None:
-        points = self.query_one("#ending-points", OptionList)
+        points = self.points
         if points.display and not points.has_focus:
             points.focus()
 
@@ -106,3 +138,7 @@ class EndingPanel(Vertical):
         event.stop()
         if event.option.id is not None:
             self.post_message(GoBack(int(event.option.id)))
+
+
+def _point_text(point: PointView) -> str:
+    return f"{point.label} — you chose “{point.chosen}”" if point.chosen else point.label

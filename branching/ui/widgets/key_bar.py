@@ -29,11 +29,17 @@ class KeyBar(Static):
                 continue
             seen.add(binding.action)
             key = binding.key_display or self.app.get_key_display(binding)
+            describe = getattr(screen, "describe", None)
+            description = (
+                describe(binding.action, binding.description)
+                if callable(describe)
+                else binding.description
+            )
             parts.append(
                 Content.from_markup(
                     "[b $footer-key-foreground]$key[/] $description  ",
                     key=key,
-                    description=binding.description,
+                    description=description,
                 )
             )
         self.update(Content.assemble(*parts))
