@@ -415,6 +415,33 @@ class Report:
         dropping = [n for n in self.nodes if n.drop_offs]
         return sorted(dropping, key=lambda n: (-n.drop_offs, -(n.drop_off_rate or 0.0)))
 
+    def rate_floor(self) -> int:
+        """Fewest playthroughs a node needs to reach to be ranked by its drop-off rate: 20, or
+        1% of those started when that is more (a rate of 1 in 1 says nothing)."""
+        return max(20, self.summary.started // 100)
+
+    def by_drop_off_rate(self) -> list[NodeReport]:
+        """Nodes with drop-offs reached by at least :meth:`rate_floor` playthroughs, highest
+        rate first, ranked by the low end of its 95% interval so that 10 of 25 does not outrank
+        300 of 1,000 (then by rate, then by count).
+
+        Endings are left out: reaching one is finishing, not dropping off.
+        """
+        floor = self.rate_floor()
+        dropping = [n for n in self.nodes if n.drop_offs and not n.ending and n.reached >= floor]
+        return sorted(
+            dropping,
+            key=lambda n: (
+                -(n.drop_off_ci[0] if n.drop_off_ci else 0.0),
+                -(n.drop_off_rate or 0.0),
+                -n.drop_offs,
+            ),
+        )
+
+    def label(self, node_id: str) -> str:
+        """A node's title or first words (its id when it has neither, or is not in the story)."""
+        return self.labels.get(node_id, node_id)
+
     def branch_nodes(self) -> list[NodeReport]:
         """Nodes offering more than one choice, by choices made there (busiest first)."""
         return sorted(

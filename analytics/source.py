@@ -8,9 +8,10 @@ events instead (the source of truth), for checks and for :func:`load_report` wit
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -52,13 +53,39 @@ def _describe_versions(conn: sqlite3.Connection, found: list[Cohort]) -> str:
     return "; ".join(parts)
 
 
-def explain_empty(conn: sqlite3.Connection, story: Story, selection: Selection, source: str) -> str:
-    """Why a selection has no playthroughs, in a sentence or two with a way forward."""
+def _count_by(
+    conn: sqlite3.Connection, found: list[Cohort], key: Callable[[Cohort], str | None]
+) -> list[tuple[str | None, int]]:
+    """Playthroughs per value of ``key`` over the all-days cohorts, most first."""
+    ids: defaultdict[str | None, list[int]] = defaultdict(list)
+    for c in found:
+        if c.day == "":
+            ids[key(c)].append(c.id)
+    counted = [(value, cohort_playthroughs(conn, group)) for value, group in ids.items()]
+    return sorted(counted, key=lambda item: (-item[1], item[0] or ""))
+
+
+def _listed(counts: list[tuple[str | None, int]], none: str) -> str:
+    return ", ".join(f"{none if value is None else repr(value)} ({n:,})" for value, n in counts)
+
+
+def explain_empty(
+    conn: sqlite3.Connection,
+    story: Story,
+    selection: Selection,
+    source: str,
+    story_path: str | None = None,
+) -> str:
+    """Why a selection has no playthroughs, in a sentence or two with a way forward.
+
+    ``story_path`` is the story file as the user named it, for the commands suggested.
+    """
     (total,) = conn.execute("SELECT count(*) FROM playthroughs").fetchone()
     if not total:
+        path = shlex.quote(story_path) if story_path else "STORY.json"
         return (
             f"The choice log {source} is empty: no playthroughs yet. Play the story "
-            f"(branching play) or simulate an audience (branching simulate {story.id}.json "
+            f"(branching play {path}) or simulate an audience (branching simulate {path} "
             "--playthroughs 1000) to preview a report."
         )
     mine = cohorts(conn, story.id)
@@ -72,10 +99,20 @@ def explain_empty(conn: sqlite3.Connection, story: Story, selection: Selection, 
             f"({story.title}). It has playthroughs of: {listed}. Is this the right story file "
             "or the right --db?"
         )
+    if selection.variant is not None and not any(c.variant == selection.variant for c in mine):
+        variants = _listed(_count_by(conn, mine, lambda c: c.variant), "no variant")
+        origins = _listed(_count_by(conn, mine, lambda c: c.origin), "none")
+        return (
+            f"The log has no playthroughs of {story.id!r} with the variant "
+            f"{selection.variant!r}. Variants it has: {variants}; origins: {origins}. "
+            "Name one of them with --variant, or leave --variant out for all."
+        )
     have = _describe_versions(conn, mine)
+    origins = _listed(_count_by(conn, mine, lambda c: c.origin), "none")
     return (
         f"No playthroughs of {story.id!r} match the filters ({selection.describe()}). "
-        f"The log has {have}. Try --all-versions, --version, or other dates."
+        f"The log has {have} (origins: {origins}). Try --all-versions, --version, "
+        "--origin or other dates."
     )
 
 
@@ -90,6 +127,7 @@ def load_report(
     now: dt.datetime | None = None,
     auto_origins: bool = False,
     experiment: str | None = None,
+    story_path: str | None = None,
 ) -> Report:
     """The report of ``story`` over the selected playthroughs of the log on ``conn``.
 
@@ -120,7 +158,7 @@ def load_report(
     else:
         tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
     if not tally.playthroughs:
-        raise NoData(explain_empty(conn, story, selection, source))
+        raise NoData(explain_empty(conn, story, selection, source, story_path))
     hashes = sorted({c.story_hash for c in chosen})
     mine = story.content_hash
     if len(hashes) > 1 or (hashes and mine and hashes != [mine]):

@@ -7,8 +7,9 @@ guarded against formula injection in CSV, with control characters made visible e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from branching.log.encoding import REWIND_MARK
 from branching.story.untrusted import printable
 
 
@@ -52,3 +53,26 @@ def listing(items: Sequence[str], limit: int) -> str:
     """
     shown = ", ".join(printable(item) for item in items[:limit])
     return shown + (f", … and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis.
+
+    >>> shorten("They suspect me to be a traitor.", 16), shorten("ok", 5)
+    ('They suspect me…', 'ok')
+    """
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def step_name(labels: Mapping[str, str], step: str, width: int = 28) -> tuple[str, str, bool]:
+    """How a path step reads: (the node's title or first words, its id, whether it is a
+    rewind to it). Reports speak in titles; the id stays at hand (dim, or on hover).
+
+    >>> step_name({"n1": "Hut 14. The door was locked after I sat down."}, "n1", 16)
+    ('Hut 14. The doo…', 'n1', False)
+    >>> step_name({}, REWIND_MARK + "x")
+    ('x', 'x', True)
+    """
+    rewind = step.startswith(REWIND_MARK)
+    node_id = step[len(REWIND_MARK) :] if rewind else step
+    return shorten(labels.get(node_id, node_id), width), node_id, rewind

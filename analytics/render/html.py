@@ -15,7 +15,7 @@ import html
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from analytics.render import percent, plural, seconds
+from analytics.render import percent, plural, seconds, step_name
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from branching.log.encoding import REWIND_MARK
 from branching.story.untrusted import printable
@@ -124,6 +124,9 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
     n_columns = max(columns) + 1
     column_gap = max(150.0, min(230.0, (1090.0 - 170.0) / max(n_columns - 1, 1)))
     node_width, top, gap = 12.0, 34.0, 14.0
+    # Labels (titles or first words) stop before the next column: about 6.2 px a character
+    # at 11 px, and room for the count after them.
+    label_chars = max(8, int((column_gap - node_width - 44.0) / 6.2))
 
     # A node is as tall as its visits or what leaves it, whichever is more (a rewind lets a
     # visit make two choices), so its bands and stubs fit on it.
@@ -236,18 +239,18 @@ def flow_svg(report: Report, *, limit: int = FLOW_NODES) -> tuple[str, int]:
         n = f.node
         colour = KIND_COLOURS.get(n.ending, "#7f8c8d") if n.ending else "#34495e"
         tip = (
-            f"{n.id} — {n.label}\nreached by {n.reached:,} playthroughs, {n.visits:,} visits\n"
+            f"{n.label} ({n.id})\nreached by {n.reached:,} playthroughs, {n.visits:,} visits\n"
             f"dropped off here: {n.drop_offs:,} ({percent(n.drop_off_rate)})"
         )
         if n.open_here:
             tip += f"\nstill open here: {n.open_here:,}"
         for target, count in f.loops:
-            tip += f"\nback to {target}: {count:,}"
+            tip += f"\nback to {report.label(target)} ({target}): {count:,}"
         parts.append(
             f'<g class="node"><rect x="{f.x:.1f}" y="{f.y:.1f}" width="{node_width:.0f}" '
             f'height="{f.height:.1f}" fill="{colour}" rx="2"/>'
             f'<text x="{f.x + node_width + 4:.1f}" y="{f.y + min(f.height / 2, 12) + 4:.1f}">'
-            f'<tspan class="nid">{esc(_short(n.id, 24))}</tspan>'
+            f'<tspan class="nid">{esc(_short(n.label, label_chars))}</tspan>'
             f'<tspan class="nmeta"> {n.reached:,}</tspan></text>'
             f"<title>{esc(tip)}</title></g>"
         )
@@ -288,21 +291,50 @@ def _kpis(report: Report) -> str:
 
 
 def _node_cell(node: NodeReport) -> str:
+    """A node by its title or first words, its id after it, dim."""
     extra = "" if node.authored else ' <span class="warn">(not in story)</span>'
-    label = (
-        f'<div class="label">{esc(_short(node.label, 80))}</div>' if node.label != node.id else ""
-    )
-    return f"<code>{esc(node.id)}</code>{extra}{label}"
+    node_id = f' <code class="id">{esc(node.id)}</code>' if node.label != node.id else ""
+    return f'<span title="{esc(node.label)}">{esc(_short(node.label, 80))}</span>{node_id}{extra}'
+
+
+def _step_chip(report: Report, step: str) -> str:
+    """A path step as a chip with its title or first words; the id shows on hover."""
+    label, node_id, rewind = step_name(report.labels, step, 32)
+    whole = report.label(node_id)
+    if rewind:
+        return (
+            f'<span class="chip rewind" title="went back to {esc(whole)} ({esc(node_id)})">'
+            f"{REWIND_MARK} {esc(label)}</span>"
+        )
+    return f'<span class="chip" title="{esc(whole)} ({esc(node_id)})">{esc(label)}</span>'
 
 
 def _drop_offs(report: Report, top: int) -> str:
     nodes = report.by_drop_off()[:top]
     if not nodes:
         return '<p class="muted">No drop-offs: nobody quit or hit a fault.</p>'
+    by_rate = report.by_drop_off_rate()[:top]
+    rate_table = (
+        "<h3>Highest drop-off rates</h3>"
+        f'<p class="muted">Nodes reached by {report.rate_floor():,} playthroughs or more, '
+        "ranked by the low end of the rate's 95% interval, so a node few reached does not "
+        "outrank a busy one on a handful of quits. The bar is the rate.</p>"
+        + _drop_off_table(by_rate, by_rate=True)
+        if by_rate
+        else ""
+    )
+    return "<h3>Most drop-offs</h3>" + _drop_off_table(nodes) + rate_table
+
+
+def _drop_off_table(nodes: list[NodeReport], *, by_rate: bool = False) -> str:
     biggest = max(n.drop_offs for n in nodes)
+    highest = max((n.drop_off_rate or 0.0) for n in nodes) or 1.0
     rows = []
     for n in nodes:
-        width = 85.0 * n.drop_offs / biggest
+        if by_rate:
+            width = 85.0 * (n.drop_off_rate or 0.0) / highest
+        else:
+            width = 85.0 * n.drop_offs / biggest
         ci = n.drop_off_ci
         ci_text = f" (95% CI {percent(ci[0])}–{percent(ci[1])})" if ci else ""
         rows.append(
@@ -365,7 +397,8 @@ def _branches(report: Report, top: int) -> str:
                 f"<tr{' class=dark' if not choice.taken else ''}>"
                 f'<td><span class="sw" style="background:{colour}"></span></td>'
                 f"<td>{esc(_short(choice.label, 90))}{default}{unknown}"
-                f' <span class="to">→ <code>{esc(choice.to)}</code></span></td>'
+                f' <span class="to" title="{esc(report.label(choice.to))} ({esc(choice.to)})">'
+                f"→ {esc(_short(report.label(choice.to), 40))}</span></td>"
                 f'<td class="num">{choice.count:,}</td>'
                 f'<td class="num">{percent(choice.share)}</td>'
                 f"<td>{_ci_svg(choice.share, choice.share_ci, colour)}</td>"
@@ -373,7 +406,8 @@ def _branches(report: Report, top: int) -> str:
             )
         timeouts = f", {plural(node.timeouts, 'timer default')}" if node.timeouts else ""
         cards.append(
-            f'<div class="card"><h3><code>{esc(node.id)}</code> {esc(_short(node.label, 70))}</h3>'
+            f'<div class="card"><h3>{esc(_short(node.label, 70))} '
+            f'<code class="id">{esc(node.id)}</code></h3>'
             f'<p class="muted">{plural(node.choices_made, "choice")} made: {node.explicit:,} picked'
             f"{timeouts} · decision time median {seconds(node.decision_ms_median)}, "
             f"90th percentile {seconds(node.decision_ms_p90)}</p>"
@@ -418,14 +452,12 @@ def _path_html(path: PathReport, report: Report) -> str:
         steps = [*steps[:12], f"… {len(steps) - 22} more …", *steps[-10:]]
     chips = []
     for step in steps:
-        if step.startswith(REWIND_MARK):
-            chips.append(f'<span class="chip rewind" title="rewound to">{esc(step)}</span>')
-        elif step.startswith("… "):
+        if step.startswith("… "):
             chips.append(f'<span class="muted">{esc(step)}</span>')
         else:
-            label = report.labels.get(step, step)
-            chips.append(f'<span class="chip" title="{esc(label)}">{esc(step)}</span>')
-    return '<span class="arrow">→</span>'.join(chips)
+            chips.append(_step_chip(report, step))
+    # Spaces around the arrows: the only places a long path may wrap.
+    return ' <span class="arrow">→</span> '.join(chips)
 
 
 def _paths(report: Report, top: int) -> str:
@@ -434,7 +466,7 @@ def _paths(report: Report, top: int) -> str:
     colours = {"completed": "#2e8540", "quit": "#c0392b", "failed": "#8e44ad", "open": "#d68910"}
     rows = []
     for i, p in enumerate(report.paths[:top], start=1):
-        where = f" at <code>{esc(p.last_node)}</code>" if p.last_node else ""
+        where = f" at {_step_chip(report, p.last_node)}" if p.last_node else ""
         rows.append(
             f'<tr><td class="num">{i}</td><td class="num">{p.playthroughs:,}</td>'
             f'<td class="num">{percent(p.share)}</td>'
@@ -542,6 +574,7 @@ table.grid th, table.grid td { text-align:left; padding:6px 8px; border-bottom:1
 table.grid th { font-size:12px; color:var(--muted); font-weight:600; }
 .num { text-align:right !important; font-variant-numeric:tabular-nums; white-space:nowrap; }
 .label { color:var(--muted); font-size:12.5px; }
+code.id { color:var(--muted); font-size:11.5px; }
 .barcell { width:34%; white-space:nowrap; } .bar { height:16px; background:var(--accent);
   border-radius:3px; display:inline-block; vertical-align:middle; min-width:2px; }
 .bar.drop { background:var(--drop); }
@@ -646,8 +679,8 @@ because time ran out (Timed out).
 
 <h2>Most popular paths</h2>
 <p class="explain">Playthroughs per distinct path (the nodes entered, in order) and outcome, of
-{s.distinct_paths:,} distinct paths. <span class="chip rewind">{REWIND_MARK}n</span> marks a
-rewind to node n.</p>
+{s.distinct_paths:,} distinct paths. Each step is a node's title or first words (hover for its
+id); <span class="chip rewind">{REWIND_MARK} …</span> marks going back to it.</p>
 {_paths(report, top)}
 
 <h2>Coverage: dark content</h2>

@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analytics.render import listing, percent, plural, seconds
+from analytics.render import listing, percent, plural, seconds, step_name
 from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
 from branching.log.encoding import REWIND_MARK
 from branching.story.untrusted import printable
@@ -37,13 +37,23 @@ def bar(share: float | None, width: int = 16) -> str:
 
 
 def _node_name(node: NodeReport) -> Text:
-    """The node id, and its title or first words on a second, dim line."""
-    name = Text(printable(node.id), style="bold", no_wrap=True, overflow="ellipsis")
+    """The node's title or first words, and its id, dim, after it."""
+    name = Text(printable(node.label), style="bold")
+    if node.label != node.id:
+        name.append("  " + printable(node.id), style="dim")
     if not node.authored:
         name.append(" (not in story)", style="yellow")
-    if node.label != node.id:
-        name.append("\n" + printable(node.label), style="dim")
     return name
+
+
+def _step(labels: dict[str, str], step: str, width: int = 24) -> Text:
+    """A path step: its title or first words, then its id, dim (``↶`` before a rewind)."""
+    label, node_id, rewind = step_name(labels, step, width)
+    text = Text(REWIND_MARK + " " if rewind else "", style="yellow")
+    text.append(printable(label), style="yellow" if rewind else "")
+    if label != node_id:
+        text.append(" " + printable(node_id), style="dim")
+    return text
 
 
 def _interval(ci: tuple[float, float] | None) -> str:
@@ -85,17 +95,37 @@ def drop_off_table(report: Report, top: int) -> RenderableType:
     nodes = report.by_drop_off()
     if not nodes:
         return Text("No drop-offs: nobody quit or hit a fault.", style="green")
+    by_rate = report.by_drop_off_rate()
+    return Group(
+        _drop_off_rows(
+            nodes[:top],
+            f"Biggest drop-offs (top {min(top, len(nodes)):,} of {len(nodes):,} nodes)",
+            "Dropped = playthroughs that quit or failed here; Rate = dropped / reached",
+        ),
+        _drop_off_rows(
+            by_rate[:top],
+            f"Highest drop-off rates (top {min(top, len(by_rate)):,}; nodes reached by "
+            f"{report.rate_floor():,}+)",
+            "Ranked by the low end of the rate's 95% interval, so a node few reached does not "
+            "outrank a busy one on a handful of quits",
+        )
+        if by_rate
+        else Text(),
+    )
+
+
+def _drop_off_rows(nodes: list[NodeReport], title: str, caption: str) -> Table:
     table = Table(
-        title=f"Biggest drop-offs (top {min(top, len(nodes)):,} of {len(nodes):,} nodes)",
+        title=title,
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
-        caption="Dropped = playthroughs that quit or failed here; Rate = dropped / reached",
+        caption=caption,
         caption_justify="left",
         caption_style="dim",
     )
-    table.add_column("Node", min_width=12, max_width=40)
+    table.add_column("Node", min_width=12, max_width=44)
     table.add_column("Reached", justify="right", no_wrap=True)
     table.add_column("Dropped", justify="right", no_wrap=True)
     table.add_column("Rate", justify="right", no_wrap=True)
@@ -103,7 +133,7 @@ def drop_off_table(report: Report, top: int) -> RenderableType:
     table.add_column("Quit", justify="right", no_wrap=True)
     table.add_column("Fail", justify="right", no_wrap=True)
     table.add_column("Open", justify="right", no_wrap=True)
-    for node in nodes[:top]:
+    for node in nodes:
         table.add_row(
             _node_name(node),
             f"{node.reached:,}",
@@ -117,10 +147,10 @@ def drop_off_table(report: Report, top: int) -> RenderableType:
     return table
 
 
-def _branch(node: NodeReport) -> RenderableType:
-    heading = Text(printable(node.id), style="bold")
+def _branch(node: NodeReport, labels: dict[str, str]) -> RenderableType:
+    heading = Text(printable(node.label), style="bold")
     if node.label != node.id:
-        heading.append("  " + printable(node.label))
+        heading.append("  " + printable(node.id), style="dim")
     if not node.authored:
         heading.append(" (not in story)", style="yellow")
     heading.append(
@@ -132,7 +162,7 @@ def _branch(node: NodeReport) -> RenderableType:
     )
     table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
     table.add_column("Choice", min_width=12, max_width=44)
-    table.add_column("To", min_width=6, max_width=18, style="dim")
+    table.add_column("To", min_width=6, max_width=26, style="dim")
     table.add_column("Picks", justify="right", no_wrap=True)
     table.add_column("Share", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True, width=10)
@@ -151,7 +181,11 @@ def _branch(node: NodeReport) -> RenderableType:
             label.append(" (not in story)", style="yellow")
         table.add_row(
             label,
-            Text("→ " + printable(choice.to), no_wrap=True, overflow="ellipsis"),
+            Text(
+                "→ " + printable(step_name(labels, choice.to, 24)[0]),
+                no_wrap=True,
+                overflow="ellipsis",
+            ),
             f"{choice.count:,}",
             percent(choice.share),
             Text(bar(choice.share, 10), style="cyan"),
@@ -179,34 +213,34 @@ def choices_table(report: Report, top: int) -> RenderableType:
     ]
     for node in branches[:top]:
         parts.append(Text())
-        parts.append(_branch(node))
+        parts.append(_branch(node, report.labels))
     return Group(*parts)
 
 
-def path_text(path: PathReport, width: int = 12) -> Text:
-    """A path as ``a → b → ↶a → c``, long middles elided."""
+def path_text(path: PathReport, labels: dict[str, str], width: int = 6) -> Text:
+    """A path as ``Hut 14. The door… n1 → … → ↶ Hut 14… n1 → …``: each step by its title or
+    first words with its id dim, long middles elided."""
     steps = list(path.steps)
     shown = steps if len(steps) <= width else [*steps[: width // 2], "…", *steps[-width // 2 :]]
     text = Text()
     for i, step in enumerate(shown):
         if i:
             text.append(" → ", style="dim")
-        if step.startswith(REWIND_MARK):
-            text.append(printable(step), style="yellow")
-        elif step == "…":
+        if step == "…" and len(steps) > width and i == width // 2:
             text.append(f"… {len(steps) - len(shown) + 1} more …", style="dim")
         else:
-            text.append(printable(step))
+            text.append_text(_step(labels, step))
     if not steps:
         text.append("(no node entered)", style="dim")
     return text
 
 
-def outcome_text(path: PathReport) -> Text:
+def outcome_text(path: PathReport, labels: dict[str, str]) -> Text:
     styles = {"completed": "green", "quit": "red", "failed": "magenta", "open": "yellow"}
     text = Text(path.status, style=styles[path.status])
     if path.last_node:
-        text.append(" at " + printable(path.last_node))
+        text.append(" at ")
+        text.append_text(_step(labels, path.last_node, 32))
     return text
 
 
@@ -219,21 +253,21 @@ def paths_table(report: Report, top: int) -> RenderableType:
         title_justify="left",
         title_style="bold",
         box=box.SIMPLE_HEAD,
-        caption=f"{REWIND_MARK}n = rewound to node n",
+        caption=f"Each step: its title or first words, then its id; {REWIND_MARK} = went back to",
         caption_justify="left",
     )
     table.add_column("#", justify="right", style="dim")
     table.add_column("Playthroughs", justify="right")
     table.add_column("Share", justify="right")
-    table.add_column("Outcome", overflow="fold")
+    table.add_column("Outcome", overflow="fold", max_width=30)
     table.add_column("Path", overflow="fold", ratio=1)
     for i, path in enumerate(report.paths[:top], start=1):
         table.add_row(
             str(i),
             f"{path.playthroughs:,}",
             percent(path.share),
-            outcome_text(path),
-            path_text(path),
+            outcome_text(path, report.labels),
+            path_text(path, report.labels),
         )
     return table
 

@@ -148,6 +148,7 @@ def report(
                 exact=exact,
                 auto_origins=not origins,
                 experiment=experiment,
+                story_path=story,
             )
         except NoData as e:
             raise click.ClickException(str(e)) from e

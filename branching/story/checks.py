@@ -109,9 +109,7 @@ def check_story(
                 check_arm_graphs(
                     nodes,
                     declared,
-                    lambda successors: checker.graph_warnings(
-                        start, checker.positions(successors)
-                    ),
+                    lambda successors: checker.graph_warnings(start, checker.positions(successors)),
                     written,
                 )
             )

@@ -86,7 +86,7 @@ def test_a_real_play_is_logged_and_a_resumed_one_continues(home: Path) -> None:
     ]
     second = play("--viewer", "ann", stdin="1\n", home=home)
     assert second.returncode == 0, second.stderr
-    assert "The end: Across (a good ending)." in second.stdout
+    assert "The end: Across. A good ending." in second.stdout
     assert rows(db, "SELECT status, ending, ending_kind FROM playthroughs") == [
         ("completed", "far_side", "good")
     ]
