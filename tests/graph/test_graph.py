@@ -300,3 +300,20 @@ def test_stats_refuses_broken_stories(tmp_path: Path) -> None:
 def test_doctests(module: Any) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("output_format", ["mermaid", "dot"])
+def test_a_broken_story_with_control_characters_is_drawn_inert(
+    tmp_path: Path, output_format: str
+) -> None:
+    """The loader refuses control characters; the map of that broken story shows them inert."""
+    data = {
+        "format": "branching/1", "id": "g", "title": "T\x1b]2;pwned\x07", "start": "a",
+        "nodes": {"a": {"text": "Hi\x1b[31m \ud800", "choices": [{"label": "\x9b", "to": "b"}]},
+                  "b": {"ending": True}},
+    }  # fmt: skip
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data))
+    result = CliRunner().invoke(main, ["graph", str(path), "--format", output_format])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]", result.stdout)
