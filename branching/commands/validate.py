@@ -47,9 +47,8 @@ def validate(
     problems = list(result.problems)
     note = ""
     if deep and result.ok and result.story is not None:  # --deep built the story
-        from pathlib import Path
-
         from dataclasses import replace
+        from pathlib import Path
 
         from branching.story.deep import explore, explore_arms
         from branching.story.loader import locate
