@@ -57,7 +57,8 @@ def test_html_flow_and_paths_speak_in_titles_with_ids_on_hover(tmp_path: Path) -
     out = tmp_path / "report.html"
     assert run("report", DEMO, "--db", db, "--format", "html", "-o", out).exit_code == 0
     page = out.read_text(encoding="utf-8")
-    flow = page[page.index('<svg class="flow"') : page.index("</svg>")]
+    start = page.index('<svg class="flow"')
+    flow = page[start : page.index("</svg>", start)]
     shown = re.findall(r'<tspan class="nid">([^<]*)</tspan>', flow)
     assert shown and shown[0].startswith("Last Light")
     assert not any(re.fullmatch(r"[a-z_]+", text) for text in shown)  # no bare ids
