@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from branching.commands._options import db_option, using_log
+from branching.log import times
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -25,9 +25,8 @@ def log_group() -> None:
 
 
 def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # Times come from the log and may be anything a broken clock wrote: never a crash.
+    return times.shown(ts)
 
 
 def _size(n: int) -> str:
@@ -65,7 +64,7 @@ def info(db: DbLocation, as_json: bool) -> None:
     """Show where the log is, its schema version and what it holds."""
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         data = log.info()
     if as_json:
         payload: dict[str, Any] = {
@@ -79,8 +78,8 @@ def info(db: DbLocation, as_json: bool) -> None:
             "viewers": data.viewers,
             "by_status": data.by_status,
             "by_origin": data.by_origin,
-            "first_at": data.first_at,
-            "last_at": data.last_at,
+            "first_at": times.json_number(data.first_at),
+            "last_at": times.json_number(data.last_at),
             "stories": [
                 {
                     "story_id": s.story_id,
@@ -130,7 +129,7 @@ def check(db: DbLocation, full: bool) -> None:
     """
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         problems = log.check(full=full)
         if problems:
             for problem in problems:
@@ -228,7 +227,7 @@ def list_(
     """List recent playthroughs (most recently active first)."""
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         rows = log.playthroughs(
             viewer=viewer,
             story_id=story_id,
@@ -259,7 +258,7 @@ def show(playthrough: str, db: DbLocation) -> None:
 
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         pid = _find_id(log.conn, playthrough)
         summary = log.playthrough(pid)
         events = log.events(pid)
@@ -282,8 +281,9 @@ def show(playthrough: str, db: DbLocation) -> None:
         f"{_when(summary.updated_at)} UTC"
     )
     for logged, line in zip(events, full_path(events), strict=True):
-        offset = logged.at - summary.started_at
-        click.echo(f"  {logged.seq:>4}  +{offset:8.1f}s  {printable(line)}")
+        offset = times.seconds_between(summary.started_at, logged.at)
+        when = "        ?" if offset is None else f"+{offset:8.1f}s"
+        click.echo(f"  {logged.seq:>4}  {when}  {printable(line)}")
     click.echo("Route: " + " > ".join(printable(n) for n in route(events)))
 
 

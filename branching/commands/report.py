@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,9 +134,9 @@ def report(
     else:
         chosen_versions = (parsed.version,)
     selection = Selection(parsed.id, chosen_versions, variant, since, until, origins or None)
-    # A report only reads: a log we may not write (another user's, read-only media) opens
-    # read-only; a writable one opens normally so an older schema gets its roll-ups built.
-    with open_log(db, create=False, readonly=not os.access(db.path, os.W_OK)) as log:
+    # A report only reads: the log opens read-only (another user's, read-only media, an
+    # archive), except that an older schema is upgraded when it may be, to build its roll-ups.
+    with open_log(db, create=False, readonly=True, upgrade=True) as log:
         try:
             result = load_report(
                 log.conn,

@@ -48,7 +48,7 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     Every playthrough with its story, status and times, and every event in order.
     """
     if db.path.exists():
-        with using_log(db, create=False) as log:
+        with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
             data = log.export_viewer(viewer)
     else:
         data = {"viewer": viewer, "log": str(db.path), "playthroughs": []}

@@ -39,13 +39,13 @@ Rows whose count falls to zero are deleted, so the tables equal a fresh rebuild 
 from __future__ import annotations
 
 import sqlite3
-import time
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from branching.log import times
 from branching.log.encoding import EDGES_MS, NUM_BUCKETS, REWIND_MARK, path_hash
 from branching.log.state import EVENT_COLUMNS, PlaythroughStatus
 
@@ -334,12 +334,9 @@ def _apply_rows(
 
 def utc_day(started_at: float, cache: dict[int, str]) -> str:
     """The UTC day (``YYYY-MM-DD``) of a Unix time; ``cache`` spares formatting the same day
-    again across a batch."""
-    key = int(started_at // 86400)
-    day = cache.get(key)
-    if day is None:
-        day = cache[key] = time.strftime("%Y-%m-%d", time.gmtime(started_at))
-    return day
+    again across a batch. A time outside the years 1 to 9999 (a broken clock) is counted under
+    the first or last day (:func:`branching.log.times.utc_day`), never a crash."""
+    return times.utc_day(started_at, cache)
 
 
 def _cohort_key(
