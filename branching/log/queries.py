@@ -397,13 +397,26 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
 
     problems: list[str] = []
     replayed = more = 0
+    has_exposures = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
+    ).fetchone()
     for state, rows in each_playthrough(
         conn, "story_id = ? AND story_hash = ?", (story.id, story.content_hash)
     ):
         replayed += 1
+        # A playthrough in an experiment's arm played the story as that arm shows it.
+        arms = (
+            dict(
+                conn.execute(
+                    "SELECT experiment, arm FROM exposures WHERE playthrough = ?", (state.pk,)
+                ).fetchall()
+            )
+            if has_exposures
+            else {}
+        )
         try:
             events = [row_to_event(row) for row in rows]
-            Session.replay(story, events)
+            Session.replay(story, events, arms=arms)
         except Diverged as e:
             problem = (
                 f"playthrough {state.id}: event {e.index} ({describe(e.event)}) does not fit "

@@ -109,7 +109,7 @@ class ChoiceLog:
             durable: ``synchronous=FULL``, so a committed event survives power loss as well as
                 a killed process. Use it for live play; bulk writers lower it themselves.
             readonly: open without writing anything, to the file or beside it (no upgrade, no
-                WAL switch, no ``-wal``/``-shm`` file left behind; see :func:`_readonly_uri`).
+                WAL switch, no ``-wal``/``-shm`` file left behind; see :func:`readonly_uri`).
             outdated_ok: with ``readonly``, read a log of an older schema as it is instead of
                 refusing it (:class:`LogOutdated`): for commands that read only the
                 playthroughs and events, which every schema version has.
@@ -133,7 +133,7 @@ class ChoiceLog:
         if file is None:
             targets = [(MEMORY, False)]
         elif readonly:
-            targets = [(_readonly_uri(file), True)]
+            targets = [(readonly_uri(file), True)]
         else:
             targets = [(str(file), False)]
         for target, uri_mode in targets:
@@ -434,7 +434,7 @@ def _preflight(path: Path, *, readonly: bool, create: bool, create_parent: bool)
 _WAL_HEADER = b"\x02\x02"
 
 
-def _readonly_uri(file: Path) -> str:
+def readonly_uri(file: Path) -> str:
     """The URI that reads ``file`` without writing anything, to it or beside it.
 
     ``mode=ro`` on a WAL database creates the ``-wal`` and ``-shm`` files beside it when they

@@ -424,7 +424,8 @@ class Session:
 
     def _record(self, event: Event) -> None:
         self.recorder.record(event)
-        if self.event_count is not None:
+        # The log numbers events, not exposures (kept apart, see branching.log.exposures).
+        if self.event_count is not None and not isinstance(event, Exposed):
             self.event_count += 1
 
     def _visit_count(self, node_id: str) -> int:
@@ -580,19 +581,25 @@ class Session:
 
     @classmethod
     def replay(
-        cls, story: Story, events: Sequence[Event], *, timers: TimerOptions | None = None
+        cls,
+        story: Story,
+        events: Sequence[Event],
+        *,
+        timers: TimerOptions | None = None,
+        arms: Mapping[str, str] | None = None,
     ) -> Session:
         """The session a whole logged playthrough of ``story`` leads to, checked step by step.
 
         Every event must be one this engine would have produced (see :meth:`follow`), from the
-        start node on. The result records nothing further (its recorder is a
+        start node on, with the playthrough's experiment ``arms`` (from its exposures). The
+        result records nothing further (its recorder is a
         :class:`~branching.play.events.NullRecorder`).
 
         Raises:
             Diverged: the first event the story could not have produced, and why.
         """
         start = MemoryRecorder()
-        session = cls(story, clock=lambda: 0.0, recorder=start, timers=timers)
+        session = cls(story, clock=lambda: 0.0, recorder=start, timers=timers, arms=arms)
         session.follow(events, pending=start.events)
         session.recorder = NullRecorder()
         return session
@@ -607,10 +614,14 @@ class Session:
         it produces. ``pending``: events the session produced that its recorder has not been
         given yet; they come first. Nothing goes to :attr:`recorder` meanwhile.
 
+        Exposures (:class:`~branching.play.events.Exposed`) are kept apart from the events a
+        log numbers, so they are not compared: every one the session produces is returned, to
+        be recorded (a log ignores an exposure it already holds).
+
         Returns:
             The events the session produced beyond ``events`` (say the log holds a choice but
-            not the entry into its target, which the player was killed before recording): the
-            caller records them.
+            not the entry into its target, which the player was killed before recording), and
+            its exposures: the caller records them.
 
         Raises:
             Diverged: the first event the session could not have produced, and why; the
@@ -618,23 +629,40 @@ class Session:
         """
         produced = MemoryRecorder()
         recorder, self.recorder = self.recorder, produced
-        queue = list(pending)
+        exposures: list[Event] = []
+        queue: list[Event] = []
+
+        def take(new: Sequence[Event]) -> None:
+            for item in new:
+                (exposures if isinstance(item, Exposed) else queue).append(item)
+
+        take(pending)
         try:
             for index, event in enumerate(events):
+                if isinstance(event, Exposed):
+                    continue  # not numbered with the events: nothing to compare
                 if not queue:
                     reason = self._take_again(event, events[index - 1] if index else None)
                     if reason is not None:
                         raise Diverged(index, event, reason)
-                    queue.extend(produced.events)
+                    take(produced.events)
                     produced.events.clear()
                     if not queue:  # the entry after a rewind: the same visit, nothing to do
                         continue
                 expected = queue.pop(0)
                 if not _same_event(expected, event):
                     raise Diverged(index, event, f"the story leads to {_tell(expected)} here")
-            return queue
+            return exposures + queue
         finally:
             self.recorder = recorder
+
+    def attach(self, recorder: Recorder, pending: Sequence[Event] = ()) -> None:
+        """Record from now on to ``recorder``, first the ``pending`` events the session produced
+        before it had one (what :meth:`follow` returned, or what :meth:`from_json` recorded to
+        a holding recorder)."""
+        self.recorder = recorder
+        for event in pending:
+            recorder.record(event)
 
     def _resume_after_quit(self) -> bool:
         """More events after a quit: the save was resumed, as :meth:`from_json` does it."""
@@ -872,6 +900,8 @@ def _tell(event: Event) -> str:
         return f"the ending {event.node!r}"
     if isinstance(event, Quit):
         return f"a quit at {event.node!r}"
+    if isinstance(event, Exposed):
+        return f"the exposure to {event.experiment!r} at {event.node!r}"
     return f"a fault at {event.node!r}"
 
 
