@@ -49,7 +49,8 @@ def _missing(db: DbLocation) -> bool:
         return False
     if not db.is_default and not db.path.parent.is_dir():
         raise click.ClickException(
-            f"No choice log at {db.describe()}: the directory {db.path.parent} does not exist."
+            f"No choice log at {db.describe()}: the directory {_shown(db.path.parent)} does "
+            "not exist."
         )
     click.echo(
         f"No choice log at {db.describe()} yet: it is created the first time a story is played."
@@ -221,7 +222,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
             except LogError as e:
                 # A source that fails part-way, or a failed write: the transaction rolled back.
                 state = "is unchanged" if existed else "was not created"
-                message = f"{e}; nothing was merged: {output} {state}"
+                message = f"{e}; nothing was merged: {_shown(output)} {state}"
                 raise click.ClickException(message[:1].upper() + message[1:]) from e
             committed = True
             info = target.info()
@@ -374,4 +375,4 @@ def _find_id(conn: sqlite3.Connection, given: str) -> str:
             return str(rows[0][0])
         if len(rows) > 1:
             raise click.ClickException(f"{given!r} matches several playthroughs; give more of it")
-    raise click.ClickException(f"no playthrough {printable(given)!r} in the log")
+    raise click.ClickException(f"no playthrough '{given}' in the log")

@@ -363,8 +363,7 @@ def each_playthrough(
         SELECT_PLAYTHROUGH + (f" WHERE {where}" if where else "") + " ORDER BY pk", params
     )
     events = conn.cursor().execute(
-        "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events "
-        "ORDER BY playthrough, seq"
+        "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events ORDER BY playthrough, seq"
     )
     pending = next(events, None)
     for values in states:
