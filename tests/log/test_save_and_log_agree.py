@@ -43,8 +43,17 @@ def _env(home: Path) -> dict[str, str]:
 
 def _play(home: Path, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "branching", "play", str(LANTERN), "--plain", "--viewer", "ann"]
-        + list(args),
+        [
+            sys.executable,
+            "-m",
+            "branching",
+            "play",
+            str(LANTERN),
+            "--plain",
+            "--viewer",
+            "ann",
+            *args,
+        ],
         input=stdin,
         capture_output=True,
         text=True,
