@@ -6,6 +6,8 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -365,14 +367,15 @@ def each_playthrough(
     events = conn.cursor().execute(
         "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events ORDER BY playthrough, seq"
     )
-    pending = next(events, None)
+    groups = groupby(events, key=itemgetter(0))
+    pending = next(groups, None)
     for values in states:
         state = PlaythroughState(*values)
         rows: list[EventRow] = []
-        while pending is not None and pending[0] <= state.pk:
+        while pending is not None and pending[0] <= state.pk:  # skips orphan events' groups
             if pending[0] == state.pk:
-                rows.append(pending[1:])
-            pending = next(events, None)
+                rows = [row[1:] for row in pending[1]]
+            pending = next(groups, None)
         yield state, rows
 
 

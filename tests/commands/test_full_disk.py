@@ -131,3 +131,32 @@ def test_a_failed_write_leaves_an_existing_file_as_it_was(log: Path, tmp_path: P
     gone = _run("report", str(DEMO), "--db", str(log), "--format", "json", "-o", str(missing))
     assert gone.returncode == 1 and "Cannot write" in gone.stderr
     assert "No such file or directory" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_a_write_that_fails_half_way_keeps_the_previous_file(log: Path, tmp_path: Path) -> None:
+    """A file-size limit makes the write fail after the first kilobyte, as a disk filling up
+    would: the previous report stays whole, and no temporary file is left."""
+    import resource
+    import signal
+
+    target = tmp_path / "report.json"
+    target.write_text("the previous report\n", encoding="utf-8")
+
+    def limit() -> None:  # in the child, before branching starts
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+
+    args = ["report", str(DEMO), "--db", str(log), "--format", "json", "-o", str(target)]
+    result = subprocess.run(
+        [sys.executable, "-m", "branching", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "File too large" in result.stderr
+    assert "report.json is unchanged" in result.stderr
+    assert target.read_text(encoding="utf-8") == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]

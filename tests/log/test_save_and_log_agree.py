@@ -27,7 +27,6 @@ from branching.play.events import (
     NullRecorder,
     Quit,
 )
-from branching.play.lifecycle import resume
 from branching.story.loader import read_story
 from tests.log.helpers import ROOT, WORKER, rows, run_cli
 
@@ -243,6 +242,8 @@ def _resume(saved: dict[str, object], logged: list[Event] | None) -> tuple[Sessi
     def recorder_for(_: str) -> MemoryRecorder:
         opened.append(MemoryRecorder())
         return opened[-1]
+
+    from branching.play.lifecycle import resume
 
     session, resumed = resume(
         read_story(LANTERN), saved, TimerOptions(), recorder_for, lambda _: logged
