@@ -157,13 +157,15 @@ def check(db: DbLocation, full: bool, story_file: str | None) -> None:
     with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         problems = log.check(full=full)
         replay = log.check_story(story) if story is not None and not problems else None
-        data = log.info()
+        # Counted only for a sound log: a damaged one may not even be counted.
+        data = None if problems or (replay and replay.problems) else log.info()
     if replay is not None:
         problems = replay.problems
     if problems:
         for problem in problems:
             click.echo(printable(problem), err=True)
-        raise click.ClickException(f"{len(problems)} problem(s) found in {_shown(db.path)}")
+        raise click.ClickException(f"{problems.total:,} problem(s) found in {_shown(db.path)}")
+    assert data is not None
     click.echo(
         f"OK: {_shown(db.path)} is sound ({_n(data.playthroughs, 'playthrough')}, "
         f"{_n(data.events, 'event')})."

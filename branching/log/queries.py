@@ -305,7 +305,20 @@ def _journal_mode(conn: sqlite3.Connection, path: Path | None) -> str:
     return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
 
 
-def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) -> list[str]:
+class Problems(list[str]):
+    """Problems found, the first ones spelt out: ``total`` counts them all (the list ends
+    with a line saying how many more there are)."""
+
+    total: int = 0
+
+    def finish(self, more: int) -> Problems:
+        self.total = len(self) + more
+        if more:
+            self.append(f"... and {more:,} more problem(s)")
+        return self
+
+
+def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) -> Problems:
     """Problems found in the log (empty when sound), at most ``limit`` of them (then a line
     saying how many more).
 
@@ -315,7 +328,7 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
     without gaps, times a calendar can show, the row's status, last node, ending, failure and
     times as its events imply, and a sequence of events that could have happened.
     """
-    problems: list[str] = []
+    problems = Problems()
     pragma = "integrity_check" if full else "quick_check"
     try:
         for (message,) in conn.execute(f"PRAGMA {pragma}({limit:d})"):
@@ -324,7 +337,7 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
     except sqlite3.DatabaseError as e:  # damage bad enough to stop the check itself
         problems.append(f"sqlite {pragma}: {e}")
     if problems:
-        return problems  # the invariants below would read damaged pages
+        return problems.finish(0)  # the invariants below would read damaged pages
     more = 0
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
         if table == "events":
@@ -351,9 +364,7 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
                 problems.append(problem)
             else:
                 more += 1
-    if more:
-        problems.append(f"... and {more:,} more problem(s)")
-    return problems
+    return problems.finish(more)
 
 
 def each_playthrough(
@@ -383,7 +394,7 @@ def each_playthrough(
 class StoryCheck:
     """What replaying a story's playthroughs through the engine found (``log check --story``)."""
 
-    problems: list[str]
+    problems: Problems
     #: Playthroughs of this exact story file, replayed.
     replayed: int
     #: Playthroughs of the same story id logged with another version of the file: not replayed
@@ -397,7 +408,7 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
     and timers included). Problems at most ``limit`` (then a line saying how many more)."""
     from branching.play.engine import Diverged, Session
 
-    problems: list[str] = []
+    problems = Problems()
     replayed = more = 0
     has_exposures = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
@@ -432,8 +443,7 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
             problems.append(problem)
         else:
             more += 1
-    if more:
-        problems.append(f"... and {more:,} more problem(s)")
+    problems.finish(more)
     (others,) = conn.execute(
         "SELECT count(*) FROM playthroughs WHERE story_id = ? AND story_hash != ?",
         (story.id, story.content_hash),

@@ -377,7 +377,7 @@ class ChoiceLog:
         return queries.log_info(self.conn, self.path)
 
     @_reads
-    def check(self, *, full: bool = False, limit: int = 20) -> list[str]:
+    def check(self, *, full: bool = False, limit: int = 20) -> queries.Problems:
         """Problems in the file or in the log's invariants (empty when sound); see
         :func:`branching.log.queries.check_log`."""
         return queries.check_log(self.conn, full=full, limit=limit)

@@ -143,6 +143,13 @@ def _check_times(batch: Sequence[Pending]) -> None:
                     f"event {row[0]} of playthrough {state.id} is at {invalid_text(row[_AT])}: "
                     "outside the years 1 to 9999 (is the clock wrong?); nothing was recorded"
                 )
+        for exposure in pending.exposures:
+            if not FIRST <= exposure[4] <= LAST:
+                raise LogWriteError(
+                    f"the exposure of playthrough {state.id} to {exposure[0]!r} is at "
+                    f"{invalid_text(exposure[4])}: outside the years 1 to 9999 (is the clock "
+                    "wrong?); nothing was recorded"
+                )
 
 
 def _insert_events(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:

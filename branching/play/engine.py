@@ -664,15 +664,17 @@ class Session:
         for event in pending:
             recorder.record(event)
 
-    def _resume_after_quit(self) -> bool:
-        """More events after a quit: the save was resumed, as :meth:`from_json` does it."""
-        self.status = "playing"
-        self._show_choices()
+    def reopen(self) -> bool:
+        """Go on after a quit, as resuming its save does (:meth:`from_json`): the choices are
+        shown afresh. Says whether the playthrough is playing (the choices can fail)."""
+        if self.status == "quit":
+            self.status = "playing"
+            self._show_choices()
         return self.status == "playing"
 
     def _take_again(self, event: Event, before: Event | None) -> str | None:
         """Cause ``event`` again (a choice, a rewind, a quit); why it cannot be, or ``None``."""
-        if self.status == "quit" and not self._resume_after_quit():
+        if self.status == "quit" and not self.reopen():
             return f"the playthrough cannot go on at {self.node_id!r} (a fault)"
         if isinstance(event, ChoiceMade):
             if self.status != "playing":

@@ -236,6 +236,7 @@ def resume(
     )
     rebuilt.event_count = len(in_log)
     rebuilt.attach(recorder_for(pid), extra)
+    rebuilt.reopen()  # the log ended with a quit (killed before saving it): resume it
     return rebuilt, True
 
 

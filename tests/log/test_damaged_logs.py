@@ -203,3 +203,15 @@ def test_a_quit_then_resumed_playthrough_is_a_possible_sequence(tmp_path: Path) 
             [*quit_path(), ChoiceMade("hall", "on", "cave", 5), NodeEntered("cave"), Quit("cave")],
         )
         assert log.check() == []
+
+
+def test_log_check_counts_every_problem_and_lists_the_first_twenty(tmp_path: Path) -> None:
+    db = tmp_path / "many.db"
+    with ChoiceLog.open(db) as log:
+        for _ in range(25):
+            record_all(log.start_playthrough(info()), [NodeEntered("a"), NodeEntered("b")])
+    result = run_cli("log", "check", "--db", str(db))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 22 and lines[20] == "... and 5 more problem(s)"
+    assert lines[-1] == f"Error: 25 problem(s) found in {db}"

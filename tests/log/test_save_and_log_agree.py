@@ -8,6 +8,7 @@ called sound.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -22,15 +23,28 @@ from branching.play.engine import Session, TimerOptions
 from branching.play.events import (
     ChoiceMade,
     Event,
+    Exposed,
     MemoryRecorder,
     NodeEntered,
     NullRecorder,
     Quit,
 )
 from branching.story.loader import read_story
-from tests.log.helpers import ROOT, WORKER, rows, run_cli
+from tests.log.helpers import ROOT, WORKER, record_all, rows, run_cli
+from tests.story.test_experiments import cliff
 
 LANTERN = ROOT / "tests" / "fixtures" / "lantern.json"
+
+
+def gated_cliff() -> dict[str, object]:
+    """The experiment story of tests/story: a gate, then the cliff whose wording has two arms."""
+    data = cliff()
+    data["start"] = "gate"
+    data["nodes"]["gate"] = {
+        "text": "A gate.",
+        "choices": [{"label": "Through", "to": "edge"}, {"label": "Home", "to": "path"}],
+    }
+    return data
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -140,7 +154,7 @@ def test_log_check_finds_a_choice_where_the_viewer_was_not(tmp_path: Path) -> No
     db = tmp_path / "old.db"
     with ChoiceLog.open(db) as log:
         recorder = log.start_playthrough(Session(read_story(LANTERN)).playthrough_info("ann"))
-        for event in [
+        steps: list[Event] = [
             NodeEntered("hall"),
             ChoiceMade("hall", "take", "hall", 900),
             NodeEntered("hall"),
@@ -148,8 +162,8 @@ def test_log_check_finds_a_choice_where_the_viewer_was_not(tmp_path: Path) -> No
             NodeEntered("cellar"),
             ChoiceMade("hall", "cellar", "cellar", 700),  # resumed from the stale save
             NodeEntered("cellar"),
-        ]:
-            recorder.record(event)
+        ]
+        record_all(recorder, steps)
     plain = run_cli("log", "check", "--db", str(db))
     assert plain.returncode == 1
     assert "impossible sequence: event 5" in plain.stderr
@@ -195,13 +209,13 @@ def test_a_rewind_must_go_back_to_an_earlier_choice_point(tmp_path: Path) -> Non
     db = tmp_path / "rewind.db"
     with ChoiceLog.open(db) as log:
         recorder = log.start_playthrough(Session(read_story(LANTERN)).playthrough_info("ann"))
-        for event in [
+        steps: list[Event] = [
             NodeEntered("hall"),
             ChoiceMade("hall", "bridge", "bridge", 5),
             NodeEntered("bridge"),
             Rewound("bridge", "cellar", 0),
-        ]:
-            recorder.record(event)
+        ]
+        record_all(recorder, steps)
         problems = log.check()
     assert any("went back to 'cellar', which is not an earlier choice point" in p for p in problems)
 
@@ -212,12 +226,12 @@ def test_log_check_with_the_story_replays_conditions(tmp_path: Path) -> None:
     db = tmp_path / "cond.db"
     with ChoiceLog.open(db) as log:
         recorder = log.start_playthrough(Session(read_story(LANTERN)).playthrough_info("ann"))
-        for event in [
+        steps: list[Event] = [
             NodeEntered("hall"),
             ChoiceMade("hall", "cellar", "cellar", 5),
             NodeEntered("cellar"),
-        ]:
-            recorder.record(event)
+        ]
+        record_all(recorder, steps)
     assert run_cli("log", "check", "--db", str(db)).returncode == 0
     replayed = run_cli("log", "check", "--db", str(db), "--story", str(LANTERN))
     assert replayed.returncode == 1
@@ -236,7 +250,9 @@ def _saved_after(steps: Sequence[str]) -> tuple[dict[str, object], list[Event]]:
     return session.to_json(), recorder.events
 
 
-def _resume(saved: dict[str, object], logged: list[Event] | None) -> tuple[Session, bool, list]:
+def _resume(
+    saved: dict[str, object], logged: list[Event] | None
+) -> tuple[Session, bool, list[MemoryRecorder]]:
     opened: list[MemoryRecorder] = []
 
     def recorder_for(_: str) -> MemoryRecorder:
@@ -285,3 +301,36 @@ def test_a_save_written_before_saves_counted_events_resumes_as_before() -> None:
     del saved["events"]
     session, resumed, opened = _resume(saved, events)
     assert resumed and len(opened) == 1 and session.event_count == len(events)
+
+
+def test_a_log_that_ends_with_the_quit_the_save_missed_resumes_playing() -> None:
+    """Killed after recording the quit (or a restart's quit) and before saving."""
+    saved, events = _saved_after(["take"])
+    session, resumed, opened = _resume(saved, [*events, Quit("hall")])
+    assert resumed and session.status == "playing" and session.node_id == "hall"
+    assert "1 event behind the choice log" in session.resume_notes[-1]
+    assert opened[0].events == []  # the quit is logged already
+    session.choose("cellar")
+    assert session.event_count == len(events) + 3
+
+
+def test_exposures_are_not_counted_as_log_events(tmp_path: Path) -> None:
+    """The log keeps experiment exposures apart from the numbered events: a save must count
+    only the events, or every resume in an experiment would look like a disagreement; and a
+    replay (`log check --story`) must not expect them among the events."""
+    story_file = tmp_path / "cliff.json"
+    story_file.write_text(json.dumps(gated_cliff()), encoding="utf-8")
+    recorder = MemoryRecorder()
+    session = Session(read_story(story_file), recorder=recorder, arms={"wording": "new"})
+    session.choose("edge")
+    session.choose("jump")
+    assert any(isinstance(e, Exposed) for e in recorder.events)
+    assert session.event_count == len([e for e in recorder.events if not isinstance(e, Exposed)])
+
+    db = tmp_path / "arms.db"
+    with ChoiceLog.open(db) as log:
+        record_all(log.start_playthrough(session.playthrough_info("ann")), recorder.events)
+        assert log.playthroughs()[0].event_count == session.event_count
+    checked = run_cli("log", "check", "--db", str(db), "--story", str(story_file))
+    assert checked.returncode == 0, checked.stderr
+    assert "Replayed 1 playthrough of cliff" in checked.stdout
