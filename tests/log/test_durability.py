@@ -64,8 +64,11 @@ def test_sigkill_right_after_a_choice_loses_nothing_acknowledged(tmp_path: Path)
                 break
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
-        stored = _assert_intact(db, pid, acknowledged)
-        assert stored in (acknowledged, acknowledged + 1)  # at most the in-flight one more
+        # Under load the player runs ahead of this reader: acknowledgements it printed before
+        # the kill are still in the pipe, and they count as acknowledged too.
+        printed = acknowledged + len(proc.stdout.read().splitlines())
+        stored = _assert_intact(db, pid, printed)
+        assert stored in (printed, printed + 1)  # at most the in-flight one more
 
 
 @pytest.mark.slow
