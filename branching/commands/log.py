@@ -151,7 +151,7 @@ def check(db: DbLocation, full: bool, story_file: str | None) -> None:
     if story_file is not None:
         from branching.commands._io import load_story_or_exit
 
-        story = load_story_or_exit(story_file)
+        story = load_story_or_exit(story_file, "checked against")
     if _missing(db):
         return
     with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
