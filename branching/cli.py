@@ -7,6 +7,8 @@ stay fast.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from branching import __version__
@@ -23,9 +25,38 @@ from branching.commands import (
     validate,
     viewer,
 )
+from branching.story.untrusted import printable
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The command group, with the rules every command's output follows.
+
+    * Error messages quote paths, ids and rows from stories, saves and logs: whatever a command
+      raised, its message is shown through :func:`~branching.story.untrusted.printable`, so no
+      control character reaches the terminal from a message.
+    * Standard output that cannot be written (a full disk behind ``>``) is a message and exit
+      1, not a traceback (:func:`branching.commands._io.guard_stdout`).
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from branching.commands._io import guard_stdout
+
+        return guard_stdout(lambda: super(_Commands, self).main(*args, **kwargs))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            # Typed Final in click; a plain attribute at run time, and UsageError keeps its
+            # context (the usage line) only if the exception itself is kept.
+            setattr(exc, "message", printable(exc.message))  # noqa: B010
+            raise
+
+
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="branching")
 def main() -> None:
     """Write, play and analyse branching stories.

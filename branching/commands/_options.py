@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -109,30 +110,48 @@ def open_log(
     *,
     create: bool = True,
     readonly: bool = False,
+    outdated_ok: bool = False,
+    upgrade: bool = False,
     durable: bool = True,
     hint: str | None = None,
 ) -> ChoiceLog:
     """Open the log or exit with its message (never a traceback).
 
-    ``hint`` is appended to the message, e.g. ``"play with --no-log to play without logging"``.
+    Commands that only read pass ``readonly`` (nothing is written to the file or beside it, so
+    an archived or shared log can be read) and, if they read only playthroughs and events,
+    ``outdated_ok`` (an older schema is read as it is). ``upgrade``: a read-only open of an
+    older log that needs the current schema (the report's roll-ups) upgrades it instead when
+    the file may be written, as any open for writing would. ``hint`` is appended to the
+    message, e.g. ``"play with --no-log to play without logging"``.
     """
-    from branching.log import ChoiceLog, LogUnavailable
+    from branching.log import ChoiceLog, LogOutdated, LogUnavailable
 
     try:
-        return ChoiceLog.open(
-            location.path,
-            create=create,
-            readonly=readonly,
-            durable=durable,
-            create_parent=location.is_default,
-        )
+        try:
+            return ChoiceLog.open(
+                location.path,
+                create=create,
+                readonly=readonly,
+                outdated_ok=outdated_ok,
+                durable=durable,
+                create_parent=location.is_default,
+            )
+        except LogOutdated:
+            if not (readonly and upgrade and os.access(location.path, os.W_OK)):
+                raise
+            return ChoiceLog.open(location.path, create=False, durable=durable)
     except LogUnavailable as e:
         raise click.ClickException(_sentence(str(e)) + (f"; {hint}" if hint else "")) from e
 
 
 @contextlib.contextmanager
 def using_log(
-    location: DbLocation, *, create: bool = True, readonly: bool = False, durable: bool = True
+    location: DbLocation,
+    *,
+    create: bool = True,
+    readonly: bool = False,
+    outdated_ok: bool = False,
+    durable: bool = True,
 ) -> Iterator[ChoiceLog]:
     """Open the log for a command's block; any log error in the block becomes a message.
 
@@ -144,7 +163,9 @@ def using_log(
     from branching.log import LogError
     from branching.log.errors import describe_sqlite_error
 
-    log = open_log(location, create=create, readonly=readonly, durable=durable)
+    log = open_log(
+        location, create=create, readonly=readonly, outdated_ok=outdated_ok, durable=durable
+    )
     try:
         yield log
     except LogError as e:

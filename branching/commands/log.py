@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import json
 import os
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from branching.commands._options import db_option, using_log
+from branching.log import times
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -25,9 +25,13 @@ def log_group() -> None:
 
 
 def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return _dt.datetime.fromtimestamp(ts, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    # Times come from the log and may be anything a broken clock wrote: never a crash.
+    return times.shown(ts)
+
+
+def _shown(path: object) -> str:
+    """A path in a message: a file name may hold control characters too."""
+    return printable(path, one_line=True)
 
 
 def _size(n: int) -> str:
@@ -45,7 +49,8 @@ def _missing(db: DbLocation) -> bool:
         return False
     if not db.is_default and not db.path.parent.is_dir():
         raise click.ClickException(
-            f"No choice log at {db.describe()}: the directory {db.path.parent} does not exist."
+            f"No choice log at {db.describe()}: the directory {_shown(db.path.parent)} does "
+            "not exist."
         )
     click.echo(
         f"No choice log at {db.describe()} yet: it is created the first time a story is played."
@@ -65,7 +70,7 @@ def info(db: DbLocation, as_json: bool) -> None:
     """Show where the log is, its schema version and what it holds."""
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         data = log.info()
     if as_json:
         payload: dict[str, Any] = {
@@ -79,8 +84,8 @@ def info(db: DbLocation, as_json: bool) -> None:
             "viewers": data.viewers,
             "by_status": data.by_status,
             "by_origin": data.by_origin,
-            "first_at": data.first_at,
-            "last_at": data.last_at,
+            "first_at": times.json_number(data.first_at),
+            "last_at": times.json_number(data.last_at),
             "stories": [
                 {
                     "story_id": s.story_id,
@@ -122,25 +127,60 @@ def info(db: DbLocation, as_json: bool) -> None:
 @log_group.command("check")
 @db_option
 @click.option("--full", is_flag=True, help="Run SQLite's full integrity_check (slower).")
-def check(db: DbLocation, full: bool) -> None:
+@click.option(
+    "--story",
+    "story_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Also replay every playthrough of this story file through the engine: each event "
+    "must be one the story could have produced there.",
+)
+def check(db: DbLocation, full: bool, story_file: str | None) -> None:
     """Check the file and the log's invariants; exit 1 if anything is wrong.
 
-    Checks SQLite's page structure, that every playthrough's events are numbered without gaps
-    and match its event count, and that each status matches the last event.
+    Checks SQLite's page structure and foreign keys, then every playthrough: events numbered
+    0, 1, 2, ... matching its event count; times a calendar can show; its status, last node
+    and ending as its events imply; and a sequence of events a player could have written (a
+    choice where the viewer was, then the node it leads to; a rewind to an earlier choice
+    point; nothing but a rewind after an ending). With --story, the playthroughs of that
+    story file are replayed through the engine, conditions and effects included.
+
+    Exit status: 0 sound, 1 problems found, 2 the story file cannot be read.
     """
+    story = None
+    if story_file is not None:
+        from branching.commands._io import load_story_or_exit
+
+        story = load_story_or_exit(story_file, "checked against")
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         problems = log.check(full=full)
-        if problems:
-            for problem in problems:
-                click.echo(printable(problem), err=True)
-            raise click.ClickException(f"{len(problems)} problem(s) found in {db.path}")
-        data = log.info()
+        replay = log.check_story(story) if story is not None and not problems else None
+        # Counted only for a sound log: a damaged one may not even be counted.
+        data = None if problems or (replay and replay.problems) else log.info()
+    if replay is not None:
+        problems = replay.problems
+    if problems:
+        for problem in problems:
+            click.echo(printable(problem), err=True)
+        raise click.ClickException(f"{problems.total:,} problem(s) found in {_shown(db.path)}")
+    assert data is not None
     click.echo(
-        f"OK: {db.path} is sound ({_n(data.playthroughs, 'playthrough')}, "
+        f"OK: {_shown(db.path)} is sound ({_n(data.playthroughs, 'playthrough')}, "
         f"{_n(data.events, 'event')})."
     )
+    if replay is not None and story is not None:
+        others = (
+            f"; {_n(replay.other_versions, 'playthrough')} of other versions of the story not "
+            "replayed"
+            if replay.other_versions
+            else ""
+        )
+        click.echo(
+            f"Replayed {_n(replay.replayed, 'playthrough')} of {printable(story.id)} "
+            f"through the story: every event fits{others}."
+        )
 
 
 @log_group.command("merge")
@@ -159,6 +199,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
     twice adds nothing, and merging a newer copy adds only what is new. Sources are read, never
     changed. Every source is checked before anything is written, and all are written in one
     transaction: if any fails, the output is left as it was (or not created).
+
+    A source playthrough with times no calendar can show (a machine with a broken clock) or
+    events not numbered 0, 1, 2, ... is left out, and so are events of a playthrough the
+    source does not hold; the rest is merged, and the exit status is 1.
     """
     from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, open_sources
 
@@ -180,7 +224,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
             except LogError as e:
                 # A source that fails part-way, or a failed write: the transaction rolled back.
                 state = "is unchanged" if existed else "was not created"
-                message = f"{e}; nothing was merged: {output} {state}"
+                message = f"{e}; nothing was merged: {_shown(output)} {state}"
                 raise click.ClickException(message[:1].upper() + message[1:]) from e
             committed = True
             info = target.info()
@@ -190,9 +234,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
                 with contextlib.suppress(OSError):
                     Path(f"{output}{suffix}").unlink()
         raise
+    left_out = False
     for source, stats in zip(sources, results, strict=True):
         click.echo(
-            f"{printable(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
+            f"{_shown(source)}: {_n(stats.playthroughs_added, 'playthrough')} and "
             f"{_n(stats.events_added, 'event')} added"
             + (
                 f", {_n(stats.playthroughs_extended, 'playthrough')} extended"
@@ -200,16 +245,46 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
                 else ""
             )
             + f", {stats.playthroughs_unchanged:,} already present"
-            + (f", {stats.conflicts:,} conflicting (kept as in output)" if stats.conflicts else "")
+            + (
+                f", {stats.conflicts:,} conflicting (kept as in output: "
+                f"{', '.join(printable(i) for i in stats.conflict_examples)}"
+                f"{', ...' if stats.conflicts > len(stats.conflict_examples) else ''})"
+                if stats.conflicts
+                else ""
+            )
         )
+        if stats.quarantined:
+            left_out = True
+            click.echo(
+                f"{_shown(source)}: {_n(stats.quarantined, 'playthrough')} left out, not "
+                f"merged: {'; '.join(printable(r) for r in stats.quarantine_examples)}"
+                f"{'; ...' if stats.quarantined > len(stats.quarantine_examples) else ''}",
+                err=True,
+            )
+        if stats.orphan_events:
+            left_out = True
+            click.echo(
+                f"{_shown(source)}: {_n(stats.orphan_events, 'event')} of playthroughs that "
+                "are not in it left out, not merged",
+                err=True,
+            )
     added_p = sum(s.playthroughs_added for s in results)
     added_e = sum(s.events_added for s in results)
     click.echo(
-        f"Merged {_n(len(sources), 'log')} into {output}: "
+        f"Merged {_n(len(sources), 'log')} into {_shown(output)}: "
         f"{_n(added_p, 'playthrough')} and {_n(added_e, 'event')} "
         f"added; it now holds {_n(info.playthroughs, 'playthrough')} and "
         f"{_n(info.events, 'event')}."
     )
+    if left_out:
+        # Exit 1: the sources hold problems (`log check` on them names each). Everything else
+        # is merged, and merging again adds nothing more, so a script may simply go on.
+        click.echo(
+            "Some of the sources could not be merged whole (see above; `branching log check "
+            "--db SOURCE` lists the problems). Everything else was merged.",
+            err=True,
+        )
+        raise SystemExit(1)
 
 
 @log_group.command("list")
@@ -228,7 +303,7 @@ def list_(
     """List recent playthroughs (most recently active first)."""
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         rows = log.playthroughs(
             viewer=viewer,
             story_id=story_id,
@@ -259,7 +334,7 @@ def show(playthrough: str, db: DbLocation) -> None:
 
     if _missing(db):
         return
-    with using_log(db, create=False) as log:
+    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
         pid = _find_id(log.conn, playthrough)
         summary = log.playthrough(pid)
         events = log.events(pid)
@@ -282,8 +357,9 @@ def show(playthrough: str, db: DbLocation) -> None:
         f"{_when(summary.updated_at)} UTC"
     )
     for logged, line in zip(events, full_path(events), strict=True):
-        offset = logged.at - summary.started_at
-        click.echo(f"  {logged.seq:>4}  +{offset:8.1f}s  {printable(line)}")
+        offset = times.seconds_between(summary.started_at, logged.at)
+        when = "        ?" if offset is None else f"+{offset:8.1f}s"
+        click.echo(f"  {logged.seq:>4}  {when}  {printable(line)}")
     click.echo("Route: " + " > ".join(printable(n) for n in route(events)))
 
 
@@ -301,4 +377,4 @@ def _find_id(conn: sqlite3.Connection, given: str) -> str:
             return str(rows[0][0])
         if len(rows) > 1:
             raise click.ClickException(f"{given!r} matches several playthroughs; give more of it")
-    raise click.ClickException(f"no playthrough {printable(given)!r} in the log")
+    raise click.ClickException(f"no playthrough '{given}' in the log")

@@ -22,8 +22,10 @@ from branching.commands._options import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from branching.play.engine import Session
-    from branching.play.events import Recorder
+    from branching.play.events import Event, Recorder
     from branching.play.lifecycle import Autosave
 
 
@@ -140,6 +142,29 @@ def play(
         first_open = False
         return SafeRecorder(recorder, warn)
 
+    def logged(playthrough_id: str) -> Sequence[Event] | None:
+        """What the choice log holds for a saved playthrough (the save is compared with it)."""
+        from branching.log import ChoiceLog, LogError, LogMissing, UnknownPlaythrough
+        from branching.log.location import resolve_db
+
+        location = resolve_db(db)
+        try:
+            with ChoiceLog.open(location.path, readonly=True, outdated_ok=True) as log:
+                return [item.event for item in log.events(playthrough_id)]
+        except (LogMissing, UnknownPlaythrough):
+            if not location.is_default:  # a --db the recorder cannot create is said now
+                try:
+                    ChoiceLog.check_path(location.path)
+                except LogError as exc:
+                    raise click.ClickException(
+                        f"{exc}\nUse --no-log to play without recording choices."
+                    ) from None
+            return None
+        except LogError as exc:
+            raise click.ClickException(
+                f"{exc}\nUse --no-log to play without recording choices."
+            ) from None
+
     try:
         session, resumed = start_session(
             loaded,
@@ -151,6 +176,7 @@ def play(
             arms=viewer_arms,
             say=click.echo,
             confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
+            logged=None if no_log else logged,
         )
     except SaveKept as kept:
         click.echo(str(kept))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -135,9 +132,9 @@ def report(
     else:
         chosen_versions = (parsed.version,)
     selection = Selection(parsed.id, chosen_versions, variant, since, until, origins or None)
-    # A report only reads: a log we may not write (another user's, read-only media) opens
-    # read-only; a writable one opens normally so an older schema gets its roll-ups built.
-    with open_log(db, create=False, readonly=not os.access(db.path, os.W_OK)) as log:
+    # A report only reads: the log opens read-only (another user's, read-only media, an
+    # archive), except that an older schema is upgraded when it may be, to build its roll-ups.
+    with open_log(db, create=False, readonly=True, upgrade=True) as log:
         try:
             result = load_report(
                 log.conn,
@@ -154,42 +151,40 @@ def report(
             raise click.ClickException(str(e)) from e
         except sqlite3.DatabaseError as e:
             raise click.ClickException(
-                f"The choice log {db.path} could not be read ({e}). `branching log check` "
+                f"The choice log {db.describe()} could not be read ({e}). `branching log check` "
                 "looks for damage; `branching log rebuild-rollups` rebuilds the tables reports "
                 "read from the raw events."
             ) from e
-    try:
-        _emit(result, output_format, output, top, only_experiments=experiment is not None)
-    except OSError as e:
-        if not output or e.filename is None:
-            raise  # stdout (e.g. a closed pipe): click's own handling applies
-        raise click.ClickException(f"Cannot write {e.filename}: {e.strerror or e}") from e
+    _emit(result, output_format, output, top, only_experiments=experiment is not None)
 
 
 def _emit(
     result: Report, output_format: str, output: str | None, top: int, *, only_experiments: bool
 ) -> None:
+    """Write the report; every failure (a full disk, a device given for CSV files) is a
+    message (branching.commands._io)."""
+    from branching.commands._io import is_stdout, output_stream, shown, sibling, write_output
+
+    to_file = not is_stdout(output)
     if output_format == "table":
         from rich.console import Console
 
         from analytics.render.table import print_table
 
-        if output:
-            with open(output, "w", encoding="utf-8") as f:
-                console = Console(file=f, width=120, color_system=None)
-                print_table(result, console, top=top, only_experiments=only_experiments)
-            click.echo(f"Wrote {output}", err=True)
-        else:
-            print_table(result, Console(), top=top, only_experiments=only_experiments)
-        return
-    if output_format == "csv":
+        with output_stream(output) as stream:
+            console = (
+                Console(file=stream, width=120, color_system=None)
+                if to_file
+                else Console(file=stream)
+            )
+            print_table(result, console, top=top, only_experiments=only_experiments)
+    elif output_format == "csv":
         from analytics.render import csvout
 
-        if not output:
-            sys.stdout.write(csvout.render_csv(result, only_experiments=only_experiments))
+        if not to_file:
+            write_output(csvout.render_csv(result, only_experiments=only_experiments), output)
             return
-        base = Path(output)
-        stem = base.with_suffix("") if base.suffix.lower() == ".csv" else base
+        assert output is not None
         tables = [("nodes", csvout.nodes_csv), ("choices", csvout.choices_csv)]
         if only_experiments:
             tables = []
@@ -198,23 +193,21 @@ def _emit(
                 ("experiments", csvout.experiments_csv),
                 ("experiment-tests", csvout.experiment_tests_csv),
             ]
-        written = []
-        for name, table in tables:
-            path = stem.with_name(f"{stem.name}-{name}.csv")
-            path.write_text(table(result), encoding="utf-8")
-            written.append(str(path))
-        click.echo("Wrote " + ", ".join(written), err=True)
+        paths = [sibling(output, f"-{name}.csv") for name, _ in tables]  # all refused first
+        for path, (_, table) in zip(paths, tables, strict=True):
+            write_output(table(result), path)
+        click.echo("Wrote " + ", ".join(shown(path) for path in paths), err=True)
         return
-    if output_format == "json":
-        from analytics.render.jsonout import render_json
-
-        text = render_json(result)
     else:
-        from analytics.render.html import render_html
+        if output_format == "json":
+            from analytics.render.jsonout import render_json
 
-        text = render_html(result, top=top, only_experiments=only_experiments)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {output}", err=True)
-    else:
-        sys.stdout.write(text)
+            text = render_json(result)
+        else:
+            from analytics.render.html import render_html
+
+            text = render_html(result, top=top, only_experiments=only_experiments)
+        write_output(text, output)
+    if to_file:
+        assert output is not None
+        click.echo(f"Wrote {shown(output)}", err=True)

@@ -8,6 +8,7 @@ import click
 
 from branching.commands._options import db_option, open_log
 from branching.log.location import DbLocation
+from branching.story.untrusted import printable
 
 
 class _Undo(Exception):
@@ -31,8 +32,9 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     import sqlite3
 
     from branching.log import LogWriteError
+    from branching.log.errors import describe_sqlite_error
     from branching.log.exposures import experiment_snapshot, rebuild_experiments
-    from branching.log.rollups import differences
+    from branching.log.rollups import differences, repair_structure, rollup_problems
     from branching.log.rollups import rebuild_rollups as rebuild
     from branching.log.rollups import snapshot as rollup_snapshot
 
@@ -42,12 +44,21 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")
     began = time.perf_counter()
+    shown = printable(db.path, one_line=True)
+    repair = "Run `branching log rebuild-rollups` to repair them."
     with open_log(db, create=False) as log:
-        before = snapshot(log.conn) if check else {}
         outcome: dict[str, int] = {}
         count = 0
         try:
+            broken = rollup_problems(log.conn)
+            if check and broken:
+                # Nothing to compare with: say what is wrong (the very case --check is for).
+                click.echo(f"The roll-ups of {shown} are damaged: {'; '.join(broken)}.", err=True)
+                click.echo(repair, err=True)
+                raise SystemExit(1)
+            before = snapshot(log.conn) if check else {}
             with log.write_transaction() as conn:
+                repair_structure(conn)
                 count = rebuild(conn)
                 rebuild_experiments(conn)
                 if check:
@@ -55,22 +66,27 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
                     raise _Undo
         except _Undo:
             pass
-        except (sqlite3.DatabaseError, LogWriteError) as e:
+        except sqlite3.DatabaseError as e:
+            # A roll-up table SQLite cannot read (damaged pages): the raw events may be fine.
             raise click.ClickException(
-                f"Cannot rebuild the roll-ups of {db.path}: {e}. `branching log check` looks "
+                f"Cannot {'check' if check else 'rebuild'} the roll-ups of {shown}: "
+                f"{describe_sqlite_error(e)}. `branching log check` looks for damage in the file."
+            ) from e
+        except LogWriteError as e:
+            raise click.ClickException(
+                f"Cannot rebuild the roll-ups of {shown}: {e}. `branching log check` looks "
                 "for damage in the file."
             ) from e
     seconds = time.perf_counter() - began
     if not check:
-        click.echo(f"Rebuilt the roll-ups from {count:,} playthroughs in {seconds:.1f} s.")
+        repaired = f" (recreated: {'; '.join(broken)})" if broken else ""
+        click.echo(
+            f"Rebuilt the roll-ups from {count:,} playthroughs in {seconds:.1f} s{repaired}."
+        )
         return
     if not outcome:
         click.echo(f"The roll-ups match the raw events ({count:,} playthroughs, {seconds:.1f} s).")
         return
     listed = ", ".join(f"{table}: {n:,} rows" for table, n in sorted(outcome.items()))
-    click.echo(
-        f"The roll-ups differ from the raw events ({listed}). Run `branching log "
-        "rebuild-rollups` to repair them.",
-        err=True,
-    )
+    click.echo(f"The roll-ups differ from the raw events ({listed}). {repair}", err=True)
     raise SystemExit(1)

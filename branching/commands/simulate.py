@@ -186,7 +186,7 @@ def simulate(
         db_arg = f" --db {shlex.quote(str(db.path))}" if db.source == "option" else ""
         click.echo(
             f"Logged to {db.describe()}; see "
-            f"`branching report {shlex.quote(story)} --origin simulated{db_arg}`."
+            + printable(f"`branching report {shlex.quote(story)} --origin simulated{db_arg}`.")
         )
     dark_nodes = result.dark_nodes(parsed)
     dark_choices = [f"{node}:{choice}" for node, choice in result.dark_choices(parsed)]

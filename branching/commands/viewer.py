@@ -48,16 +48,20 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     Every playthrough with its story, status and times, and every event in order.
     """
     if db.path.exists():
-        with using_log(db, create=False) as log:
+        with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
             data = log.export_viewer(viewer)
     else:
         data = {"viewer": viewer, "log": str(db.path), "playthroughs": []}
+    from branching.commands._io import is_stdout, shown, write_output
+
     text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {len(data['playthroughs'])} playthrough(s) of {viewer} to {output}.")
+    write_output(text, output)
+    if not is_stdout(output):
+        assert output is not None
+        click.echo(
+            f"Wrote {len(data['playthroughs'])} playthrough(s) of {printable(viewer)} to "
+            f"{shown(output)}."
+        )
 
 
 @viewer_group.command("forget")
@@ -71,7 +75,7 @@ def forget(viewer: str, db: DbLocation, yes: bool) -> None:
     are not affected: run this on each log.
     """
     if not db.path.exists():
-        click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.path}.")
+        click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.describe()}.")
         return
     with using_log(db, create=False) as log:
         (playthroughs, events) = log.conn.execute(
@@ -79,16 +83,16 @@ def forget(viewer: str, db: DbLocation, yes: bool) -> None:
             (viewer,),
         ).fetchone()
         if playthroughs == 0:
-            click.echo(f"Nothing stored about viewer {viewer} in {db.path}.")
+            click.echo(f"Nothing stored about viewer {viewer} in {db.describe()}.")
             return
         if not yes:
             click.confirm(
                 f"Delete {playthroughs} playthrough(s) and {events} event(s) of viewer "
-                f"{viewer} from {db.path}?",
+                f"{viewer} from {db.describe()}?",
                 abort=True,
             )
         playthroughs, events = log.forget_viewer(viewer)
     click.echo(
         f"Forgot viewer {printable(viewer)}: deleted {playthroughs} playthrough(s) and "
-        f"{events} event(s) from {db.path}."
+        f"{events} event(s) from {db.describe()}."
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from branching.play.home import Viewer, config_dir, data_dir
+from branching.story.untrusted import printable
 
 ENV_DB = "BRANCHING_DB"
 DB_FILENAME = "choices.db"
@@ -41,8 +42,10 @@ class DbLocation:
         return self.source == "default"
 
     def describe(self) -> str:
+        """``PATH (from --db)``, for messages: a file name may hold control characters, which
+        are shown escaped (:func:`~branching.story.untrusted.printable`)."""
         how = {"option": "from --db", "env": f"from ${ENV_DB}", "default": "default"}
-        return f"{self.path} ({how[self.source]})"
+        return f"{printable(self.path, one_line=True)} ({how[self.source]})"
 
 
 def resolve_db(

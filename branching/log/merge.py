@@ -18,9 +18,10 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from branching.log import times
 from branching.log.errors import LogError, LogOutdated, LogUnavailable, describe_sqlite_error
 from branching.log.schema import APPLICATION_ID
 from branching.log.state import (
@@ -31,10 +32,15 @@ from branching.log.state import (
     apply_event,
     row_to_event,
 )
-from branching.log.store import ChoiceLog
+from branching.log.store import ChoiceLog, readonly_uri
 from branching.log.writer import SELECT_PLAYTHROUGH, Pending, load_state, write_batch
+from branching.play.events import PlaythroughInfo
 
 _CHUNK = 1000  # source playthroughs read at a time
+
+
+#: How many ids or reasons a :class:`MergeStats` keeps as examples.
+EXAMPLES = 3
 
 
 @dataclass
@@ -46,11 +52,33 @@ class MergeStats:
     playthroughs_extended: int = 0  # already present, with new events added
     playthroughs_unchanged: int = 0  # already present with every event
     conflicts: int = 0  # same id and seq, different content: kept as in the target
+    #: Source playthroughs left out because they cannot be merged faithfully (times outside
+    #: the calendar, events not numbered 0, 1, 2, ...): ``branching log check`` shows them.
+    quarantined: int = 0
+    #: Source events whose playthrough is not in the source (nothing to attach them to).
+    orphan_events: int = 0
+    #: A few conflicting playthrough ids, and a few reasons for leaving playthroughs out.
+    conflict_examples: list[str] = field(default_factory=list)
+    quarantine_examples: list[str] = field(default_factory=list)
 
     def __iadd__(self, other: MergeStats) -> MergeStats:
         for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if isinstance(mine, list):
+                mine.extend(theirs[: max(0, EXAMPLES - len(mine))])
+            else:
+                setattr(self, name, mine + theirs)
         return self
+
+    def conflict(self, playthrough_id: str) -> None:
+        self.conflicts += 1
+        if len(self.conflict_examples) < EXAMPLES:
+            self.conflict_examples.append(playthrough_id)
+
+    def quarantine(self, reason: str) -> None:
+        self.quarantined += 1
+        if len(self.quarantine_examples) < EXAMPLES:
+            self.quarantine_examples.append(reason)
 
 
 @dataclass(frozen=True)
@@ -147,8 +175,9 @@ class _open_source:
             copy = Path(self.tmpdir) / "source.db"
             try:
                 with (
-                    sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True) as old,
-                    sqlite3.connect(copy) as new,
+                    # Read as read-only opens do: no -wal or -shm file left beside the source.
+                    contextlib.closing(sqlite3.connect(readonly_uri(self.path), uri=True)) as old,
+                    contextlib.closing(sqlite3.connect(copy)) as new,
                 ):
                     # An older log has our application id; a database without one (an empty
                     # file, /dev/null) holds nothing to merge and is a mistake worth naming.
@@ -178,32 +207,42 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
     stats = MergeStats()
     batch: list[Pending] = []
     size = 0
-    for chunk in _source_chunks(source):
+    for chunk in _source_chunks(source, stats):
         ids = [state.id for state, _, _ in chunk]
-        present = {
-            row[0]: row[1]
+        present: dict[str, tuple[int, int]] = {
+            row[0]: (row[1], row[2])
             for row in target.conn.execute(
-                "SELECT id, event_count FROM playthroughs WHERE id IN ({})".format(
+                "SELECT id, pk, event_count FROM playthroughs WHERE id IN ({})".format(
                     ", ".join("?" for _ in ids)
                 ),
                 ids,
             )
         }
+        have_rows = _target_rows(target, [pk for pk, _ in present.values()])
         for state, rows, exposures in chunk:
-            have = present.get(state.id)
-            if have is None:
-                pending = Pending(replace(state, pk=None), None, rows, exposures)
-                stats.playthroughs_added += 1
-            elif have >= state.event_count:
-                stats.playthroughs_unchanged += 1
+            reason = _unmergeable(state, rows, exposures)
+            if reason is not None:
+                stats.quarantine(f"playthrough {state.id}: {reason}")
                 continue
+            found = present.get(state.id)
+            if found is None:
+                pending = _replayed(state, rows)
+                pending.exposures = exposures
+                stats.playthroughs_added += 1
             else:
-                extended = _extend(target, state.id, rows, stats)
-                if extended is None:
+                have = have_rows.get(found[0], [])
+                # Every event both logs hold must be the same event: same id and seq but
+                # another step is a conflict, whichever log holds more.
+                shared = min(len(have), len(rows))
+                if have[:shared] != rows[:shared]:  # list comparison: C speed
+                    stats.conflict(state.id)
                     continue
-                pending = extended
+                if len(have) >= len(rows):
+                    stats.playthroughs_unchanged += 1
+                    continue
+                pending = _extend(target, state.id, rows[len(have) :])
                 # Exposures the target lacks (it ignores the ones it has).
-                pending.exposures = [x for x in exposures if x[3] >= have - 1]
+                pending.exposures = [x for x in exposures if x[3] >= len(have) - 1]
                 stats.playthroughs_extended += 1
             stats.events_added += len(pending.rows)
             batch.append(pending)
@@ -216,25 +255,68 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
     return stats
 
 
-def _extend(
-    target: ChoiceLog, playthrough_id: str, rows: list[EventRow], stats: MergeStats
-) -> Pending | None:
+def _unmergeable(
+    state: PlaythroughState,
+    rows: list[EventRow],
+    exposures: Sequence[ExposureRow] = (),
+) -> str | None:
+    """Why a source playthrough cannot be merged as it is, or ``None``.
+
+    Its row's state is recomputed from its events, so only what the events themselves get
+    wrong counts: a time outside the calendar (a machine with a broken clock; every report and
+    listing would have to guess where it belongs) or events not numbered 0, 1, 2, ... (some are
+    missing, and a later merge could not tell which).
+    """
+    if not times.valid(state.started_at):
+        return f"it starts at {times.invalid_text(state.started_at)}"
+    for row in rows:
+        if not times.valid(row[1]):
+            return f"event {row[0]} is at {times.invalid_text(row[1])}"
+    for exposure in exposures:
+        if not times.valid(exposure[4]):
+            return f"its exposure to {exposure[0]!r} is at {times.invalid_text(exposure[4])}"
+    if any(row[0] != seq for seq, row in enumerate(rows)):
+        return "its events are not numbered 0, 1, 2, ... (some are missing)"
+    return None
+
+
+def _replayed(state: PlaythroughState, rows: list[EventRow]) -> Pending:
+    """A new playthrough for the target: the source's fixed columns, and a state replayed from
+    its events (the source of truth), whatever the source's row said."""
+    fresh = PlaythroughState.new(
+        PlaythroughInfo(
+            state.id,
+            state.story_id,
+            state.story_version,
+            state.story_hash,
+            state.viewer,
+            state.variant,
+        ),
+        at=state.started_at,
+        origin=state.origin,
+    )
+    new_rows = [apply_event(fresh, row_to_event(row), row[1]) for row in rows]
+    return Pending(fresh, None, new_rows)
+
+
+def _target_rows(target: ChoiceLog, pks: list[int]) -> dict[int, list[EventRow]]:
+    """The event rows of the target's playthroughs ``pks``, to compare with a source's."""
+    found: dict[int, list[EventRow]] = {pk: [] for pk in pks}
+    if pks:
+        sql = "SELECT playthrough, {} FROM events WHERE playthrough IN ({}) ORDER BY 1, 2".format(
+            ", ".join(EVENT_COLUMNS), ", ".join("?" for _ in pks)
+        )
+        for row in target.conn.execute(sql, pks):
+            found[row[0]].append(row[1:])
+    return found
+
+
+def _extend(target: ChoiceLog, playthrough_id: str, new: list[EventRow]) -> Pending:
     """New events for a playthrough the target already has part of, its state replayed."""
     state = load_state(target.conn, id=playthrough_id)
     assert state is not None and state.pk is not None
-    have = target.conn.execute(
-        "SELECT seq, kind, node, choice, target FROM events WHERE playthrough = ? ORDER BY seq",
-        (state.pk,),
-    ).fetchall()
-    # Rows share (seq, at, kind, node, choice, target, ...); compare what identifies a step.
-    for mine, theirs in zip(have, rows, strict=False):
-        if mine != (theirs[0], theirs[2], theirs[3], theirs[4], theirs[5]):
-            stats.conflicts += 1
-            return None
     before = state.snapshot()
-    new_rows = []
-    for row in rows[len(have) :]:
-        new_rows.append(apply_event(state, row_to_event(row), row[1]))
+    new_rows = [apply_event(state, row_to_event(row), row[1]) for row in new]
     return Pending(state, before, new_rows)
 
 
@@ -242,21 +324,26 @@ def _extend(
 _SourcePlaythrough = tuple[PlaythroughState, list[EventRow], list[ExposureRow]]
 
 
-def _source_chunks(source: Source) -> Iterator[list[_SourcePlaythrough]]:
+def _source_chunks(source: Source, stats: MergeStats) -> Iterator[list[_SourcePlaythrough]]:
     """Source playthroughs with all their event rows, ``_CHUNK`` playthroughs at a time.
 
     A read error (a damaged page the open did not touch) becomes a :class:`LogError` naming
-    the source, so it is not taken for a failed write to the target.
+    the source, so it is not taken for a failed write to the target. Events whose playthrough
+    is missing are counted in ``stats`` and left out.
     """
     try:
-        yield from _read_chunks(source.log.conn)
+        yield from _read_chunks(source.log.conn, stats)
+        (stats.orphan_events,) = source.log.conn.execute(
+            "SELECT count(*) FROM events e "
+            "WHERE NOT EXISTS (SELECT 1 FROM playthroughs p WHERE p.pk = e.playthrough)"
+        ).fetchone()
     except sqlite3.Error as e:
         raise LogError(
             f"cannot read the choice log {str(source.path)!r}: {describe_sqlite_error(e)}"
         ) from e
 
 
-def _read_chunks(conn: sqlite3.Connection) -> Iterator[list[_SourcePlaythrough]]:
+def _read_chunks(conn: sqlite3.Connection, stats: MergeStats) -> Iterator[list[_SourcePlaythrough]]:
     last = 0
     event_sql = (
         "SELECT playthrough, {} FROM events WHERE playthrough BETWEEN ? AND ? "
@@ -276,10 +363,13 @@ def _read_chunks(conn: sqlite3.Connection) -> Iterator[list[_SourcePlaythrough]]
         assert first is not None and top is not None
         last = top
         for row in conn.execute(event_sql, (first, last)):
-            by_pk[row[0]].append(row[1:])
+            rows = by_pk.get(row[0])
+            if rows is not None:  # else an orphan, counted once the source is read
+                rows.append(row[1:])
         exposures: dict[int, list[ExposureRow]] = {pk: [] for pk in by_pk}
         for pk, *exposure in conn.execute(_EXPOSURE_SQL, (first, last)):
-            exposures[pk].append((*exposure,))
+            if pk in exposures:
+                exposures[pk].append((*exposure,))
         yield [(s, by_pk[s.pk], exposures[s.pk]) for s in states if s.pk is not None]
 
 

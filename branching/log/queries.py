@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from branching.log import times
+from branching.log.consistency import playthrough_problems
 from branching.log.schema import read_version
-from branching.log.state import EVENT_COLUMNS, Origin, PlaythroughStatus, row_to_event
+from branching.log.state import (
+    EVENT_COLUMNS,
+    PLAYTHROUGH_COLUMNS,
+    EventRow,
+    Origin,
+    PlaythroughState,
+    PlaythroughStatus,
+    row_to_event,
+)
 from branching.play.events import (
     ChoiceMade,
     EndingReached,
@@ -21,6 +32,11 @@ from branching.play.events import (
     Quit,
     Rewound,
 )
+
+if TYPE_CHECKING:
+    from branching.story.model import Story
+
+SELECT_PLAYTHROUGH = "SELECT {} FROM playthroughs".format(", ".join(PLAYTHROUGH_COLUMNS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +189,9 @@ def describe(event: Event) -> str:
 
 
 def iso(ts: float | None) -> str | None:
-    """Unix seconds as ISO 8601 UTC with microseconds (``None`` stays ``None``)."""
-    if ts is None:
-        return None
-    return _dt.datetime.fromtimestamp(ts, _dt.UTC).isoformat().replace("+00:00", "Z")
+    """Unix seconds as ISO 8601 UTC with microseconds (``None`` stays ``None``; a time no
+    calendar can show is described instead: :func:`branching.log.times.iso`)."""
+    return times.iso(ts)
 
 
 def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]:
@@ -267,7 +282,7 @@ def log_info(conn: sqlite3.Connection, path: Path | None) -> LogInfo:
         path=path,
         size_bytes=size,
         schema_version=read_version(conn),
-        journal_mode=str(conn.execute("PRAGMA journal_mode").fetchone()[0]),
+        journal_mode=_journal_mode(conn, path),
         playthroughs=playthroughs,
         events=events,
         viewers=viewers,
@@ -279,14 +294,41 @@ def log_info(conn: sqlite3.Connection, path: Path | None) -> LogInfo:
     )
 
 
-def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) -> list[str]:
-    """Problems found in the log (empty when sound).
+def _journal_mode(conn: sqlite3.Connection, path: Path | None) -> str:
+    """The file's journal mode. A WAL log read as an immutable file (read-only opens, see
+    ``branching.log.store``) reports ``delete`` for the connection: the header says what the
+    file is."""
+    if path is not None:
+        with contextlib.suppress(OSError), path.open("rb") as f:
+            if f.read(20)[18:20] == b"\x02\x02":
+                return "wal"
+    return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
 
-    SQLite's own ``quick_check`` (``integrity_check`` with ``full``), foreign keys, then the
-    log's invariants: each playthrough's events are numbered 0..event_count-1 without gaps,
-    and its status matches its last event.
+
+class Problems(list[str]):
+    """Problems found, the first ones spelt out: ``total`` counts them all (the list ends
+    with a line saying how many more there are)."""
+
+    total: int = 0
+
+    def finish(self, more: int) -> Problems:
+        self.total = len(self) + more
+        if more:
+            self.append(f"... and {more:,} more problem(s)")
+        return self
+
+
+def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) -> Problems:
+    """Problems found in the log (empty when sound), at most ``limit`` of them (then a line
+    saying how many more).
+
+    SQLite's own ``quick_check`` (``integrity_check`` with ``full``), foreign keys and events
+    whose playthrough is missing, then every playthrough against its events
+    (:func:`branching.log.consistency.playthrough_problems`): numbered 0..event_count-1
+    without gaps, times a calendar can show, the row's status, last node, ending, failure and
+    times as its events imply, and a sequence of events that could have happened.
     """
-    problems: list[str] = []
+    problems = Problems()
     pragma = "integrity_check" if full else "quick_check"
     try:
         for (message,) in conn.execute(f"PRAGMA {pragma}({limit:d})"):
@@ -295,33 +337,115 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
     except sqlite3.DatabaseError as e:  # damage bad enough to stop the check itself
         problems.append(f"sqlite {pragma}: {e}")
     if problems:
-        return problems  # the invariants below would read damaged pages
-    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchmany(limit):
-        problems.append(f"{table} row {rowid} refers to a missing {parent} row")
-    for pid, count, rows, low, high in conn.execute(
-        """
-        SELECT p.id, p.event_count, count(e.seq), min(e.seq), max(e.seq)
-        FROM playthroughs p LEFT JOIN events e ON e.playthrough = p.pk
-        GROUP BY p.pk
-        HAVING count(e.seq) != p.event_count
-            OR (count(e.seq) > 0 AND (min(e.seq) != 0 OR max(e.seq) != p.event_count - 1))
-        LIMIT ?
-        """,
-        (limit,),
+        return problems.finish(0)  # the invariants below would read damaged pages
+    more = 0
+    for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
+        if table == "events":
+            continue  # counted per playthrough key below (events have no rowid to name)
+        if len(problems) < limit:
+            problems.append(f"{table} row {rowid} refers to a missing {parent} row")
+        else:
+            more += 1
+    for pk, count in conn.execute(
+        "SELECT e.playthrough, count(*) FROM events e "
+        "WHERE NOT EXISTS (SELECT 1 FROM playthroughs p WHERE p.pk = e.playthrough) "
+        "GROUP BY e.playthrough ORDER BY e.playthrough"
     ):
-        problems.append(
-            f"playthrough {pid}: event_count {count} but {rows} events numbered {low}..{high}"
+        if len(problems) < limit:
+            problems.append(
+                f"{count} event(s) of playthrough key {pk}, which is not in the log "
+                "(orphan events: `branching log merge` leaves them out)"
+            )
+        else:
+            more += 1
+    for state, rows in each_playthrough(conn):
+        for problem in playthrough_problems(state, rows):
+            if len(problems) < limit:
+                problems.append(problem)
+            else:
+                more += 1
+    return problems.finish(more)
+
+
+def each_playthrough(
+    conn: sqlite3.Connection, where: str = "", params: Sequence[Any] = ()
+) -> Iterator[tuple[PlaythroughState, list[EventRow]]]:
+    """Every playthrough (matching ``where``, an SQL condition on ``playthroughs``) with its
+    event rows in ``seq`` order, reading both tables once in key order."""
+    states = conn.execute(
+        SELECT_PLAYTHROUGH + (f" WHERE {where}" if where else "") + " ORDER BY pk", params
+    )
+    events = conn.cursor().execute(
+        "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events ORDER BY playthrough, seq"
+    )
+    groups = groupby(events, key=itemgetter(0))
+    pending = next(groups, None)
+    for values in states:
+        state = PlaythroughState(*values)
+        rows: list[EventRow] = []
+        while pending is not None and pending[0] <= state.pk:  # skips orphan events' groups
+            if pending[0] == state.pk:
+                rows = [row[1:] for row in pending[1]]
+            pending = next(groups, None)
+        yield state, rows
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCheck:
+    """What replaying a story's playthroughs through the engine found (``log check --story``)."""
+
+    problems: Problems
+    #: Playthroughs of this exact story file, replayed.
+    replayed: int
+    #: Playthroughs of the same story id logged with another version of the file: not replayed
+    #: (their choices were made against other content).
+    other_versions: int
+
+
+def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> StoryCheck:
+    """Replay every playthrough of ``story`` (same id and content hash) through the engine:
+    each event must be one the story could have produced at that point (conditions, effects
+    and timers included). Problems at most ``limit`` (then a line saying how many more)."""
+    from branching.play.engine import Diverged, Session
+
+    problems = Problems()
+    replayed = more = 0
+    has_exposures = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
+    ).fetchone()
+    for state, rows in each_playthrough(
+        conn, "story_id = ? AND story_hash = ?", (story.id, story.content_hash)
+    ):
+        replayed += 1
+        # A playthrough in an experiment's arm played the story as that arm shows it.
+        arms = (
+            dict(
+                conn.execute(
+                    "SELECT experiment, arm FROM exposures WHERE playthrough = ?", (state.pk,)
+                ).fetchall()
+            )
+            if has_exposures
+            else {}
         )
-    for pid, status, kind in conn.execute(
-        """
-        SELECT p.id, p.status, e.kind
-        FROM playthroughs p JOIN events e ON e.playthrough = p.pk AND e.seq = p.event_count - 1
-        WHERE (e.kind = 'ending') != (p.status = 'completed')
-           OR (e.kind = 'quit') != (p.status = 'quit')
-           OR (e.kind = 'fail') != (p.status = 'failed')
-        LIMIT ?
-        """,
-        (limit,),
-    ):
-        problems.append(f"playthrough {pid}: status {status} but its last event is {kind!r}")
-    return problems
+        try:
+            events = [row_to_event(row) for row in rows]
+            Session.replay(story, events, arms=arms)
+        except Diverged as e:
+            problem = (
+                f"playthrough {state.id}: event {e.index} ({describe(e.event)}) does not fit "
+                f"the story: {e.reason}"
+            )
+        except (TypeError, ValueError) as e:
+            problem = f"playthrough {state.id}: an event cannot be read ({e})"
+        else:
+            continue
+        if len(problems) < limit:
+            problems.append(problem)
+        else:
+            more += 1
+    problems.finish(more)
+    (others,) = conn.execute(
+        "SELECT count(*) FROM playthroughs WHERE story_id = ? AND story_hash != ?",
+        (story.id, story.content_hash),
+    ).fetchone()
+    return StoryCheck(problems, replayed, int(others))

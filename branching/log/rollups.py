@@ -38,14 +38,15 @@ Rows whose count falls to zero are deleted, so the tables equal a fresh rebuild 
 
 from __future__ import annotations
 
+import re
 import sqlite3
-import time
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from branching.log import times
 from branching.log.encoding import EDGES_MS, NUM_BUCKETS, REWIND_MARK, path_hash
 from branching.log.state import EVENT_COLUMNS, PlaythroughStatus
 
@@ -334,12 +335,9 @@ def _apply_rows(
 
 def utc_day(started_at: float, cache: dict[int, str]) -> str:
     """The UTC day (``YYYY-MM-DD``) of a Unix time; ``cache`` spares formatting the same day
-    again across a batch."""
-    key = int(started_at // 86400)
-    day = cache.get(key)
-    if day is None:
-        day = cache[key] = time.strftime("%Y-%m-%d", time.gmtime(started_at))
-    return day
+    again across a batch. A time outside the years 1 to 9999 (a broken clock) is counted under
+    the first or last day (:func:`branching.log.times.utc_day`), never a crash."""
+    return times.utc_day(started_at, cache)
 
 
 def _cohort_key(
@@ -667,15 +665,132 @@ def steps_of(conn: sqlite3.Connection, playthrough: int | None, length: int) -> 
 # --- Rebuilding -----------------------------------------------------------------------------------
 
 
+_CREATED = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+(\w+)", re.IGNORECASE)
+
+
+def derived_ddl() -> list[str]:
+    """The statements that create every table the log derives from its events, and only
+    those: the report roll-ups (:data:`ROLLUP_DDL`) and the experiments' units and counts.
+    Never ``exposures``, which holds recorded data (:mod:`branching.log.exposures`)."""
+    from branching.log.exposures import EXPERIMENT_DDL
+
+    derived = ("rollup_experiments", "experiment_units")
+    return [
+        *ROLLUP_DDL,
+        *(s for s in EXPERIMENT_DDL if any(name in _object(s) for name in derived)),
+    ]
+
+
+def _object(statement: str) -> str:
+    found = _CREATED.search(statement)
+    assert found is not None, statement
+    return found.group(1)
+
+
+def _shape(
+    conn: sqlite3.Connection, names: Iterable[str]
+) -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
+    """Each named table's or index's type and columns as ``conn`` has them."""
+    wanted = list(names)
+    marks = ", ".join("?" for _ in wanted)
+    found: dict[str, tuple[str, list[tuple[Any, ...]]]] = {}
+    for kind, name in conn.execute(
+        f"SELECT type, name FROM sqlite_master WHERE name IN ({marks})", wanted
+    ).fetchall():
+        if kind == "table":
+            columns = [c[1:] for c in conn.execute(f'PRAGMA table_info("{name}")').fetchall()]
+        elif kind == "index":
+            columns = conn.execute(f'PRAGMA index_info("{name}")').fetchall()
+        else:
+            columns = []
+        found[name] = (kind, columns)
+    return found
+
+
+_EXPECTED: dict[str, tuple[str, list[tuple[Any, ...]]]] = {}
+
+
+def _expected() -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
+    """Every derived table's and index's shape, as this code creates them."""
+    if not _EXPECTED:
+        scratch = sqlite3.connect(":memory:")
+        try:
+            scratch.execute("CREATE TABLE playthroughs (pk INTEGER PRIMARY KEY)")  # a parent
+            statements = derived_ddl()
+            for statement in statements:
+                scratch.execute(statement)
+            _EXPECTED.update(_shape(scratch, (_object(s) for s in statements)))
+        finally:
+            scratch.close()
+    return _EXPECTED
+
+
+def _problems(conn: sqlite3.Connection, statements: Sequence[str]) -> list[str]:
+    expected = _expected()
+    names = [_object(s) for s in statements]
+    have = _shape(conn, names)
+    problems = []
+    for name in names:
+        kind, columns = expected[name]
+        if name not in have:
+            problems.append(f"the roll-up {kind} {name} is missing")
+        elif have[name][0] != kind:
+            problems.append(f"{name} is a {have[name][0]}, not a {kind}")
+        elif have[name][1] != columns:
+            what = "columns" if kind == "table" else "indexed columns"
+            problems.append(f"the roll-up {kind} {name} has other {what} than branching writes")
+    return problems
+
+
+def rollup_problems(conn: sqlite3.Connection) -> list[str]:
+    """What is wrong with the structure of the tables the log derives from its events (empty
+    when each one is there with the columns this code writes): a table dropped, replaced or
+    altered by hand, which :func:`repair_structure` repairs."""
+    return _problems(conn, derived_ddl())
+
+
+def repair_structure(conn: sqlite3.Connection) -> list[str]:
+    """Create afresh, empty, every derived table whose structure is wrong (and the others, so
+    references stay whole); returns what was wrong. Run it in a write transaction before
+    rebuilding the roll-ups and the experiments' counts."""
+    problems = rollup_problems(conn)
+    if problems:
+        _recreate(conn, derived_ddl())
+    return problems
+
+
+def _recreate(conn: sqlite3.Connection, statements: Sequence[str]) -> None:
+    """Drop the tables and indexes ``statements`` create (whatever they became) and create
+    them afresh."""
+    names = [_object(s) for s in statements]
+    kinds = dict(
+        conn.execute(
+            f"SELECT name, type FROM sqlite_master WHERE name IN ({', '.join('?' for _ in names)})",
+            names,
+        ).fetchall()
+    )
+    # Tables that refer to rollup_cohorts go first, so no reference outlives its row.
+    for name in sorted(names, key=lambda n: n == "rollup_cohorts"):
+        kind = kinds.get(name)
+        if kind in ("table", "view", "index", "trigger"):
+            conn.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+    for statement in statements:
+        conn.execute(statement)
+
+
 def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> int:
     """Recompute every roll-up from the raw events; return the number of playthroughs read.
 
-    Runs in the caller's write transaction (the result replaces the tables atomically). Reads
-    the events in file order, one playthrough at a time, and writes summed changes every
-    ``flush_every`` playthroughs so memory stays bounded on big logs.
+    Runs in the caller's write transaction (the result replaces the tables atomically). Tables
+    that are missing or not as this code creates them (:func:`rollup_problems`) are created
+    afresh first. Reads the events in file order, one playthrough at a time, and writes summed
+    changes every ``flush_every`` playthroughs so memory stays bounded on big logs.
     """
-    for table in ROLLUP_TABLES:
-        conn.execute(f"DELETE FROM {table}")
+    if _problems(conn, ROLLUP_DDL):
+        _recreate(conn, ROLLUP_DDL)
+    else:
+        for table in ROLLUP_TABLES:
+            conn.execute(f"DELETE FROM {table}")
     deltas = Deltas()
     days: dict[int, str] = {}
     playthroughs = conn.execute(

@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -30,6 +30,9 @@ from branching.log.rollups import touch as touch_rollups
 from branching.log.state import Origin, PlaythroughState, PlaythroughStatus
 from branching.log.writer import BulkWriter, LogRecorder, Pending, load_state, write_batch
 from branching.play.events import PlaythroughInfo
+
+if TYPE_CHECKING:
+    from branching.story.model import Story
 
 MEMORY = ":memory:"
 #: How long a writer waits for another process's transaction before giving up (seconds).
@@ -92,6 +95,7 @@ class ChoiceLog:
         *,
         durable: bool = True,
         readonly: bool = False,
+        outdated_ok: bool = False,
         create: bool = True,
         create_parent: bool = False,
         clock: Callable[[], float] = time.time,
@@ -104,7 +108,11 @@ class ChoiceLog:
             path: the database file, or ``":memory:"`` (tests).
             durable: ``synchronous=FULL``, so a committed event survives power loss as well as
                 a killed process. Use it for live play; bulk writers lower it themselves.
-            readonly: open without writing anything (no upgrade, no WAL switch).
+            readonly: open without writing anything, to the file or beside it (no upgrade, no
+                WAL switch, no ``-wal``/``-shm`` file left behind; see :func:`readonly_uri`).
+            outdated_ok: with ``readonly``, read a log of an older schema as it is instead of
+                refusing it (:class:`LogOutdated`): for commands that read only the
+                playthroughs and events, which every schema version has.
             create: create the file if missing (else :class:`LogMissing`).
             create_parent: create a missing parent directory (the default location); an
                 explicit ``--db`` in a directory that does not exist is an error instead.
@@ -125,16 +133,10 @@ class ChoiceLog:
         if file is None:
             targets = [(MEMORY, False)]
         elif readonly:
-            uri = file.resolve().as_uri()
-            # A WAL log on read-only media (an archive, a mounted backup) cannot get its -shm
-            # file; with no -wal file beside it, nothing is pending, so it may be read as an
-            # immutable file instead.
-            targets = [(f"{uri}?mode=ro", True), (f"{uri}?immutable=1", True)]
-            if Path(f"{file}-wal").exists():
-                targets = targets[:1]
+            targets = [(readonly_uri(file), True)]
         else:
             targets = [(str(file), False)]
-        for attempt, (target, uri_mode) in enumerate(targets, start=1):
+        for target, uri_mode in targets:
             try:
                 conn = sqlite3.connect(
                     target,
@@ -146,15 +148,22 @@ class ChoiceLog:
             except sqlite3.Error as e:
                 raise LogUnavailable(shown, describe_sqlite_error(e)) from e
             try:
-                migrated_from = _prepare(conn, shown, readonly=readonly, memory=memory)
+                migrated_from = _prepare(
+                    conn, shown, readonly=readonly, outdated_ok=outdated_ok, memory=memory
+                )
                 conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
                 conn.execute("PRAGMA foreign_keys = ON")
                 if not readonly:
                     conn.execute("PRAGMA journal_size_limit = 67108864")  # trim the WAL: 64 MB
             except LogUnavailable as e:
                 conn.close()
-                if attempt < len(targets) and ("read-only" in e.reason or "open" in e.reason):
-                    continue
+                if readonly and Path(f"{file}-wal").exists() and "cannot open" in e.reason:
+                    raise LogUnavailable(
+                        shown,
+                        "its -wal file holds recent changes that SQLite can read only with a "
+                        "-shm file beside it, and it cannot create one there (read-only "
+                        "directory); copy the log with its -wal file to a writable folder",
+                    ) from e
                 raise
             except BaseException:
                 conn.close()
@@ -368,9 +377,16 @@ class ChoiceLog:
         return queries.log_info(self.conn, self.path)
 
     @_reads
-    def check(self, *, full: bool = False) -> list[str]:
-        """Problems in the file or in the log's invariants (empty when sound)."""
-        return queries.check_log(self.conn, full=full)
+    def check(self, *, full: bool = False, limit: int = 20) -> queries.Problems:
+        """Problems in the file or in the log's invariants (empty when sound); see
+        :func:`branching.log.queries.check_log`."""
+        return queries.check_log(self.conn, full=full, limit=limit)
+
+    @_reads
+    def check_story(self, story: Story, *, limit: int = 20) -> queries.StoryCheck:
+        """Replay the playthroughs of ``story`` through the engine; see
+        :func:`branching.log.queries.check_story`."""
+        return queries.check_story(self.conn, story, limit=limit)
 
     @property
     def _shown(self) -> str:
@@ -381,6 +397,11 @@ def _preflight(path: Path, *, readonly: bool, create: bool, create_parent: bool)
     """Refuse unusable paths with a message that says why, before SQLite gets to them."""
     if path.is_dir():
         raise LogUnavailable(path, "it is a directory (give a file name, e.g. choices.db)")
+    if path.exists() and not path.is_file():
+        # SQLite would open a device and create its -journal beside it (/dev/null-journal).
+        raise LogUnavailable(
+            path, "it is not a regular file (a device, pipe or socket); give a file name"
+        )
     parent = path.parent
     if not path.exists():
         if not create or readonly:
@@ -409,8 +430,42 @@ def _preflight(path: Path, *, readonly: bool, create: bool, create_parent: bool)
         )
 
 
+#: Bytes 18 and 19 of an SQLite header: the file format versions, 2 and 2 in WAL mode.
+_WAL_HEADER = b"\x02\x02"
+
+
+def readonly_uri(file: Path) -> str:
+    """The URI that reads ``file`` without writing anything, to it or beside it.
+
+    ``mode=ro`` on a WAL database creates the ``-wal`` and ``-shm`` files beside it when they
+    are missing and, being read-only, cannot remove them again: a "read-only" look left two
+    files behind (and failed outright in a read-only directory). A WAL log with no ``-wal``
+    file beside it has no connection open on it (SQLite keeps that file while any connection
+    is open, and removes it when the last one closes cleanly) and nothing pending, so it is
+    read as ``immutable=1``: no locks, no files. The one risk is a writer opening the log
+    *during* the read and checkpointing into it, which a reader without locks cannot see
+    (reads are short, except a long ``log merge``; do not merge a log someone is playing
+    into). With a ``-wal`` file present, or a log not in WAL mode, ``mode=ro`` takes the
+    ordinary read locks and creates nothing new.
+    """
+    uri = file.resolve().as_uri()
+    try:
+        with file.open("rb") as f:
+            header = f.read(20)[18:20]
+    except OSError:
+        header = b""
+    if header == _WAL_HEADER and not Path(f"{file}-wal").exists():
+        return f"{uri}?immutable=1"
+    return f"{uri}?mode=ro"
+
+
 def _prepare(
-    conn: sqlite3.Connection, shown: Path | str, *, readonly: bool, memory: bool
+    conn: sqlite3.Connection,
+    shown: Path | str,
+    *,
+    readonly: bool,
+    outdated_ok: bool = False,
+    memory: bool,
 ) -> int | None:
     """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
     try:
@@ -445,7 +500,7 @@ def _prepare(
             ).fetchone()
             touch_rollups(conn)
         if readonly:
-            if schema.read_version(conn) < schema.SCHEMA_VERSION:
+            if schema.read_version(conn) < schema.SCHEMA_VERSION and not outdated_ok:
                 raise LogOutdated(
                     shown,
                     "it was written by an older version of branching and must be upgraded, "

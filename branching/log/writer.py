@@ -31,6 +31,7 @@ from branching.log.state import (
     apply_event,
     exposure_row,
 )
+from branching.log.times import FIRST, LAST, invalid_text
 from branching.play.events import Event, Exposed, PlaythroughInfo
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     caller's transaction rolls back) and the ``pk`` of new playthroughs is reset.
     """
     new = [p.state for p in batch if p.before is None]
+    _check_times(batch)
     try:
         if new:
             (top,) = conn.execute("SELECT coalesce(max(pk), 0) FROM playthroughs").fetchone()
@@ -120,6 +122,34 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
         if isinstance(e, sqlite3.IntegrityError):
             raise LogWriteError(_integrity_message(e)) from e
         raise
+
+
+_AT = EVENT_COLUMNS.index("at")
+
+
+def _check_times(batch: Sequence[Pending]) -> None:
+    """Refuse a time no calendar can show (a broken clock, a simulation spread over a million
+    days): the log never stores one (``branching log check`` reports those already stored)."""
+    for pending in batch:
+        state = pending.state
+        if not FIRST <= state.started_at <= LAST:
+            raise LogWriteError(
+                f"playthrough {state.id} starts at {invalid_text(state.started_at)}: "
+                "outside the years 1 to 9999 (is the clock wrong?); nothing was recorded"
+            )
+        for row in pending.rows:
+            if not FIRST <= row[_AT] <= LAST:
+                raise LogWriteError(
+                    f"event {row[0]} of playthrough {state.id} is at {invalid_text(row[_AT])}: "
+                    "outside the years 1 to 9999 (is the clock wrong?); nothing was recorded"
+                )
+        for exposure in pending.exposures:
+            if not FIRST <= exposure[4] <= LAST:
+                raise LogWriteError(
+                    f"the exposure of playthrough {state.id} to {exposure[0]!r} is at "
+                    f"{invalid_text(exposure[4])}: outside the years 1 to 9999 (is the clock "
+                    "wrong?); nothing was recorded"
+                )
 
 
 def _insert_events(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -57,6 +57,7 @@ from branching.play.events import (
     Event,
     Exposed,
     Failed,
+    MemoryRecorder,
     NodeEntered,
     NullRecorder,
     PlaythroughInfo,
@@ -105,6 +106,19 @@ class SessionError(RuntimeError):
 
 class ResumeError(Exception):
     """A save cannot be resumed. ``str()`` says why, for the viewer; offer to start over."""
+
+
+class Diverged(ResumeError):
+    """A logged event that the session could not have produced (:meth:`Session.follow`).
+
+    ``index`` is its position in the events given, ``event`` the event, ``reason`` why.
+    """
+
+    def __init__(self, index: int, event: Event, reason: str) -> None:
+        self.index = index
+        self.event = event
+        self.reason = reason
+        super().__init__(f"event {index} does not fit: {reason}")
 
 
 def new_playthrough_id() -> str:
@@ -202,6 +216,10 @@ class Session:
     exposed: dict[str, str]
     #: What was adapted when resuming a save of an older version of the story, for the viewer.
     resume_notes: list[str]
+    #: Events recorded for this playthrough so far, those before the save it resumed included
+    #: (``None``: unknown, a save written before saves kept it). Saved, so that a resume can
+    #: tell whether the log holds more or fewer events than the save knows of.
+    event_count: int | None
 
     def __init__(
         self,
@@ -218,6 +236,7 @@ class Session:
         self.playthrough_id = playthrough_id or new_playthrough_id()
         self.recorder = self._open_recorder(recorder)
         self._reset()
+        self.event_count = 0
         self._enter(story.start)
 
     def _setup(
@@ -383,6 +402,7 @@ class Session:
             old.close()
         self.resume_notes = []
         self._reset()
+        self.event_count = 0
         self._enter(self.story.start)
 
     def quit(self) -> None:
@@ -404,6 +424,9 @@ class Session:
 
     def _record(self, event: Event) -> None:
         self.recorder.record(event)
+        # The log numbers events, not exposures (kept apart, see branching.log.exposures).
+        if self.event_count is not None and not isinstance(event, Exposed):
+            self.event_count += 1
 
     def _visit_count(self, node_id: str) -> int:
         return self.visits.get(node_id, 0)
@@ -554,6 +577,144 @@ class Session:
         self._timer_total = None
         self._record(Failed(self.node_id, self.fault))
 
+    # --- Catching up with a log --------------------------------------------------------------
+
+    @classmethod
+    def replay(
+        cls,
+        story: Story,
+        events: Sequence[Event],
+        *,
+        timers: TimerOptions | None = None,
+        arms: Mapping[str, str] | None = None,
+    ) -> Session:
+        """The session a whole logged playthrough of ``story`` leads to, checked step by step.
+
+        Every event must be one this engine would have produced (see :meth:`follow`), from the
+        start node on, with the playthrough's experiment ``arms`` (from its exposures). The
+        result records nothing further (its recorder is a
+        :class:`~branching.play.events.NullRecorder`).
+
+        Raises:
+            Diverged: the first event the story could not have produced, and why.
+        """
+        start = MemoryRecorder()
+        session = cls(story, clock=lambda: 0.0, recorder=start, timers=timers, arms=arms)
+        session.follow(events, pending=start.events)
+        session.recorder = NullRecorder()
+        return session
+
+    def follow(self, events: Sequence[Event], *, pending: Sequence[Event] = ()) -> list[Event]:
+        """Bring the session up to date with ``events`` that a log recorded for it after the
+        state it is in (a save one step behind its log, after the player was killed between
+        the two writes).
+
+        Each event the viewer caused (a choice, a rewind, a quit) is taken again; each one the
+        engine causes itself (entering the choice's target, an ending, a fault) must be the one
+        it produces. ``pending``: events the session produced that its recorder has not been
+        given yet; they come first. Nothing goes to :attr:`recorder` meanwhile.
+
+        Exposures (:class:`~branching.play.events.Exposed`) are kept apart from the events a
+        log numbers, so they are not compared: every one the session produces is returned, to
+        be recorded (a log ignores an exposure it already holds).
+
+        Returns:
+            The events the session produced beyond ``events`` (say the log holds a choice but
+            not the entry into its target, which the player was killed before recording), and
+            its exposures: the caller records them.
+
+        Raises:
+            Diverged: the first event the session could not have produced, and why; the
+                session is then in no useful state.
+        """
+        produced = MemoryRecorder()
+        recorder, self.recorder = self.recorder, produced
+        exposures: list[Event] = []
+        queue: list[Event] = []
+
+        def take(new: Sequence[Event]) -> None:
+            for item in new:
+                (exposures if isinstance(item, Exposed) else queue).append(item)
+
+        take(pending)
+        try:
+            for index, event in enumerate(events):
+                if isinstance(event, Exposed):
+                    continue  # not numbered with the events: nothing to compare
+                if not queue:
+                    reason = self._take_again(event, events[index - 1] if index else None)
+                    if reason is not None:
+                        raise Diverged(index, event, reason)
+                    take(produced.events)
+                    produced.events.clear()
+                    if not queue:  # the entry after a rewind: the same visit, nothing to do
+                        continue
+                expected = queue.pop(0)
+                if not _same_event(expected, event):
+                    raise Diverged(index, event, f"the story leads to {_tell(expected)} here")
+            return exposures + queue
+        finally:
+            self.recorder = recorder
+
+    def attach(self, recorder: Recorder, pending: Sequence[Event] = ()) -> None:
+        """Record from now on to ``recorder``, first the ``pending`` events the session produced
+        before it had one (what :meth:`follow` returned, or what :meth:`from_json` recorded to
+        a holding recorder)."""
+        self.recorder = recorder
+        for event in pending:
+            recorder.record(event)
+
+    def reopen(self) -> bool:
+        """Go on after a quit, as resuming its save does (:meth:`from_json`): the choices are
+        shown afresh. Says whether the playthrough is playing (the choices can fail)."""
+        if self.status == "quit":
+            self.status = "playing"
+            self._show_choices()
+        return self.status == "playing"
+
+    def _take_again(self, event: Event, before: Event | None) -> str | None:
+        """Cause ``event`` again (a choice, a rewind, a quit); why it cannot be, or ``None``."""
+        if self.status == "quit" and not self.reopen():
+            return f"the playthrough cannot go on at {self.node_id!r} (a fault)"
+        if isinstance(event, ChoiceMade):
+            if self.status != "playing":
+                return f"a choice after the playthrough has {self.status}"
+            if event.node != self.node_id:
+                return f"a choice at {event.node!r}, but the viewer was at {self.node_id!r}"
+            offer = next((o for o in self._offers if o.id == event.choice), None)
+            if offer is None:
+                return f"choice {event.choice!r} is not offered at {event.node!r}"
+            if offer.choice.to != event.to:
+                return f"choice {event.choice!r} leads to {offer.choice.to!r}, not {event.to!r}"
+            if event.timed_out and not offer.default:
+                return f"choice {event.choice!r} is not what its timer takes when it runs out"
+            self._take(offer, timed_out=event.timed_out)
+            return None
+        if isinstance(event, Rewound):
+            if not self.history:
+                return "there is no earlier choice point to go back to"
+            if event.from_node != self.node_id:
+                return f"going back from {event.from_node!r}, but the viewer was at " + repr(
+                    self.node_id
+                )
+            step = event.step
+            if not (0 <= step < len(self.history) and self.history[step].node_id == event.to_node):
+                return f"choice point {step} is not {event.to_node!r}"
+            self.rewind(step)
+            return None
+        if isinstance(event, Quit):
+            if self.status != "playing" or event.node != self.node_id:
+                return f"a quit at {event.node!r}, but the viewer was at {self.node_id!r}"
+            self.quit()
+            return None
+        if (
+            isinstance(event, NodeEntered)
+            and isinstance(before, Rewound)
+            and before.to_node == event.node == self.node_id
+        ):
+            return None
+        return f"nothing the viewer does leads to {_tell(event)} here"
+
     # --- Save and resume ---------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -593,6 +754,8 @@ class Session:
             "exposed": dict(self.exposed),
             # In story seconds (before --time-scale), so a resume with other options is fair.
             "timer_remaining": None if left is None else round(left / self.timers.scale, 3),
+            # How many events the log should hold for this playthrough (lifecycle.resume).
+            "events": self.event_count,
         }
 
     def _frozen_time_left(self) -> float | None:
@@ -683,6 +846,7 @@ class Session:
         session.playthrough_id = save.playthrough
         session.recorder = session._open_recorder(recorder)
         session._reset()
+        session.event_count = save.events
         session.resume_notes = notes
         session.node_id = save.node
         session.variables = variables
@@ -705,6 +869,42 @@ class Session:
                 timer_remaining=_scaled(save.timer_remaining, session.timers), elapsed=save.elapsed
             )
         return session
+
+
+def _same_event(expected: Event, logged: Event) -> bool:
+    """Whether a logged event is the one the session produced. Texts a newer ``branching`` may
+    word differently (fault messages) and measured times do not count."""
+    if type(expected) is not type(logged):
+        return False
+    if isinstance(expected, ChoiceMade) and isinstance(logged, ChoiceMade):
+        return (expected.node, expected.choice, expected.to, expected.timed_out) == (
+            logged.node,
+            logged.choice,
+            logged.to,
+            logged.timed_out,
+        )
+    if isinstance(expected, EndingReached) and isinstance(logged, EndingReached):
+        return (expected.node, expected.kind) == (logged.node, logged.kind)
+    if isinstance(expected, Failed) and isinstance(logged, Failed):
+        return expected.node == logged.node
+    return expected == logged
+
+
+def _tell(event: Event) -> str:
+    """An event in a few words, for :class:`Diverged`."""
+    if isinstance(event, NodeEntered):
+        return f"entering {event.node!r}"
+    if isinstance(event, ChoiceMade):
+        return f"choice {event.choice!r} at {event.node!r}"
+    if isinstance(event, Rewound):
+        return f"going back to {event.to_node!r}"
+    if isinstance(event, EndingReached):
+        return f"the ending {event.node!r}"
+    if isinstance(event, Quit):
+        return f"a quit at {event.node!r}"
+    if isinstance(event, Exposed):
+        return f"the exposure to {event.experiment!r} at {event.node!r}"
+    return f"a fault at {event.node!r}"
 
 
 def _scaled(story_seconds: float | None, timers: TimerOptions) -> float | None:
@@ -785,6 +985,8 @@ class _Save(_SaveModel):
     # Saves written before experiments existed have neither.
     arms: dict[_Text, _Text] = Field(default_factory=dict)
     exposed: dict[_Text, _Text] = Field(default_factory=dict)
+    # Saves written before saves counted the log's events have no count.
+    events: int | None = Field(None, ge=0)
 
 
 def _parse_save(data: Any) -> _Save:

@@ -5,6 +5,8 @@ choices are logged and hands the players a recorder; nothing here imports a UI, 
 log itself.
 
 * :func:`start_session`: resume the viewer's save, or start a new playthrough.
+* :func:`resume`: a save and the choice log that disagree (a player killed between the two
+  writes) are brought back into agreement.
 * :class:`Autosave`: the save follows the session after every change.
 * :class:`SafeRecorder`: a log that fails mid-story is reported once, and play goes on.
 * :class:`ViewerNotices`: lines for the viewer, shown by whichever player is running.
@@ -15,11 +17,14 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from branching.play.engine import ResumeError, Session, TimerOptions
+from branching.play.engine import Diverged, ResumeError, Session, TimerOptions
+from branching.play.events import Exposed, MemoryRecorder, NullRecorder
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from branching.play.events import Event, Recorder
     from branching.play.saves import SaveStore
     from branching.story.model import Story
@@ -92,6 +97,11 @@ class SaveKept(Exception):
     """The viewer chose to keep a save that cannot be resumed: nothing was started."""
 
 
+#: The events the choice log holds for a playthrough id, in order, or ``None`` when the log
+#: does not know it. The command passes it (the play layer never opens the log itself).
+LoggedEvents = Callable[[str], "Sequence[Event] | None"]
+
+
 def start_session(
     story: Story,
     store: SaveStore,
@@ -103,26 +113,27 @@ def start_session(
     say: Callable[[str], None],
     confirm: Callable[[str], bool | None],
     arms: Mapping[str, str] | None = None,
+    logged: LoggedEvents | None = None,
 ) -> tuple[Session, bool]:
     """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
 
-    What was adapted to a changed story is in ``session.resume_notes``. A save that cannot be
-    resumed is explained with ``say``, and ``confirm`` asks before it is replaced; if the viewer
-    declines, :class:`SaveKept` is raised and the save stays as it was. ``arms``: the viewer's
-    experiment arms (a resumed playthrough keeps the ones it was saved with; ``say`` tells
-    the viewer when that differs from ``arms``).
+    What was adapted to a changed story is in ``session.resume_notes``, and so is anything
+    :func:`resume` had to do because the save and the log (``logged``; ``None`` when not
+    logging) disagree. A save that cannot be resumed is explained with ``say``, and
+    ``confirm`` asks before it is replaced; if the viewer declines, :class:`SaveKept` is raised
+    and the save stays as it was. ``arms``: the viewer's experiment arms (a resumed
+    playthrough keeps the ones it was saved with; ``say`` tells the viewer when that differs
+    from ``arms``).
     """
     if not start_new:
         try:
             saved = store.load(story.id, viewer)
             if saved is not None:
-                session = Session.from_json(
-                    story, saved, timers=timers, recorder_factory=recorder_for, arms=arms
-                )
+                session, resumed = resume(story, saved, timers, recorder_for, logged, arms=arms)
                 kept = {
                     f"{experiment}={arm}"
                     for experiment, arm in session.arms.items()
-                    if arms and arms.get(experiment, arm) != arm
+                    if resumed and arms and arms.get(experiment, arm) != arm
                 }
                 if kept:
                     say(
@@ -130,12 +141,103 @@ def start_session(
                         + ", ".join(sorted(kept))
                         + "); start a new one (--new) to play another arm."
                     )
-                return session, True
+                return session, resumed
         except ResumeError as exc:
             say(f"Your saved playthrough cannot be continued: {exc}.")
             if not confirm("Start a new playthrough?"):
                 raise SaveKept("Nothing changed; your save is kept.") from None
     return Session(story, timers=timers, recorder_factory=recorder_for, arms=arms), False
+
+
+def _counted(events: Sequence[Event]) -> int:
+    """How many of ``events`` the log numbers (exposures are kept apart from the events)."""
+    return sum(1 for event in events if not isinstance(event, Exposed))
+
+
+def _events(count: int) -> str:
+    return f"{count} event{'' if count == 1 else 's'}"
+
+
+def resume(
+    story: Story,
+    saved: Any,
+    timers: TimerOptions,
+    recorder_for: Callable[[str], Recorder],
+    logged: LoggedEvents | None,
+    *,
+    arms: Mapping[str, str] | None = None,
+) -> tuple[Session, bool]:
+    """Resume a save so that it and the choice log agree; says whether it resumed.
+
+    The player records each event durably, then writes the save: a player killed in between
+    leaves a save one step behind its log. The save knows how many events the log held for its
+    playthrough (``events``); compared with what the log holds:
+
+    * the same: resume, and record on;
+    * the log holds more (killed before saving): the log is the source of truth, so the
+      session takes the logged events again (:meth:`Session.follow`) and goes on from where
+      the log says the viewer was, recording what the log still lacks; if the events do not
+      fit the save, a new playthrough starts, and the viewer is told;
+    * the log holds fewer, or does not know the playthrough (a log that failed, or a save
+      played with ``--no-log``): the save is kept and the rest of this playthrough is not
+      logged, since a log with a gap is a path nobody took; ``--new`` starts a logged one.
+
+    Raises:
+        ResumeError: the save cannot be resumed at all.
+    """
+    held = MemoryRecorder()  # what the resume itself records (a changed story), until attached
+    session = Session.from_json(
+        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+    )
+    pid = session.playthrough_id
+    in_log = logged(pid) if logged is not None else None
+    # What the save said the log holds (the resume's own events, if any, are in `held`).
+    expected = None if session.event_count is None else session.event_count - _counted(held.events)
+    if logged is None or expected is None:  # not logging, or a save that did not count
+        if in_log is not None:
+            session.event_count = len(in_log) + _counted(held.events)
+        session.attach(recorder_for(pid), held.events)
+        return session, True
+    if in_log is not None and len(in_log) == expected:
+        session.attach(recorder_for(pid), held.events)
+        return session, True
+    if in_log is None or len(in_log) < expected:
+        missing = expected if in_log is None else expected - len(in_log)
+        why = (
+            "is not in the choice log (played with --no-log, or the log was changed since)"
+            if in_log is None
+            else f"lacks its last {_events(missing)} in the choice log (the log could not "
+            "record them)"
+        )
+        session.resume_notes.append(
+            f"This playthrough {why}, so the rest of it is not logged either; "
+            "`branching play --new` starts a logged one."
+        )
+        session.attach(NullRecorder())
+        return session, True
+    # The log is ahead: the player stopped after recording and before saving.
+    ahead = len(in_log) - expected
+    held = MemoryRecorder()
+    rebuilt = Session.from_json(
+        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+    )
+    try:
+        extra = rebuilt.follow(in_log[expected:], pending=held.events)
+    except Diverged as exc:
+        fresh = Session(story, timers=timers, recorder_factory=recorder_for, arms=arms)
+        fresh.resume_notes.append(
+            f"Your save does not match the choice log, which records {_events(ahead)} more "
+            f"of that playthrough ({exc.reason}): a new playthrough starts."
+        )
+        return fresh, False
+    rebuilt.resume_notes.append(
+        f"Your save was {_events(ahead)} behind the choice log (the player stopped before it "
+        "could save): you go on from where the log says you were."
+    )
+    rebuilt.event_count = len(in_log)
+    rebuilt.attach(recorder_for(pid), extra)
+    rebuilt.reopen()  # the log ended with a quit (killed before saving it): resume it
+    return rebuilt, True
 
 
 class Autosave:

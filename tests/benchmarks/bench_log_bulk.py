@@ -35,7 +35,8 @@ def make_playthroughs(n: int) -> list[tuple[PlaythroughInfo, list[tuple[float, E
         events: list[tuple[float, Event]] = [(t0, NodeEntered("n0"))]
         t = t0
         for step in range(STEPS):
-            here, there = f"n{step}", f"n{step + 1}-{i % 3}"
+            # A choice where the viewer is (log check replays the sequence).
+            here, there = events[-1][1].node, f"n{step + 1}-{i % 3}"  # type: ignore[union-attr]
             t += 2.5
             events.append((t, ChoiceMade(here, f"c{i % 3}", there, 2500, i % 7 == 0)))
             events.append((t, NodeEntered(there)))

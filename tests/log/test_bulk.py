@@ -135,7 +135,11 @@ def test_large_batches_keep_every_event(tmp_path: Path) -> None:
         with log.bulk_writer(batch_size=5000) as writer:
             for i in range(3000):
                 steps: list[tuple[float, Event]] = [(float(i), NodeEntered("a"))]
-                steps += [(float(i), ChoiceMade("a", "x", "a", k)) for k in range(i % 9)]
+                # A loop at "a": choose, enter, choose, ... (a sequence a player could write).
+                steps += [
+                    (float(i), ChoiceMade("a", "x", "a", k) if k % 2 == 0 else NodeEntered("a"))
+                    for k in range(i % 9)
+                ]
                 writer.write_playthrough(info(viewer=f"v{i % 17}"), steps)
         expected = sum(1 + i % 9 for i in range(3000))
         assert writer.events_written == expected

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from branching.log import ChoiceLog
-from branching.play.events import Quit
+from branching.play.events import ChoiceMade, NodeEntered, Quit
 from tests.log.helpers import rows, start_worker
 
 
@@ -35,10 +35,13 @@ def _assert_intact(db: Path, playthrough_id: str, acknowledged: int) -> int:
         assert [e.seq for e in events] == list(range(len(events)))
         assert len(events) >= acknowledged
         assert summary.event_count == len(events)
-        # The drop-off point is cheap to read and resumable.
+        # The drop-off point is cheap to read and resumable. Killed between a choice and the
+        # entry into its target, a resumed player records that entry first (lifecycle.resume).
         recorder = log.resume_playthrough(playthrough_id)
+        if isinstance(events[-1].event, ChoiceMade):
+            recorder.record(NodeEntered(events[-1].event.to))
         recorder.record(Quit(summary.last_node or "n0"))
-        assert log.events(playthrough_id)[-1].seq == len(events)
+        assert log.check() == []
         return len(events)
 
 
@@ -61,8 +64,11 @@ def test_sigkill_right_after_a_choice_loses_nothing_acknowledged(tmp_path: Path)
                 break
         proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL
-        stored = _assert_intact(db, pid, acknowledged)
-        assert stored in (acknowledged, acknowledged + 1)  # at most the in-flight one more
+        # Under load the player runs ahead of this reader: acknowledgements it printed before
+        # the kill are still in the pipe, and they count as acknowledged too.
+        printed = acknowledged + len(proc.stdout.read().splitlines())
+        stored = _assert_intact(db, pid, printed)
+        assert stored in (printed, printed + 1)  # at most the in-flight one more
 
 
 @pytest.mark.slow

@@ -247,13 +247,17 @@ def test_one_merge_of_the_same_log_twice_adds_it_once(tmp_path: Path) -> None:
     assert sorted(rows(out, _CONTENT)) == sorted(rows(a, _CONTENT))
 
 
-@pytest.mark.parametrize("source", ["empty.db", "/dev/null"])
-def test_an_empty_file_is_no_log_to_merge(tmp_path: Path, source: str) -> None:
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [("empty.db", "it is empty: not a choice log"), ("/dev/null", "it is not a regular file")],
+)
+def test_an_empty_file_is_no_log_to_merge(tmp_path: Path, source: str, why: str) -> None:
     path = Path(source) if source.startswith("/") else tmp_path / source
     if not source.startswith("/"):
         path.write_bytes(b"")
     out = tmp_path / "all.db"
     result = run_cli("log", "merge", str(path), "-o", str(out))
     assert result.returncode == 1
-    assert "it is empty: not a choice log" in result.stderr
+    assert why in result.stderr
     assert not out.exists()
+    assert not Path("/dev/null-journal").exists()

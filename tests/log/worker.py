@@ -9,6 +9,10 @@ directory (it puts the root on ``sys.path``, like pytest's ``pythonpath``):
 * ``many DB TAG COUNT`` -- COUNT live playthroughs of 7 events each; prints ``done EVENTS``.
 * ``open DB [AT]`` -- open (creating and migrating) and print the schema version; with AT
   (Unix time), wait until then first, so that several workers open at the same moment.
+* ``cli-kill WHERE N ARGS...`` -- run ``branching ARGS...`` in this process and SIGKILL it at
+  the N-th call (1-based) of WHERE: ``save`` kills as the player starts writing its save (the
+  step before is already durable in the log), ``record`` right after the N-th event is durable
+  (before the player records the next one or saves).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ def main(argv: list[str]) -> None:
         Rewound,
     )
 
+    if argv[0] == "cli-kill":
+        _run_cli_and_kill(argv[1], int(argv[2]), argv[3:])
+        return
     mode, db = argv[0], argv[1]
     if mode == "open":
         if len(argv) > 2:
@@ -75,6 +82,44 @@ def main(argv: list[str]) -> None:
         print(f"done {written}", flush=True)
         return
     raise SystemExit(f"unknown mode {mode}")
+
+
+def _run_cli_and_kill(where: str, n: int, args: list[str]) -> None:
+    import os
+    import signal
+
+    from branching.cli import main as cli
+    from branching.log.recorder import PlayerRecorder
+    from branching.play.saves import SaveStore
+
+    calls = 0
+
+    def counted() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == n:
+            sys.stdout.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    if where == "save":
+        real_save = SaveStore.save
+
+        def save(self: SaveStore, *a: object, **kw: object) -> None:
+            counted()
+            real_save(self, *a, **kw)  # type: ignore[arg-type]
+
+        SaveStore.save = save  # type: ignore[method-assign]
+    elif where == "record":
+        real_record = PlayerRecorder.record
+
+        def record(self: PlayerRecorder, event: object) -> None:
+            real_record(self, event)  # type: ignore[arg-type]
+            counted()
+
+        PlayerRecorder.record = record  # type: ignore[method-assign]
+    else:
+        raise SystemExit(f"unknown place {where}")
+    cli(args, prog_name="branching")
 
 
 if __name__ == "__main__":
