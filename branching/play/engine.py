@@ -67,6 +67,7 @@ from branching.play.events import (
 )
 from branching.story.experiments import story_for_arms
 from branching.story.expressions import (
+    MAX_NUMBER,
     EvaluationError,
     ExpressionError,
     TemplateError,
@@ -77,7 +78,7 @@ from branching.story.expressions import (
     kind_of,
     template,
 )
-from branching.story.model import Choice, Ending, Node, Story, Timer
+from branching.story.model import ID_PATTERN, VARIABLE_PATTERN, Choice, Ending, Node, Story, Timer
 from branching.story.untrusted import printable
 
 #: Monotonic seconds; ``time.monotonic`` unless a test injects a fake.
@@ -91,6 +92,10 @@ SAVE_FORMAT = "branching-save/1"
 #: A timer resumed from a save gets at least this long (or its full length, if shorter), so the
 #: viewer has time to read the passage again before the default is taken.
 RESUME_GRACE_SECONDS = 5.0
+#: The longest time a save may say the choices were shown for (a year, in seconds): the time
+#: becomes the choice's ``decision_ms`` in the log, so an absurd value from an edited save is
+#: refused rather than recorded (or overflowing the log's integer column).
+MAX_SAVED_SECONDS = 366 * 24 * 3600
 #: How many words of a node's text name a choice point that has no title.
 LABEL_WORDS = 8
 LABEL_CHARS = 60
@@ -749,7 +754,7 @@ class Session:
                 for point in self.history
             ],
             # Seconds since the choices were shown (pauses excluded), for decision_ms.
-            "elapsed": round(self._elapsed(), 3),
+            "elapsed": round(min(self._elapsed(), MAX_SAVED_SECONDS), 3),
             "arms": dict(self.arms),
             "exposed": dict(self.exposed),
             # In story seconds (before --time-scale), so a resume with other options is fair.
@@ -947,10 +952,20 @@ def _adapt_visits(story: Story, saved: Mapping[str, int]) -> dict[str, int]:
 
 # --- The save format, checked on load --------------------------------------------------------
 
-# Strings in saves are untrusted (a save is a file anyone can edit): no control characters, so
-# nothing from a save can drive the viewer's terminal.
+# A save is a file anyone can edit: every field is checked as a story file is. Strings hold no
+# control characters (nothing from a save can drive the viewer's terminal) and no lone
+# surrogates (pydantic refuses those in any constrained string); ids are ids; numbers are
+# finite and in the range the story's expressions use, so resuming cannot overflow anything.
 _Text = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$", max_length=100_000)]
-_Scalar = bool | int | float | _Text
+_Id = Annotated[str, Field(pattern=ID_PATTERN, max_length=200)]
+_Name = Annotated[str, Field(pattern=VARIABLE_PATTERN, max_length=200)]
+_Number = (
+    Annotated[int, Field(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+    | Annotated[float, Field(ge=-MAX_NUMBER, le=MAX_NUMBER, allow_inf_nan=False)]
+)
+_Scalar = bool | _Number | _Text
+_Count = Annotated[int, Field(ge=0, le=MAX_NUMBER)]
+_Seconds = Annotated[float, Field(ge=0, le=MAX_SAVED_SECONDS, allow_inf_nan=False)]
 
 
 class _SaveModel(BaseModel):
@@ -958,35 +973,36 @@ class _SaveModel(BaseModel):
 
 
 class _SavedStory(_SaveModel):
-    id: _Text
+    id: _Id
     version: _Text | None = None
     hash: _Text
 
 
 class _SavedPoint(_SaveModel):
-    node: _Text
+    node: _Id
     label: _Text
-    choice: _Text
+    choice: _Id
     choice_label: _Text
-    variables: dict[_Text, _Scalar]
-    visits: dict[_Text, int]
+    variables: dict[_Name, _Scalar]
+    visits: dict[_Id, _Count]
 
 
 class _Save(_SaveModel):
     format: Literal["branching-save/1"]
     story: _SavedStory
     playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
-    node: _Text
-    variables: dict[_Text, _Scalar]
-    visits: dict[_Text, int]
+    node: _Id
+    variables: dict[_Name, _Scalar]
+    visits: dict[_Id, _Count]
     history: list[_SavedPoint]
-    elapsed: float = Field(0.0, ge=0, allow_inf_nan=False)
-    timer_remaining: float | None = Field(None, ge=0, allow_inf_nan=False)
+    elapsed: _Seconds = 0.0
+    #: In story seconds, as the timer's own ``seconds`` (at most 2^53).
+    timer_remaining: Annotated[float, Field(ge=0, le=MAX_NUMBER, allow_inf_nan=False)] | None = None
     # Saves written before experiments existed have neither.
     arms: dict[_Text, _Text] = Field(default_factory=dict)
     exposed: dict[_Text, _Text] = Field(default_factory=dict)
     # Saves written before saves counted the log's events have no count.
-    events: int | None = Field(None, ge=0)
+    events: _Count | None = None
 
 
 def _parse_save(data: Any) -> _Save:
@@ -994,13 +1010,17 @@ def _parse_save(data: Any) -> _Save:
         raise ResumeError("this is not a branching save (expected a JSON object)")
     found = data.get("format")
     if found != SAVE_FORMAT:
-        if isinstance(found, str) and found.startswith("branching-save/"):
+        if not isinstance(found, str):
+            raise ResumeError(f'this is not a branching save (no "format": "{SAVE_FORMAT}")')
+        # Quoted from the file: one line, escaped, and short.
+        shown = printable(found if len(found) <= 40 else found[:40] + "...", one_line=True)
+        if found.startswith("branching-save/"):
             raise ResumeError(
-                f"this save was written by a newer version of branching ({found}); "
+                f"this save was written by a newer version of branching ({shown}); "
                 "update branching to resume it"
             )
         raise ResumeError(
-            f'this is not a branching save (format {found!r}, expected "{SAVE_FORMAT}")'
+            f'this is not a branching save (format "{shown}", expected "{SAVE_FORMAT}")'
         )
     try:
         save = _Save.model_validate(data)
@@ -1009,7 +1029,9 @@ def _parse_save(data: Any) -> _Save:
         # Save files are untrusted too: what is quoted back must not carry terminal control.
         where = printable("/".join(str(part) for part in first["loc"]))
         if first["type"] == "string_pattern_mismatch":
-            reason = "holds control characters"
+            reason = "holds control characters, or is not a valid id or name"
+        elif first["type"] == "string_unicode":
+            reason = "holds a lone surrogate (not text)"
         else:
             reason = first["msg"]
         raise ResumeError(f"the save is damaged: {where}: {reason}") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from branching.play.engine import ResumeError
 from branching.play.home import data_dir, file_part
+from branching.story.json_input import InputTooLarge, JsonInputError, loads, read_limited
 
 
 class SaveStore:
@@ -32,15 +33,17 @@ class SaveStore:
         """The saved state, ``None`` when there is none; :class:`ResumeError` if unreadable."""
         path = self.path(story_id, viewer)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_limited(path).decode("utf-8")
         except (FileNotFoundError, NotADirectoryError):  # no save (or no folder for one)
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
+            raise ResumeError(f"the save {path} cannot be read: {exc.strerror or exc}") from None
+        except (InputTooLarge, UnicodeDecodeError) as exc:
             raise ResumeError(f"the save {path} cannot be read: {exc}") from None
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ResumeError(f"the save {path} is damaged (not JSON: {exc})") from None
+            data = loads(text)
+        except JsonInputError as exc:
+            raise ResumeError(f"the save {path} is damaged ({exc}{exc.where()})") from None
         if not isinstance(data, dict):
             raise ResumeError(f"the save {path} is damaged (not a JSON object)")
         return data

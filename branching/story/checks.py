@@ -25,19 +25,22 @@ from branching.story.expressions import (
     Kind,
     TemplateError,
     check,
+    in_range,
     kind_of,
     parse,
     template,
 )
 from branching.story.problems import Problem, pointer
-from branching.story.untrusted import BIDI_CONTROL, CONTROL
+from branching.story.untrusted import BIDI_CONTROL, CONTROL, LONE_SURROGATE
 
 # Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
 # JSON text (\u001b, \b, \f, \r); DEL and C1 characters may also sit there raw, which in UTF-8
 # is the byte 0x7f or 0xc2 followed by 0x80-0x9f. Searching bytes for a literal prefix is ~10x
 # faster than a character class over decoded text.
 _ESCAPED_CONTROL = re.compile(
-    r"\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr]|u202[a-eA-E]|u206[6-9])"
+    r"\\(?:u00[01][0-9a-fA-F]|u00[89][0-9a-fA-F]|u007[fF]|[bfr]|u202[a-eA-E]|u206[6-9]"
+    # and surrogates (\ud800-\udfff), paired or not: the walk tells lone ones apart
+    r"|u[dD][89a-fA-F])"
 )
 _ESCAPED_CONTROL_BYTES = re.compile(_ESCAPED_CONTROL.pattern.encode())
 # Raw C1 characters, and raw bidi controls (U+202A-202E, U+2066-2069 in UTF-8).
@@ -76,6 +79,9 @@ def check_story(
             for name, value in variables.items()
             if isinstance(value, bool | int | float | str)
         }
+        for name, value in variables.items():
+            if _out_of_range(value):
+                problems.append(_range_problem(value, pointer("variables", name), None))
     start = raw.get("start")
     checker = _Checker(nodes, kinds, problems)
     if isinstance(start, str) and start not in nodes:
@@ -293,6 +299,8 @@ class _Checker:
 
     def effects(self, effects: Mapping[str, Any], node_id: str, at: tuple[str | int, ...]) -> None:
         for name, value in effects.items():
+            if value.__class__ not in _SCALARS:
+                continue  # an array, object or null: a schema error already
             key = (name, value.__class__, value)
             found = self._effects.get(key)
             if found is None:
@@ -312,6 +320,8 @@ class _Checker:
             ]
         if isinstance(value, str):
             return self.expression(value, kind, f'value for "{name}"')
+        if _out_of_range(value):
+            return [_range_finding(value)]
         if isinstance(value, bool | int | float) and kind_of(value) != kind:
             shown = json.dumps(value)
             return [("type-error", f'"{name}" holds {kind} values; {shown} is {kind_of(value)}')]
@@ -398,6 +408,27 @@ def _search(graph: list[list[int]], sources: list[int]) -> bytearray:
 
 # --- Findings that do not depend on where they are ------------------------------------------
 
+#: The types a JSON scalar loads as (``null`` aside).
+_SCALARS = frozenset({str, int, float, bool})
+
+
+def _out_of_range(value: Any) -> bool:
+    return not in_range(value)
+
+
+def _range_finding(value: float) -> _Finding:
+    shown = f"{value:.3g}" if isinstance(value, float) else f"{float(value):.3g}"
+    return (
+        "number-range",
+        f"{shown} is out of range: story numbers lie between -2^53 and 2^53 "
+        "(about ±9.007e15), as expressions compute exactly only there",
+    )
+
+
+def _range_problem(value: float, path: str, node_id: str | None) -> Problem:
+    code, message = _range_finding(value)
+    return Problem("error", code, message, path, node_id)
+
 
 class Suggestions:
     """The nearest existing id or variable for a misspelt one, as field names get in the loader.
@@ -465,7 +496,9 @@ def _check_timer(
     node_id: str, timer: dict[str, Any], keys: Mapping[str, int], is_ending: bool
 ) -> Iterator[Problem]:
     seconds = timer.get("seconds")
-    if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds <= 0:
+    if _out_of_range(seconds):
+        yield _range_problem(seconds, _at(node_id, "timer", "seconds"), node_id)
+    elif isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds <= 0:
         yield Problem(
             "error",
             "timer-seconds",
@@ -574,12 +607,16 @@ def _control_characters(raw: Any) -> Iterator[Problem]:
             match = CONTROL.search(value)
             if match:
                 yield _control_problem(parts, f"U+{ord(match.group()):04X}", match.start())
+            elif surrogate := LONE_SURROGATE.search(value):
+                yield _surrogate_problem(parts, surrogate.start())
             elif bidi := BIDI_CONTROL.search(value):
                 yield _bidi_problem(parts, bidi)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if CONTROL.search(key):
                     yield _control_problem((*parts, key), "in a key", 0)
+                elif surrogate := LONE_SURROGATE.search(key):
+                    yield _surrogate_problem((*parts, key), surrogate.start())
                 stack.append((item, (*parts, key)))
         elif isinstance(value, list):
             stack.extend((item, (*parts, index)) for index, item in enumerate(value))
@@ -592,6 +629,19 @@ def _control_problem(parts: tuple[str | int, ...], what: str, offset: int) -> Pr
         "control-character",
         f"control character {what} at character {offset + 1}: story text may hold newlines and "
         "tabs but no other control characters (they could drive the viewer's terminal)",
+        pointer(*parts),
+        node,
+    )
+
+
+def _surrogate_problem(parts: tuple[str | int, ...], offset: int) -> Problem:
+    node = str(parts[1]) if len(parts) >= 2 and parts[0] == "nodes" else None
+    return Problem(
+        "error",
+        "lone-surrogate",
+        f"a lone surrogate escape (\\ud800-\\udfff without its pair) at character {offset + 1}: "
+        "it is not a character, so the text could not be shown or saved; write the character "
+        "itself, or both halves of its pair",
         pointer(*parts),
         node,
     )

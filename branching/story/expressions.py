@@ -31,6 +31,21 @@ MAX_LENGTH = 1000
 MAX_DEPTH = 40
 #: Numbers outside this range are refused (at load for literals, at run time for results).
 MAX_NUMBER = 2**53
+
+
+def in_range(value: object) -> bool:
+    """False for a number outside ``-MAX_NUMBER..MAX_NUMBER`` (or NaN); True for anything else.
+
+    Story files and saves may hold only numbers in range, as expressions compute only there.
+
+    >>> in_range(2**53), in_range(-1e300), in_range(float("nan")), in_range(True), in_range("9e99")
+    (True, False, False, True, True)
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return True
+    return -MAX_NUMBER <= value <= MAX_NUMBER
+
+
 #: Longest string a concatenation may build.
 MAX_STRING = 10_000
 

@@ -1,6 +1,7 @@
 """Read a story file into a :class:`~branching.story.model.Story` and a list of located problems.
 
-The happy path is fast: ``json.loads`` (with a duplicate-key check), pydantic's Rust core, and
+The happy path is fast: the strict JSON reader of :mod:`branching.story.json_input` (with a
+duplicate-key check), pydantic's Rust core, and
 plain-dict checks in :mod:`branching.story.checks`. Line and column numbers are worked out only when
 there is something to report, by one scan of the text (:func:`locate`).
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import json
-import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +20,13 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from branching.story.json_input import (
+    InputTooLarge,
+    JsonInputError,
+    loads,
+    read_limited,
+    value_offsets,
+)
 from branching.story.model import FORMAT, Id, Node, Story, content_hash
 from branching.story.problems import Problem, pointer, unescape_pointer
 from branching.story.untrusted import printable
@@ -72,7 +79,7 @@ def load_story(path: str | Path, *, warnings: bool = True, build: bool = True) -
     """
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = read_limited(path)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return LoadResult(
@@ -81,6 +88,9 @@ def load_story(path: str | Path, *, warnings: bool = True, build: bool = True) -
             [Problem("error", "unreadable", f"cannot read the file: {reason}")],
             readable=False,
         )
+    except InputTooLarge as exc:
+        problem = Problem("error", "too-large", f"the file is too large: {exc}")
+        return LoadResult(name, None, [problem], readable=False)
     return load_story_bytes(data, name, warnings=warnings, build=build)
 
 
@@ -167,13 +177,17 @@ def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
         return result
 
     try:
-        raw = json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as exc:
-        from branching.story.json_errors import syntax_problem
+        # Lone surrogates are left to the checks, which report each one where it is.
+        raw = loads(text, object_pairs_hook=no_duplicates, allow_surrogates=True)
+    except JsonInputError as exc:
+        if exc.decode_error is not None:
+            from branching.story.json_errors import syntax_problem
 
-        return LoadResult(name, None, [syntax_problem(text, exc)], digest, readable=False)
-    except RecursionError:
-        problem = Problem("error", "json-syntax", "not valid JSON: nested too deeply")
+            problem = syntax_problem(text, exc.decode_error)
+        else:
+            problem = Problem(
+                "error", exc.code, str(exc), exc.path, line=exc.line, column=exc.column
+            )
         return LoadResult(name, None, [problem], digest, readable=False)
     # The decoded text is as big as the file: free it while the models are built, and decode
     # again only if there are problems to locate.
@@ -204,6 +218,9 @@ def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
         problems.extend(check_story(raw, warnings=warnings, text=data))
 
     if problems:
+        surrogates = {p.path for p in problems if p.code == "lone-surrogate"}
+        if surrogates:  # pydantic saw them too, with a vaguer message: keep ours
+            problems = [p for p in problems if p.code != "schema" or p.path not in surrogates]
         problems = locate(data.decode("utf-8-sig"), problems)
         problems.sort(key=lambda p: (p.severity != "error", p.line or 0, p.column or 0))
     if any(p.severity == "error" for p in problems):
@@ -293,16 +310,34 @@ _FRIENDLY = {
     "extra_forbidden": "unknown field",
     "string_pattern_mismatch": "ids may contain only letters, digits and _ - . : "
     "(and must not start with - . :)",
+    # pydantic's word for a string holding a lone surrogate (also reported as lone-surrogate).
+    "string_unicode": "not text: it holds a lone surrogate escape such as \\ud800",
 }
+
+
+def _quote(value: Any, limit: int = 60) -> str:
+    """A value from the file, quoted for a message: strings in JSON quotes (cut at ``limit``
+    characters), anything else by its kind, so a message never grows with the input.
+
+    >>> _quote("celar"), _quote("x" * 100, limit=5), _quote([1, [2]])
+    ('"celar"', '"xxxxx..."', 'an array')
+    """
+    if isinstance(value, str):
+        return json.dumps(value[:limit] + "..." if len(value) > limit else value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return _json_kind(value)
 
 
 def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
     for error in errors:
-        loc = tuple(error["loc"])
         # A union (e.g. `ending`: true or an object) reports one error per member; keep the first.
-        loc = tuple(part for part in loc if not (isinstance(part, str) and _is_union_tag(part)))
+        loc = tuple(
+            part for part in error["loc"] if not (isinstance(part, str) and _is_union_tag(part))
+        )
+        scalar = error["loc"][-1:] == ("bool",) and error["type"] == "bool_type" and _is_value(loc)
         path = pointer(*loc)
         if path in seen:
             continue
@@ -311,22 +346,24 @@ def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
         if loc == ("format",):
             found = raw.get("format") if isinstance(raw, dict) else None
             message = (
-                f"unsupported format {json.dumps(found)}; "
-                f'this version of branching reads "{FORMAT}"'
+                f'unsupported format {_quote(found)}; this version of branching reads "{FORMAT}"'
                 if found is not None
                 else f'"format": "{FORMAT}" is required'
             )
             problems.append(Problem("error", "unknown-format", message, path))
             continue
         message = _FRIENDLY.get(kind, error["msg"])
-        if not loc:
+        if scalar:  # the first member of bool | int | float | str: say what all of them take
+            found = _json_kind(error.get("input"))
+            message = f"expected true/false, a number or a string, not {found}"
+        elif not loc:
             message = f"a story file is one JSON object {{...}}, not {_json_kind(raw)}"
         elif kind == "extra_forbidden":
-            message = f'unknown field "{loc[-1]}"' + _did_you_mean(loc)
+            message = f"unknown field {_quote(str(loc[-1]))}" + _did_you_mean(loc)
         elif kind == "missing":
             message = f'required field "{loc[-1]}" is missing'
         elif kind == "string_pattern_mismatch":
-            message = f"{json.dumps(error.get('input'))}: {message}"
+            message = f"{_quote(error.get('input'))}: {message}"
         problems.append(Problem("error", "schema", message, path, _node_of(loc)))
     return problems
 
@@ -346,6 +383,8 @@ _FIELDS = {
 def _json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
+    if isinstance(value, dict):
+        return "an object"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, bool) or value is None:
@@ -370,15 +409,22 @@ def _did_you_mean(loc: tuple[Any, ...]) -> str:
     return f'; did you mean "{close[0]}"?' if close else ""
 
 
+def _is_value(loc: tuple[Any, ...]) -> bool:
+    """True at a variable's default or an effect's value (true/false, a number or a string)."""
+    if loc[:1] == ("variables",):
+        return len(loc) == 2
+    return loc[:1] == ("nodes",) and (
+        (len(loc) == 4 and loc[2] == "set")
+        or (len(loc) == 6 and loc[2] == "choices" and loc[4] == "set")
+    )
+
+
 def _is_union_tag(part: str) -> bool:
     # pydantic names union members in locations: 'bool', 'Ending', 'function-after[...]', ...
     return part in {"bool", "int", "float", "str", "Ending", "Timer"} or "[" in part
 
 
 # --- Line and column -------------------------------------------------------------------------
-
-_SPACE = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
 
 
 def locate(text: str, problems: list[Problem]) -> list[Problem]:
@@ -394,10 +440,7 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         parts = tuple(unescape_pointer(problem.path))
         for size in range(len(parts) + 1):
             wanted.add(parts[:size])
-    try:
-        offsets = _scan_offsets(text, wanted)
-    except (RecursionError, ValueError, IndexError):  # not the JSON we parsed: leave unlocated
-        return problems
+    offsets = value_offsets(text, wanted)
     places: dict[int, tuple[int, int]] = {}
     line, last_newline, position = 1, -1, 0
     for offset in sorted(set(offsets.values())):
@@ -419,60 +462,3 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         place = places.get(offsets[parts]) if parts in offsets else None
         located.append(problem if place is None else problem.located(*place))
     return located
-
-
-def _scan_offsets(text: str, wanted: set[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-    """Offsets of the JSON values (object members: their keys) at the wanted paths.
-
-    Descends only into wanted containers and skips every other value with the C decoder, so
-    locating a few problems in a 50 MB file costs little more than parsing it once. For a key
-    given twice the later offset wins, which is where a duplicate is reported.
-    """
-    offsets: dict[tuple[str, ...], int] = {}
-    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
-
-    def space(index: int) -> int:
-        match = _SPACE.match(text, index)
-        assert match is not None
-        return match.end()
-
-    def walk(index: int, path: tuple[str, ...]) -> int:
-        """Offsets within the value starting at ``index``; returns where the value ends."""
-        char = text[index]
-        if char == "{" and path in wanted:
-            index = space(index + 1)
-            if text[index] == "}":
-                return index + 1
-            while True:
-                key, after = scanstring(text, index + 1)
-                here = (*path, key)
-                if here in wanted:
-                    offsets[here] = index
-                after = space(space(after) + 1)  # past the colon
-                index = space(walk(after, here))
-                if text[index] == ",":
-                    index = space(index + 1)
-                    continue
-                return index + 1
-        if char == "[" and path in wanted:
-            index = space(index + 1)
-            if text[index] == "]":
-                return index + 1
-            position = 0
-            while True:
-                here = (*path, str(position))
-                if here in wanted:
-                    offsets.setdefault(here, index)
-                index = space(walk(index, here))
-                position += 1
-                if text[index] == ",":
-                    index = space(index + 1)
-                    continue
-                return index + 1
-        _, end = _DECODER.raw_decode(text, index)
-        return int(end)
-
-    start = space(0)
-    offsets[()] = start
-    walk(start, ())
-    return offsets

@@ -21,6 +21,9 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 #: Bidirectional embedding, override and isolate controls: invisible, they make text display in
 #: another order than it is stored ("Trojan Source"), so validation warns about them.
 BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: A surrogate code point: in a decoded string it is always a lone one (a pair of ``\\uD83D``
+#: ``\\uDE00`` escapes decodes to one character), which no UTF-8 encoder can write.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 #: What :func:`printable` escapes: control characters and lone surrogates (``"\\ud800"`` is a
 #: valid JSON string escape, but no encoder can write it); on one line, newline and tab too.
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -6,8 +6,9 @@ import json
 import re
 from typing import Any
 
-from branching.story.expressions import ExpressionError, Kind, Value, check, kind_of
+from branching.story.expressions import ExpressionError, Kind, Value, check, in_range, kind_of
 from branching.story.expressions import parse as parse_expression
+from branching.story.json_input import JsonInputError, loads
 from branching.story.model import Ending
 from branching.twee.builder import BACK, EMBED_MARK, ChoiceDraft, Draft
 from branching.twee.clauses import SETTINGS_TAG, clause_text, clause_value, visible_text
@@ -15,7 +16,7 @@ from branching.twee.formats.events import Dialect
 from branching.twee.formats.translate import constant_value
 from branching.twee.ids import VARIABLE_RE, slugify
 from branching.twee.notation import Passage
-from branching.twee.problems import TweeProblem
+from branching.twee.problems import TweeProblem, quoted
 
 _KINDS: tuple[Kind, ...] = ("bool", "number", "string")
 _ZERO: dict[Kind, Value] = {"bool": False, "number": 0, "string": ""}
@@ -278,7 +279,7 @@ class Assembler:
             if timer is None or timer["default"] not in keys:
                 self.problems.append(
                     passage.problem(
-                        f"ignored the timer {clauses['timer']!r}: "
+                        f"ignored the timer {quoted(clauses['timer'])}: "
                         "it needs 'SECONDS -> CHOICE_ID' naming a choice"
                     )
                 )
@@ -287,7 +288,9 @@ class Assembler:
         if "ending" in clauses:
             ending = _read_ending(clauses["ending"])
             if ending is _BAD or (choices and ending not in (None, False)):
-                self.problems.append(passage.problem(f"ignored the ending {clauses['ending']!r}"))
+                self.problems.append(
+                    passage.problem(f"ignored the ending {quoted(clauses['ending'])}")
+                )
                 if not choices:
                     node["ending"] = True
             else:
@@ -308,7 +311,7 @@ class Assembler:
         for key in clauses:
             if key not in known and not key.startswith("set "):
                 self.problems.append(
-                    passage.problem(f"ignored the unknown branching clause {key!r}")
+                    passage.problem(f"ignored the unknown branching clause {quoted(key)}")
                 )
         return node
 
@@ -401,7 +404,8 @@ class Assembler:
                 if key not in ("id", "if", "label") and not key.startswith("set "):
                     self.problems.append(
                         passage.problem(
-                            f"ignored the unknown branching clause {key!r} of a link", draft.line
+                            f"ignored the unknown branching clause {quoted(key)} of a link",
+                            draft.line,
                         )
                     )
             made.append((draft, choice))
@@ -546,7 +550,7 @@ class Assembler:
                 del choice["if"]
                 self.problems.append(
                     passage.problem(
-                        f"dropped the condition {condition!r} of the choice "
+                        f"dropped the condition {quoted(condition)} of the choice "
                         f'"{choice["label"]}": {problem}',
                         line,
                     )
@@ -559,6 +563,8 @@ class Assembler:
                 problem = f"{variable} is not a story variable"
             elif isinstance(value, str):
                 problem = _expression_problem(value, kinds, kinds[variable])
+            elif not in_range(value):
+                problem = "the number is out of range (story numbers lie within ±2^53)"
             elif isinstance(value, bool | int | float):
                 problem = (
                     None
@@ -569,9 +575,20 @@ class Assembler:
                 problem = "the value is not a number, true/false or an expression"
             if problem:
                 del effects[variable]
-                self.problems.append(
-                    passage.problem(f"dropped the effect {variable} = {value!r}: {problem}", line)
+                shown = (
+                    quoted(value)
+                    if isinstance(value, str)
+                    else json.dumps(value)[:40]
+                    if isinstance(value, bool | int | float)
+                    else _json_kind(value)
                 )
+                self.problems.append(
+                    passage.problem(f"dropped the effect {variable} = {shown}: {problem}", line)
+                )
+
+
+def _json_kind(value: object) -> str:
+    return "an array" if isinstance(value, list) else "an object" if value is not None else "null"
 
 
 def _expression_problem(source: str, kinds: dict[str, Kind], wanted: Kind) -> str | None:
@@ -609,7 +626,10 @@ def _read_timer(raw: str) -> dict[str, Any] | None:
     )
     if not match:
         return None
-    seconds = json.loads(match.group(1))
+    try:
+        seconds = loads(match.group(1))
+    except JsonInputError:  # 1e400 or 400 digits: not a timer anyone can wait for
+        return None
     return {"seconds": seconds, "default": match.group(2)}
 
 

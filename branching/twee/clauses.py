@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from branching.story.expressions import Value
+from branching.story.json_input import JsonInputError, loads
 from branching.twee.strings import split_top
 
 #: The passage that carries story settings in an exported file (found by its tag).
@@ -44,10 +45,14 @@ def parse_clauses(body: str) -> list[tuple[str, str]]:
 
 
 def clause_value(raw: str) -> Value | list[Any] | dict[str, Any] | None:
-    """A clause value: JSON when it reads as JSON, else the raw text."""
+    """A clause value: JSON when it reads as strict JSON, else the raw text.
+
+    >>> clause_value("3"), clause_value("NaN"), clause_value('"\\\\ud800"')
+    (3, 'NaN', '"\\\\ud800"')
+    """
     try:
-        value: Any = json.loads(raw)
-    except ValueError:
+        value: Any = loads(raw)
+    except JsonInputError:
         return raw
     return value  # type: ignore[no-any-return]
 
@@ -56,8 +61,8 @@ def clause_text(raw: str) -> str:
     """A clause holding text: JSON-quoted or raw."""
     if raw.startswith('"'):
         try:
-            value = json.loads(raw)
-        except ValueError:
+            value = loads(raw)
+        except JsonInputError:
             return raw
         if isinstance(value, str):
             return value
@@ -73,8 +78,8 @@ def write_value(value: Any) -> str:
         and not re.search(r"[;\n]|-->|\[\[", value)
     ):
         try:
-            json.loads(value)
-        except ValueError:
+            loads(value)  # the reader's own test: what it refuses reads back as text
+        except JsonInputError:
             return value
     return quote_json(value)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -11,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from branching.story.expressions import Value
+from branching.story.expressions import Value, in_range
+from branching.story.json_input import JsonInputError, loads
 from branching.story.model import FORMAT, Story
 from branching.twee.assembler import Assembler
 from branching.twee.builder import Builder, Draft, finish_text
@@ -27,7 +27,7 @@ from branching.twee.formats import Dialect, guess_format, normalise_format, scan
 from branching.twee.formats.translate import constant_value
 from branching.twee.ids import ID_RE, VARIABLE_RE, assign_ids, slugify
 from branching.twee.notation import Passage, parse_twee, read_sources
-from branching.twee.problems import TweeProblem
+from branching.twee.problems import TweeProblem, quoted
 
 _SUGARCUBE_SPECIAL = {
     "StoryCaption",
@@ -406,13 +406,13 @@ def _story_data(passage: Passage | None, problems: list[TweeProblem]) -> dict[st
     if passage is None:
         return {}
     try:
-        data = json.loads(passage.text)
-    except json.JSONDecodeError as exc:
+        data = loads(passage.text)
+    except JsonInputError as exc:
         problems.append(
             passage.problem(
-                f"could not decode StoryData ({exc.msg}); discarded it and went on, as the Twee 3 "
+                f"could not decode StoryData ({exc}); discarded it and went on, as the Twee 3 "
                 "specification recommends",
-                passage.line + exc.lineno,
+                passage.line + (exc.line or 1),
             )
         )
         return {}
@@ -491,12 +491,16 @@ def _read_settings(
         value = clause_value(raw)
         if key.startswith("variable "):
             name = key.split(None, 1)[1]
-            if isinstance(value, bool | int | float | str) and VARIABLE_RE.match(name):
+            if (
+                isinstance(value, bool | int | float | str)
+                and in_range(value)
+                and VARIABLE_RE.match(name)
+            ):
                 variables[name] = value
             else:
                 problems.append(
                     passage.problem(
-                        f"ignored the variable line {line.strip()!r}", passage.line + offset
+                        f"ignored the variable line {quoted(line.strip())}", passage.line + offset
                     )
                 )
         elif key.startswith("experiment "):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from branching.story.json_input import InputTooLarge, JsonInputError, raw_decode, read_limited
 from branching.story.problems import Severity
 from branching.story.untrusted import CONTROL as _CONTROL
 from branching.twee.problems import TweeProblem, TweeReadError
@@ -57,9 +57,11 @@ def read_sources(paths: Sequence[str | Path]) -> tuple[list[tuple[str, str]], li
     problems: list[TweeProblem] = []
     for path in files:
         try:
-            data = path.read_bytes()
+            data = read_limited(path)
         except OSError as exc:
             raise TweeReadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+        except InputTooLarge as exc:
+            raise TweeReadError(f"{path}: the file is too large: {exc}") from None
         text, notes = decode(data, str(path))
         problems.extend(notes)
         sources.append((str(path), text))
@@ -169,10 +171,10 @@ def parse_header(rest: str) -> tuple[str, list[str], dict[str, Any] | None, list
     metadata: dict[str, Any] | None = None
     if i < n and rest[i] == "{":
         try:
-            value, end = json.JSONDecoder().raw_decode(rest, i)
-        except json.JSONDecodeError as exc:
+            value, end = raw_decode(rest, i)
+        except JsonInputError as exc:
             notes.append(
-                f"could not decode the passage metadata ({exc.msg}); discarded it, as the "
+                f"could not decode the passage metadata ({exc}); discarded it, as the "
                 "Twee 3 specification recommends"
             )
             i = n

@@ -5,6 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from branching.story.problems import Severity
+from branching.story.untrusted import printable
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    """``text`` quoted for a message, cut at ``limit`` characters so that a message never grows
+    with the input (a 5,000-digit number, a line of 100,000 brackets).
+
+    >>> quoted("x = 1"), quoted("9" * 100, limit=5)
+    ("'x = 1'", "'99999...'")
+    """
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +39,8 @@ class TweeProblem:
             where += f":{self.line}"
         passage = f'passage "{self.passage}": ' if self.passage is not None else ""
         severity = "error: " if self.severity == "error" else ""
-        return f"{where}: {severity}{passage}{self.message}"
+        # Names and messages quote the source: one line, nothing raw (as story problems).
+        return printable(f"{where}: {severity}{passage}{self.message}", one_line=True)
 
 
 class TweeReadError(Exception):

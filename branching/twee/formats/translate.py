@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 from branching.story.expressions import (
@@ -15,6 +14,7 @@ from branching.story.expressions import (
     evaluate,
 )
 from branching.story.expressions import parse as parse_expression
+from branching.story.json_input import JsonInputError, loads
 from branching.twee.formats.events import Dialect
 
 _SCRIPT_TOKEN = re.compile(
@@ -93,9 +93,12 @@ def translate_expression(
         if kind == "number":
             out.append(text)
         elif kind == "string":
-            body = json.loads(text) if text[0] == '"' else text[1:-1].replace("\\'", "'")
+            try:
+                body = loads(text) if text[0] == '"' else text[1:-1].replace("\\'", "'")
+            except JsonInputError:  # e.g. a lone surrogate escape
+                body = None
             if not isinstance(body, str):
-                raise Untranslatable(f"cannot read the string {text}")
+                raise Untranslatable(f"cannot read the string {text[:40]}")
             out.append("'" + body.replace("\\", "\\\\").replace("'", "\\'") + "'")
         elif kind == "op":
             if text in (".", "[", "]"):
@@ -142,7 +145,7 @@ def translate_expression(
             else:
                 raise Untranslatable(f"'{text}' is not a story variable")
         else:
-            raise Untranslatable(f"unexpected {text!r}")
+            raise Untranslatable(f"unexpected {text[:40]!r}")
     result = " ".join(out).replace("( ", "(").replace(" )", ")")
     try:
         parse_expression(result)
