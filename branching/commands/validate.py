@@ -48,9 +48,9 @@ def validate(
     note = ""
     if deep and result.ok and result.story is not None:  # --deep built the story
         from dataclasses import replace
-        from pathlib import Path
 
         from branching.story.deep import explore, explore_arms
+        from branching.story.json_input import read_limited
         from branching.story.loader import locate
 
         skip = {p.node for p in problems if p.code in ("unreachable", "unreached-ending")}
@@ -67,8 +67,10 @@ def validate(
                 if p.severity == "error" and (p.code, p.path) not in seen
             ]
         if deep_problems:
-            text = Path(story).read_bytes().decode("utf-8-sig")
-            problems += locate(text, deep_problems)
+            try:  # read again to locate them: the file may have changed meanwhile
+                problems += locate(read_limited(story).decode("utf-8-sig"), deep_problems)
+            except (OSError, ValueError):
+                problems += deep_problems
             problems.sort(key=lambda p: (p.severity != "error", p.line or 0, p.column or 0))
         complete = "complete" if found.complete else f"stopped at --max-states {max_states:,}"
         note = f"; deep check: {found.states:,} states ({complete})"

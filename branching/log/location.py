@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from branching.play.home import Viewer, config_dir, data_dir
+from branching.story.json_input import read_limited
 from branching.story.untrusted import printable
 
 ENV_DB = "BRANCHING_DB"
@@ -77,8 +78,8 @@ def logging_notice(
     marker = folder / NOTICE_FILENAME
     key = str(location.path.resolve())
     try:
-        seen = set(marker.read_text(encoding="utf-8").splitlines())
-    except (OSError, UnicodeDecodeError):
+        seen = set(read_limited(marker).decode("utf-8").splitlines())
+    except (OSError, ValueError):  # unreadable, too large, not UTF-8
         seen = set()
     if key in seen:
         return None

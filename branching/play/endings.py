@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from branching.play.home import file_part
+from branching.story.json_input import loads, read_limited
 
 #: How an ending's kind is said to the viewer, in both players.
 KIND_WORDS = {"good": "A good ending", "bad": "A bad ending", "neutral": "An ending"}
@@ -47,8 +48,8 @@ class EndingsFile:
 
     def __call__(self, story_id: str, viewer: str) -> set[str]:
         try:
-            data = json.loads(self.path(story_id, viewer).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = loads(read_limited(self.path(story_id, viewer)).decode("utf-8"))
+        except (OSError, ValueError):  # JsonInputError, InputTooLarge, UnicodeDecodeError
             return set()
         if not isinstance(data, list):
             return set()

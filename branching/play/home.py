@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from branching.story.json_input import read_limited
+
 APP_NAME = "branching"
 #: Moves every file branching keeps (saves, log, viewer id) to one folder.
 ENV_HOME = "BRANCHING_HOME"
@@ -119,8 +121,8 @@ def resolve_viewer(given: str | None = None, *, config: Path | None = None) -> V
 
 def _read_id(file: Path) -> str | None:
     try:
-        text = file.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError):
+        text = read_limited(file, limit=4096).decode("utf-8").strip()
+    except (OSError, ValueError):  # unreadable, too large for an id, not UTF-8
         return None
     return text if VIEWER_PATTERN.match(text) else None
 

@@ -416,8 +416,8 @@ def _out_of_range(value: Any) -> bool:
     return not in_range(value)
 
 
-def _range_finding(value: float) -> _Finding:
-    shown = f"{value:.3g}" if isinstance(value, float) else f"{float(value):.3g}"
+def _range_finding(value: Any) -> _Finding:
+    shown = f"{value:.3g}" if abs(value) < 1e300 else "this number"  # no float() overflow
     return (
         "number-range",
         f"{shown} is out of range: story numbers lie between -2^53 and 2^53 "
@@ -425,7 +425,7 @@ def _range_finding(value: float) -> _Finding:
     )
 
 
-def _range_problem(value: float, path: str, node_id: str | None) -> Problem:
+def _range_problem(value: Any, path: str, node_id: str | None) -> Problem:
     code, message = _range_finding(value)
     return Problem("error", code, message, path, node_id)
 

@@ -706,6 +706,25 @@ def test_resume_at_a_node_that_is_now_an_ending(tmp_path: Path) -> None:
         (lambda d: d.pop("history"), "damaged"),
         (lambda d: d.update(variables={"name": "\x1b]2;pwned\x07"}), "damaged"),
         (lambda d: d["history"][0].update(label="\x1b[31m"), "damaged"),
+        # Numbers: finite, and in the range a story and the log can hold.
+        (lambda d: d.update(elapsed=1e306), "damaged"),
+        (lambda d: d.update(elapsed=float("nan")), "damaged"),
+        (lambda d: d.update(elapsed=10 * 366 * 24 * 3600), "damaged"),
+        (lambda d: d.update(timer_remaining=1e300), "damaged"),
+        (lambda d: d.update(timer_remaining=float("inf")), "damaged"),
+        (lambda d: d.update(variables={**d["variables"], "gold": 10**400}), "damaged"),
+        (lambda d: d.update(variables={**d["variables"], "gold": 2**60}), "damaged"),
+        (lambda d: d.update(variables={**d["variables"], "gold": float("nan")}), "damaged"),
+        (lambda d: d.update(visits={"hall": 10**400}), "damaged"),
+        (lambda d: d.update(visits={"hall": -1}), "damaged"),
+        (lambda d: d["history"][0]["visits"].update(hall=2**60), "damaged"),
+        (lambda d: d["history"][0]["variables"].update(gold=-1e300), "damaged"),
+        # Ids and names are ids and names; strings are text.
+        (lambda d: d.update(node="the bridge"), "damaged"),
+        (lambda d: d.update(node="x" * 100_000), "damaged"),
+        (lambda d: d["story"].update(id="\ud800"), "damaged"),
+        (lambda d: d.update(variables={"\ud800": 1}), "damaged"),
+        (lambda d: d["history"][0].update(label="\ud800"), "lone surrogate"),
     ],
 )
 def test_bad_saves_are_refused_with_a_clear_message(change: Any, message: str) -> None:
@@ -713,6 +732,55 @@ def test_bad_saves_are_refused_with_a_clear_message(change: Any, message: str) -
     change(data)
     with pytest.raises(ResumeError, match=message):
         Session.from_json(lantern(), data, clock=FakeClock())
+
+
+@pytest.mark.parametrize(
+    "found",
+    ["branching-save/2\x1b]2;pwned\x07", "other\x1b[2J\x9b", "branching-save/" + "9" * 10_000],
+    ids=["newer", "other", "long"],
+)
+def test_the_format_of_a_save_is_quoted_safely(found: str) -> None:
+    data = saved_at_bridge()
+    data["format"] = found
+    with pytest.raises(ResumeError) as error:
+        Session.from_json(lantern(), data, clock=FakeClock())
+    message = str(error.value)
+    assert "\x1b" not in message and "\x9b" not in message
+    assert "\\x1b" in message or "\x1b" not in found  # shown escaped
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize("damage", [lambda d: d.pop("format"), lambda d: d.update(format=[1])])
+def test_a_save_without_a_format_string_says_so(damage: Any) -> None:
+    data = saved_at_bridge()
+    damage(data)
+    with pytest.raises(ResumeError, match="not a branching save"):
+        Session.from_json(lantern(), data, clock=FakeClock())
+
+
+def test_the_longest_saved_time_still_resumes_and_logs_a_choice() -> None:
+    from branching.play.engine import MAX_SAVED_SECONDS
+
+    story = lantern()
+    session, _, clock = play(story)
+    to_cellar(session)
+    data = roundtrip(session.to_json())
+    data["elapsed"] = MAX_SAVED_SECONDS
+    recorder = MemoryRecorder()
+    resumed = Session.from_json(story, data, clock=clock, recorder=recorder)
+    resumed.choose("open")
+    assert recorder.events[0] == ChoiceMade(
+        "cellar", "open", "treasure", MAX_SAVED_SECONDS * 1000, False
+    )
+
+
+def test_a_session_left_open_for_years_still_saves_a_resumable_state() -> None:
+    story = lantern()
+    session, _, clock = play(story)
+    to_cellar(session)
+    clock.advance(100 * 366 * 24 * 3600)
+    resumed = Session.from_json(story, roundtrip(session.to_json()), clock=clock)
+    assert resumed.node_id == "cellar"
 
 
 def test_not_an_object_is_refused() -> None:

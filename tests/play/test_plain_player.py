@@ -368,3 +368,30 @@ def test_markdown_is_read_as_words_not_markers(tmp_path: Path) -> None:
     )
     assert "The end." in result.stdout
     assert "**" not in result.stdout and "#" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d.update(format="branching-save/2\x1b]2;pwned\x07"),
+        lambda d: d.update(elapsed=1e306),
+        lambda d: d.update(variables={**d["variables"], "gold": 1e300}),
+    ],
+    ids=["format", "elapsed", "variable"],
+)
+def test_cli_a_hostile_save_is_explained_safely_and_play_goes_on(
+    tmp_path: Path, damage: Any
+) -> None:
+    cli(str(LANTERN), "--plain", "--viewer", "ann", stdin="2\n", home=tmp_path)
+    save = tmp_path / "saves" / "ann" / "lantern.json"
+    data = json.loads(save.read_text())
+    damage(data)
+    save.write_text(json.dumps(data))
+    result = cli(
+        str(LANTERN), "--plain", "--viewer", "ann", "--db", str(tmp_path / "c.db"),
+        stdin="y\n2\n3\nq\n", home=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Your saved playthrough cannot be continued" in result.stdout
+    assert "\x1b" not in result.stdout + result.stderr and "Traceback" not in result.stderr
+    assert "could not" not in result.stderr.lower()  # the log kept recording

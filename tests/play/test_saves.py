@@ -56,3 +56,35 @@ def test_home_and_viewer_from_the_environment(
     assert resolve_viewer().id == "zoe"
     monkeypatch.delenv("BRANCHING_HOME")
     assert data_dir().name == "branching"
+
+
+# --- Saves are untrusted input ---------------------------------------------------------------
+
+HOSTILE_SAVES = {
+    "NaN": '{"format": "branching-save/1", "elapsed": NaN}',
+    "Infinity": '{"format": "branching-save/1", "variables": {"gold": -Infinity}}',
+    "1e400": '{"format": "branching-save/1", "elapsed": 1e400}',
+    "5,000 digits": '{"format": "branching-save/1", "visits": {"hall": ' + "9" * 5000 + "}}",
+    "deep": '{"format": "branching-save/1", "history": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "surrogate": '{"format": "branching-save/1", "node": "\\ud800"}',
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_SAVES))
+def test_unusable_json_in_a_save_is_a_resume_error(tmp_path: Path, name: str) -> None:
+    store = SaveStore(tmp_path)
+    path = store.path("lantern", "ann")
+    path.parent.mkdir(parents=True)
+    path.write_text(HOSTILE_SAVES[name], encoding="utf-8")
+    with pytest.raises(ResumeError, match="damaged") as error:
+        store.load("lantern", "ann")
+    assert len(str(error.value)) < 300  # nothing of the file is echoed at length
+
+
+def test_a_save_that_never_ends_is_refused(tmp_path: Path) -> None:
+    store = SaveStore(tmp_path)
+    path = store.path("lantern", "ann")
+    path.parent.mkdir(parents=True)
+    path.symlink_to("/dev/zero")
+    with pytest.raises(ResumeError, match=r"more than 128 MiB"):
+        store.load("lantern", "ann")
