@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from branching.story.expressions import Value
@@ -15,7 +16,22 @@ SETTINGS_TAG = "branching-story"
 SETTINGS_NAME = "Story Settings (branching)"
 
 
-COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+def comments(text: str) -> Iterator[tuple[int, str]]:
+    """``(start, body)`` of each ``<!-- body -->``, in order. Linear: once a ``<!--`` has no
+    ``-->`` after it, no later one has either (a lazy regex would search again from each).
+
+    >>> list(comments("a <!-- x --> b <!-- y --> <!-- z"))
+    [(2, ' x '), (15, ' y ')]
+    """
+    pos = 0
+    while (start := text.find("<!--", pos)) >= 0:
+        close = text.find("-->", start + 4)
+        if close < 0:
+            return
+        yield start, text[start + 4 : close]
+        pos = close + 3
+
+
 BRANCHING_NOTE = re.compile(r"^\s*branching\b:?", re.IGNORECASE)
 #: ``key: value`` or ``if condition`` / ``set name value`` (the colon may be left out).
 _CLAUSE = re.compile(

@@ -17,10 +17,10 @@ from branching.twee.assembler import Assembler
 from branching.twee.builder import Builder, Draft, finish_text
 from branching.twee.clauses import (
     BRANCHING_NOTE,
-    COMMENT,
     SETTINGS_TAG,
     clause_text,
     clause_value,
+    comments,
     parse_clauses,
 )
 from branching.twee.formats import Dialect, guess_format, normalise_format, scan
@@ -465,14 +465,19 @@ def _choose_start(
 
 
 def _node_clause(text: str, key: str) -> str | None:
-    for match in COMMENT.finditer(text):
-        note = BRANCHING_NOTE.match(match.group(1))
+    scanned, link_on_line = 0, False  # one pass: comments come in order
+    for start, body in comments(text):
+        newline = text.rfind("\n", scanned, start)
+        if newline >= 0:
+            scanned, link_on_line = newline + 1, False
+        link_on_line = link_on_line or text.find("[[", scanned, start) >= 0
+        scanned = start
+        note = BRANCHING_NOTE.match(body)
         if not note:
             continue
-        line_start = text.rfind("\n", 0, match.start()) + 1
-        if "[[" in text[line_start : match.start()]:
+        if link_on_line:
             continue  # a link's comment
-        for clause, value in parse_clauses(match.group(1)[note.end() :]):
+        for clause, value in parse_clauses(body[note.end() :]):
             if clause == key:
                 return clause_text(value)
     return None

@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass
 
 _EXTERNAL = re.compile(r"^\w+:\/\/\/?\w", re.IGNORECASE)
-LINK = re.compile(r"\[\[(.*?)\]\]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,8 +244,11 @@ def escape_header(text: str) -> str:
     'a \\\\[b\\\\] \\\\{c\\\\} \\\\\\\\d'
     """
     escaped = re.sub(r"([\\\[\]{}])", r"\\\1", text)
-    escaped = re.sub(r"^\s+", lambda m: "\\ " * len(m.group()), escaped)
-    return re.sub(r"\s+$", lambda m: "\\ " * len(m.group()), escaped)
+    # By hand: re.sub(r"\s+$", ...) retries a long run of inner spaces from each of them.
+    stripped = escaped.lstrip()
+    core = stripped.rstrip()
+    lead, trail = len(escaped) - len(stripped), len(stripped) - len(core)
+    return "\\ " * lead + core + "\\ " * trail
 
 
 def escape_text(text: str) -> str:

@@ -3,11 +3,17 @@
 These run over every comment and macro of a story (a whole node text sits in one exported
 comment), so they jump between interesting characters with regexes rather than stepping
 through each character.
+
+Scanners look for the end of every construct that starts in a passage (``-->`` after each
+``<!--``, ``]]`` after each ``[[``...). Searched afresh from each of 40,000 unclosed openers,
+that is quadratic; :func:`find_closer` and :func:`skip_string` remember what a search found,
+so the searches of one text cost about one pass over it.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 #: The rest of a string after its opening quote: backslash escapes anything, the quote ends it.
 _STRING_REST = {q: re.compile(rf"(?:[^{q}\\]++|\\.)*+{q}", re.DOTALL) for q in "\"'`"}
@@ -16,14 +22,64 @@ _UNESCAPE = re.compile(r"\\(.)")
 _SPLIT_STOPS = {sep: re.compile(r"[\"'`()\[\]{}" + re.escape(sep) + "]") for sep in ",;"}
 
 
+class _Searches:
+    """What searches of one text found: for each needle, the last start and its result."""
+
+    __slots__ = ("found", "unclosed")
+
+    def __init__(self) -> None:
+        self.found: dict[str | re.Pattern[str], tuple[int, int]] = {}
+        #: For each quote, the first position known to open a string that never closes.
+        self.unclosed: dict[str, int] = {}
+
+
+@lru_cache(maxsize=16)
+def _searches(text: str) -> _Searches:
+    # Keyed by the text itself: scanners pass the same string object, so a hit costs a lookup.
+    return _Searches()
+
+
+def find_closer(text: str, needle: str | re.Pattern[str], start: int) -> int:
+    """``text.find(needle, start)`` (for a pattern: where its first match from ``start``
+    begins), remembering the answer: the first occurrence at or after ``s`` is also the first
+    at or after any later start up to it, and none after ``s`` means none after any later start.
+
+    >>> find_closer("a --> b -->", "-->", 0), find_closer("a --> b -->", "-->", 3)
+    (2, 8)
+    >>> find_closer("<!-- <!-- <!--", "-->", 5)
+    -1
+    """
+    memo = _searches(text)
+    searched, found = memo.found.get(needle, (-1, -1))
+    if 0 <= searched <= start and (found < 0 or start <= found):
+        return found
+    if isinstance(needle, str):
+        found = text.find(needle, start)
+    else:
+        match = needle.search(text, start)
+        found = match.start() if match else -1
+    memo.found[needle] = (start, found)
+    return found
+
+
 def skip_string(text: str, pos: int) -> int:
     """Position after the quoted string starting at ``pos`` (or the end of the text).
+
+    A string that never closes is remembered: one opening later with the same quote does not
+    close either (every later quote is escaped, seen from either start).
 
     >>> skip_string(r'"a\\"b" + 1', 0), skip_string("'open", 0)
     (6, 5)
     """
-    match = _STRING_REST[text[pos]].match(text, pos + 1)
-    return match.end() if match else len(text)
+    quote = text[pos]
+    memo = _searches(text)
+    if memo.unclosed.get(quote, len(text)) < pos:
+        return len(text)
+    match = _STRING_REST[quote].match(text, pos + 1)
+    if match:
+        return match.end()
+    memo.unclosed[quote] = min(pos, memo.unclosed.get(quote, pos))
+    return len(text)
 
 
 def string_args(raw: str) -> list[str]:

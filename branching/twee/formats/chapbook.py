@@ -21,10 +21,13 @@ from branching.twee.formats.events import (
 )
 from branching.twee.strings import string_args
 
-_CB_VAR_LINE = re.compile(r"^\s*([A-Za-z_$][\w$.]*)\s*(\([^)]*\))?\s*:\s*(.*?)\s*$")
+# Not "\s*(...)?\s*:" nor "(.*?)\s*$": adjacent runs of spaces backtrack quadratically.
+_CB_VAR_LINE = re.compile(r"^\s*([A-Za-z_$][\w$.]*)\s*(?:(\([^)]*\))\s*)?:(.*)$")
 _CB_MODIFIER = re.compile(r"^\s*\[(?!\[)([^\[\]]*)\]\s*$")
 _CB_SPECIAL = re.compile(r"\[\[|<!--|<|\{")
 _CB_INSERT = re.compile(r"\{([^{}\n]*)\}")
+# Each quote kind spelt out: "(['\"])(.*?)\1" scanned to the end of the text from each label.
+_LABEL = re.compile(r"label\s*:\s*(?:'([^'\n]*)'|\"([^\"\n]*)\")")
 
 
 def scan_chapbook(text: str, at: Lines) -> list[Event]:
@@ -42,7 +45,7 @@ def scan_chapbook(text: str, at: Lines) -> list[Event]:
             if not match:
                 continue
             line = at(0) + index
-            name, condition, value = match.groups()
+            name, condition, value = match.group(1), match.group(2), match.group(3).strip()
             if condition:
                 events.append(
                     Code(
@@ -120,8 +123,11 @@ def _chapbook_insert(body: str, raw: str, line: int) -> list[Event]:
     strings = string_args(body)
     lower = body.lower()
     if lower.startswith("link to") and strings:
-        label = re.search(r"label\s*:\s*(['\"])(.*?)\1", body)
-        return [Link(line, label.group(2) if label else strings[0], strings[0])]
+        label = _LABEL.search(body)
+        shown = label.group(1) if label and label.group(1) is not None else None
+        if label and shown is None:
+            shown = label.group(2)
+        return [Link(line, shown if shown is not None else strings[0], strings[0])]
     if re.match(r"embed passage( named)?\s*:", lower) and strings:
         return [Embed(line, strings[0], raw)]
     if lower.startswith(("back link", "undo link")):

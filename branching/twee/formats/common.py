@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from branching.twee.clauses import BRANCHING_NOTE, COMMENT, parse_clauses
+from branching.twee.clauses import BRANCHING_NOTE, parse_clauses
 from branching.twee.formats.events import Assign, Code, Dialect, Event, Lines, Link, Note, Prose
-from branching.twee.links import LINK, parse_link
-from branching.twee.strings import split_top
+from branching.twee.links import parse_link
+from branching.twee.strings import find_closer, split_top
 
 _HTML_TAG = re.compile(r"</?([A-Za-z][\w-]*)(?:\s(?:[^<>\"']|\"[^\"]*\"|'[^']*')*)?/?>")
 #: A story-format variable: ``$gold`` (story) or ``_i`` (temporary).
@@ -49,33 +49,32 @@ def scan_common(text: str, pos: int, at: Lines, dialect: Dialect) -> Scanned:
     """Links, comments and HTML tags: the constructs every format shares."""
     line = at(pos)
     if text.startswith("[[", pos):
-        match = LINK.match(text, pos)
-        if not match:
+        # A link ends at the first "]]" on its line (remembered searches: linear in all).
+        close = find_closer(text, "]]", pos + 2)
+        newline = find_closer(text, "\n", pos)
+        if close < 0 or 0 <= newline < close:
             return None
-        inner = match.group(1)
-        link = parse_link(inner)
+        end = close + 2
+        link = parse_link(text[pos + 2 : close])
         if link.external:
             label = link.label.strip() or link.target.strip()
             markdown = f"[{label.replace(']', '')}]({link.target.strip()})"
-            return [Prose(line, markdown, verbatim=dialect == "native")], match.end()
+            return [Prose(line, markdown, verbatim=dialect == "native")], end
         if not link.target.strip():
-            return [
-                Code(line, match.group(), "a link without a target", names_passages=False)
-            ], match.end()
-        return [Link(line, link.label, link.target, link.setter)], match.end()
+            return [Code(line, text[pos:end], "a link without a target", names_passages=False)], end
+        return [Link(line, link.label, link.target, link.setter)], end
     if text.startswith("<!--", pos):
-        match = COMMENT.match(text, pos)
-        if not match:
+        close = find_closer(text, "-->", pos + 4)
+        if close < 0:
             return None
-        body = match.group(1)
+        end = close + 3
+        body = text[pos + 4 : close]
         note = BRANCHING_NOTE.match(body)
         if note:
-            return [Note(line, parse_clauses(body[note.end() :]))], match.end()
+            return [Note(line, parse_clauses(body[note.end() :]))], end
         if dialect == "native":
-            return [Prose(line, match.group(), verbatim=True)], match.end()
-        return [
-            Code(line, match.group(), "comment", silent=True, names_passages=False)
-        ], match.end()
+            return [Prose(line, text[pos:end], verbatim=True)], end
+        return [Code(line, text[pos:end], "comment", silent=True, names_passages=False)], end
     if text.startswith("<", pos) and dialect != "native":
         match = _HTML_TAG.match(text, pos)
         if not match:

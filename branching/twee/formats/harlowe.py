@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from branching.twee.formats.common import FORMAT_VARIABLE, assignments, scan_common
 from branching.twee.formats.events import (
@@ -22,7 +23,7 @@ from branching.twee.formats.events import (
     Open,
     Prose,
 )
-from branching.twee.strings import skip_string, string_args
+from branching.twee.strings import find_closer, skip_string, string_args
 
 _HW_MACRO = re.compile(r"\(([A-Za-z][\w-]*):")
 _HW_SPECIAL = re.compile(
@@ -43,11 +44,31 @@ _HW_CONDITIONS = {
 }
 
 
-def _harlowe_args_end(text: str, pos: int) -> int:
-    """Position after the ``)`` matching an open macro whose arguments start at ``pos``."""
-    depth = 1
+#: Hooks nested deeper than this are read as text: real stories nest a few levels, and the
+#: scanner recurses once per level.
+MAX_HOOK_DEPTH = 50
+
+
+@lru_cache(maxsize=16)
+def _closing_parens(text: str) -> dict[int, int]:
+    """Per text: for each ``(`` a scan passed outside strings, the position after its ``)``
+    (-1: never closed). Remembered so that 40,000 unclosed ``(a:`` cost one scan, not 40,000."""
+    return {}
+
+
+def _harlowe_args_end(text: str, open_at: int, pos: int) -> int:
+    """Position after the ``)`` matching the ``(`` at ``open_at`` (arguments from ``pos``).
+
+    A ``(`` met on the way whose match is known is jumped over: from there the scan would
+    repeat an earlier one exactly; one known to be unclosed means this one is unclosed too.
+    """
+    known = _closing_parens(text)
+    if open_at in known:
+        return known[open_at]
+    stack = [open_at]
     i = pos
-    while i < len(text):
+    size = len(text)
+    while i < size:
         c = text[i]
         if (
             c == "'"
@@ -61,13 +82,36 @@ def _harlowe_args_end(text: str, pos: int) -> int:
             i = skip_string(text, i)
             continue
         if c == "(":
-            depth += 1
+            after = known.get(i)
+            if after is None:
+                stack.append(i)
+            elif after < 0:
+                break
+            else:
+                i = after
+                continue
         elif c == ")":
-            depth -= 1
-            if depth == 0:
+            known[stack.pop()] = i + 1
+            if not stack:
                 return i + 1
         i += 1
+    for unclosed in stack:
+        known[unclosed] = -1
     return -1
+
+
+def _put_into(args: str) -> tuple[str, str] | None:
+    """``(put: VALUE into $var)`` as (VALUE, $var): ``into`` and a variable end the arguments.
+    Split by hand: the regex ``(.+?)\\s+into\\s+...`` retried every run of spaces from every
+    position (quadratic).
+
+    >>> _put_into("1 + $a into $b"), _put_into("'a into b' into _c"), _put_into("x into")
+    (('1 + $a', '$b'), ("'a into b'", '_c'), None)
+    """
+    parts = args.rsplit(None, 2)
+    if len(parts) == 3 and parts[1] == "into" and FORMAT_VARIABLE.fullmatch(parts[2]):
+        return parts[0], parts[2]
+    return None
 
 
 def scan_harlowe(text: str, at: Lines) -> list[Event]:
@@ -77,7 +121,9 @@ def scan_harlowe(text: str, at: Lines) -> list[Event]:
     return events
 
 
-def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: bool) -> int:
+def _harlowe_run(
+    text: str, pos: int, at: Lines, events: list[Event], in_hook: bool, depth: int = 0
+) -> int:
     """Scan from ``pos`` until the end (or the ``]`` closing the current hook); return the end."""
     prose_start = pos
 
@@ -105,7 +151,7 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
             prose_start = pos = start + 1
             continue
         if token == "`":
-            end = text.find("`", start + 1)
+            end = find_closer(text, "`", start + 1)
             if end < 0:
                 pos = start + 1
                 continue
@@ -113,9 +159,9 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
             events.append(Prose(line, text[start + 1 : end]))
             prose_start = pos = end + 1
             continue
-        if token.startswith("|"):  # named hook |name>[ ... ]
+        if token.startswith("|") and depth < MAX_HOOK_DEPTH:  # named hook |name>[ ... ]
             flush(start)
-            pos = _harlowe_run(text, match.end(), at, events, in_hook=True)
+            pos = _harlowe_run(text, match.end(), at, events, in_hook=True, depth=depth + 1)
             prose_start = pos
             continue
         if token[0] in "$_":
@@ -125,8 +171,11 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
             events.append(Interp(line, name_match.group().lstrip("$")))
             prose_start = pos = name_match.end()
             continue
+        if token.startswith("|"):  # too deep: the rest of the hook is text
+            pos = start + 1
+            continue
         if token == "(":
-            handled = _harlowe_macro(text, start, at, events, flush)
+            handled = _harlowe_macro(text, start, at, events, flush, depth)
             if handled < 0:
                 pos = start + 1
                 continue
@@ -143,13 +192,18 @@ def _harlowe_run(text: str, pos: int, at: Lines, events: list[Event], in_hook: b
 
 
 def _harlowe_macro(
-    text: str, start: int, at: Lines, events: list[Event], flush: Callable[[int], None]
+    text: str,
+    start: int,
+    at: Lines,
+    events: list[Event],
+    flush: Callable[[int], None],
+    depth: int,
 ) -> int:
     """Read the macro at ``start`` (and its hook) into ``events``; its end, or -1 if none."""
     match = _HW_MACRO.match(text, start)
     if not match:
         return -1
-    end = _harlowe_args_end(text, match.end())
+    end = _harlowe_args_end(text, start, match.end())
     if end < 0:
         return -1
     flush(start)
@@ -159,17 +213,17 @@ def _harlowe_macro(
     raw = text[start:end]
     # Changers joined with "+" act on the hook that follows them all.
     while (more := _CHAINED.match(text, end)) is not None:
-        more_end = _harlowe_args_end(text, more.end())
+        more_end = _harlowe_args_end(text, more.start(1) - 1, more.end())
         if more_end < 0:
             break
         raw = text[start:more_end]
         end = more_end
-    hook = _HOOK_OPEN.match(text, end)
+    hook = _HOOK_OPEN.match(text, end) if depth < MAX_HOOK_DEPTH else None
     strings = string_args(args)
 
     def run_hook() -> int:
         assert hook is not None
-        return _harlowe_run(text, hook.end(), at, events, in_hook=True)
+        return _harlowe_run(text, hook.end(), at, events, in_hook=True, depth=depth + 1)
 
     def enclose(opening: Event, closing: type[Close | LinkClose]) -> int:
         """``opening``, the hook's events, then ``closing`` where the hook ends."""
@@ -188,9 +242,9 @@ def _harlowe_macro(
         if name == "set":
             events.extend(assignments(args, line, raw))
         else:
-            put = re.fullmatch(r"(.+?)\s+into\s+([$_][A-Za-z_]\w*)", args, re.DOTALL)
+            put = _put_into(args)
             if put:
-                events.append(Assign(line, put.group(2), "to", put.group(1), raw))
+                events.append(Assign(line, put[1], "to", put[0], raw))
             else:
                 events.append(Code(line, raw, f"Harlowe ({name}:)", names_passages=False))
         return end

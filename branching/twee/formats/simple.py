@@ -6,6 +6,7 @@ import re
 
 from branching.twee.formats.common import Scanned, scan_common, scan_prose
 from branching.twee.formats.events import Code, Dialect, Event, Lines
+from branching.twee.strings import find_closer
 
 _SNOWMAN_SPECIAL = re.compile(r"\[\[|<!--|<%|<")
 _PLAIN_SPECIAL = re.compile(r"\[\[|<!--|<")
@@ -19,7 +20,7 @@ def scan_simple(text: str, at: Lines, dialect: Dialect) -> list[Event]:
     def construct(match: re.Match[str]) -> Scanned:
         start = match.start()
         if match.group() == "<%":
-            end = text.find("%>", start)
+            end = find_closer(text, "%>", start)
             if end < 0:
                 return None
             return [Code(at(start), text[start : end + 2], "Snowman code")], end + 2
