@@ -622,7 +622,7 @@ _BAD = object()
 
 def _read_timer(raw: str) -> dict[str, Any] | None:
     match = re.fullmatch(
-        r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?:s|seconds?)?\s*->\s*(\S+)\s*", raw
+        r"\s*(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?:(?:s|seconds?)\s*)?->\s*(\S+)\s*", raw
     )
     if not match:
         return None

@@ -85,8 +85,10 @@ def scan_common(text: str, pos: int, at: Lines, dialect: Dialect) -> Scanned:
     return None
 
 
+# The value is stripped by hand: "\s*(.+?)\s*$" retried each run of spaces from each of its
+# spaces (quadratic on "<<set $x to 1", a long run of spaces, then "2").
 _ASSIGN = re.compile(
-    r"^\s*([$_]?[A-Za-z_][\w]*(?:\.[\w]+)*)\s*(to|=|\+=|-=|\*=|/=|%=)\s*(.+?)\s*$", re.DOTALL
+    r"^\s*([$_]?[A-Za-z_][\w]*(?:\.[\w]+)*)\s*(to|=|\+=|-=|\*=|/=|%=)(.*)$", re.DOTALL
 )
 _INCREMENT = re.compile(r"^\s*([$_][A-Za-z_]\w*)\s*(\+\+|--)\s*$")
 
@@ -96,8 +98,9 @@ def assignments(raw: str, line: int, whole: str) -> list[Event]:
     events: list[Event] = []
     for part in split_top(raw):
         match = _ASSIGN.match(part)
-        if match:
-            events.append(Assign(line, match.group(1), match.group(2), match.group(3), whole))
+        value = match.group(3).strip() if match else ""
+        if match and value:
+            events.append(Assign(line, match.group(1), match.group(2), value, whole))
             continue
         match = _INCREMENT.match(part)
         if match:

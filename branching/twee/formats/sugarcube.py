@@ -35,7 +35,8 @@ _SC_SPECIAL = re.compile(r"\[\[|\[img\[|<<|<!--|/\*|/%|\"\"\"|<nowiki>|<|(?<![\w
 _SC_CODE_BODY = {"script", "widget"}
 _IMAGE = "SugarCube image link"
 _PROPERTY_START = re.compile(r"[.\[][\w\"']")
-_PROPERTY = re.compile(r"(?:\.\w+|\[[^\]]*\])+")
+# "[^\][]", not "[^\]]": from each of many "$a[" the search for "]" ran to the end (quadratic).
+_PROPERTY = re.compile(r"(?:\.\w+|\[[^\][]*\])+")
 _SC_NAVIGATION_FREE = {
     "set",
     "unset",

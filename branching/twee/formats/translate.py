@@ -80,11 +80,14 @@ def translate_expression(
     "_previousRoom == 'Outside' or not hasCloak"
     """
     out: list[str] = []
-    tokens = [
-        (m.lastgroup or "other", m.group())
-        for m in _SCRIPT_TOKEN.finditer(source)
-        if m.lastgroup != "space"
-    ]
+    tokens: list[tuple[str, str]] = []
+    for m in _SCRIPT_TOKEN.finditer(source):
+        if m.lastgroup != "space":
+            tokens.append((m.lastgroup or "other", m.group()))
+        if m.lastgroup == "other":
+            # Untranslatable anyway; and reading on after an unclosed quote would search for
+            # its end again from every later quote (quadratic on '"\\"\\"\\...').
+            break
     i = 0
     while i < len(tokens):
         kind, text = tokens[i]
