@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from builtins import min as builtins_min
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +33,22 @@ class FloatRange(click.FloatRange):
         if isinstance(number, float) and math.isnan(number):
             self.fail(f"{value!r} is not a number.", param, ctx)
         return number
+
+
+#: The largest count SQLite can take (``LIMIT``): a larger ``--top`` or ``--limit`` means "all".
+MAX_COUNT = 2**63 - 1
+
+
+class Count(click.IntRange):
+    """A count of rows, at least ``min``; any number above :data:`MAX_COUNT` means all of them
+    (``--top 99999999999999999999`` once overflowed SQLite and blamed the log)."""
+
+    def __init__(self, min: int = 1) -> None:
+        super().__init__(min=min)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        return None if number is None else builtins_min(number, MAX_COUNT)
 
 
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:

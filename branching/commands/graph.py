@@ -34,8 +34,6 @@ def graph(story: str, output_format: str, output: str | None, arms: dict[str, st
     the same, the errors are listed on standard error), 2 the file cannot be read or is not
     JSON.
     """
-    import json
-    from pathlib import Path
 
     from branching.commands._io import write_output
     from branching.graph import story_map, to_dot, to_mermaid
@@ -56,8 +54,15 @@ def graph(story: str, output_format: str, output: str | None, arms: dict[str, st
     else:
         if arms:
             click.echo("--arm is left out: a story with errors is drawn as written", err=True)
-        # The loader read this file as JSON already; draw what it holds.
-        raw = json.loads(Path(story).read_bytes().decode("utf-8-sig"))
+        # The loader read this file as JSON already; draw what it holds (read the same strict
+        # way: the file may have changed since).
+        from branching.story.json_input import loads, read_limited
+
+        try:
+            raw = loads(read_limited(story).decode("utf-8-sig"), allow_surrogates=True)
+        except (OSError, ValueError) as exc:  # JsonInputError, InputTooLarge, UnicodeDecodeError
+            click.echo(f"{printable(result.name, one_line=True)}: {printable(str(exc))}", err=True)
+            sys.exit(2)
         if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), dict):
             name = printable(result.name, one_line=True)
             click.echo(f'{name}: no map: the file holds no "nodes" object', err=True)

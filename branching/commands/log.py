@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from branching.commands._options import db_option, using_log
+from branching.commands._options import Count, db_option, using_log
 from branching.log import times
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
@@ -296,7 +296,7 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
     type=click.Choice(["open", "completed", "quit", "failed"]),
     help="Only playthroughs with this status.",
 )
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("-n", "--limit", type=Count(), default=20, show_default=True)
 def list_(
     db: DbLocation, viewer: str | None, story_id: str | None, status: str | None, limit: int
 ) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from branching.commands._options import db_option, open_log
+from branching.commands._options import Count, db_option, open_log
 from branching.log.location import DbLocation
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 )
 @click.option(
     "--top",
-    type=click.IntRange(min=1),
+    type=Count(),
     default=10,
     show_default=True,
     help="Rows per section: drop-offs, branch nodes, paths (json and csv keep every node).",

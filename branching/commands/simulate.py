@@ -15,6 +15,10 @@ from branching.story.untrusted import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Start times spread over at most a century: a million days reached back to the year -643,
+#: which no date in Python (or in the log) can hold.
+MAX_DAYS = 36_500
+
 #: The default chance of quitting at each choice point. Real audiences leave: with 2% per
 #: choice point about a fifth of the playthroughs of a ten-choice story stop early, so the
 #: first report a producer previews has drop-offs to read, as a real one would.
@@ -63,7 +67,7 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
 )
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_DAYS),
     default=1,
     show_default=True,
     help="Spread start times over this many days up to now (to try date filters).",

@@ -149,3 +149,36 @@ def test_every_command_exits_1_for_a_story_with_errors(command: list[str], tmp_p
     )
     assert result.exit_code == 1, result.output
     assert f"{broken}:2:" in result.output and "missing-node" in result.output
+
+
+def test_simulate_refuses_days_no_date_can_hold(tmp_path: Path) -> None:
+    """A million days reached back to the year -643 and broke every later log command."""
+    db = tmp_path / "choices.db"
+    result = run("simulate", DEMO, "-n", "2", "--days", "1000000", "--db", db)
+    assert result.exit_code == 2
+    assert "'--days': 1000000 is not in the range 1<=x<=36500" in result.output
+    assert not db.exists()
+    assert (
+        run("simulate", DEMO, "-n", "2", "--seed", "1", "--days", "36500", "--db", db).exit_code
+        == 0
+    )
+    assert run("log", "list", "--db", db).exit_code == 0
+    assert run("log", "info", "--db", db).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report", str(DEMO), "--top", "99999999999999999999"],
+        ["report", str(DEMO), "--top", "99999999999999999999", "--format", "json"],
+        ["log", "list", "-n", "99999999999999999999"],
+    ],
+)
+def test_counts_larger_than_sqlite_takes_mean_all(tmp_path: Path, command: list[str]) -> None:
+    """They overflowed SQLite's LIMIT, and the message blamed the log file."""
+    db = tmp_path / "choices.db"
+    assert run("simulate", DEMO, "-n", "3", "--seed", "1", "--db", db).exit_code == 0
+    result = run(*command, "--db", db)
+    assert result.exit_code == 0, result.output
+    assert "could not be read" not in result.output
+    assert "Cannot read" not in result.output
