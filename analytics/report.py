@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from analytics.stats import histogram_percentile, ratio, wilson
-from analytics.tally import STATUSES, PathCounts, Tally
+from analytics.tally import STATUSES, ChoiceCounts, PathCounts, Tally
 from branching.log.encoding import REWIND_MARK
 from branching.log.state import PlaythroughStatus
 from branching.story.model import Node, Story
@@ -90,6 +91,9 @@ class Selection:
     until: dt.date | None = None
     #: Origins included (``live``, ``imported``, ``simulated``); ``None`` = every origin.
     origins: tuple[str, ...] | None = None
+    #: Only playthroughs shown in this language (``fr`` also matches ``fr-CA``); ``None`` =
+    #: every language.
+    language: str | None = None
 
     def matches(
         self,
@@ -98,8 +102,11 @@ class Selection:
         variant: str | None,
         day: str,
         origin: str = "live",
+        language: str | None = None,
     ) -> bool:
         if story_id != self.story_id:
+            return False
+        if self.language is not None and not language_matches(self.language, language):
             return False
         if self.versions is not None and version not in self.versions:
             return False
@@ -128,6 +135,8 @@ class Selection:
                 "version " + ", ".join("(none)" if v is None else v for v in self.versions)
             )
         parts.append("all variants" if self.variant is None else f"variant {self.variant}")
+        if self.language is not None:
+            parts.append(f"language {self.language}")
         if self.since and self.until:
             parts.append(f"started {self.since} to {self.until} (UTC)")
         elif self.since:
@@ -146,8 +155,28 @@ class Selection:
             "since": None if self.since is None else self.since.isoformat(),
             "until": None if self.until is None else self.until.isoformat(),
             "origins": None if self.origins is None else list(self.origins),
+            "language": self.language,
         }
 
+
+def language_matches(wanted: str, language: str | None) -> bool:
+    """Whether a playthrough shown in ``language`` is one of ``wanted``: the same tag, or a
+    regional variant of a tag without region (``fr`` matches ``fr-CA``; ``fr-CA`` only itself).
+
+    >>> language_matches("fr", "fr-CA"), language_matches("fr-CA", "fr")
+    (True, False)
+    >>> language_matches("en", None)
+    False
+    """
+    if language is None:
+        return False
+    a, b = wanted.replace("_", "-").lower(), language.replace("_", "-").lower()
+    return a == b or ("-" not in a and b.split("-", 1)[0] == a)
+
+
+#: How playthroughs without a recorded language (logged before branching recorded it) are
+#: named in by-language columns.
+UNKNOWN_LANGUAGE = "unknown"
 
 Interval = tuple[float, float]
 
@@ -175,6 +204,8 @@ class ChoiceReport:
     taken_share_ci: Interval | None
     #: Whether this choice is the node's timer default.
     default: bool = False
+    #: Explicit picks and their share per language (only when the report covers several).
+    by_language: dict[str, LanguageShare] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -192,7 +223,22 @@ class ChoiceReport:
             "taken": self.taken,
             "taken_share": self.taken_share,
             "taken_share_ci": _ci(self.taken_share_ci),
+            "by_language": {
+                language: share.to_json() for language, share in self.by_language.items()
+            },
         }
+
+
+@dataclass
+class LanguageShare:
+    """A choice's explicit picks in one language, as a share of that language's picks there."""
+
+    count: int
+    share: float | None
+    share_ci: Interval | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"count": self.count, "share": self.share, "share_ci": _ci(self.share_ci)}
 
 
 @dataclass
@@ -403,6 +449,14 @@ class Report:
     labels: dict[str, str] = field(default_factory=dict)
     #: The story's A/B experiments, analysed per viewer (:mod:`analytics.experiments`).
     experiments: list[ExperimentReport] = field(default_factory=list)
+    #: Playthroughs per language the text was shown in, most first (``unknown``: logged before
+    #: languages were). Choices have shares per language when there is more than one.
+    languages: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def compares_languages(self) -> bool:
+        """Whether choice shares are shown per language, side by side."""
+        return len(self.languages) > 1
 
     def node(self, node_id: str) -> NodeReport | None:
         for node in self.nodes:
@@ -459,6 +513,10 @@ class Report:
             "story": self.story.to_json(),
             "filters": self.selection.to_json(),
             "playthroughs": self.summary.to_json(),
+            "languages": [
+                {"language": language, "playthroughs": count}
+                for language, count in self.languages.items()
+            ],
             "nodes": [n.to_json() for n in self.nodes],
             "paths": [p.to_json() for p in self.paths],
             "endings": [e.to_json() for e in self.endings],
@@ -491,8 +549,14 @@ def build_report(
     source: str = "",
     notes: list[str] | None = None,
     now: dt.datetime | None = None,
+    languages: Mapping[str, int] | None = None,
+    by_language: Mapping[str, Mapping[tuple[str, str, str], ChoiceCounts]] | None = None,
 ) -> Report:
-    """Derive every metric of the report from ``tally`` against the authored ``story``."""
+    """Derive every metric of the report from ``tally`` against the authored ``story``.
+
+    ``languages`` gives playthroughs per language; ``by_language`` the choice counts of each
+    language, for shares side by side (given when there is more than one language).
+    """
     started = tally.playthroughs
     by_status: dict[PlaythroughStatus, int] = dict.fromkeys(STATUSES, 0)
     # Playthroughs per status and last node: drop-offs, open ones and endings per node.
@@ -511,6 +575,12 @@ def build_report(
     for node_id, choice_id, to in tally.choices:
         taken_choices[node_id].append((choice_id, to))
 
+    # language -> node -> (choice id, target) -> explicit picks, for shares side by side.
+    picks: dict[str, defaultdict[str, dict[tuple[str, str], int]]] = {}
+    for language, counts in (by_language or {}).items():
+        per_node = picks[language] = defaultdict(dict)
+        for (node_id, choice_id, to), choice_counts in counts.items():
+            per_node[node_id][(choice_id, to)] = choice_counts.explicit
     labels = {node_id: node_label(node_id, node) for node_id, node in story.nodes.items()}
     nodes: list[NodeReport] = []
     node_ids = list(story.nodes)
@@ -528,6 +598,7 @@ def build_report(
                 quits[node_id],
                 failures[node_id],
                 open_here[node_id],
+                {language: per_node.get(node_id, {}) for language, per_node in picks.items()},
             )
         )
 
@@ -603,6 +674,7 @@ def build_report(
         source=source,
         notes=all_notes,
         labels=labels,
+        languages=dict(languages or {}),
     )
 
 
@@ -615,6 +687,7 @@ def _node_report(
     quits: int,
     failures: int,
     open_here: int,
+    picks: Mapping[str, Mapping[tuple[str, str], int]],
 ) -> NodeReport:
     counts = tally.nodes.get(node_id)
     reached = counts.reached if counts else 0
@@ -657,6 +730,7 @@ def _node_report(
                 taken_share,
                 taken_ci,
                 default=choice_id == default,
+                by_language=_language_shares(choice_id, to, picks),
             )
         )
     times = counts.times if counts else None
@@ -684,6 +758,18 @@ def _node_report(
         choices=choices,
         timed=node is not None and node.timer is not None,
     )
+
+
+def _language_shares(
+    choice_id: str, to: str, picks: Mapping[str, Mapping[tuple[str, str], int]]
+) -> dict[str, LanguageShare]:
+    """A choice's picks per language, as shares of that language's explicit picks at the node."""
+    shares: dict[str, LanguageShare] = {}
+    for language, at_node in picks.items():
+        count = at_node.get((choice_id, to), 0)
+        share, interval = _share(count, sum(at_node.values()))
+        shares[language] = LanguageShare(count, share, interval)
+    return shares
 
 
 def _coverage(

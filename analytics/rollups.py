@@ -26,11 +26,16 @@ class Cohort:
     variant: str | None
     origin: str
     day: str
+    #: The language the text was shown in; ``None`` for playthroughs logged before languages.
+    language: str | None = None
 
 
 def cohorts(conn: sqlite3.Connection, story_id: str | None = None) -> list[Cohort]:
     """All cohorts (of one story, if given)."""
-    sql = "SELECT id, story_id, story_version, story_hash, variant, origin, day FROM rollup_cohorts"
+    sql = (
+        "SELECT id, story_id, story_version, story_hash, variant, origin, day, language "
+        "FROM rollup_cohorts"
+    )
     if story_id is not None:
         return [Cohort(*r) for r in conn.execute(sql + " WHERE story_id = ?", (story_id,))]
     return [Cohort(*r) for r in conn.execute(sql)]
@@ -46,6 +51,23 @@ def cohort_playthroughs(conn: sqlite3.Connection, ids: Sequence[int]) -> int:
         tuple(ids),
     ).fetchone()
     return int(n)
+
+
+def read_choices(
+    conn: sqlite3.Connection, cohort_ids: Sequence[int]
+) -> dict[tuple[str, str, str], ChoiceCounts]:
+    """Choice counts (node, choice id, target) of the given cohorts, summed."""
+    if not cohort_ids:
+        return {}
+    ids = tuple(cohort_ids)
+    sql = (
+        "SELECT node, choice, target, sum(explicit), sum(timeouts) FROM rollup_choices "
+        f"WHERE cohort IN ({','.join('?' for _ in ids)}) GROUP BY node, choice, target"
+    )
+    return {
+        (node, choice, target): ChoiceCounts(explicit, timeouts)
+        for node, choice, target, explicit, timeouts in conn.execute(sql, ids)
+    }
 
 
 def read_tally(

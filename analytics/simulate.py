@@ -25,7 +25,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -119,6 +119,10 @@ class SimulationOptions:
     arms: tuple[tuple[str, str], ...] = ()
     #: Preferences planted in experiment arms.
     plants: tuple[PlantedEffect, ...] = ()
+    #: The language the text is shown in (logged with each playthrough), and its translated
+    #: strings by context; ``None``: the story's own language.
+    language: str | None = None
+    translation: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.playthroughs < 0:
@@ -228,7 +232,13 @@ def simulate(
             (p.node, p.choice): p.factor for p in options.plants if arms.get(p.experiment) == p.arm
         }
         session = Session(
-            story, clock=clock, recorder=recorder, playthrough_id=playthrough_id, arms=arms
+            story,
+            clock=clock,
+            recorder=recorder,
+            playthrough_id=playthrough_id,
+            arms=arms,
+            language=options.language,
+            translation=options.translation,
         )
         choices = 0
         while session.status == "playing":
@@ -292,6 +302,7 @@ def simulate(
                 story.content_hash,
                 viewer,
                 options.variant,
+                session.language,
             )
             writer.write_playthrough(info, events, started_at=started)
         if progress is not None and (i + 1) % 250 == 0:

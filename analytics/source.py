@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from analytics.report import Report, Selection, build_report
-from analytics.rollups import Cohort, cohort_playthroughs, cohorts, read_tally
-from analytics.tally import Playthrough, Tally, tally_playthroughs
+from analytics.report import UNKNOWN_LANGUAGE, Report, Selection, build_report
+from analytics.rollups import Cohort, cohort_playthroughs, cohorts, read_choices, read_tally
+from analytics.tally import ChoiceCounts, Playthrough, Tally, tally_playthroughs
 from branching.log.rollups import utc_day
 from branching.log.state import EVENT_COLUMNS, row_to_event
 from branching.story.model import Story
@@ -36,7 +36,7 @@ def select_cohorts(all_cohorts: list[Cohort], selection: Selection) -> list[Coho
         c
         for c in all_cohorts
         if bool(c.day) == selection.dated
-        and selection.matches(c.story_id, c.story_version, c.variant, c.day, c.origin)
+        and selection.matches(c.story_id, c.story_version, c.variant, c.day, c.origin, c.language)
     ]
 
 
@@ -149,14 +149,38 @@ def load_report(
         if note:
             notes.append(note)
     chosen = select_cohorts(cohorts(conn, story.id), selection)
+    by_language: dict[str, dict[tuple[str, str, str], ChoiceCounts]] = {}
+    languages: dict[str, int] = {}
     if exact:
-        tally = tally_playthroughs(
+        matching = [
             p
             for p in raw_playthroughs(conn, story.id)
-            if selection.matches(p.story_id, p.story_version, p.variant, p.day, p.origin)
-        )
+            if selection.matches(
+                p.story_id, p.story_version, p.variant, p.day, p.origin, p.language
+            )
+        ]
+        tally = tally_playthroughs(matching)
+        groups: defaultdict[str, list[Playthrough]] = defaultdict(list)
+        for p in matching:
+            groups[p.language or UNKNOWN_LANGUAGE].append(p)
+        languages = {language: len(group) for language, group in groups.items()}
+        if len(groups) > 1:
+            by_language = {
+                language: dict(tally_playthroughs(group).choices)
+                for language, group in groups.items()
+            }
     else:
         tally = read_tally(conn, [c.id for c in chosen], top=top) if chosen else Tally()
+        ids: defaultdict[str, list[int]] = defaultdict(list)
+        for c in chosen:
+            ids[c.language or UNKNOWN_LANGUAGE].append(c.id)
+        languages = {language: cohort_playthroughs(conn, group) for language, group in ids.items()}
+        if len(ids) > 1:
+            by_language = {language: read_choices(conn, group) for language, group in ids.items()}
+    languages = dict(sorted(languages.items(), key=lambda item: (-item[1], item[0])))
+    by_language = {
+        language: by_language[language] for language in languages if language in by_language
+    }
     if not tally.playthroughs:
         raise NoData(explain_empty(conn, story, selection, source, story_path))
     hashes = sorted({c.story_hash for c in chosen})
@@ -169,7 +193,17 @@ def load_report(
             f"measures them against this file ({mine or 'unsaved'}), so content changed since "
             "may show as dark or as not in the story."
         )
-    report = build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+    report = build_report(
+        story,
+        tally,
+        selection,
+        top=top,
+        source=source,
+        notes=notes,
+        now=now,
+        languages=languages,
+        by_language=by_language,
+    )
     if story.experiments:
         report.experiments = load_experiments(conn, story, selection, only=experiment, exact=exact)
     return report
@@ -250,9 +284,20 @@ def raw_playthroughs(
     where = "" if story_id is None else " WHERE story_id = ?"
     args: tuple[str, ...] = () if story_id is None else (story_id,)
     days: dict[int, str] = {}
-    for pk, pid, viewer, sid, version, story_hash, variant, origin, started in conn.execute(
+    for (
+        pk,
+        pid,
+        viewer,
+        sid,
+        version,
+        story_hash,
+        variant,
+        origin,
+        started,
+        language,
+    ) in conn.execute(
         "SELECT pk, id, viewer, story_id, story_version, story_hash, variant, origin, "
-        "started_at FROM playthroughs" + where + " ORDER BY pk",
+        "started_at, language FROM playthroughs" + where + " ORDER BY pk",
         args,
     ).fetchall():
         rows = conn.execute(
@@ -270,4 +315,5 @@ def raw_playthroughs(
             variant,
             utc_day(started, days),
             origin,
+            language,
         )

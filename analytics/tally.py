@@ -130,6 +130,8 @@ class Playthrough:
     day: str = ""
     #: ``live``, ``simulated`` or ``imported`` (as the log records it).
     origin: str = "live"
+    #: The language the text was shown in (``None``: not recorded).
+    language: str | None = None
 
 
 def entries(events: Iterable[Event]) -> list[NodeEntered]:

@@ -14,6 +14,7 @@ import click
 from branching import __version__
 from branching.commands import (
     graph,
+    i18n,
     log,
     play,
     report,
@@ -78,3 +79,4 @@ log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)
 main.add_command(report.report)
 main.add_command(simulate.simulate)
+main.add_command(i18n.i18n_group)

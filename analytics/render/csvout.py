@@ -60,6 +60,20 @@ CHOICE_COLUMNS = (
     "taken_share_high",
 )
 
+#: Choice shares per language, one row per (choice, language): written after the choice table
+#: when the report covers several languages.
+LANGUAGE_COLUMNS = (
+    "node",
+    "choice",
+    "to",
+    "language",
+    "playthroughs",
+    "count",
+    "share",
+    "share_low",
+    "share_high",
+)
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -257,10 +271,36 @@ def experiment_tests_csv(report: Report) -> str:
     )
 
 
+def languages_csv(report: Report) -> str:
+    """One row per choice and language (only when the report covers several languages)."""
+    rows = []
+    for n in report.nodes:
+        for c in n.choices:
+            for language, share in c.by_language.items():
+                low, high = _bounds(share.share_ci)
+                rows.append(
+                    {
+                        "node": n.id,
+                        "choice": c.id,
+                        "to": c.to,
+                        "language": language,
+                        "playthroughs": report.languages.get(language, 0),
+                        "count": share.count,
+                        "share": share.share,
+                        "share_low": low,
+                        "share_high": high,
+                    }
+                )
+    return _write(rows, LANGUAGE_COLUMNS)
+
+
 def render_csv(report: Report, *, only_experiments: bool = False) -> str:
-    """The tables in one text, a blank line apart: nodes, choices, then (when the story has
+    """The tables in one text, a blank line apart: nodes, choices, then (when the report
+    covers several languages) choice shares per language, then (when the story has
     experiments) experiment figures and tests."""
     parts = [] if only_experiments else [nodes_csv(report), choices_csv(report)]
+    if report.compares_languages and not only_experiments:
+        parts.append(languages_csv(report))
     if report.experiments:
         parts += [experiments_csv(report), experiment_tests_csv(report)]
     return "\n".join(parts)

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from analytics.render import percent, plural, seconds, step_name
-from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
+from analytics.report import DEFINITIONS, LanguageShare, NodeReport, PathReport, Report
 from branching.log.encoding import REWIND_MARK
 from branching.story.untrusted import printable
 
@@ -373,6 +373,12 @@ def _branches(report: Report, top: int) -> str:
     branches = report.branch_nodes()[:top]
     if not branches:
         return '<p class="muted">No choices made at branch nodes yet.</p>'
+    languages = list(report.languages) if report.compares_languages else []
+    language_heads = "".join(
+        f'<th class="num" title="share of the picks by viewers who saw the story in '
+        f'{esc(language)} ({report.languages[language]:,} playthroughs)">{esc(language)}</th>'
+        for language in languages
+    )
     cards = []
     for node in branches:
         segments = []
@@ -402,7 +408,12 @@ def _branches(report: Report, top: int) -> str:
                 f'<td class="num">{choice.count:,}</td>'
                 f'<td class="num">{percent(choice.share)}</td>'
                 f"<td>{_ci_svg(choice.share, choice.share_ci, colour)}</td>"
-                f'<td class="num">{timer}</td></tr>'
+                f'<td class="num">{timer}</td>'
+                + "".join(
+                    f'<td class="num">{_language_share(choice.by_language.get(language))}</td>'
+                    for language in languages
+                )
+                + "</tr>"
             )
         timeouts = f", {plural(node.timeouts, 'timer default')}" if node.timeouts else ""
         cards.append(
@@ -415,9 +426,26 @@ def _branches(report: Report, top: int) -> str:
             "</div>"
             '<table class="legend"><thead><tr><th></th><th>Choice</th><th class="num">Picks'
             '</th><th class="num">Share</th><th>95% interval</th><th class="num">Timed out</th>'
-            f"</tr></thead><tbody>{''.join(legend)}</tbody></table></div>"
+            f"{language_heads}</tr></thead><tbody>{''.join(legend)}</tbody></table></div>"
         )
-    return "".join(cards)
+    note = ""
+    if languages:
+        note = (
+            '<p class="muted">The last columns split the shares by the language the story was '
+            "shown in: each is that language's picks of the choice over its explicit picks at "
+            "the node.</p>"
+        )
+    return note + "".join(cards)
+
+
+def _language_share(share: LanguageShare | None) -> str:
+    if share is None or share.share is None:
+        return "–"
+    low, high = share.share_ci or (share.share, share.share)
+    return (
+        f'<span title="{share.count:,} picks; 95% interval {percent(low)}–{percent(high)}">'
+        f"{percent(share.share)}</span>"
+    )
 
 
 def _endings(report: Report) -> str:

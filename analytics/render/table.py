@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analytics.render import listing, percent, plural, seconds, step_name
-from analytics.report import DEFINITIONS, NodeReport, PathReport, Report
+from analytics.report import DEFINITIONS, LanguageShare, NodeReport, PathReport, Report
 from branching.log.encoding import REWIND_MARK
 from branching.story.untrusted import printable
 
@@ -147,7 +147,9 @@ def _drop_off_rows(nodes: list[NodeReport], title: str, caption: str) -> Table:
     return table
 
 
-def _branch(node: NodeReport, labels: dict[str, str]) -> RenderableType:
+def _branch(
+    node: NodeReport, labels: dict[str, str], languages: list[str] | None = None
+) -> RenderableType:
     heading = Text(printable(node.label), style="bold")
     if node.label != node.id:
         heading.append("  " + printable(node.id), style="dim")
@@ -160,14 +162,21 @@ def _branch(node: NodeReport, labels: dict[str, str]) -> RenderableType:
         + f", p90 {seconds(node.decision_ms_p90)}",
         style="dim",
     )
-    table = Table(box=None, show_header=False, padding=(0, 1), pad_edge=False)
+    # Several languages: a header names the columns, one share per language at the end, and
+    # the bar gives way so the labels stay readable at 80 columns.
+    table = Table(
+        box=None, show_header=bool(languages), header_style="dim", padding=(0, 1), pad_edge=False
+    )
     table.add_column("Choice", min_width=12, max_width=44)
     table.add_column("To", min_width=6, max_width=26, style="dim")
     table.add_column("Picks", justify="right", no_wrap=True)
     table.add_column("Share", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True, width=10)
+    if not languages:
+        table.add_column("", no_wrap=True, width=10)
     table.add_column("95% CI", justify="right", no_wrap=True, style="dim")
     table.add_column("Timed out", justify="right", no_wrap=True, style="yellow")
+    for language in languages or ():
+        table.add_column(printable(language, one_line=True), justify="right", no_wrap=True)
     for choice in node.choices:
         label = Text(
             "  " + printable(choice.label),
@@ -188,11 +197,18 @@ def _branch(node: NodeReport, labels: dict[str, str]) -> RenderableType:
             ),
             f"{choice.count:,}",
             percent(choice.share),
-            Text(bar(choice.share, 10), style="cyan"),
+            *(() if languages else (Text(bar(choice.share, 10), style="cyan"),)),
             _interval(choice.share_ci),
             f"{choice.timeouts:,}" if choice.default else "",
+            *(_language_cell(choice.by_language.get(language)) for language in languages or ()),
         )
     return Group(heading, table)
+
+
+def _language_cell(share: LanguageShare | None) -> str:
+    if share is None or share.share is None:
+        return "–"
+    return percent(share.share)
 
 
 def choices_table(report: Report, top: int) -> RenderableType:
@@ -211,9 +227,22 @@ def choices_table(report: Report, top: int) -> RenderableType:
             style="dim",
         ),
     ]
+    languages = list(report.languages) if report.compares_languages else None
+    if languages:
+        counts = " · ".join(
+            f"{printable(language, one_line=True)} {report.languages[language]:,}"
+            for language in languages
+        )
+        parts.append(
+            Text(
+                f"Shares by the language the story was shown in, side by side "
+                f"(playthroughs: {counts}).",
+                style="dim",
+            )
+        )
     for node in branches[:top]:
         parts.append(Text())
-        parts.append(_branch(node, report.labels))
+        parts.append(_branch(node, report.labels, languages))
     return Group(*parts)
 
 

@@ -22,11 +22,12 @@ from branching.commands._options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from branching.play.engine import Session
     from branching.play.events import Event, Recorder
     from branching.play.lifecycle import Autosave
+    from branching.story.model import Story
 
 
 @click.command()
@@ -55,6 +56,18 @@ if TYPE_CHECKING:
     "Play an experiment arm instead of the one you are assigned (for writers and QA); "
     "repeatable. A resumed playthrough keeps its arm: add --new to switch."
 )
+@click.option(
+    "--lang",
+    metavar="TAG",
+    help="Language to play in, e.g. fr (default: your locale, $LANGUAGE/$LC_ALL/$LANG). Uses "
+    "STORY.TAG.po next to the story; strings it lacks are shown in the story's language.",
+)
+@click.option(
+    "--translations",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The translation (a PO file) to play with, instead of STORY.TAG.po.",
+)
 def play(
     story: str,
     plain: bool,
@@ -66,6 +79,8 @@ def play(
     no_log: bool,
     variant: str | None,
     arms: dict[str, str],
+    lang: str | None,
+    translations: str | None,
 ) -> None:
     """Play STORY. Your place is saved after every choice; play again to continue.
 
@@ -99,6 +114,20 @@ def play(
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
     loaded = load_story_or_exit(story, "played")
     check_arms(loaded, arms)
+    from branching.play.languages import LanguageError, choose_language, environment_language
+
+    try:
+        chosen = choose_language(
+            loaded,
+            story,
+            requested=lang or environment_language(),
+            explicit=lang is not None,
+            translations=translations,
+        )
+    except LanguageError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    _warm_up_plurals(loaded, chosen.language, chosen.strings.values())
 
     try:
         name = resolve_viewer(viewer).id
@@ -112,6 +141,8 @@ def play(
     to_viewer = ViewerNotices(plain=use_plain)
     warn = say_once(to_viewer)
     first_open = True
+    for notice in chosen.notices:
+        to_viewer(notice)
 
     def recorder_for(playthrough_id: str) -> Recorder:
         """The one place where the choice log plugs into the players."""
@@ -129,6 +160,7 @@ def play(
             story_hash=loaded.content_hash,
             viewer=name,
             variant=variant,
+            language=chosen.language,
         )
         try:
             recorder = open_recorder(info, db=db, notice=to_viewer)
@@ -177,6 +209,8 @@ def play(
             say=click.echo,
             confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
             logged=None if no_log else logged,
+            language=chosen.language,
+            translation=chosen.strings,
         )
     except SaveKept as kept:
         click.echo(str(kept))
@@ -198,6 +232,19 @@ def play(
             finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
     sys.exit(run_plain(session, resumed, autosave, name))
+
+
+def _warm_up_plurals(story: Story, language: str, translated: Iterable[str]) -> None:
+    """Import Babel in the background when the story shows plurals or numbers (it takes about
+    0.2 s, which would otherwise pause the first passage that has one)."""
+    import threading
+
+    from branching.story import locales
+
+    texts = [node.text for node in story.nodes.values()]
+    texts += [choice.label for node in story.nodes.values() for choice in node.choices or ()]
+    if any(", plural" in t or ", number" in t for t in (*texts, *translated) if "{" in t):
+        threading.Thread(target=locales.warm_up, args=(language,), daemon=True).start()
 
 
 def run_plain(session: Session, resumed: bool, autosave: Autosave, viewer: str) -> int:

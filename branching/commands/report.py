@@ -59,6 +59,13 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
 @click.option("--all-versions", is_flag=True, help="Include every version of the story.")
 @click.option("--variant", metavar="NAME", help="Only playthroughs of this variant.")
 @click.option(
+    "--lang",
+    "language",
+    metavar="TAG",
+    help="Only playthroughs shown in this language (fr also matches fr-CA). Without it, "
+    "choice shares are shown per language side by side when there are several.",
+)
+@click.option(
     "--since", callback=_date, metavar="DATE", help="Only playthroughs started on or after DATE."
 )
 @click.option(
@@ -96,6 +103,7 @@ def report(
     origins: tuple[str, ...],
     experiment: str | None,
     exact: bool,
+    language: str | None,
 ) -> None:
     """Report how playthroughs of STORY went: drop-offs, choice shares, paths, endings and
     content nobody reached.
@@ -131,7 +139,9 @@ def report(
         chosen_versions = versions
     else:
         chosen_versions = (parsed.version,)
-    selection = Selection(parsed.id, chosen_versions, variant, since, until, origins or None)
+    selection = Selection(
+        parsed.id, chosen_versions, variant, since, until, origins or None, language
+    )
     # A report only reads: the log opens read-only (another user's, read-only media, an
     # archive), except that an older schema is upgraded when it may be, to build its roll-ups.
     with open_log(db, create=False, readonly=True, upgrade=True) as log:

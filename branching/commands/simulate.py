@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import shlex
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -82,6 +83,18 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     help="Rehearse an experiment: viewers in ARM weigh CHOICE at NODE FACTOR times as heavily "
     "as the other choices there (e.g. wording=b,crevasse,dive,1.5). Repeatable.",
 )
+@click.option(
+    "--lang",
+    metavar="TAG",
+    help="Play in this language, with STORY.TAG.po next to the story (its text is evaluated "
+    "too), and log it as the playthroughs' language.",
+)
+@click.option(
+    "--translations",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="The translation (a PO file) to play with, instead of STORY.TAG.po.",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
 def simulate(
@@ -96,6 +109,8 @@ def simulate(
     variant: str | None,
     arms: dict[str, str],
     plants: tuple[str, ...],
+    lang: str | None,
+    translations: str | None,
     db: DbLocation,
     no_log: bool,
 ) -> None:
@@ -124,6 +139,17 @@ def simulate(
         except ValueError as e:
             raise click.BadParameter(str(e), param_hint="--plant") from e
         planted.append(effect)
+    from branching.play.languages import LanguageError, choose_language
+
+    try:
+        chosen = choose_language(
+            parsed, story, requested=lang, explicit=lang is not None, translations=translations
+        )
+    except LanguageError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    for notice in chosen.notices:
+        click.echo(notice, err=True)
     if seed is None:
         seed = secrets.randbelow(2**31)
     options = SimulationOptions(
@@ -137,6 +163,8 @@ def simulate(
         variant=variant,
         arms=tuple(arms.items()),
         plants=tuple(planted),
+        language=chosen.language,
+        translation=chosen.strings,
     )
     err = Console(stderr=True)
     progress = Progress(

@@ -8,8 +8,9 @@ live recorder (one event per transaction), the bulk writer (the simulator, impor
 raw events (``branching log rebuild-rollups``) and :func:`forget_playthroughs` takes deleted
 playthroughs out of them (``branching viewer forget``).
 
-Every count is kept per *cohort*: (story id, story version, story hash, variant, origin
-(``live``, ``simulated`` or ``imported``), day the playthrough started, UTC). Each count is
+Every count is kept per *cohort*: (story id, story version, story hash, variant, language
+the text was shown in (since the log's migration ``m006``), origin (``live``, ``simulated``
+or ``imported``), day the playthrough started, UTC). Each count is
 written twice, to its day's cohort and to the same cohort with day ``''`` (all days), so a
 report without a date filter reads one row per node whatever the age of the log, and a
 date-range filter is a SUM over a few day cohorts.
@@ -38,6 +39,7 @@ Rows whose count falls to zero are deleted, so the tables equal a fresh rebuild 
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from bisect import bisect_right
@@ -155,6 +157,36 @@ ROLLUP_TABLES = (
     "rollup_cohorts",
 )
 
+#: ``rollup_cohorts`` and its key as the migration ``m006_playthrough_language`` leaves them:
+#: the language column added last, and in the key.
+COHORTS_DDL: tuple[str, ...] = (
+    """
+    CREATE TABLE rollup_cohorts (
+        id INTEGER PRIMARY KEY,
+        story_id TEXT NOT NULL,
+        story_version TEXT,
+        story_hash TEXT NOT NULL,
+        variant TEXT,
+        origin TEXT NOT NULL,
+        day TEXT NOT NULL,
+        language TEXT
+    ) STRICT
+    """,
+    """
+    CREATE UNIQUE INDEX rollup_cohorts_key ON rollup_cohorts (
+        story_id, ifnull(story_version, char(0)), story_hash, ifnull(variant, char(0)),
+        ifnull(language, char(0)), origin, day
+    )
+    """,
+)
+
+
+def current_rollup_ddl() -> list[str]:
+    """The roll-up tables as an up-to-date log has them (:data:`ROLLUP_DDL` is the first
+    shape, which migration ``m004`` creates and ``m006`` alters)."""
+    return [*COHORTS_DDL, *ROLLUP_DDL[len(COHORTS_DDL) :]]
+
+
 # Positions in an event row as the log stores it (:data:`branching.log.state.EVENT_COLUMNS`).
 _SEQ, _KIND, _NODE, _CHOICE, _TARGET, _MS, _TIMED_OUT = (
     EVENT_COLUMNS.index(c)
@@ -181,6 +213,8 @@ class PlaythroughRow(Protocol):
     @property
     def variant(self) -> str | None: ...
     @property
+    def language(self) -> str | None: ...
+    @property
     def viewer(self) -> str: ...
     @property
     def origin(self) -> str: ...
@@ -201,8 +235,8 @@ class PendingWrite(Protocol):
 
 # --- One playthrough's running state ------------------------------------------------------------
 
-#: (story id, version, hash, variant, origin, day)
-CohortKey = tuple[str, str | None, str, str | None, str, str]
+#: (story id, version, hash, variant, language, origin, day)
+CohortKey = tuple[str, str | None, str, str | None, str | None, str, str]
 
 
 @dataclass(slots=True)
@@ -345,11 +379,12 @@ def _cohort_key(
     version: str | None,
     story_hash: str,
     variant: str | None,
+    language: str | None,
     origin: str,
     started_at: float,
     days: dict[int, str],
 ) -> CohortKey:
-    return (story_id, version, story_hash, variant, origin, utc_day(started_at, days))
+    return (story_id, version, story_hash, variant, language, origin, utc_day(started_at, days))
 
 
 #: A ``seq`` past any event, to read a playthrough's events with :data:`_PRIOR_ROWS`.
@@ -379,6 +414,7 @@ def update_rollups(conn: sqlite3.Connection, batch: Sequence[PendingWrite]) -> N
             state.story_version,
             state.story_hash,
             state.variant,
+            state.language,
             state.origin,
             state.started_at,
             days,
@@ -408,14 +444,16 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
     days: dict[int, str] = {}
     for pk in pks:
         row = conn.execute(
-            "SELECT story_id, story_version, story_hash, variant, origin, started_at, viewer "
-            "FROM playthroughs WHERE pk = ?",
+            "SELECT story_id, story_version, story_hash, variant, language, origin, started_at, "
+            "viewer FROM playthroughs WHERE pk = ?",
             (pk,),
         ).fetchone()
         if row is None:
             continue
-        story_id, version, story_hash, variant, origin, started_at, viewer = row
-        cohort = _cohort_key(story_id, version, story_hash, variant, origin, started_at, days)
+        story_id, version, story_hash, variant, language, origin, started_at, viewer = row
+        cohort = _cohort_key(
+            story_id, version, story_hash, variant, language, origin, started_at, days
+        )
         track = Track()
         _apply_rows(track, conn.execute(_PRIOR_ROWS, (pk, _ALL)).fetchall(), deltas, cohort, -1)
         deltas.count_outcome(cohort, track, -1)
@@ -440,31 +478,56 @@ def forget_playthroughs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
 # --- Writing deltas ------------------------------------------------------------------------------
 
 
-def _cohort_ids(conn: sqlite3.Connection, keys: Iterable[CohortKey]) -> dict[CohortKey, int]:
+def _cohort_ids(
+    conn: sqlite3.Connection, keys: Iterable[CohortKey], *, languages: bool = True
+) -> dict[CohortKey, int]:
+    """Ids of the cohorts, made when new. ``languages=False`` only while the log's migration
+    ``m004`` rebuilds an older log, whose cohorts have no language column yet (``m006`` adds
+    it; every language is ``NULL`` then)."""
     found: dict[CohortKey, int] = {}
     for key in keys:
         if key in found:
             continue
-        row = conn.execute(
-            "SELECT id FROM rollup_cohorts WHERE story_id = ? AND story_version IS ? "
-            "AND story_hash = ? AND variant IS ? AND origin = ? AND day = ?",
-            key,
-        ).fetchone()
-        if row is None:
+        if languages:
             row = conn.execute(
-                "INSERT INTO rollup_cohorts "
-                "(story_id, story_version, story_hash, variant, origin, day) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                "SELECT id FROM rollup_cohorts WHERE story_id = ? AND story_version IS ? "
+                "AND story_hash = ? AND variant IS ? AND language IS ? AND origin = ? AND day = ?",
                 key,
             ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "INSERT INTO rollup_cohorts "
+                    "(story_id, story_version, story_hash, variant, language, origin, day) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    key,
+                ).fetchone()
+        else:
+            legacy = key[:4] + key[5:]
+            row = conn.execute(
+                "SELECT id FROM rollup_cohorts WHERE story_id = ? AND story_version IS ? "
+                "AND story_hash = ? AND variant IS ? AND origin = ? AND day = ?",
+                legacy,
+            ).fetchone()
+            if row is None:
+                row = conn.execute(
+                    "INSERT INTO rollup_cohorts "
+                    "(story_id, story_version, story_hash, variant, origin, day) "
+                    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    legacy,
+                ).fetchone()
         found[key] = int(row[0])
     return found
+
+
+def _has_language(conn: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` has the language column (the log's schema is at ``m006`` or later)."""
+    return any(row[1] == "language" for row in conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _fan_out(by_cohort: Iterable[CohortKey]) -> Iterator[tuple[CohortKey, CohortKey]]:
     """Each day cohort with its all-days cohort."""
     for key in by_cohort:
-        yield key, (key[0], key[1], key[2], key[3], key[4], "")
+        yield key, (key[0], key[1], key[2], key[3], key[4], key[5], "")
 
 
 def _by_cohort_id(
@@ -538,7 +601,7 @@ _ADD_TOTALS = (
 )
 
 
-def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
+def write_deltas(conn: sqlite3.Connection, deltas: Deltas, *, languages: bool = True) -> None:
     """Add ``deltas`` to the roll-up tables (inside the caller's transaction)."""
     keys = {
         k
@@ -548,7 +611,7 @@ def write_deltas(conn: sqlite3.Connection, deltas: Deltas) -> None:
     }
     if not keys:
         return
-    ids = _cohort_ids(conn, sorted(keys, key=repr))
+    ids = _cohort_ids(conn, sorted(keys, key=repr), languages=languages)
 
     nodes: dict[tuple[int, str], list[int]] = {}
     for cohort_id, changes in _by_cohort_id(ids, deltas.nodes):
@@ -657,7 +720,10 @@ def steps_of(conn: sqlite3.Connection, playthrough: int | None, length: int) -> 
         return []
     track = Track()
     _apply_rows(
-        track, conn.execute(_PRIOR_ROWS, (playthrough, _ALL)), None, ("", None, "", None, "", "")
+        track,
+        conn.execute(_PRIOR_ROWS, (playthrough, _ALL)),
+        None,
+        ("", None, "", None, None, "", ""),
     )
     return track.steps[:length]
 
@@ -670,13 +736,14 @@ _CREATED = re.compile(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+(\w+)", re.IGNO
 
 def derived_ddl() -> list[str]:
     """The statements that create every table the log derives from its events, and only
-    those: the report roll-ups (:data:`ROLLUP_DDL`) and the experiments' units and counts.
+    those: the report roll-ups (:func:`current_rollup_ddl`) and the experiments' units and
+    counts.
     Never ``exposures``, which holds recorded data (:mod:`branching.log.exposures`)."""
     from branching.log.exposures import EXPERIMENT_DDL
 
     derived = ("rollup_experiments", "experiment_units")
     return [
-        *ROLLUP_DDL,
+        *current_rollup_ddl(),
         *(s for s in EXPERIMENT_DDL if any(name in _object(s) for name in derived)),
     ]
 
@@ -707,26 +774,22 @@ def _shape(
     return found
 
 
-_EXPECTED: dict[str, tuple[str, list[tuple[Any, ...]]]] = {}
-
-
-def _expected() -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
-    """Every derived table's and index's shape, as this code creates them."""
-    if not _EXPECTED:
-        scratch = sqlite3.connect(":memory:")
-        try:
-            scratch.execute("CREATE TABLE playthroughs (pk INTEGER PRIMARY KEY)")  # a parent
-            statements = derived_ddl()
-            for statement in statements:
-                scratch.execute(statement)
-            _EXPECTED.update(_shape(scratch, (_object(s) for s in statements)))
-        finally:
-            scratch.close()
-    return _EXPECTED
+@functools.cache
+def _shapes(statements: tuple[str, ...]) -> dict[str, tuple[str, list[tuple[Any, ...]]]]:
+    """The shape of every table and index ``statements`` create, as SQLite reports it."""
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.execute("CREATE TABLE playthroughs (pk INTEGER PRIMARY KEY)")  # a parent
+        for statement in statements:
+            scratch.execute(statement)
+        return _shape(scratch, (_object(s) for s in statements))
+    finally:
+        scratch.close()
 
 
 def _problems(conn: sqlite3.Connection, statements: Sequence[str]) -> list[str]:
-    expected = _expected()
+    """What differs between the tables and indexes ``statements`` create and ``conn``'s."""
+    expected = _shapes(tuple(statements))
     names = [_object(s) for s in statements]
     have = _shape(conn, names)
     problems = []
@@ -786,39 +849,46 @@ def rebuild_rollups(conn: sqlite3.Connection, *, flush_every: int = 20_000) -> i
     afresh first. Reads the events in file order, one playthrough at a time, and writes summed
     changes every ``flush_every`` playthroughs so memory stays bounded on big logs.
     """
-    if _problems(conn, ROLLUP_DDL):
-        _recreate(conn, ROLLUP_DDL)
+    # Migration m004 rebuilds a log whose playthroughs have no language yet (m006 adds it).
+    languages = _has_language(conn, "playthroughs")
+    ddl = current_rollup_ddl() if languages else list(ROLLUP_DDL)
+    if _problems(conn, ddl):
+        _recreate(conn, ddl)
     else:
         for table in ROLLUP_TABLES:
             conn.execute(f"DELETE FROM {table}")
     deltas = Deltas()
     days: dict[int, str] = {}
     playthroughs = conn.execute(
-        "SELECT pk, story_id, story_version, story_hash, variant, origin, started_at, viewer "
-        "FROM playthroughs ORDER BY pk"
+        "SELECT pk, story_id, story_version, story_hash, variant, "
+        + ("language" if languages else "NULL")
+        + ", origin, started_at, viewer FROM playthroughs ORDER BY pk"
     )
     events = conn.cursor().execute(
         "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events ORDER BY playthrough, seq"
     )
     pending_event = next(events, None)
     count = 0
-    for pk, story_id, version, story_hash, variant, origin, started_at, viewer in playthroughs:
+    for row in playthroughs:
+        pk, story_id, version, story_hash, variant, language, origin, started_at, viewer = row
         rows = []
         # Both queries run in pk order: skip the events of playthroughs no longer in the file.
         while pending_event is not None and pending_event[0] <= pk:
             if pending_event[0] == pk:
                 rows.append(pending_event[1:])
             pending_event = next(events, None)
-        cohort = _cohort_key(story_id, version, story_hash, variant, origin, started_at, days)
+        cohort = _cohort_key(
+            story_id, version, story_hash, variant, language, origin, started_at, days
+        )
         track = Track()
         _apply_rows(track, rows, deltas, cohort)
         deltas.viewers[cohort][viewer] += 1
         deltas.count_outcome(cohort, track, example=pk)
         count += 1
         if count % flush_every == 0:
-            write_deltas(conn, deltas)
+            write_deltas(conn, deltas, languages=languages)
             deltas = Deltas()
-    write_deltas(conn, deltas)
+    write_deltas(conn, deltas, languages=languages)
     return count
 
 
@@ -829,7 +899,7 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     keys = {
         r[0]: tuple(r[1:])
         for r in conn.execute(
-            "SELECT id, story_id, story_version, story_hash, variant, origin, day "
+            "SELECT id, story_id, story_version, story_hash, variant, language, origin, day "
             "FROM rollup_cohorts"
         )
     }

@@ -167,6 +167,26 @@ def m005_experiments(db: Database) -> None:
         db.execute(statement)
 
 
+@LOG_SCHEMA.migration
+def m006_playthrough_language(db: Database) -> None:
+    """The language each playthrough was shown in, and roll-up cohorts split by it.
+
+    Playthroughs logged before have no language (``NULL``), and so have the roll-up cohorts
+    built from them: the counts stay exactly as they were, and no rebuild is needed.
+    """
+    db.execute("ALTER TABLE playthroughs ADD COLUMN language TEXT")
+    db.execute("ALTER TABLE rollup_cohorts ADD COLUMN language TEXT")
+    db.execute("DROP INDEX rollup_cohorts_key")
+    db.execute(
+        """
+        CREATE UNIQUE INDEX rollup_cohorts_key ON rollup_cohorts (
+            story_id, ifnull(story_version, char(0)), story_hash, ifnull(variant, char(0)),
+            ifnull(language, char(0)), origin, day
+        )
+        """
+    )
+
+
 SCHEMA_VERSION = LOG_SCHEMA.version
 
 

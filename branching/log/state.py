@@ -66,6 +66,7 @@ FIXED_COLUMNS = (
     "variant",
     "origin",
     "started_at",
+    "language",
 )
 #: Every column of ``playthroughs``, in the field order of :class:`PlaythroughState`, so a row
 #: selected in this order is ``PlaythroughState(*row)``.
@@ -92,6 +93,9 @@ class PlaythroughState:
     variant: str | None
     origin: Origin
     started_at: float
+    #: The language the text was shown in (BCP 47); ``None`` for playthroughs logged before
+    #: the log recorded it.
+    language: str | None = None
     status: PlaythroughStatus = "open"
     updated_at: float = 0.0
     ended_at: float | None = None
@@ -115,6 +119,7 @@ class PlaythroughState:
             variant=info.variant,
             origin=origin,
             started_at=at,
+            language=info.language,
             updated_at=at,
         )
 

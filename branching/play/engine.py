@@ -46,7 +46,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,20 +65,21 @@ from branching.play.events import (
     Recorder,
     Rewound,
 )
+from branching.story import locales
 from branching.story.experiments import story_for_arms
 from branching.story.expressions import (
     MAX_NUMBER,
     EvaluationError,
     ExpressionError,
-    TemplateError,
     Value,
     effect_value,
     evaluate,
     format_value,
     kind_of,
-    template,
 )
 from branching.story.model import ID_PATTERN, VARIABLE_PATTERN, Choice, Ending, Node, Story, Timer
+from branching.story.strings import ending_title, field_prefixes, story_title
+from branching.story.text import Context, TextError, TextEvaluationError, parse_text
 from branching.story.untrusted import printable
 
 #: Monotonic seconds; ``time.monotonic`` unless a test injects a fake.
@@ -87,8 +88,10 @@ Clock = Callable[[], float]
 RecorderFactory = Callable[[str], Recorder]
 SessionStatus = Literal["playing", "ended", "failed", "quit"]
 
-#: ``format`` of the JSON that :meth:`Session.to_json` writes.
-SAVE_FORMAT = "branching-save/1"
+#: ``format`` of the JSON that :meth:`Session.to_json` writes. Version 2 added the sequence
+#: counters of story text; saves of version 1 (without them) still resume.
+SAVE_FORMAT = "branching-save/2"
+READABLE_SAVE_FORMATS = ("branching-save/1", "branching-save/2")
 #: A timer resumed from a save gets at least this long (or its full length, if shorter), so the
 #: viewer has time to read the passage again before the default is taken.
 RESUME_GRACE_SECONDS = 5.0
@@ -178,7 +181,8 @@ class ChoicePoint:
     choices were shown, and what was chosen there.
 
     ``step`` is its index in :attr:`Session.history`; ``label`` names it for the viewer (the
-    node title, or the first words of its text).
+    node title, or the first words of its text). ``counters`` are the sequence counters of
+    story text as they were on entering the node, so going back shows the same words.
     """
 
     step: int
@@ -188,6 +192,15 @@ class ChoicePoint:
     visits: Mapping[str, int]
     choice_id: str
     choice_label: str
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
+def _no_visits(node_id: str) -> int:
+    return 0
+
+
+#: Rendering context of text without blocks (nothing in it is read).
+_PLAIN = Context({}, _no_visits)
 
 
 class _Fault(Exception):
@@ -225,6 +238,13 @@ class Session:
     #: (``None``: unknown, a save written before saves kept it). Saved, so that a resume can
     #: tell whether the log holds more or fewer events than the save knows of.
     event_count: int | None
+    #: The language the text is shown in (BCP 47): the translation's, else the story's.
+    language: str
+    #: Translated strings by context (see :mod:`branching.story.strings`); a string missing
+    #: here is shown in the story's own language.
+    translation: Mapping[str, str]
+    #: How often each sequence in story text was shown (``"cellar/text#0"``: count).
+    counters: dict[str, int]
 
     def __init__(
         self,
@@ -236,8 +256,10 @@ class Session:
         playthrough_id: str | None = None,
         recorder_factory: RecorderFactory | None = None,
         arms: Mapping[str, str] | None = None,
+        language: str | None = None,
+        translation: Mapping[str, str] | None = None,
     ) -> None:
-        self._setup(story, clock, timers, recorder_factory, arms)
+        self._setup(story, clock, timers, recorder_factory, arms, language, translation)
         self.playthrough_id = playthrough_id or new_playthrough_id()
         self.recorder = self._open_recorder(recorder)
         self._reset()
@@ -251,6 +273,8 @@ class Session:
         timers: TimerOptions | None,
         recorder_factory: RecorderFactory | None,
         arms: Mapping[str, str] | None,
+        language: str | None = None,
+        translation: Mapping[str, str] | None = None,
     ) -> None:
         self.arms = {
             experiment_id: arms[experiment_id]
@@ -259,10 +283,14 @@ class Session:
             for experiment_id, experiment in story.experiments.items()
         }
         self.story = story_for_arms(story, self.arms)
+        #: The story as written (translations name the words of each arm apart).
+        self._written = story
         self.clock = clock
         self.timers = timers if timers is not None else TimerOptions()
         self.recorder_factory = recorder_factory
         self.resume_notes = []
+        self.translation = translation if translation is not None else {}
+        self.language = language or story.language or locales.DEFAULT_LANGUAGE
 
     def _open_recorder(self, recorder: Recorder | None) -> Recorder:
         if recorder is not None:
@@ -277,6 +305,9 @@ class Session:
         self.visits = {}
         self.history = []
         self.exposed = {}
+        self.counters = {}
+        self._entry_counters: dict[str, int] = {}
+        self._text = ""
         self.status = "playing"
         self.ending = None
         self.fault = None
@@ -303,8 +334,26 @@ class Session:
         return self._paused_at is not None
 
     def text(self) -> str:
-        """The current node's text with ``{variables}`` interpolated."""
-        return self._render(self.node.text)
+        """The current node's text as shown: translated, its ``{...}`` blocks rendered.
+
+        Rendered once on entering the node (sequences advance then), so asking again gives the
+        same words.
+        """
+        return self._text
+
+    def title(self) -> str | None:
+        """The current node's title, translated."""
+        return self.translated(self._context("title", "title"), self.node.title)
+
+    def story_title(self) -> str:
+        """The story's title, translated."""
+        return self.translated(story_title(), self.story.title) or self.story.title
+
+    def translated(self, context: str, source: str | None) -> str | None:
+        """The translation of the story string ``context`` (its ``source`` when none)."""
+        if source is None:
+            return None
+        return self.translation.get(context, source)
 
     def available_choices(self) -> list[Offer]:
         """The choices offered now (conditions applied), numbered from 1; empty unless playing."""
@@ -335,6 +384,7 @@ class Session:
             story_hash=self.story.content_hash,
             viewer=viewer,
             variant=variant,
+            language=self.language,
         )
 
     # --- Acting ------------------------------------------------------------------------------
@@ -390,10 +440,16 @@ class Session:
         self.node_id = point.node_id
         self.variables = dict(point.variables)
         self.visits = dict(point.visits)
+        self.counters = dict(point.counters)
         self.status = "playing"
         self.ending = None
         self.fault = None
         self._record(Rewound(from_node=from_node, to_node=point.node_id, step=step))
+        try:
+            self._render_text()
+        except _Fault as fault:
+            self._fail(str(fault))
+            return
         self._show_choices()
 
     def restart(self) -> None:
@@ -436,11 +492,54 @@ class Session:
     def _visit_count(self, node_id: str) -> int:
         return self.visits.get(node_id, 0)
 
-    def _render(self, text: str) -> str:
+    def _render(self, key: str, source: str, what: str) -> str:
+        """The string ``key`` (its translation, else ``source``) with its blocks rendered.
+
+        Raises _Fault when a block fails on the current values.
+        """
+        text = self.translation.get(key, source)
         try:
-            return template(text).render(self.variables)
-        except TemplateError:  # only for stories built without the loader's checks
-            return text
+            parsed = parse_text(text)
+        except TextError:
+            if text is source:  # only for stories built without the loader's checks
+                return source
+            text = source  # a broken translation: the loader drops these; be safe anyway
+            try:
+                parsed = parse_text(text)
+            except TextError:
+                return source
+        if parsed.plain:
+            return parsed.render(_PLAIN)
+        context = Context(
+            self.variables,
+            self._visit_count,
+            language=self.language if text is not source else self._source_language,
+            counters=self.counters,
+            key=key,
+            seed=self.playthrough_id,
+        )
+        try:
+            return parsed.render(context)
+        except TextEvaluationError as exc:
+            raise _Fault(f"{what} failed: {exc}") from None
+
+    def _context(self, field: str, rest: str) -> str:
+        """The translation context of the current node's ``field`` (``text``, ``title``,
+        ``choices``) as this viewer's arms show it, then ``rest``."""
+        node = self._written.nodes.get(self.node_id)
+        if node is None or not node.variants:
+            return f"node/{self.node_id}/{rest}"
+        return f"{field_prefixes(node, self.node_id, self.arms)[field]}/{rest}"
+
+    @property
+    def _source_language(self) -> str:
+        return self.story.language or locales.DEFAULT_LANGUAGE
+
+    def _render_text(self) -> None:
+        """Render the current node's text, remembering the counters it started from."""
+        self._entry_counters = dict(self.counters)
+        self._text = ""
+        self._text = self._render(self._context("text", "text"), self.node.text, "the text")
 
     def _elapsed(self) -> float:
         now = self._paused_at if self._paused_at is not None else self.clock()
@@ -452,6 +551,7 @@ class Session:
         node = self.node
         try:
             self.variables = self._apply(node.set, "on entering the node")
+            self._render_text()
         except _Fault as fault:
             self._record(NodeEntered(node_id))
             self._fail(str(fault))
@@ -505,11 +605,16 @@ class Session:
                         raise _Fault(f"{where} gave {format_value(shown)!r}, not true or false")
                     if not shown:
                         continue
+                label = self._render(
+                    self._context("choices", f"choice/{choice.key}/label"),
+                    choice.label,
+                    f'the label of choice "{choice.key}"',
+                )
                 offers.append(
                     Offer(
                         choice=choice,
                         id=choice.key,
-                        label=self._render(choice.label),
+                        label=label,
                         number=len(offers) + 1,
                         default=timer is not None and choice.key == timer.default,
                     )
@@ -544,6 +649,7 @@ class Session:
             visits=dict(self.visits),
             choice_id=offer.id,
             choice_label=offer.label,
+            counters=self._entry_counters,
         )
         self._record(ChoiceMade(node_id, offer.id, offer.choice.to, decision_ms, timed_out))
         try:
@@ -556,9 +662,9 @@ class Session:
         self._enter(offer.choice.to)
 
     def _point_label(self) -> str:
-        node = self.node
-        if node.title:
-            return node.title
+        title = self.title()
+        if title:
+            return title
         words = self.text().split()
         label = " ".join(words[:LABEL_WORDS])
         if len(label) > LABEL_CHARS:
@@ -569,11 +675,16 @@ class Session:
 
     def _end(self) -> None:
         info = self.node.ending_info or Ending(title=None)
-        self.ending = Ending(title=info.title or self.node.title, kind=info.kind)
+        source = info.title or self.node.title
+        shown = (
+            self.translated(ending_title(self.node_id), info.title) if info.title else self.title()
+        )
+        self.ending = Ending(title=shown, kind=info.kind)
         self.status = "ended"
         self._offers = []
         self._timer_total = None
-        self._record(EndingReached(self.node_id, self.ending.title, self.ending.kind))
+        # The log keeps the story's own title, so reports read the same in every language.
+        self._record(EndingReached(self.node_id, source, self.ending.kind))
 
     def _fail(self, message: str) -> None:
         self.fault = f'node "{self.node_id}": {message}'
@@ -742,6 +853,8 @@ class Session:
             "node": self.node_id,
             "variables": dict(self.variables),
             "visits": dict(self.visits),
+            # As on entering the node: resuming renders its text and labels from them again.
+            "counters": dict(self._entry_counters),
             "history": [
                 {
                     "node": point.node_id,
@@ -750,6 +863,7 @@ class Session:
                     "choice_label": point.choice_label,
                     "variables": dict(point.variables),
                     "visits": dict(point.visits),
+                    "counters": dict(point.counters),
                 }
                 for point in self.history
             ],
@@ -779,6 +893,8 @@ class Session:
         timers: TimerOptions | None = None,
         recorder_factory: RecorderFactory | None = None,
         arms: Mapping[str, str] | None = None,
+        language: str | None = None,
+        translation: Mapping[str, str] | None = None,
     ) -> Session:
         """Resume a saved playthrough of ``story``, adapting it if the story changed since.
 
@@ -825,6 +941,7 @@ class Session:
                     visits=_adapt_visits(story, saved.visits),
                     choice_id=saved.choice,
                     choice_label=saved.choice_label,
+                    counters=dict(saved.counters),
                 )
             )
         if dropped:
@@ -847,7 +964,15 @@ class Session:
             )
 
         session = cls.__new__(cls)
-        session._setup(story, clock, timers, recorder_factory, {**(arms or {}), **save.arms})
+        session._setup(
+            story,
+            clock,
+            timers,
+            recorder_factory,
+            {**(arms or {}), **save.arms},
+            language,
+            translation,
+        )
         session.playthrough_id = save.playthrough
         session.recorder = session._open_recorder(recorder)
         session._reset()
@@ -862,9 +987,16 @@ class Session:
             for experiment, arm in save.exposed.items()
             if session.arms.get(experiment) == arm
         }
+        session.counters = dict(save.counters)
         if fallback is not None:
             session.rewind(fallback.step)
-        elif story.nodes[save.node].is_ending:
+            return session
+        try:
+            session._render_text()
+        except _Fault as fault:
+            session._fail(str(fault))
+            return session
+        if story.nodes[save.node].is_ending:
             notes.append("The story now ends here.")
             session._end()
         else:
@@ -978,6 +1110,9 @@ class _SavedStory(_SaveModel):
     hash: _Text
 
 
+_Counters = dict[_Text, _Count]
+
+
 class _SavedPoint(_SaveModel):
     node: _Id
     label: _Text
@@ -985,15 +1120,17 @@ class _SavedPoint(_SaveModel):
     choice_label: _Text
     variables: dict[_Name, _Scalar]
     visits: dict[_Id, _Count]
+    counters: _Counters = Field(default_factory=dict)
 
 
 class _Save(_SaveModel):
-    format: Literal["branching-save/1"]
+    format: Literal["branching-save/1", "branching-save/2"]
     story: _SavedStory
     playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
     node: _Id
     variables: dict[_Name, _Scalar]
     visits: dict[_Id, _Count]
+    counters: _Counters = Field(default_factory=dict)
     history: list[_SavedPoint]
     elapsed: _Seconds = 0.0
     #: In story seconds, as the timer's own ``seconds`` (at most 2^53).
@@ -1009,7 +1146,7 @@ def _parse_save(data: Any) -> _Save:
     if not isinstance(data, dict):
         raise ResumeError("this is not a branching save (expected a JSON object)")
     found = data.get("format")
-    if found != SAVE_FORMAT:
+    if found not in READABLE_SAVE_FORMATS:
         if not isinstance(found, str):
             raise ResumeError(f'this is not a branching save (no "format": "{SAVE_FORMAT}")')
         # Quoted from the file: one line, escaped, and short.

@@ -105,6 +105,8 @@ class PlaythroughInfo:
     story_hash: str
     viewer: str
     variant: str | None = None
+    #: The language the text was shown in (BCP 47), ``None`` when not known (older logs).
+    language: str | None = None
 
 
 class Recorder(Protocol):

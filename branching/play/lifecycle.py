@@ -114,6 +114,8 @@ def start_session(
     confirm: Callable[[str], bool | None],
     arms: Mapping[str, str] | None = None,
     logged: LoggedEvents | None = None,
+    language: str | None = None,
+    translation: Mapping[str, str] | None = None,
 ) -> tuple[Session, bool]:
     """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
 
@@ -129,7 +131,16 @@ def start_session(
         try:
             saved = store.load(story.id, viewer)
             if saved is not None:
-                session, resumed = resume(story, saved, timers, recorder_for, logged, arms=arms)
+                session, resumed = resume(
+                    story,
+                    saved,
+                    timers,
+                    recorder_for,
+                    logged,
+                    arms=arms,
+                    language=language,
+                    translation=translation,
+                )
                 kept = {
                     f"{experiment}={arm}"
                     for experiment, arm in session.arms.items()
@@ -146,7 +157,15 @@ def start_session(
             say(f"Your saved playthrough cannot be continued: {exc}.")
             if not confirm("Start a new playthrough?"):
                 raise SaveKept("Nothing changed; your save is kept.") from None
-    return Session(story, timers=timers, recorder_factory=recorder_for, arms=arms), False
+    session = Session(
+        story,
+        timers=timers,
+        recorder_factory=recorder_for,
+        arms=arms,
+        language=language,
+        translation=translation,
+    )
+    return session, False
 
 
 def _counted(events: Sequence[Event]) -> int:
@@ -166,6 +185,8 @@ def resume(
     logged: LoggedEvents | None,
     *,
     arms: Mapping[str, str] | None = None,
+    language: str | None = None,
+    translation: Mapping[str, str] | None = None,
 ) -> tuple[Session, bool]:
     """Resume a save so that it and the choice log agree; says whether it resumed.
 
@@ -187,7 +208,14 @@ def resume(
     """
     held = MemoryRecorder()  # what the resume itself records (a changed story), until attached
     session = Session.from_json(
-        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+        story,
+        saved,
+        timers=timers,
+        recorder=held,
+        recorder_factory=recorder_for,
+        arms=arms,
+        language=language,
+        translation=translation,
     )
     pid = session.playthrough_id
     in_log = logged(pid) if logged is not None else None
@@ -219,12 +247,26 @@ def resume(
     ahead = len(in_log) - expected
     held = MemoryRecorder()
     rebuilt = Session.from_json(
-        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+        story,
+        saved,
+        timers=timers,
+        recorder=held,
+        recorder_factory=recorder_for,
+        arms=arms,
+        language=language,
+        translation=translation,
     )
     try:
         extra = rebuilt.follow(in_log[expected:], pending=held.events)
     except Diverged as exc:
-        fresh = Session(story, timers=timers, recorder_factory=recorder_for, arms=arms)
+        fresh = Session(
+            story,
+            timers=timers,
+            recorder_factory=recorder_for,
+            arms=arms,
+            language=language,
+            translation=translation,
+        )
         fresh.resume_notes.append(
             f"Your save does not match the choice log, which records {_events(ahead)} more "
             f"of that playthrough ({exc.reason}): a new playthrough starts."

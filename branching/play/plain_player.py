@@ -82,7 +82,7 @@ class PlainPlayer:
         session = self.session
         if header:
             story = session.story
-            self.say(story.title + (f", by {story.author}" if story.author else ""))
+            self.say(session.story_title() + (f", by {story.author}" if story.author else ""))
         if resumed:
             self.say("Continuing your saved playthrough (type r to start over).")
         for note in session.resume_notes:
@@ -121,8 +121,9 @@ class PlainPlayer:
         """The passage's title and its words (Markdown read as words), framed by blank lines."""
         session = self.session
         self.say()
-        if session.node.title:
-            self.say(session.node.title)
+        title = session.title()
+        if title:
+            self.say(title)
         text = markdown_to_plain(session.text()).strip()
         if text:
             self.say(text)

@@ -14,23 +14,17 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from branching.story import locales
 from branching.story.experiment_checks import (
     check_arm_graphs,
     check_declarations,
     check_variants,
     declared_experiments,
 )
-from branching.story.expressions import (
-    ExpressionError,
-    Kind,
-    TemplateError,
-    check,
-    in_range,
-    kind_of,
-    parse,
-    template,
-)
+from branching.story.expressions import Kind, in_range, kind_of
 from branching.story.problems import Problem, pointer
+from branching.story.suggestions import Suggestions
+from branching.story.text_checks import TextFinding, check_text, expression_findings
 from branching.story.untrusted import BIDI_CONTROL, CONTROL, LONE_SURROGATE
 
 # Cheap tests on the file before any walk of the parsed data. C0 characters must be escaped in
@@ -46,8 +40,6 @@ _ESCAPED_CONTROL_BYTES = re.compile(_ESCAPED_CONTROL.pattern.encode())
 # Raw C1 characters, and raw bidi controls (U+202A-202E, U+2066-2069 in UTF-8).
 _RAW_C1 = re.compile(rb"\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _RAW_C1_TEXT = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-_DESCRIBED = {"bool": "true or false", "number": "a number", "string": "a string"}
 
 #: A problem before it is placed: (code, message).
 _Finding = tuple[str, str]
@@ -82,8 +74,27 @@ def check_story(
         for name, value in variables.items():
             if _out_of_range(value):
                 problems.append(_range_problem(value, pointer("variables", name), None))
+    language = raw.get("language")
+    if language is None:
+        language = locales.DEFAULT_LANGUAGE
+    elif isinstance(language, str):
+        try:
+            locales.check_language(language)
+        except locales.LanguageError as exc:
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown-language",
+                    f"{exc}; use a BCP 47 tag such as en, fr or pt-BR",
+                    "/language",
+                )
+            )
+            language = locales.DEFAULT_LANGUAGE
+    else:
+        language = locales.DEFAULT_LANGUAGE  # the schema reports it
+
     start = raw.get("start")
-    checker = _Checker(nodes, kinds, problems)
+    checker = _Checker(nodes, kinds, problems, language, warnings=warnings)
     if isinstance(start, str) and start not in nodes:
         problems.append(
             Problem(
@@ -130,11 +141,19 @@ class _Checker:
     """One pass over the nodes: problems, plus what the graph warnings need."""
 
     def __init__(
-        self, nodes: Mapping[str, Any], kinds: Mapping[str, Kind], problems: list[Problem]
+        self,
+        nodes: Mapping[str, Any],
+        kinds: Mapping[str, Kind],
+        problems: list[Problem],
+        language: str = locales.DEFAULT_LANGUAGE,
+        *,
+        warnings: bool = True,
     ) -> None:
+        self.warnings = warnings
         self.nodes = nodes
         self.kinds = kinds
         self.problems = problems
+        self.language = language
         self.index = {node_id: position for position, node_id in enumerate(nodes)}
         #: Successors of each node by position (targets that exist; repeats allowed).
         self.successors: list[list[int]] = []
@@ -147,7 +166,7 @@ class _Checker:
         # Verdicts depend only on the source and the story, and stories repeat their conditions
         # and effects thousands of times.
         self._expressions: dict[tuple[str, Kind | None, str], list[_Finding]] = {}
-        self._templates: dict[str, list[_Finding]] = {}
+        self._texts: dict[str, list[TextFinding]] = {}
         self._effects: dict[tuple[str, type, Any], list[_Finding]] = {}
 
     # --- Per node ----------------------------------------------------------------------------
@@ -186,7 +205,7 @@ class _Checker:
             )
         text = node.get("text")
         if text.__class__ is str and ("{" in text or "}" in text):
-            self._place(self.template(text), node_id, "text")
+            self._place_text(self.text(text), node_id, "text")
         effects = node.get("set")
         if effects and isinstance(effects, dict):
             self.effects(effects, node_id, ("set",))
@@ -232,7 +251,7 @@ class _Checker:
                         keys[key] = position
                 label = choice.get("label")
                 if label.__class__ is str and ("{" in label or "}" in label):
-                    self._place(self.template(label), node_id, "choices", position, "label")
+                    self._place_text(self.text(label), node_id, "choices", position, "label")
                 size = len(choice)
                 if size == 2 or (size == 3 and "id" in choice):
                     continue  # only label, to (and id): most choices stop here
@@ -266,8 +285,8 @@ class _Checker:
 
     def node_problems(self, node_id: str, node: Mapping[str, Any]) -> list[Problem]:
         """The problems of one node's data on its own (a node as an experiment arm sees it)."""
-        alone = _Checker(self.nodes, self.kinds, [])
-        alone._expressions, alone._templates = self._expressions, self._templates
+        alone = _Checker(self.nodes, self.kinds, [], self.language, warnings=self.warnings)
+        alone._expressions, alone._texts = self._expressions, self._texts
         alone._effects = self._effects
         alone.node(node_id, node)
         return alone.problems
@@ -280,20 +299,36 @@ class _Checker:
             for node_id in self.nodes
         ]
 
+    def _place_text(self, found: list[TextFinding], node_id: str, *parts: str | int) -> None:
+        if found:
+            path = _at(node_id, *parts)
+            self.problems.extend(
+                Problem(f.severity, f.code, f.message, path, node_id, offset=f.offset)
+                for f in found
+                if self.warnings or f.severity == "error"
+            )
+
     # --- Cached verdicts ---------------------------------------------------------------------
 
-    def template(self, text: str) -> list[_Finding]:
-        found = self._templates.get(text)
+    def text(self, text: str) -> list[TextFinding]:
+        found = self._texts.get(text)
         if found is None:
-            found = self._templates[text] = _check_template(text, self.kinds, self._suggestions)
+            found = self._texts[text] = check_text(
+                text, self.kinds, self.nodes, self.language, self._suggestions
+            )
         return found
 
     def expression(self, source: str, wanted: Kind | None, what: str) -> list[_Finding]:
         key = (source, wanted, what)
         found = self._expressions.get(key)
         if found is None:
-            found = self._expressions[key] = _check_expression(
-                source, self.nodes, self.kinds, self._suggestions, wanted=wanted, what=what
+            found = self._expressions[key] = expression_findings(
+                source,
+                self.kinds,
+                self.nodes,
+                wanted=wanted,
+                what=what,
+                suggestions=self._suggestions,
             )
         return found
 
@@ -430,85 +465,6 @@ def _range_problem(value: Any, path: str, node_id: str | None) -> Problem:
     return Problem("error", code, message, path, node_id)
 
 
-class Suggestions:
-    """The nearest existing id or variable for a misspelt one, as field names get in the loader.
-
-    Lookups are cached. Each misspelt name is compared with every id (difflib) while that
-    stays cheap; past a budget for the whole story (a file full of broken links, each compared
-    with thousands of ids, was quadratic: 4,000 of them took 80 s), candidates are first
-    narrowed to those one edit (deletion, insertion, substitution or swap) away through an index
-    of their one-character deletions, so the check stays linear in the story.
-
-    >>> hint = Suggestions({"cellar": {}, "hall": {}}, {"gold": "number"})
-    >>> hint.node("celar"), hint.node("zzz")
-    ('; did you mean "cellar"?', '')
-    >>> hint.variable("gld", "declare it")
-    'did you mean "gold"? (or declare it)'
-    """
-
-    #: Characters compared (name length x pool size, summed) before lookups use the index.
-    BUDGET = 2_000_000
-    #: Ids longer than this are not indexed (their deletions would cost length squared).
-    INDEXED_LENGTH = 64
-    #: At most this many candidates from the index are compared for one name.
-    CANDIDATES = 50
-    CUTOFF = 0.75
-
-    def __init__(self, nodes: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
-        self._pools: dict[str, list[str]] = {"node": list(nodes), "variable": list(kinds)}
-        self._sizes = {kind: sum(map(len, pool)) for kind, pool in self._pools.items()}
-        self._deletions: dict[str, dict[str, list[str]]] = {}
-        self._cache: dict[tuple[str, str], str | None] = {}
-        self._spent = 0
-
-    def node(self, name: str) -> str:
-        found = self._nearest("node", name)
-        return f'; did you mean "{found}"?' if found else ""
-
-    def variable(self, name: str, otherwise: str) -> str:
-        """``did you mean "gold"? (or OTHERWISE)``, or just ``OTHERWISE``."""
-        found = self._nearest("variable", name)
-        return f'did you mean "{found}"? (or {otherwise})' if found else otherwise
-
-    def _nearest(self, kind: str, name: str) -> str | None:
-        key = (kind, name)
-        if key not in self._cache:
-            import difflib
-
-            pool = self._candidates(kind, name)
-            close = difflib.get_close_matches(name, pool, n=1, cutoff=self.CUTOFF)
-            self._cache[key] = close[0] if close else None
-        return self._cache[key]
-
-    def _candidates(self, kind: str, name: str) -> list[str]:
-        pool = self._pools[kind]
-        cost = len(name) * len(pool) + self._sizes[kind]
-        if self._spent + cost <= self.BUDGET:
-            self._spent += cost
-            return pool
-        if len(name) > self.INDEXED_LENGTH:
-            return []
-        index = self._deletions.get(kind)
-        if index is None:
-            index = self._deletions[kind] = {}
-            for known in pool:
-                if len(known) <= self.INDEXED_LENGTH:
-                    for variant in _one_deleted(known):
-                        index.setdefault(variant, []).append(known)
-        found: dict[str, None] = {}
-        for variant in _one_deleted(name):
-            for known in index.get(variant, ())[: self.CANDIDATES]:
-                found[known] = None
-            if len(found) >= self.CANDIDATES:
-                break
-        return list(found)
-
-
-def _one_deleted(word: str) -> set[str]:
-    """``word`` and every string made by deleting one of its characters."""
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
 def _check_timer(
     node_id: str, timer: dict[str, Any], keys: Mapping[str, int], is_ending: bool
 ) -> Iterator[Problem]:
@@ -545,72 +501,6 @@ def _check_timer(
             _at(node_id, "timer"),
             node_id,
         )
-
-
-def _check_template(
-    text: str, kinds: Mapping[str, Kind], suggestions: Suggestions
-) -> list[_Finding]:
-    try:
-        parsed = template(text)
-    except TemplateError as exc:
-        return [("interpolation", f"{exc} (at character {exc.offset + 1})")]
-    return [
-        (
-            "undefined-variable",
-            f"{{{name}}} names no variable; "
-            + suggestions.variable(name, 'declare it in "variables"'),
-        )
-        for name in sorted(parsed.variables - kinds.keys())
-    ]
-
-
-def _check_expression(
-    source: str,
-    nodes: Mapping[str, Any],
-    kinds: Mapping[str, Kind],
-    suggestions: Suggestions,
-    *,
-    wanted: Kind | None,
-    what: str = "condition",
-) -> list[_Finding]:
-    try:
-        expr = parse(source)
-    except ExpressionError as exc:
-        return [("expression-syntax", f"{exc}: {source[:80]}")]
-    found: list[_Finding] = []
-    undefined = sorted(expr.variables - kinds.keys())
-    for name in undefined:
-        found.append(
-            (
-                "undefined-variable",
-                f'"{name}" is not a variable of this story; '
-                + suggestions.variable(name, 'declare it in "variables"'),
-            )
-        )
-    for target in sorted(expr.nodes):
-        if target not in nodes:
-            found.append(
-                (
-                    "unknown-node-in-visits",
-                    f'visits("{target}") names no node' + suggestions.node(target),
-                )
-            )
-    if undefined:
-        return found
-    try:
-        kind = check(expr, kinds)
-    except ExpressionError as exc:
-        found.append(("type-error", f"{exc}: {source[:80]}"))
-        return found
-    if wanted is not None and kind is not None and kind != wanted:
-        found.append(
-            (
-                "type-error",
-                f"this {what} gives {_DESCRIBED[kind]}, "
-                f"but {_DESCRIBED[wanted]} is needed: {source[:80]}",
-            )
-        )
-    return found
 
 
 # --- Control characters ----------------------------------------------------------------------

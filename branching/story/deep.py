@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from branching.story import locales
 from branching.story.expressions import (
     Binary,
     EvaluationError,
@@ -55,6 +56,15 @@ from branching.story.expressions import (
 )
 from branching.story.model import Choice, Node, Story
 from branching.story.problems import Problem, pointer
+from branching.story.text import (
+    Conditional,
+    Context,
+    Print,
+    Text,
+    TextError,
+    TextEvaluationError,
+    parse_text,
+)
 
 #: Default bound on explored states (``--max-states``).
 MAX_STATES = 100_000
@@ -83,10 +93,11 @@ class DeepResult:
 class _Fault(Exception):
     """A run-time failure at a place in the story (the engine would stop with "failed")."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, offset: int | None = None) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
+        self.offset = offset
 
 
 def explore(story: Story, *, max_states: int = MAX_STATES, skip: Iterable[str] = ()) -> DeepResult:
@@ -140,6 +151,21 @@ class _Explorer:
         self.slots = [slot_of.get(node_id) for node_id in self.ids]
         self.table = _VisitTable(slot_of, cap)
         self.found: dict[tuple[str, str], Problem] = {}
+        self.language = story.language or locales.DEFAULT_LANGUAGE
+        #: Each node's text and choice labels, parsed, when they hold blocks (else None).
+        self.texts = [_blocks(node.text) for node in self.nodes]
+        self.labels = [[_blocks(c.label) for c in node.choices or ()] for node in self.nodes]
+
+    def render(self, text: Text, state: _State, path: str, what: str) -> None:
+        """Evaluate every part of ``text`` that could show in ``state`` (all alternatives)."""
+        variables = dict(zip(self.names, state[1], strict=True))
+        context = Context(
+            variables, self.table.counter(state[2]), language=self.language, every=True
+        )
+        try:
+            text.render(context)
+        except TextEvaluationError as exc:
+            raise _Fault(path, f"{what} fails: {exc}", exc.offset) from None
 
     # --- Moves -------------------------------------------------------------------------------
 
@@ -230,10 +256,19 @@ class _Explorer:
             reached[position] = 1
             node = self.nodes[position]
             node_id = self.ids[position]
-            if node.is_ending:
-                continue
             try:
+                text = self.texts[position]
+                if text is not None:
+                    self.render(text, state, pointer("nodes", node_id, "text"), "the text")
+                if node.is_ending:
+                    continue
                 offered = self.offers(state)
+                labels = self.labels[position]
+                for index in offered:
+                    label = labels[index]
+                    if label is not None:
+                        path = pointer("nodes", node_id, "choices", index, "label")
+                        self.render(label, state, path, "the label")
             except _Fault as fault:
                 self.report("deep-runtime-error", fault, node_id, state, parents)
                 continue
@@ -319,7 +354,7 @@ class _Explorer:
         if state is not None:
             detail = f" ({self._describe(state, parents, choice)})"
         self.found[(code, fault.path)] = Problem(
-            "error", code, fault.message + detail, fault.path, node_id
+            "error", code, fault.message + detail, fault.path, node_id, offset=fault.offset
         )
 
     def _describe(
@@ -396,6 +431,17 @@ class _VisitTable:
         return counter
 
 
+def _blocks(source: str) -> Text | None:
+    """``source`` parsed, when it has blocks to evaluate."""
+    if "{" not in source:
+        return None
+    try:
+        text = parse_text(source)
+    except TextError:  # the plain checks report it
+        return None
+    return None if text.plain else text
+
+
 def _step(choice: Choice) -> str:
     """A choice as a step of an example play: its label, quoted and shortened."""
     label = " ".join(choice.label.split())
@@ -429,10 +475,24 @@ def _visit_tracking(story: Story) -> tuple[list[str], int]:
 def _expressions(story: Story) -> Iterable[str]:
     for node in story.nodes.values():
         yield from (value for value in node.set.values() if isinstance(value, str))
+        yield from _text_expressions(node.text)
         for choice in node.choices or ():
             if choice.if_ is not None:
                 yield choice.if_
             yield from (value for value in choice.set.values() if isinstance(value, str))
+            yield from _text_expressions(choice.label)
+
+
+def _text_expressions(source: str) -> Iterable[str]:
+    """The expressions in a text's blocks (printed values and conditions)."""
+    text = _blocks(source)
+    if text is None:
+        return
+    for block in text.blocks():
+        if isinstance(block, Print):
+            yield block.expr.source
+        elif isinstance(block, Conditional):
+            yield block.condition.source
 
 
 def _numbers(tree: ExprTree) -> list[float]:

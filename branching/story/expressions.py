@@ -1,4 +1,4 @@
-"""The expression language of ``if`` conditions and ``set`` effects, and text interpolation.
+"""The expression language of ``if`` conditions, ``set`` effects and blocks in story text.
 
 A small, closed language: numbers, strings, ``true``/``false``, variable names,
 ``visits("node")``, ``not``/``and``/``or``, comparisons, ``+ - * / %`` and parentheses. It is
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, TypeAlias
 
@@ -359,6 +359,26 @@ def parse(source: str) -> Expr:
     return expr
 
 
+def canonical(expr: Expr | ExprTree) -> str:
+    """An expression written one way only, whatever its spacing and parentheses: two
+    expressions with the same canonical form mean the same.
+
+    >>> canonical(parse("gold>3 and (not cursed)")) == canonical(parse("(gold > 3) and not cursed"))
+    True
+    """
+    tree = expr.tree if isinstance(expr, Expr) else expr
+    if isinstance(tree, Lit):
+        value = tree.value
+        return repr(value) if isinstance(value, str) else str(value).lower()
+    if isinstance(tree, Var):
+        return tree.name
+    if isinstance(tree, VisitsCall):
+        return f"visits({tree.node!r})"
+    if isinstance(tree, Unary):
+        return f"({tree.op} {canonical(tree.operand)})"
+    return f"({canonical(tree.left)} {tree.op} {canonical(tree.right)})"
+
+
 # --- Types -----------------------------------------------------------------------------------
 
 
@@ -592,77 +612,6 @@ def effect_value(value: Value, variables: Mapping[str, Value], visits: Visits) -
     if isinstance(value, str):
         return evaluate(value, variables, visits)
     return value
-
-
-# --- Interpolation ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """Text split into literal parts and ``{variable}`` references."""
-
-    parts: tuple[str | Var, ...]
-    variables: frozenset[str] = field(default_factory=frozenset)
-
-    def render(self, variables: Mapping[str, Value]) -> str:
-        return "".join(
-            part if isinstance(part, str) else format_value(variables.get(part.name, ""))
-            for part in self.parts
-        )
-
-
-class TemplateError(ValueError):
-    """A malformed ``{...}`` in text; ``offset`` is 0-based within the text."""
-
-    def __init__(self, message: str, offset: int) -> None:
-        super().__init__(message)
-        self.offset = offset
-
-
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-@lru_cache(maxsize=65536)
-def template(text: str) -> Template:
-    """Parse text with ``{variable}`` placeholders; ``{{`` and ``}}`` stand for braces.
-
-    >>> template("You have {gold} coins {{not a variable}}").render({"gold": 3})
-    'You have 3 coins {not a variable}'
-    >>> template("a { b")
-    Traceback (most recent call last):
-    ...
-    branching.story.expressions.TemplateError: '{' is not closed; write {{ for a literal brace
-    """
-    if "{" not in text and "}" not in text:
-        return Template((text,))
-    parts: list[str | Var] = []
-    names: set[str] = set()
-    position = 0
-    for match in _PLACEHOLDER.finditer(text):
-        parts.append(text[position : match.start()])
-        position = match.end()
-        token = match.group()
-        if token in ("{{", "}}"):
-            parts.append(token[0])
-        elif token == "{":
-            raise TemplateError("'{' is not closed; write {{ for a literal brace", match.start())
-        elif token == "}":
-            raise TemplateError(
-                "'}' has no opening '{'; write }} for a literal brace", match.start()
-            )
-        else:
-            name = (match.group(1) or "").strip()
-            if not _NAME.fullmatch(name) or name in KEYWORDS:
-                raise TemplateError(
-                    f"{{{match.group(1)}}} is not a variable name; "
-                    "write {{ and }} for literal braces",
-                    match.start(),
-                )
-            parts.append(Var(name, match.start() + 1))
-            names.add(name)
-    parts.append(text[position:])
-    return Template(tuple(part for part in parts if part != ""), frozenset(names))
 
 
 def format_value(value: Value) -> str:

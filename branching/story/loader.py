@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -440,10 +441,32 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         parts = tuple(unescape_pointer(problem.path))
         for size in range(len(parts) + 1):
             wanted.add(parts[:size])
-    offsets = value_offsets(text, wanted)
+    try:
+        offsets = value_offsets(text, wanted)
+    except (RecursionError, ValueError, IndexError):  # not the JSON we parsed: leave unlocated
+        return problems
+    # Where each problem points: its value (object members: the key), or a character inside
+    # a string value when the problem has an ``offset`` (a block in story text).
+    targets: list[int | None] = []
+    for problem in problems:
+        if problem.line is not None:
+            targets.append(None)
+            continue
+        full = tuple(unescape_pointer(problem.path))
+        parts = full
+        while parts and parts not in offsets:
+            parts = parts[:-1]
+        if parts not in offsets:
+            targets.append(None)
+            continue
+        target = offsets[parts]
+        if problem.offset is not None and parts == full:
+            inner = _inside_string(text, target, problem.offset)
+            target = target if inner is None else inner
+        targets.append(target)
     places: dict[int, tuple[int, int]] = {}
     line, last_newline, position = 1, -1, 0
-    for offset in sorted(set(offsets.values())):
+    for offset in sorted({t for t in targets if t is not None}):
         # Count newlines between consecutive offsets: one pass over the text in all.
         line += text.count("\n", position, offset)
         newline = text.rfind("\n", position, offset)
@@ -452,13 +475,82 @@ def locate(text: str, problems: list[Problem]) -> list[Problem]:
         places[offset] = (line, offset - last_newline)
         position = offset
     located: list[Problem] = []
-    for problem in problems:
-        if problem.line is not None:
-            located.append(problem)
-            continue
-        parts = tuple(unescape_pointer(problem.path))
-        while parts and parts not in offsets:
-            parts = parts[:-1]
-        place = places.get(offsets[parts]) if parts in offsets else None
+    for problem, spot in zip(problems, targets, strict=True):
+        place = None if spot is None else places.get(spot)
         located.append(problem if place is None else problem.located(*place))
     return located
+
+
+def line_numbers(text: str, paths: list[str]) -> dict[str, int]:
+    """The line of each JSON pointer's value in ``text`` (object members: their key's line).
+
+    >>> line_numbers('{"a": 1,\\n "b": {"c": 2}}', ["/b/c", "/a", "/x"])
+    {'/a': 1, '/b/c': 2}
+    """
+    wanted: set[tuple[str, ...]] = set()
+    for path in paths:
+        parts = tuple(unescape_pointer(path))
+        for size in range(len(parts) + 1):
+            wanted.add(parts[:size])
+    try:
+        offsets = value_offsets(text, wanted)
+    except (RecursionError, ValueError, IndexError):
+        return {}
+    found = sorted(
+        (offsets[parts], path)
+        for path in paths
+        if (parts := tuple(unescape_pointer(path))) in offsets and parts
+    )
+    lines: dict[str, int] = {}
+    line, position = 1, 0
+    for offset, path in found:
+        line += text.count("\n", position, offset)
+        position = offset
+        lines[path] = line
+    return lines
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _inside_string(text: str, at: int, char: int) -> int | None:
+    r"""The position in ``text`` of the ``char``-th character of the JSON string at ``at``.
+
+    ``at`` is where :func:`value_offsets` put the value: an object member's key, or the value
+    itself. Escapes count as the one character they stand for (a surrogate pair as one).
+
+    >>> text = '{"text": "caf\\u00e9 \\"{x}\\""}'
+    >>> text[_inside_string(text, 1, 7)]
+    'x'
+    """
+    scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+    try:
+        if text[at] != '"':
+            return None
+        _, after = scanstring(text, at + 1)
+        index = _SPACE.match(text, after).end()  # type: ignore[union-attr]
+        if text[index] == ":":  # a key: the string is its value
+            at = _SPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+            if text[at] != '"':
+                return None
+        index, seen = at + 1, 0
+        while seen < char:
+            c = text[index]
+            if c == '"':
+                return None
+            if c == "\\":
+                if text[index + 1] == "u":
+                    code = int(text[index + 2 : index + 6], 16)
+                    index += 6
+                    if 0xD800 <= code < 0xDC00 and text.startswith("\\u", index):
+                        low = int(text[index + 2 : index + 6], 16)
+                        if 0xDC00 <= low < 0xE000:
+                            index += 6
+                else:
+                    index += 2
+            else:
+                index += 1
+            seen += 1
+        return index
+    except (IndexError, ValueError):
+        return None

@@ -7,7 +7,7 @@ a JSON pointer into the file and, once the loader resolves it, the line and colu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from branching.story.untrusted import json_text, printable
@@ -24,12 +24,17 @@ class Problem:
     node: str | None = None
     line: int | None = None
     column: int | None = None
+    #: The character of the string at ``path`` the problem is about (0-based), for the loader
+    #: to locate it exactly; not part of the JSON output.
+    offset: int | None = field(default=None, compare=False, repr=False)
 
     def located(self, line: int, column: int) -> Problem:
         return replace(self, line=line, column=column)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["offset"]
+        return data
 
     def format(self, filename: str) -> str:
         """One line for humans: ``story.json:12:5: error [missing-node] node "a": ...``.

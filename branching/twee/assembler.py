@@ -523,6 +523,12 @@ class Assembler:
             for choice, _, _ in self.conditions
             if name in _names_in(choice["if"])
         ]
+        for node in self.made:
+            uses.extend(
+                (condition, "bool")
+                for condition in _text_conditions(node.get("text", ""))
+                if name in _names_in(condition)
+            )
         for variable, effects, _, _, _ in self.effects:
             value = effects.get(variable)
             if isinstance(value, str) and name in _names_in(value):
@@ -541,6 +547,21 @@ class Assembler:
 
     def _drop_bad_expressions(self, kinds: dict[str, Kind]) -> None:
         problem: str | None
+        for draft, node in zip(self.drafts.values(), self.made, strict=True):
+            text = node.get("text", "")
+            if "{" not in text:
+                continue
+            dropped: list[tuple[str, str]] = []
+            fixed = _unconditional(text, kinds, dropped)
+            if dropped:
+                node["text"] = fixed
+                for source, reason in dropped:
+                    self.problems.append(
+                        draft.passage.problem(
+                            f"the text under the condition {source!r} is kept and always "
+                            f"shown: {reason}"
+                        )
+                    )
         for choice, line, passage in self.conditions:
             condition = choice.get("if")
             if condition is None:
@@ -601,6 +622,60 @@ def _expression_problem(source: str, kinds: dict[str, Kind], wanted: Kind) -> st
     return None
 
 
+def _text_conditions(text: str) -> list[str]:
+    """The conditions of a text's conditional blocks."""
+    from branching.story.text import Conditional, TextError, parse_text
+
+    try:
+        parsed = parse_text(text)
+    except TextError:
+        return []
+    return [block.condition.source for block in parsed.blocks() if isinstance(block, Conditional)]
+
+
+def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, str]]) -> str:
+    """``text`` with every conditional block whose condition does not check as true/false
+    replaced by its first part, shown always (each noted in ``dropped``)."""
+    from branching.story.text import (
+        Conditional,
+        Parts,
+        Plural,
+        Select,
+        Sequence,
+        TextError,
+        parse_text,
+        unparse,
+    )
+
+    def fix(parts: Parts) -> Parts:
+        out: list[Any] = []
+        for part in parts:
+            if isinstance(part, Conditional):
+                problem = _expression_problem(part.condition.source, kinds, "bool")
+                if problem:
+                    dropped.append((part.condition.source, problem))
+                    out.extend(fix(part.then))
+                    continue
+                otherwise = None if part.otherwise is None else fix(part.otherwise)
+                part = Conditional(part.condition, fix(part.then), otherwise, part.offset, part.at)
+            elif isinstance(part, Sequence):
+                part = Sequence(
+                    part.kind, tuple(fix(a) for a in part.alternatives), part.ordinal, part.offset
+                )
+            elif isinstance(part, Plural | Select):
+                branches = tuple((selector, fix(branch)) for selector, branch in part.branches)
+                part = type(part)(part.name, branches, part.offset)
+            out.append(part)
+        return tuple(out)
+
+    try:
+        parsed = parse_text(text)
+    except TextError:
+        return text
+    fixed = fix(parsed.parts)
+    return unparse(fixed) if dropped else text
+
+
 def _names_in(expression: str) -> set[str]:
     try:
         return set(parse_expression(expression).variables)
@@ -609,11 +684,11 @@ def _names_in(expression: str) -> set[str]:
 
 
 def _template_names(text: str) -> set[str]:
-    from branching.story.expressions import TemplateError, template
+    from branching.story.text import TextError, parse_text
 
     try:
-        return set(template(text).variables)
-    except TemplateError:
+        return set(parse_text(text).variables)
+    except TextError:
         return set()
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from branching.story.expressions import Value
+from branching.story.text import TextError, escape_alternative, parse_text, unparse
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
     Assign,
@@ -23,6 +24,7 @@ from branching.twee.formats.events import (
     Note,
     Open,
     Prose,
+    Vary,
 )
 from branching.twee.formats.translate import (
     Untranslatable,
@@ -87,6 +89,40 @@ _DECORATION = re.compile(r"^[\s*_~|•·\-–—,.;:/()<>]*$")
 
 
 @dataclass
+class _Chain:
+    """The conditional text of an if/elseif/else chain: ``{c1: A|{c2: B|C}}``."""
+
+    #: Where its block goes in the draft's pieces.
+    index: int
+    #: (the branch's own condition, or None for an else; its text, written for a block)
+    parts: list[tuple[str | None, str]] = field(default_factory=list)
+    #: A condition could not be translated: the rest of the chain's text stays unconditional.
+    broken: bool = False
+
+    def render(self) -> str:
+        if self.broken or not any(text.strip() for _, text in self.parts):
+            return ""
+        # Line-based sections (Chapbook's [if]) end with line breaks: they go after the block.
+        breaks = min(len(t) - len(t.rstrip("\n")) for _, t in self.parts if t)
+        if breaks:
+            parts = [(c, t[:-breaks] if t else t) for c, t in self.parts]
+            return _conditional(parts) + "\n" * breaks
+        return _conditional(self.parts)
+
+
+def _conditional(parts: list[tuple[str | None, str]]) -> str:
+    condition, text = parts[0]
+    if condition is None:
+        return text
+    rest = f"|{_conditional(parts[1:])}" if len(parts) > 1 else ""
+    return "{" + condition + ": " + text + rest + "}"
+
+
+_LINK_MARKS = re.compile("\x00\\d+\x01")
+_MARKERS = re.compile("\x00\\d+\x01|\x02\\d+\x03")
+
+
+@dataclass
 class _Branch:
     """An open conditional section of the passage."""
 
@@ -95,6 +131,12 @@ class _Branch:
     line: int
     prose: bool = False
     chain: list[str | None] = field(default_factory=list)  # conditions of earlier branches
+    #: Its own condition, translated ("" for an else; None when it could not be translated).
+    own: str | None = ""
+    #: Where its text starts in the draft's pieces.
+    start: int = 0
+    #: The chain of conditional text it belongs to.
+    text_chain: _Chain | None = None
 
 
 class Builder:
@@ -170,6 +212,11 @@ class Builder:
             self.add_text(event.text, event.verbatim)
         elif isinstance(event, Interp):
             self.interpolate(event)
+        elif isinstance(event, Vary):
+            alternatives = "|".join(escape_alternative(a) for a in event.alternatives)
+            self.draft.pieces.append("{~" + alternatives + "}")
+            if self.branches:
+                self.branches[-1].prose = True
         elif isinstance(event, Link):
             self.on_link(event)
         elif isinstance(event, Code):
@@ -305,21 +352,59 @@ class Builder:
         branch = _Branch(condition, event.raw, event.line, chain=chain)
         if condition == "true":
             branch.condition = None
+        branch.own = None if own is None else own or ""
+        if event.kind != "if" and self.closed is not None:
+            branch.text_chain = self.closed.text_chain
+            chain_at = branch.text_chain.index if branch.text_chain is not None else None
+            if chain_at is not None and all(
+                not p.strip() for p in self.draft.pieces[chain_at + 1 :]
+            ):
+                del self.draft.pieces[chain_at + 1 :]  # layout between (if:)[...] and (else:)
         self.branches.append(branch)
         self.closed = None
         if self.keep and condition is None and event.raw:
             self.add_text(event.raw)
+        branch.start = len(self.draft.pieces)
 
     def close_branch(self, line: int) -> None:
         branch = self.branches.pop()
-        if branch.prose and branch.raw:
-            shown = " ".join(branch.raw.split())[:60]
-            self.warn(
-                f"the text under {shown} is kept and always shown "
-                "(branching has no conditional text)",
-                branch.line,
-            )
+        pieces = self.draft.pieces
+        text = "".join(pieces[branch.start :])
+        prose = bool(_MARKERS.sub("", text).strip())
+        chain = branch.text_chain
+        if chain is None:
+            chain = branch.text_chain = _Chain(branch.start)
+            pieces.insert(branch.start, "")
+            branch.start += 1
+        written = self._block_text(text) if prose else ""
+        if branch.own is None or chain.broken or written is None:
+            chain.broken = True
+            if prose and branch.raw:
+                shown = " ".join(branch.raw.split())[:60]
+                self.warn(
+                    f"the text under {shown} is kept and always shown (its condition could "
+                    "not be translated)",
+                    branch.line,
+                )
+        else:
+            if prose:
+                del pieces[branch.start :]  # the text moves into the block
+            else:
+                # Only links here: they become choices with the condition, and their labels
+                # must not show as unconditional text.
+                pieces[branch.start :] = [
+                    _LINK_MARKS.sub("", piece) for piece in pieces[branch.start :]
+                ]
+            chain.parts.append((branch.own or None, written))
+        pieces[chain.index] = chain.render()
         self.closed = branch
+
+    def _block_text(self, text: str) -> str | None:
+        """Text of the passage (as written outside blocks) written for inside a block."""
+        try:
+            return unparse(parse_text(text).parts, inner=True)
+        except TextError:
+            return None
 
     def assignment(self, event: Assign) -> tuple[str, Value, int] | None:
         target = variable_name(event.target)

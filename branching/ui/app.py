@@ -100,7 +100,8 @@ class PlayerApp(App[None]):
         #: Endings reached in this run (counted even before a log or file has them).
         self._found_here: set[str] = set()
         self._save_error_shown = False
-        self.title = story.title
+        # The story title in the viewer's language (the window title and the resume dialog).
+        self.title = session.story_title() if session is not None else story.title
 
     def _tell(
         self,
@@ -146,13 +147,13 @@ class PlayerApp(App[None]):
             await self._after_move(note)
             return
         for line in self.notices:
-            self._tell(line, title="Choice log", timeout=12)
+            self._tell(line, timeout=12)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
         self.play_screen.show(session, None)
-        where = session.node.title or (session.history[-1].label if session.history else None)
-        self.push_screen(ResumeScreen(self.story.title, where), self._on_resume_answer)
+        where = session.title() or (session.history[-1].label if session.history else None)
+        self.push_screen(ResumeScreen(session.story_title(), where), self._on_resume_answer)
 
     def _open_session(self) -> tuple[Session, bool]:
         """The viewer's saved playthrough if there is one that fits, else a new one."""
@@ -273,7 +274,7 @@ class PlayerApp(App[None]):
         found = len((seen | self._found_here) & self._ending_ids)
         ending = session.ending
         return EndingView(
-            passage_title=session.node.title,
+            passage_title=session.title(),
             passage_text=session.text(),
             note=note,
             title=ending.title if ending is not None else None,

@@ -32,6 +32,7 @@ TOP_KEYS = {
     "story",
     "filters",
     "playthroughs",
+    "languages",
     "nodes",
     "paths",
     "endings",
@@ -77,6 +78,7 @@ CHOICE_KEYS = {
     "taken",
     "taken_share",
     "taken_share_ci",
+    "by_language",
 }
 
 
@@ -236,11 +238,13 @@ def test_log_of_another_story(demo_db: Path, tmp_path: Path) -> None:
 
 def test_log_of_another_version(demo_db: Path, tmp_path: Path) -> None:
     data = json.loads(DEMO.read_text(encoding="utf-8"))
+    logged = data["version"]
     data["version"] = "2.0"
     story = write_story(tmp_path, data)
     result = run("report", story, "--db", demo_db)
     assert result.exit_code == 1
-    assert "version 1.0: 300 playthroughs" in result.output and "--all-versions" in result.output
+    assert f"version {logged}: 300 playthroughs" in result.output
+    assert "--all-versions" in result.output
     ok = run("report", story, "--db", demo_db, "--all-versions", "--format", "json")
     assert ok.exit_code == 0 and json.loads(ok.output)["playthroughs"]["started"] == 300
     assert any("another file of this story" in n for n in json.loads(ok.output)["notes"])
@@ -348,9 +352,10 @@ def test_simulated_playthroughs_stay_apart_from_viewers(demo_db: Path) -> None:
     only_simulated = json.loads(run("report", DEMO, "--db", demo_db, "--format", "json").output)
     assert only_simulated["filters"]["origins"] == ["simulated"]
     assert any("simulated audience" in n for n in only_simulated["notes"])
+    version = json.loads(DEMO.read_text(encoding="utf-8"))["version"]
     with ChoiceLog.open(demo_db) as log:
         for i in range(2):
-            info = PlaythroughInfo(f"live{i}", "whiteout", "1.0", "sha256:x", f"viewer{i}")
+            info = PlaythroughInfo(f"live{i}", "whiteout", version, "sha256:x", f"viewer{i}")
             recorder = log.start_playthrough(info)
             recorder.record(NodeEntered("cold_open"))
             recorder.record(Quit("cold_open"))

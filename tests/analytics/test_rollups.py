@@ -213,10 +213,15 @@ def test_upgrading_an_older_log_builds_the_rollups_from_its_events(tmp_path: Any
     playthroughs = scripted.playthroughs()
     with ChoiceLog.open(path) as log:
         write_bulk(log, playthroughs)
-        # Make it a log from before the roll-ups: schema 3, no roll-up tables.
+        # Make it a log from before the roll-ups: schema 3, no roll-up tables (and no language,
+        # which came later still).
         for table in ROLLUP_TABLES:
             log.conn.execute(f"DROP TABLE {table}")
-        log.conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm004_analytics_rollups'")
+        log.conn.execute("ALTER TABLE playthroughs DROP COLUMN language")
+        log.conn.execute(
+            "DELETE FROM _sqlite_migrations "
+            "WHERE name IN ('m004_analytics_rollups', 'm006_playthrough_language')"
+        )
         log.conn.execute("PRAGMA user_version = 3")
     with ChoiceLog.open(path) as log:
         assert log.migrated_from == 3

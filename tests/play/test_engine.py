@@ -513,7 +513,7 @@ def test_save_and_resume_continue_exactly() -> None:
     session.choose("bridge")
     data = roundtrip(session.to_json())
     assert data["story"] == {"id": "lantern", "version": "1", "hash": story.content_hash}
-    assert data["format"] == "branching-save/1"
+    assert data["format"] == "branching-save/2"
 
     recorder = MemoryRecorder()
     resumed = Session.from_json(story, data, clock=clock, recorder=recorder)

@@ -212,7 +212,9 @@ def test_every_problem_code_the_validator_emits_is_documented() -> None:
     emitted: set[str] = set()
     for source in (ROOT / "branching").rglob("*.py"):
         code = source.read_text(encoding="utf-8")
-        emitted |= set(re.findall(r'Problem\(\s*"(?:error|warning)",\s*"([a-z-]+)"', code))
+        emitted |= set(
+            re.findall(r'(?:Problem|TextFinding)\(\s*"(?:error|warning)",\s*"([a-z-]+)"', code)
+        )
     assert emitted, "no problem codes found: has the Problem call changed shape?"
     documented = set(re.findall(r"^\| `([a-z-]+)` \|", DOC.read_text(encoding="utf-8"), re.M))
     assert sorted(emitted - documented) == []

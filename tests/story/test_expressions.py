@@ -19,8 +19,8 @@ from branching.story.expressions import (
     effect_value,
     evaluate,
     parse,
-    template,
 )
+from branching.story.text import TextError, parse_text, render
 
 VARIABLES: dict[str, Value] = {"gold": 3, "torch": True, "name": "Ada", "ratio": 0.5}
 KINDS: dict[str, Kind] = {"gold": "number", "torch": "bool", "name": "string", "ratio": "number"}
@@ -134,14 +134,16 @@ def test_effect_values() -> None:
     assert effect_value("'north'", VARIABLES, no_visits) == "north"
 
 
-def test_templates() -> None:
-    parsed = template("{name} has {gold} coins and {{braces}}")
+def test_interpolation_is_backward_compatible() -> None:
+    parsed = parse_text("{name} has {gold} coins and {{braces}}")
     assert parsed.variables == {"name", "gold"}
-    assert parsed.render(VARIABLES) == "Ada has 3 coins and {braces}"
-    assert template("{ratio}").render(VARIABLES) == "0.5"
+    assert render("{name} has {gold} coins and {{braces}}", VARIABLES) == (
+        "Ada has 3 coins and {braces}"
+    )
+    assert render("{ratio}", VARIABLES) == "0.5"
     for bad in ("{", "}", "{1x}", "{not}", "{a b}"):
-        with pytest.raises(ValueError):
-            template(bad)
+        with pytest.raises(TextError):
+            parse_text(bad)
 
 
 @pytest.mark.parametrize(

@@ -575,7 +575,7 @@ def test_every_code_is_documented() -> None:
     docs = (ROOT / "docs" / "validation.md").read_text(encoding="utf-8")
     # Hyphenated string literals in the checking modules are problem codes; so are these words.
     codes = {"schema", "unreadable", "unreachable", "trap", "interpolation"}
-    for module in ("loader", "checks", "deep", "json_input"):
+    for module in ("loader", "checks", "deep", "json_input", "text_checks"):
         source = (ROOT / "branching" / "story" / f"{module}.py").read_text(encoding="utf-8")
         codes |= set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', source))
     assert len(codes) >= 27
@@ -630,6 +630,21 @@ def test_a_node_without_choices_is_an_error_not_also_a_trap() -> None:
         ({"a": {"choices": [{"label": "Go", "to": "celar"}]}}, "missing-node", "cellar"),
         ({"a": {"choices": [{"label": "Go", "to": "cellar", "if": "gld > 1"}]}}, None, "gold"),
         ({"a": {"text": "{nmae}", "choices": [{"label": "Go", "to": "cellar"}]}}, None, "name"),
+        (
+            {"a": {"text": "{trch: Warm.|Cold.}", "choices": [{"label": "Go", "to": "cellar"}]}},
+            None,
+            "torch",
+        ),
+        (
+            {
+                "a": {
+                    "text": "{gld, plural, one {#} other {#}}",
+                    "choices": [{"label": "Go", "to": "cellar"}],
+                }
+            },
+            None,
+            "gold",
+        ),
         (
             {"a": {"choices": [{"label": "G", "to": "cellar", "set": {"trch": True}}]}},
             None,

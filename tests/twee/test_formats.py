@@ -151,8 +151,9 @@ def test_harlowe_hooks_links_and_embeds() -> None:
     start = story["nodes"]["start"]
     assert start["set"] == {"keys": 0, "door": "'shut'"}
     assert start["text"].startswith("You hold {keys} keys.\n")
-    assert "The door is {door}." in start["text"]
-    assert "Shouting" in start["text"] and "Credits." in start["text"]
+    assert "{keys > 0: |The door is {door}.}" in start["text"]  # (if:)[...](else:)[...]
+    assert "Open the door" not in start["text"]  # a link only: a conditional choice
+    assert "Shouting {~a|b}" in start["text"] and "Credits." in start["text"]  # (either:)
     assert start["choices"] == [
         {"label": "Open the door", "to": "hall", "if": "keys > 0"},
         {"label": "Knock", "to": "hall", "id": "knock"},
@@ -161,8 +162,7 @@ def test_harlowe_hooks_links_and_embeds() -> None:
     ]
     assert story["nodes"]["hall"]["text"] == "Inside. {keys}"
     found = messages(result)
-    assert any("dropped Harlowe macro (either:)" in m for m in found)
-    assert any("the text under (else:) is kept and always shown" in m for m in found)
+    assert not any("(either:)" in m or "always shown" in m for m in found)
     loaded(story)
 
 
@@ -196,7 +196,7 @@ def test_chapbook_vars_modifiers_inserts_and_embeds() -> None:
     assert story is not None
     start = story["nodes"]["start"]
     assert start["set"] == {"hasCloak": True, "room": "'Start'"}
-    assert start["text"] == "Hello in the {room}.\nYou wear a cloak.\nYou could take it."
+    assert start["text"] == "Hello in the {room}.\n{hasCloak: You wear a cloak.|You could take it.}"
     assert start["choices"] == [
         {"label": "cloak", "to": "cloak", "if": "hasCloak"},
         {"label": "take it", "to": "take", "if": "not (hasCloak)"},

@@ -65,6 +65,14 @@ class Open(Event):
 
 
 @dataclass
+class Vary(Event):
+    """Text that varies: one of ``alternatives`` at random (Harlowe's ``(either:)``)."""
+
+    alternatives: list[str]
+    raw: str
+
+
+@dataclass
 class Close(Event):
     """The end of the current conditional section."""
 

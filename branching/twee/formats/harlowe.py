@@ -22,8 +22,16 @@ from branching.twee.formats.events import (
     LinkOpen,
     Open,
     Prose,
+    Vary,
 )
-from branching.twee.strings import find_closer, skip_string, string_args
+from branching.twee.strings import find_closer, skip_string, split_top, string_args
+
+
+def _top_arguments(args: str) -> list[str]:
+    """The comma-separated arguments of a macro (an argument that is not a plain string makes
+    the macro untranslatable)."""
+    return [part for part in split_top(args) if part.strip()]
+
 
 _HW_MACRO = re.compile(r"\(([A-Za-z][\w-]*):")
 _HW_SPECIAL = re.compile(
@@ -276,6 +284,11 @@ def _harlowe_macro(
         return end
     if name in ("display",) and strings:
         events.append(Embed(line, strings[0], raw))
+        return end
+    if name == "either" and strings and len(strings) == len(_top_arguments(args)) and not hook:
+        # (either: "a", "b") shows one at random each time: a shuffle is the closest, and
+        # fairer (each once per round).
+        events.append(Vary(line, strings, raw))
         return end
     if name == "print" and FORMAT_VARIABLE.fullmatch(args):
         events.append(Interp(line, args.lstrip("$")))

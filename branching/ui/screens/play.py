@@ -110,7 +110,7 @@ class PlayScreen(Screen[None]):
             self._ticker.resume()
         if not choices.has_focus:
             choices.focus()
-        self.query_one(Passage).show(session.node.title, session.text(), note)
+        self.query_one(Passage).show(session.title(), session.text(), note)
 
     def show_ending(self, session: Session, view: EndingView) -> None:
         """Show the ending (or fault) the session reached, with ``view``'s details."""

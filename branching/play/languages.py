@@ -1,0 +1,141 @@
+"""Which language a playthrough is shown in, and where its translation comes from.
+
+``branching play --lang fr`` (or the viewer's locale: ``LANGUAGE``, ``LC_ALL``,
+``LC_MESSAGES``, ``LANG``, as gettext reads them) looks for ``STORY.fr.po`` next to the story
+(``demo.json`` -> ``demo.fr.po``; ``demo.fr-CA.po`` or ``demo.fr_CA.po`` first for ``fr_CA``);
+``--translations FILE`` names the file instead. Strings the translation lacks are shown in the
+story's own language, with one notice saying how many.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from branching.story import locales
+from branching.story.model import Story
+from branching.story.po import PoReadError
+from branching.story.translation import Translation, load_translation
+
+#: Environment variables naming the viewer's language, in gettext's order of precedence.
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+class LanguageError(Exception):
+    """The viewer asked for a translation that cannot be used (``str()`` says why)."""
+
+
+@dataclass
+class LanguageChoice:
+    """The language to show, its translation (None: the story's own words), notices."""
+
+    language: str
+    translation: Translation | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def strings(self) -> dict[str, str]:
+        return self.translation.strings if self.translation is not None else {}
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str | None:
+    """The viewer's language from the locale variables, as a BCP 47 tag, or None.
+
+    >>> environment_language({"LANG": "fr_CA.UTF-8"})
+    'fr-CA'
+    >>> environment_language({"LANGUAGE": "pt_BR:pt", "LANG": "C.UTF-8"})
+    'pt-BR'
+    >>> environment_language({"LC_ALL": "C", "LANG": "de_DE"}) is None
+    True
+    """
+    env = os.environ if environ is None else environ
+    for name in LOCALE_VARIABLES:
+        value = env.get(name, "")
+        if not value:
+            continue
+        first = value.split(":")[0] if name == "LANGUAGE" else value
+        tag = first.split(".")[0].split("@")[0].replace("_", "-")
+        if tag in ("C", "POSIX", ""):
+            return None  # gettext: the first of LC_ALL, LC_MESSAGES, LANG that is set decides
+        return tag
+    return None
+
+
+def candidates(story_path: str | Path, tag: str) -> list[Path]:
+    """Where a translation into ``tag`` of the story file may be, most specific first.
+
+    >>> [p.name for p in candidates("stories/demo.json", "fr-CA")]
+    ['demo.fr-CA.po', 'demo.fr_CA.po', 'demo.fr.po']
+    """
+    path = Path(story_path)
+    names = [tag, tag.replace("-", "_"), locales.primary(tag)]
+    return [path.with_name(f"{path.stem}.{name}.po") for name in dict.fromkeys(names)]
+
+
+def choose_language(
+    story: Story,
+    story_path: str | Path,
+    *,
+    requested: str | None,
+    explicit: bool,
+    translations: str | Path | None = None,
+) -> LanguageChoice:
+    """The language and translation for a playthrough of ``story``.
+
+    ``requested`` is ``--lang`` (``explicit``) or the environment's language. Raises
+    :class:`LanguageError` for an explicit request that cannot work (an unknown language, a
+    ``--translations`` file that cannot be read).
+    """
+    source = story.language or locales.DEFAULT_LANGUAGE
+    if translations is not None:
+        try:
+            translation = load_translation(story, translations, requested)
+        except PoReadError as exc:
+            raise LanguageError(str(exc)) from None
+        return _with_notice(LanguageChoice(translation.language, translation), source)
+    if requested is None:
+        return LanguageChoice(source)
+    if explicit:
+        try:
+            locales.check_language(requested)
+        except locales.LanguageError as exc:
+            raise LanguageError(f"--lang: {exc}") from None
+    if locales.same_language(requested, source):
+        return LanguageChoice(source)
+    found = next((path for path in candidates(story_path, requested) if path.is_file()), None)
+    if found is None:
+        choice = LanguageChoice(source)
+        if explicit:
+            choice.notices.append(
+                f"This story has no {locales.language_name(requested)} translation "
+                f"(looked for {candidates(story_path, requested)[-1].name}); it is shown in "
+                f"{locales.language_name(source)}."
+            )
+        return choice
+    try:
+        translation = load_translation(story, found, requested)
+    except PoReadError as exc:
+        choice = LanguageChoice(source)
+        choice.notices.append(
+            f"The translation cannot be read ({exc}); the story is shown in "
+            f"{locales.language_name(source)}."
+        )
+        return choice
+    return _with_notice(LanguageChoice(translation.language, translation), source)
+
+
+def _with_notice(choice: LanguageChoice, source: str) -> LanguageChoice:
+    translation = choice.translation
+    if translation is not None and translation.missing:
+        count = translation.missing
+        verb, pronoun = ("is", "it is") if count == 1 else ("are", "they are")
+        broken = translation.broken
+        errors = f" ({broken:,} of them with errors: run `branching i18n check`)" if broken else ""
+        choice.notices.append(
+            f"{count:,} of {translation.total:,} strings {verb} not translated into "
+            f"{locales.language_name(translation.language)} yet{errors}; {pronoun} shown in "
+            f"{locales.language_name(source)}."
+        )
+    return choice

@@ -1,0 +1,446 @@
+"""Gettext PO files, the format translators' tools read and write (Poedit, Weblate, Crowdin).
+
+Babel reads and writes them (``babel.messages.pofile``): fuzzy flags, translator comments,
+previous source strings and obsolete entries included, so nothing here parses PO by hand.
+PO files come from outside: :func:`read_catalog` reads at most :data:`MAX_BYTES`, insists on
+UTF-8 and turns every malformed entry into a :class:`PoReadError` with its line, never a
+traceback. Babel is imported inside the functions (it costs about 0.15 s).
+
+A story's template (POT) has one entry per translatable string (see
+:mod:`branching.story.strings`): ``msgctxt`` is the string's context, ``msgid`` its source
+words, the reference comment the story file and line, and an extracted comment says what it is.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from branching.story.strings import StoryString
+
+if TYPE_CHECKING:
+    from babel.messages.catalog import Catalog
+
+#: PO files larger than this are refused (a 24,700-passage story's is about 5 MB).
+MAX_BYTES = 64 * 1024 * 1024
+_WHAT = {
+    "story title": "The story's title.",
+    "title": "The title of a passage.",
+    "text": "The text of a passage (Markdown; keep every {...} block, see docs/translating.md).",
+    "label": "A choice the viewer picks.",
+    "ending title": "The title of an ending.",
+}
+
+
+class PoReadError(Exception):
+    """A PO file that cannot be read: ``str()`` says where (``file.po:LINE``) and why."""
+
+
+@dataclass
+class PoEntry:
+    """One translation as the file has it."""
+
+    context: str | None
+    source: str
+    translation: str
+    fuzzy: bool
+    line: int
+    #: True when the entry has gettext plural forms (``msgid_plural``), which stories do not use.
+    gettext_plural: bool = False
+
+
+@dataclass
+class PoFile:
+    """A PO file read: its header language and its entries by context."""
+
+    name: str
+    language: str | None
+    entries: dict[str, PoEntry] = field(default_factory=dict)
+    #: Entries without a context, or whose context was given twice (first line kept).
+    strays: list[PoEntry] = field(default_factory=list)
+    duplicates: list[PoEntry] = field(default_factory=list)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The file's bytes, at most :data:`MAX_BYTES`; :class:`PoReadError` otherwise."""
+    name = str(path)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise PoReadError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise PoReadError(f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB; refused")
+    return data
+
+
+def read_catalog(data: bytes, name: str = "<po>") -> Catalog:
+    """Babel's catalog of a PO file's bytes; :class:`PoReadError` for anything malformed."""
+    from babel.messages.pofile import PoFileError, read_po
+
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise PoReadError(
+            f"{name}:{line}: the file is not UTF-8 text (save it as UTF-8; Poedit and Weblate "
+            "do by default)"
+        ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    _check_plural_forms(data, name)
+    try:
+        catalog = read_po(io.BytesIO(data), abort_invalid=True, charset="utf-8")
+    except PoFileError as exc:
+        line = getattr(exc, "lineno", 0) + 1
+        why = re.sub(r" on \d+$", "", str(exc))  # Babel appends its own 0-based line
+        raise PoReadError(f"{name}:{line}: not a valid PO file ({why})") from None
+    except (ValueError, LookupError, UnicodeError, RecursionError) as exc:
+        raise PoReadError(f"{name}: not a valid PO file ({exc})") from None
+    _take_previous_words(catalog)
+    return catalog
+
+
+_PO_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _take_previous_words(catalog: Catalog) -> None:
+    """Babel reads a ``#| msgid`` (the words a fuzzy entry was translated from) as a translator
+    comment ``| msgid ...``; written back, it would stay a comment for ever. Turn it back into
+    the entry's previous words."""
+    from babel.messages.pofile import unescape
+
+    for message in (*catalog, *catalog.obsolete.values()):
+        previous = [c for c in message.user_comments if c.startswith("|")]
+        if not previous:
+            continue
+        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
+        text = " ".join(c[1:].strip() for c in previous)
+        _, found, rest = text.partition("msgid ")
+        if found:
+            rest = rest.split("msgid_plural ", 1)[0]
+            words = "".join(unescape(f'"{part}"') for part in _PO_STRING.findall(rest))
+            message.previous_id = [words]
+
+
+#: The C subset gettext allows in a plural expression.
+_PLURAL_EXPRESSION = re.compile(r"[n0-9\s()?:<>=!&|%+\-*/]+")
+
+
+def _header_field(data: bytes, wanted: str) -> tuple[str, int] | None:
+    """The value of the header field ``wanted`` and its line, from the first ``msgstr`` (the
+    header's), whose quoted lines a field may continue over."""
+    text, starts = "", [(0, 1)]
+    in_msgstr = False
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        line = raw.decode("utf-8").strip()
+        if line.startswith("msgstr") and not in_msgstr:
+            in_msgstr, line = True, line[len("msgstr") :].strip()
+        elif not (in_msgstr and line.startswith('"')):
+            if in_msgstr:
+                break
+            continue
+        if len(line) >= 2 and line.startswith('"') and line.endswith('"'):
+            starts.append((len(text), number))
+            text += line[1:-1]
+    offset = 0
+    for field_text in text.split("\\n"):
+        if field_text.startswith(f"{wanted}:"):
+            at = max(number for position, number in starts if position <= offset)
+            return field_text[len(wanted) + 1 :], at
+        offset += len(field_text) + 2
+    return None
+
+
+def _check_plural_forms(data: bytes, name: str) -> None:
+    """:class:`PoReadError` at its line for a header ``Plural-Forms`` that tools cannot use.
+
+    Babel fails on a bad ``nplurals`` with a bare Python message and keeps any ``plural``, which
+    ``i18n update`` would write back; stories use ICU plurals, so the header only has to be sane.
+    """
+    found = _header_field(data, "Plural-Forms")
+    if found is None:
+        return
+    value, line = found
+    params = dict(
+        part.partition("=")[::2] for part in (p.strip() for p in value.split(";")) if part
+    )
+    nplurals = params.get("nplurals", "").strip()
+    plural = params.get("plural", "").strip()
+    why = None
+    if not nplurals.isascii() or not nplurals.isdigit() or not 1 <= int(nplurals) <= 6:
+        why = "nplurals must be a whole number from 1 to 6"
+    elif not plural or not _PLURAL_EXPRESSION.fullmatch(plural) or not _balanced(plural):
+        why = "plural must be a C expression of n, such as (n > 1)"
+    if why is not None:
+        raise PoReadError(
+            f"{name}:{line}: the Plural-Forms header is malformed ({why}); correct it, e.g. "
+            '"nplurals=2; plural=(n > 1);" for French (Poedit: Translation > Properties), '
+            "or delete the line"
+        )
+
+
+def _balanced(expression: str) -> bool:
+    depth = 0
+    for char in expression:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def read_po_file(path: str | Path) -> PoFile:
+    """A PO file's entries by context; :class:`PoReadError` when it cannot be read."""
+    name = str(path)
+    catalog = read_catalog(read_bytes(path), name)
+    language = catalog.locale_identifier if catalog.locale is not None else None
+    if language is None:
+        header = dict(catalog.mime_headers).get("Language")
+        language = header.strip() or None if isinstance(header, str) else None
+    result = PoFile(name, language.replace("_", "-") if language else None)
+    for message in catalog:
+        if not message.id:  # the header
+            continue
+        plural = isinstance(message.id, list | tuple)
+        source = message.id[0] if plural else message.id
+        translation = message.string
+        if isinstance(translation, list | tuple):
+            translation = translation[0] if translation else ""
+        entry = PoEntry(
+            message.context,
+            str(source),
+            str(translation or ""),
+            bool(message.fuzzy),
+            int(message.lineno or 0),
+            gettext_plural=plural,
+        )
+        if entry.context is None:
+            result.strays.append(entry)
+        elif entry.context in result.entries:
+            result.duplicates.append(entry)
+        else:
+            result.entries[entry.context] = entry
+    return result
+
+
+def template(
+    strings: Iterable[StoryString],
+    *,
+    story_file: str,
+    lines: Mapping[str, int],
+    source_language: str,
+    title: str,
+    version: str | None = None,
+) -> Catalog:
+    """The template (POT) of a story: one untranslated entry per string.
+
+    ``lines`` gives each string's line in the story file (by JSON pointer), for the reference
+    comment that translators' tools link to the source.
+    """
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(
+        project=title,
+        version=version or "1",
+        charset="utf-8",
+        fuzzy=False,
+        creation_date=_FIXED_DATE,
+        revision_date=_FIXED_DATE,
+        header_comment=(
+            f"# Translations of the story {title!r} (source language: {source_language}).\n"
+            "# Made by `branching i18n extract`; see docs/translating.md in branching.\n"
+            "#"
+        ),
+    )
+    for string in strings:
+        line = lines.get(string.path)
+        comments = [_WHAT[string.field]]
+        catalog.add(
+            string.source,
+            "",
+            locations=[(story_file, line)] if line else [(story_file, None)],  # type: ignore[list-item]
+            auto_comments=comments,
+            context=string.context,
+        )
+    return catalog
+
+
+#: Templates carry a fixed date: extracting the same story twice gives the same file, so
+#: version control shows only real changes.
+_FIXED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def merge(existing: Catalog, fresh: Catalog) -> tuple[Catalog, dict[str, int]]:
+    """``existing`` translations carried over to a ``fresh`` template, matched by context.
+
+    Same context and same source: kept as it is. Same context, changed source: the translation
+    is kept, marked fuzzy, with the old source as the "previous" string (``#| msgid``) so the
+    translator's tool shows what changed. New contexts: empty. Contexts no longer in the story:
+    kept as obsolete entries (``#~``). Translator comments and the header stay.
+
+    Matching is by context only, never by similar words: Babel's ``Catalog.update`` would guess
+    fuzzy matches by comparing every pair of strings, which takes minutes on a large story and
+    can pair a text with the wrong passage.
+    """
+    from babel.messages.catalog import Message
+
+    counts = {"kept": 0, "changed": 0, "added": 0, "reused": 0, "obsolete": 0}
+    old = {message.context: message for message in existing if message.id and message.context}
+    # Translations by their exact source words, for strings that moved to a new context.
+    by_source = {
+        str(message.id): message.string
+        for message in (*existing.obsolete.values(), *existing)
+        if message.id and isinstance(message.string, str) and message.string and not message.fuzzy
+    }
+    merged = existing.__class__(
+        locale=existing.locale,
+        project=existing.project,
+        version=existing.version,
+        copyright_holder=existing.copyright_holder,
+        msgid_bugs_address=existing.msgid_bugs_address,
+        last_translator=existing.last_translator,
+        language_team=existing.language_team,
+        charset="utf-8",
+        creation_date=existing.creation_date,
+        revision_date=existing.revision_date,
+        fuzzy=existing.fuzzy,
+        header_comment=existing.header_comment,
+    )
+    merged.mime_headers = existing.mime_headers
+    for message in fresh:
+        if not message.id:
+            continue
+        before = old.pop(message.context or "", None)
+        new = Message(
+            message.id,
+            "",
+            locations=message.locations,
+            auto_comments=message.auto_comments,
+            context=message.context,
+        )
+        if before is None:
+            counts["added"] += 1
+            reused = by_source.get(str(message.id))
+            if reused is not None:
+                new.string = reused
+                new.flags.add("fuzzy")
+                counts["reused"] += 1
+        else:
+            new.string = before.string
+            new.user_comments = list(before.user_comments)
+            new.flags = set(before.flags)
+            if before.id == message.id:
+                new.previous_id = list(before.previous_id)
+                counts["kept"] += 1
+            else:
+                if before.string:
+                    new.flags.add("fuzzy")
+                    new.previous_id = [str(before.id)]
+                counts["changed"] += 1
+        merged[message.id] = new  # keyed by (msgid, context)
+    for context, message in old.items():
+        if message.string:
+            merged.obsolete[(message.id, context)] = message  # type: ignore[index]
+            counts["obsolete"] += 1
+    for key, message in existing.obsolete.items():
+        if key not in merged.obsolete:
+            merged.obsolete[key] = message
+    return merged, counts
+
+
+def new_catalog(fresh: Catalog, language: str) -> Catalog:
+    """A new translation (``LANG.po``) from a template: every entry empty, the header set."""
+    from babel import Locale
+
+    locale = Locale.parse(language.replace("-", "_"))
+    catalog = fresh.__class__(
+        locale=locale,
+        project=fresh.project,
+        version=fresh.version,
+        charset="utf-8",
+        creation_date=fresh.creation_date,
+        revision_date=fresh.revision_date,
+        fuzzy=False,
+        header_comment=(
+            f"# {locale.english_name} translation of the story {fresh.project!r}.\n"
+            "# Made by `branching i18n update`; see docs/translating.md in branching.\n"
+            "#"
+        ),
+    )
+    for message in fresh:
+        if message.id:
+            catalog.add(
+                message.id,
+                "",
+                locations=message.locations,
+                auto_comments=message.auto_comments,
+                context=message.context,
+            )
+    return catalog
+
+
+def po_text(catalog: Catalog, *, template: bool = False) -> bytes:
+    """The catalog as PO (or POT) bytes, as Poedit and Weblate write them (width 76)."""
+    from babel.messages.pofile import write_po
+
+    buffer = io.BytesIO()
+    write_po(
+        buffer,
+        catalog,
+        width=76,
+        omit_header=False,
+        sort_output=False,
+        include_previous=False,  # Babel wraps them as prose, even inside a string: see below
+        ignore_obsolete=False,
+    )
+    data = _with_previous_words(buffer.getvalue(), catalog)
+    if template:
+        # A template names no language; Babel writes the source language there otherwise.
+        data = data.replace(b'"Language: \\n"\n', b"", 1)
+    return data
+
+
+def _with_previous_words(data: bytes, catalog: Catalog) -> bytes:
+    """``data`` with each entry's previous words as ``#| msgid`` lines, written as msgmerge does
+    (a PO string over several lines), just before the entry's ``msgctxt``."""
+    from babel.messages.pofile import escape, normalize
+
+    inserts: dict[bytes, bytes] = {}
+    for message in catalog:
+        if message.id and message.context and message.previous_id:
+            lines = normalize(str(message.previous_id[0]), width=76).split("\n")
+            block = "".join(
+                f"#| msgid {line}\n" if i == 0 else f"#| {line}\n" for i, line in enumerate(lines)
+            )
+            inserts[f"msgctxt {escape(message.context)}\n".encode()] = block.encode()
+    if not inserts:
+        return data
+    out: list[bytes] = []
+    for line in data.splitlines(keepends=True):
+        previous = inserts.pop(line, None)
+        if previous is not None:
+            out.append(previous)
+        out.append(line)
+    return b"".join(out)
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never half."""
+    target = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

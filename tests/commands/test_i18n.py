@@ -1,0 +1,206 @@
+"""``branching i18n`` and ``--lang``: from a story to a translated, checked, played and
+measured version, through the command line as a writer and a translator use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from branching.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "stories" / "demo.json"
+LOCALE = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def _strings() -> int:
+    from branching.story.loader import read_story
+    from branching.story.strings import story_strings
+
+    return sum(1 for _ in story_strings(read_story(DEMO)))
+
+
+#: Translatable strings of the demo (titles, texts, labels, ending titles, arms' words).
+STRINGS = _strings()
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def play(
+    *args: str | Path, home: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in LOCALE}
+    environment.pop("BRANCHING_VIEWER", None)
+    environment.update({"BRANCHING_HOME": str(home), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "branching", "play", *map(str, args), "--plain", "--no-log"],
+        input="q\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """The demo and its French translation, copied where tests may write."""
+    for name in ("demo.json", "demo.fr.po"):
+        shutil.copy(ROOT / "stories" / name, tmp_path / name)
+    return tmp_path / "demo.json"
+
+
+def test_extract_writes_every_string_with_its_context_and_line(demo: Path, tmp_path: Path) -> None:
+    result = run("i18n", "extract", demo, "-o", tmp_path / "demo.pot")
+    assert result.exit_code == 0, result.output
+    pot = (tmp_path / "demo.pot").read_text(encoding="utf-8")
+    assert pot.count("\nmsgctxt ") == STRINGS
+    assert '#: demo.json:5\nmsgctxt "story/title"\nmsgid "Whiteout"\nmsgstr ""' in pot
+    assert 'msgctxt "node/haul/choice/anchor/label"' in pot
+    assert "Language:" not in pot  # a template names no language
+    again = run("i18n", "extract", demo).output
+    assert again == pot  # stable: the same story gives the same file
+
+
+def test_extract_exit_codes_follow_validate(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "branching/1"}', encoding="utf-8")
+    assert run("i18n", "extract", broken).exit_code == 1
+    (tmp_path / "nonsense.json").write_bytes(b"\xff\xfe")
+    assert run("i18n", "extract", tmp_path / "nonsense.json").exit_code == 2
+
+
+def test_the_shipped_french_translation_passes_check() -> None:
+    result = run("i18n", "check", DEMO, ROOT / "stories" / "demo.fr.po")
+    assert result.exit_code == 0, result.output
+    assert (
+        f"French, {STRINGS} of {STRINGS} strings translated, 0 errors, 0 warnings" in result.output
+    )
+
+
+def test_a_changed_story_is_found_by_check_and_merged_by_update(demo: Path) -> None:
+    data = json.loads(demo.read_text(encoding="utf-8"))
+    data["nodes"]["grab"]["title"] = "Hold Tight"
+    data["nodes"]["grab"]["choices"].append({"id": "wait", "label": "Wait", "to": "storm_warning"})
+    demo.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    po = demo.with_name("demo.fr.po")
+    checked = run("i18n", "check", demo, po)
+    assert checked.exit_code == 1
+    assert "[source-changed] node/grab/title" in checked.output
+    assert "[missing] node/grab/choice/wait/label" in checked.output
+    assert run("i18n", "check", demo, po, "--allow-incomplete").exit_code == 0
+    updated = run("i18n", "update", demo, po)
+    assert updated.exit_code == 0
+    assert f"{STRINGS - 1} kept, 1 changed (marked fuzzy), 1 new, 0 obsolete" in updated.output
+    text = po.read_text(encoding="utf-8")
+    assert '#, fuzzy\n#| msgid "Hold On"\nmsgctxt "node/grab/title"' in text
+    after = run("i18n", "check", demo, po, "--format", "json")
+    found = {(p["code"], p["context"]) for p in json.loads(after.output)}
+    assert found == {("fuzzy", "node/grab/title"), ("untranslated", "node/grab/choice/wait/label")}
+
+
+def test_update_creates_a_new_translation_named_by_its_file(demo: Path) -> None:
+    result = run("i18n", "update", demo, demo.with_name("demo.pt-BR.po"))
+    assert result.exit_code == 0 and "new Portuguese (Brazil) translation" in result.output
+    assert '"Language: pt_BR\\n"' in demo.with_name("demo.pt-BR.po").read_text(encoding="utf-8")
+    nameless = run("i18n", "update", demo, demo.with_name("translation.po"))
+    assert nameless.exit_code == 2 and "--lang" in nameless.output
+
+
+def test_check_refuses_an_unreadable_translation_with_exit_2(demo: Path) -> None:
+    bad = demo.with_name("demo.de.po")
+    bad.write_bytes(b'msgid "x"\nmsgstr "\xff\xfe"\n')
+    result = run("i18n", "check", demo, bad)
+    assert result.exit_code == 2 and "not UTF-8" in result.output
+    assert run("i18n", "check", demo, demo.with_name("missing.po")).exit_code == 2
+
+
+def test_play_in_french_by_option_or_by_locale(tmp_path: Path) -> None:
+    by_option = play(DEMO, "--lang", "fr", home=tmp_path / "a")
+    assert by_option.returncode == 0, by_option.stderr
+    assert (
+        "Blanc total" in by_option.stdout and "Demander à Jonah de s’encorder" in by_option.stdout
+    )
+    by_locale = play(DEMO, home=tmp_path / "b", env={"LANG": "fr_FR.UTF-8"})
+    assert "Demander à Jonah de s’encorder" in by_locale.stdout
+    english = play(DEMO, home=tmp_path / "c", env={"LANG": "C.UTF-8"})
+    assert "Ask Jonah to rope up" in english.stdout
+
+
+def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: Path) -> None:
+    nothing = play(demo, "--lang", "de", home=tmp_path / "a")
+    assert "Ask Jonah to rope up" in nothing.stdout
+    assert "no German translation" in nothing.stderr and "demo.de.po" in nothing.stderr
+    partial = demo.with_name("demo.fr.po")
+    text = partial.read_text(encoding="utf-8").replace(
+        'msgstr "Demander à Jonah de s’encorder"', 'msgstr ""'
+    )
+    partial.write_text(text, encoding="utf-8")
+    shown = play(demo, "--lang", "fr", home=tmp_path / "b")
+    assert "Ask Jonah to rope up" in shown.stdout and "Faire signe au drone" in shown.stdout
+    assert shown.stderr.count("not translated into French yet") == 1
+    assert f"1 of {STRINGS} strings is not translated" in shown.stderr
+    broken = text.replace('msgstr "Faire signe au drone"', 'msgstr "Faire signe {au drone"')
+    partial.write_text(broken, encoding="utf-8")
+    shown = play(demo, "--lang", "fr", home=tmp_path / "c")
+    assert "Wave at the drone" in shown.stdout  # a string with errors is never shown
+    assert (
+        f"2 of {STRINGS} strings are not translated into French yet (1 of them with errors: "
+        "run `branching i18n check`)" in shown.stderr
+    )
+
+
+def test_play_with_an_explicit_translations_file_and_bad_requests(
+    demo: Path, tmp_path: Path
+) -> None:
+    moved = tmp_path / "elsewhere.po"
+    shutil.move(demo.with_name("demo.fr.po"), moved)
+    shown = play(demo, "--translations", moved, home=tmp_path / "a")
+    assert "Faire signe au drone" in shown.stdout
+    unknown = play(demo, "--lang", "xx-nowhere", home=tmp_path / "b")
+    assert unknown.returncode == 2 and "--lang" in unknown.stderr
+    missing = play(demo, "--translations", tmp_path / "nope.po", home=tmp_path / "c")
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_reports_split_choice_shares_by_language(demo: Path, tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    for lang, seed in (("en", "1"), ("fr", "2")):
+        result = run("simulate", demo, "-n", "150", "--seed", seed, "--lang", lang, "--db", db)
+        assert result.exit_code == 0, result.output
+    doc = json.loads(run("report", demo, "--db", db, "--format", "json").output)
+    assert doc["languages"] == [
+        {"language": "en", "playthroughs": 150},
+        {"language": "fr", "playthroughs": 150},
+    ]
+    opening = next(n for n in doc["nodes"] if n["id"] == "cold_open")
+    for choice in opening["choices"]:
+        assert set(choice["by_language"]) == {"en", "fr"}
+    total = sum(c["by_language"]["fr"]["count"] for c in opening["choices"])
+    assert total == sum(
+        1 for c in opening["choices"] for _ in range(c["by_language"]["fr"]["count"])
+    )
+    french = json.loads(run("report", demo, "--db", db, "--format", "json", "--lang", "fr").output)
+    assert french["filters"]["language"] == "fr"
+    assert french["playthroughs"]["started"] == 150 and french["languages"] == [
+        {"language": "fr", "playthroughs": 150}
+    ]
+    assert all(c["by_language"] == {} for n in french["nodes"] for c in n["choices"])
+    exact = json.loads(run("report", demo, "--db", db, "--format", "json", "--exact").output)
+    assert exact["nodes"] == doc["nodes"] and exact["languages"] == doc["languages"]
+    table = run("report", demo, "--db", db).output
+    assert "Shares by the language the story was shown in" in table
+    csv = run("report", demo, "--db", db, "--format", "csv").output
+    assert "\nnode,choice,to,language,playthroughs,count,share,share_low,share_high\n" in csv
+    html = run("report", demo, "--db", db, "--format", "html").output
+    assert 'title="share of the picks by viewers who saw the story in fr' in html
