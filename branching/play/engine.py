@@ -46,7 +46,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,6 +65,7 @@ from branching.play.events import (
     Recorder,
     Rewound,
 )
+from branching.play.profiles import FIRST_VISIT, ViewerProfile, adapt
 from branching.story.experiments import story_for_arms
 from branching.story.expressions import (
     MAX_NUMBER,
@@ -72,6 +73,7 @@ from branching.story.expressions import (
     ExpressionError,
     TemplateError,
     Value,
+    ViewerHistory,
     effect_value,
     evaluate,
     format_value,
@@ -188,6 +190,8 @@ class ChoicePoint:
     visits: Mapping[str, int]
     choice_id: str
     choice_label: str
+    #: The viewer's profile values then (going back restores them exactly, like variables).
+    profile: Mapping[str, Value] = field(default_factory=dict)
 
 
 class _Fault(Exception):
@@ -225,6 +229,12 @@ class Session:
     #: (``None``: unknown, a save written before saves kept it). Saved, so that a resume can
     #: tell whether the log holds more or fewer events than the save knows of.
     event_count: int | None
+    #: The viewer's profile values (``story.profile``), kept across playthroughs.
+    profile: dict[str, Value]
+    #: Playthroughs of this story the viewer began before this one (``playthroughs()``).
+    earlier_playthroughs: int
+    #: Ending ids the viewer has reached in any playthrough, this one included.
+    endings_found: set[str]
 
     def __init__(
         self,
@@ -236,13 +246,42 @@ class Session:
         playthrough_id: str | None = None,
         recorder_factory: RecorderFactory | None = None,
         arms: Mapping[str, str] | None = None,
+        viewer: ViewerProfile = FIRST_VISIT,
     ) -> None:
         self._setup(story, clock, timers, recorder_factory, arms)
         self.playthrough_id = playthrough_id or new_playthrough_id()
+        self._meet(viewer, adapt(self.story.profile, viewer.values, None, "Profile value"))
         self.recorder = self._open_recorder(recorder)
         self._reset()
         self.event_count = 0
         self._enter(story.start)
+
+    def _meet(self, viewer: ViewerProfile, profile: dict[str, Value]) -> None:
+        """Take in what the viewer brings from earlier playthroughs."""
+        self.profile = profile
+        self.earlier_playthroughs = viewer.earlier(self.playthrough_id)
+        self.endings_found = set(viewer.endings)
+        self._ending_ids = frozenset(self.story.endings())
+        self._history = self._viewer_history()
+
+    def _viewer_history(self) -> ViewerHistory:
+        return ViewerHistory(
+            self.earlier_playthroughs, frozenset(self.endings_found & self._ending_ids)
+        )
+
+    @property
+    def viewer_history(self) -> ViewerHistory:
+        """What ``playthroughs()``, ``endings_found()`` and ``ending_seen()`` read now."""
+        return self._history
+
+    def viewer_profile(self) -> ViewerProfile:
+        """The profile to keep for the viewer: this playthrough counted, its endings in."""
+        return ViewerProfile(
+            values=dict(self.profile),
+            playthroughs=self.earlier_playthroughs + 1,
+            current=self.playthrough_id,
+            endings=frozenset(self.endings_found),
+        )
 
     def _setup(
         self,
@@ -389,6 +428,7 @@ class Session:
         del self.history[step:]
         self.node_id = point.node_id
         self.variables = dict(point.variables)
+        self.profile = dict(point.profile)
         self.visits = dict(point.visits)
         self.status = "playing"
         self.ending = None
@@ -397,10 +437,15 @@ class Session:
         self._show_choices()
 
     def restart(self) -> None:
-        """End this playthrough as quit and start a new one from the story's start node."""
+        """End this playthrough as quit and start a new one from the story's start node.
+
+        The viewer's profile goes on as it is, and the playthrough just left counts as an
+        earlier one."""
         if self.status == "playing":
             self._record(Quit(self.node_id))
         self.playthrough_id = new_playthrough_id()
+        self.earlier_playthroughs += 1
+        self._history = self._viewer_history()
         if self.recorder_factory is not None:
             old = self.recorder
             self.recorder = self.recorder_factory(self.playthrough_id)
@@ -436,9 +481,14 @@ class Session:
     def _visit_count(self, node_id: str) -> int:
         return self.visits.get(node_id, 0)
 
+    @staticmethod
+    def _scope(variables: Mapping[str, Value], profile: Mapping[str, Value]) -> dict[str, Value]:
+        """The names expressions and text can read: variables and profile values."""
+        return {**variables, **profile} if profile else dict(variables)
+
     def _render(self, text: str) -> str:
         try:
-            return template(text).render(self.variables)
+            return template(text).render(self._scope(self.variables, self.profile))
         except TemplateError:  # only for stories built without the loader's checks
             return text
 
@@ -451,7 +501,7 @@ class Session:
         self.visits[node_id] = self.visits.get(node_id, 0) + 1
         node = self.node
         try:
-            self.variables = self._apply(node.set, "on entering the node")
+            self.variables, self.profile = self._apply(node.set, "on entering the node")
         except _Fault as fault:
             self._record(NodeEntered(node_id))
             self._fail(str(fault))
@@ -469,36 +519,50 @@ class Session:
                 arm = self.exposed[experiment] = self.arms[experiment]
                 self._record(Exposed(experiment, arm, self.node_id))
 
-    def _apply(self, effects: Mapping[str, Value], where: str) -> dict[str, Value]:
-        """The variables after ``effects``, applied in order; raises _Fault (nothing applied)."""
+    def _apply(
+        self, effects: Mapping[str, Value], where: str
+    ) -> tuple[dict[str, Value], dict[str, Value]]:
+        """The variables and profile after ``effects``, applied in order (each sees the ones
+        before it); raises _Fault with nothing applied."""
         variables = dict(self.variables)
+        profile = dict(self.profile)
+        if not effects:
+            return variables, profile
+        scope = self._scope(variables, profile)
         for name, value in effects.items():
             try:
-                new = effect_value(value, variables, self._visit_count)
+                new = effect_value(value, scope, self._visit_count, self._history)
             except (EvaluationError, ExpressionError) as exc:
                 raise _Fault(f'setting "{name}" to {value!r} {where} failed: {exc}') from None
-            old = self.story.variables.get(name)
+            target = profile if name in self.story.profile else variables
+            old = self.story.variables.get(name, self.story.profile.get(name))
             if old is None:
-                raise _Fault(f'"{name}" is set {where} but is not a variable of the story')
+                raise _Fault(
+                    f'"{name}" is set {where} but is not a variable or profile name of the story'
+                )
             if kind_of(new) != kind_of(old):
                 raise _Fault(
                     f'setting "{name}" to {value!r} {where} gave {format_value(new)!r}, '
                     f"but it holds {kind_of(old)} values"
                 )
-            variables[name] = new
-        return variables
+            target[name] = new
+            scope[name] = new
+        return variables, profile
 
     def _show_choices(self, *, timer_remaining: float | None = None, elapsed: float = 0.0) -> None:
         """Work out the offers at the current node and start its clock (and timer)."""
         node = self.node
         timer = node.timer
         offers: list[Offer] = []
+        scope: dict[str, Value] | None = None
         try:
             for choice in node.choices or []:
                 if choice.if_ is not None:
                     where = f'the condition of choice "{choice.key}" ({choice.if_})'
+                    if scope is None:
+                        scope = self._scope(self.variables, self.profile)
                     try:
-                        shown = evaluate(choice.if_, self.variables, self._visit_count)
+                        shown = evaluate(choice.if_, scope, self._visit_count, self._history)
                     except (EvaluationError, ExpressionError) as exc:
                         raise _Fault(f"{where} failed: {exc}") from None
                     if not isinstance(shown, bool):
@@ -544,14 +608,16 @@ class Session:
             visits=dict(self.visits),
             choice_id=offer.id,
             choice_label=offer.label,
+            profile=dict(self.profile),
         )
         self._record(ChoiceMade(node_id, offer.id, offer.choice.to, decision_ms, timed_out))
         try:
-            variables = self._apply(offer.choice.set, f'on choosing "{offer.id}"')
+            variables, profile = self._apply(offer.choice.set, f'on choosing "{offer.id}"')
         except _Fault as fault:
             self._fail(str(fault))
             return
         self.variables = variables
+        self.profile = profile
         self.history.append(point)
         self._enter(offer.choice.to)
 
@@ -571,6 +637,9 @@ class Session:
         info = self.node.ending_info or Ending(title=None)
         self.ending = Ending(title=info.title or self.node.title, kind=info.kind)
         self.status = "ended"
+        # Found for good: going back to an earlier choice point does not unfind it.
+        self.endings_found.add(self.node_id)
+        self._history = self._viewer_history()
         self._offers = []
         self._timer_total = None
         self._record(EndingReached(self.node_id, self.ending.title, self.ending.kind))
@@ -741,6 +810,7 @@ class Session:
             "playthrough": self.playthrough_id,
             "node": self.node_id,
             "variables": dict(self.variables),
+            "profile": dict(self.profile),
             "visits": dict(self.visits),
             "history": [
                 {
@@ -749,6 +819,7 @@ class Session:
                     "choice": point.choice_id,
                     "choice_label": point.choice_label,
                     "variables": dict(point.variables),
+                    "profile": dict(point.profile),
                     "visits": dict(point.visits),
                 }
                 for point in self.history
@@ -779,16 +850,22 @@ class Session:
         timers: TimerOptions | None = None,
         recorder_factory: RecorderFactory | None = None,
         arms: Mapping[str, str] | None = None,
+        viewer: ViewerProfile = FIRST_VISIT,
     ) -> Session:
         """Resume a saved playthrough of ``story``, adapting it if the story changed since.
+
+        ``viewer`` is the viewer's kept profile: its playthrough count and endings found. The
+        profile values come from the save (they are part of the playthrough's state, snapshot
+        at every choice point); a save written before profiles existed takes the kept ones.
 
         The playthrough keeps the arms it was saved with, for experiments (and arms) the story
         still has, so one playthrough never counts in two arms; ``arms`` fills in the rest.
 
         The rules, when the story's content hash differs from the saved one:
 
-        * variables added since get their defaults, removed ones are dropped, and one whose type
-          changed gets its default; visit counts of vanished nodes are dropped;
+        * variables and profile values added since get their defaults, removed ones are dropped,
+          and one whose type changed gets its default; visit counts of vanished nodes are
+          dropped;
         * earlier choice points whose node vanished (or is no longer a node with choices) are
           dropped, so going back skips them;
         * if the saved node vanished, the playthrough resumes at the latest surviving choice
@@ -809,7 +886,13 @@ class Session:
             old, new = save.story.version, story.version
             versions = f" (version {old} → {new})" if old != new and old and new else ""
             notes.append(f"The story has changed since this playthrough was saved{versions}.")
-        variables = _adapt_variables(story, save.variables, notes)
+        variables = adapt(story.variables, save.variables, notes, "Story variable")
+        profile = adapt(
+            story.profile,
+            save.profile if save.profile is not None else viewer.values,
+            notes if save.profile is not None else None,
+            "Profile value",
+        )
         history: list[ChoicePoint] = []
         dropped = 0
         for saved in save.history:
@@ -821,10 +904,13 @@ class Session:
                     step=len(history),
                     node_id=saved.node,
                     label=saved.label,
-                    variables=_adapt_variables(story, saved.variables, None),
+                    variables=adapt(story.variables, saved.variables, None, "Story variable"),
                     visits=_adapt_visits(story, saved.visits),
                     choice_id=saved.choice,
                     choice_label=saved.choice_label,
+                    profile=profile
+                    if saved.profile is None
+                    else adapt(story.profile, saved.profile, None, "Profile value"),
                 )
             )
         if dropped:
@@ -849,6 +935,7 @@ class Session:
         session = cls.__new__(cls)
         session._setup(story, clock, timers, recorder_factory, {**(arms or {}), **save.arms})
         session.playthrough_id = save.playthrough
+        session._meet(viewer, profile)
         session.recorder = session._open_recorder(recorder)
         session._reset()
         session.event_count = save.events
@@ -921,31 +1008,6 @@ def _is_choice_node(story: Story, node_id: str) -> bool:
     return node is not None and not node.is_ending and bool(node.choices)
 
 
-def _adapt_variables(
-    story: Story, saved: Mapping[str, Value], notes: list[str] | None
-) -> dict[str, Value]:
-    variables: dict[str, Value] = {}
-    for name, default in story.variables.items():
-        if name not in saved:
-            variables[name] = default
-            if notes is not None:
-                notes.append(f'New story variable "{name}" starts at {format_value(default)}.')
-        elif kind_of(saved[name]) != kind_of(default):
-            variables[name] = default
-            if notes is not None:
-                notes.append(
-                    f'Story variable "{name}" now holds {kind_of(default)} values; '
-                    f"it starts again at {format_value(default)}."
-                )
-        else:
-            variables[name] = saved[name]
-    if notes is not None:
-        for name in saved:
-            if name not in story.variables:
-                notes.append(f'Story variable "{name}" is no longer used and was dropped.')
-    return variables
-
-
 def _adapt_visits(story: Story, saved: Mapping[str, int]) -> dict[str, int]:
     return {node: count for node, count in saved.items() if node in story.nodes and count > 0}
 
@@ -985,6 +1047,8 @@ class _SavedPoint(_SaveModel):
     choice_label: _Text
     variables: dict[_Name, _Scalar]
     visits: dict[_Id, _Count]
+    # Saves written before profiles existed have none.
+    profile: dict[_Name, _Scalar] | None = None
 
 
 class _Save(_SaveModel):
@@ -993,6 +1057,7 @@ class _Save(_SaveModel):
     playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
     node: _Id
     variables: dict[_Name, _Scalar]
+    profile: dict[_Name, _Scalar] | None = None
     visits: dict[_Id, _Count]
     history: list[_SavedPoint]
     elapsed: _Seconds = 0.0

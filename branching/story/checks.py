@@ -71,17 +71,29 @@ def check_story(
     nodes = raw.get("nodes")
     if not isinstance(nodes, dict):
         return problems
-    variables = raw.get("variables")
     kinds: dict[str, Kind] = {}
-    if isinstance(variables, dict):
-        kinds = {
-            name: kind_of(value)
-            for name, value in variables.items()
-            if isinstance(value, bool | int | float | str)
-        }
-        for name, value in variables.items():
+    # Profile names are read and set like variables: one namespace, checked the same way.
+    for field in ("variables", "profile"):
+        declared = raw.get(field)
+        if not isinstance(declared, dict):
+            continue
+        for name, value in declared.items():
+            if not isinstance(value, bool | int | float | str):
+                continue
             if _out_of_range(value):
-                problems.append(_range_problem(value, pointer("variables", name), None))
+                problems.append(_range_problem(value, pointer(field, name), None))
+            if field == "profile" and name in kinds:
+                problems.append(
+                    Problem(
+                        "error",
+                        "profile-name-clash",
+                        f'"{name}" is both a story variable and a profile name; '
+                        "rename one (an expression could not tell which it means)",
+                        pointer("profile", name),
+                    )
+                )
+                continue
+            kinds[name] = kind_of(value)
     start = raw.get("start")
     checker = _Checker(nodes, kinds, problems)
     if isinstance(start, str) and start not in nodes:
@@ -455,7 +467,16 @@ class Suggestions:
     CUTOFF = 0.75
 
     def __init__(self, nodes: Mapping[str, Any], kinds: Mapping[str, Kind]) -> None:
-        self._pools: dict[str, list[str]] = {"node": list(nodes), "variable": list(kinds)}
+        endings = [
+            node_id
+            for node_id, node in nodes.items()
+            if isinstance(node, dict) and node.get("ending") not in (None, False)
+        ]
+        self._pools: dict[str, list[str]] = {
+            "node": list(nodes),
+            "variable": list(kinds),
+            "ending": endings,
+        }
         self._sizes = {kind: sum(map(len, pool)) for kind, pool in self._pools.items()}
         self._deletions: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[tuple[str, str], str | None] = {}
@@ -469,6 +490,11 @@ class Suggestions:
         """``did you mean "gold"? (or OTHERWISE)``, or just ``OTHERWISE``."""
         found = self._nearest("variable", name)
         return f'did you mean "{found}"? (or {otherwise})' if found else otherwise
+
+    def ending(self, name: str) -> str:
+        """``; did you mean "cellar"?`` naming the nearest ending node, or ``""``."""
+        found = self._nearest("ending", name)
+        return f'; did you mean "{found}"?' if found else ""
 
     def _nearest(self, kind: str, name: str) -> str | None:
         key = (kind, name)
@@ -584,9 +610,26 @@ def _check_expression(
             (
                 "undefined-variable",
                 f'"{name}" is not a variable of this story; '
-                + suggestions.variable(name, 'declare it in "variables"'),
+                + suggestions.variable(name, 'declare it in "variables" or "profile"'),
             )
         )
+    for ending in sorted(expr.endings):
+        node = nodes.get(ending)
+        if node is None:
+            found.append(
+                (
+                    "unknown-ending",
+                    f'ending_seen("{ending}") names no node' + suggestions.ending(ending),
+                )
+            )
+        elif not isinstance(node, dict) or node.get("ending") in (None, False):
+            found.append(
+                (
+                    "unknown-ending",
+                    f'ending_seen("{ending}") names a node that is not an ending'
+                    + suggestions.ending(ending),
+                )
+            )
     for target in sorted(expr.nodes):
         if target not in nodes:
             found.append(
