@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from branching.play.engine import Diverged, ResumeError, Session, TimerOptions
 from branching.play.events import Exposed, MemoryRecorder, NullRecorder
+from branching.play.profiles import FIRST_VISIT, ViewerProfile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from branching.play.events import Event, Recorder
+    from branching.play.profiles import ProfileStore
     from branching.play.saves import SaveStore
     from branching.story.model import Story
 
@@ -114,6 +116,7 @@ def start_session(
     confirm: Callable[[str], bool | None],
     arms: Mapping[str, str] | None = None,
     logged: LoggedEvents | None = None,
+    profile: ViewerProfile = FIRST_VISIT,
 ) -> tuple[Session, bool]:
     """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
 
@@ -123,13 +126,16 @@ def start_session(
     ``confirm`` asks before it is replaced; if the viewer declines, :class:`SaveKept` is raised
     and the save stays as it was. ``arms``: the viewer's experiment arms (a resumed
     playthrough keeps the ones it was saved with; ``say`` tells the viewer when that differs
-    from ``arms``).
+    from ``arms``). ``profile``: what the viewer brings from earlier playthroughs (their kept
+    profile of the story).
     """
     if not start_new:
         try:
             saved = store.load(story.id, viewer)
             if saved is not None:
-                session, resumed = resume(story, saved, timers, recorder_for, logged, arms=arms)
+                session, resumed = resume(
+                    story, saved, timers, recorder_for, logged, arms=arms, profile=profile
+                )
                 kept = {
                     f"{experiment}={arm}"
                     for experiment, arm in session.arms.items()
@@ -146,7 +152,10 @@ def start_session(
             say(f"Your saved playthrough cannot be continued: {exc}.")
             if not confirm("Start a new playthrough?"):
                 raise SaveKept("Nothing changed; your save is kept.") from None
-    return Session(story, timers=timers, recorder_factory=recorder_for, arms=arms), False
+    session = Session(
+        story, timers=timers, recorder_factory=recorder_for, arms=arms, viewer=profile
+    )
+    return session, False
 
 
 def _counted(events: Sequence[Event]) -> int:
@@ -166,6 +175,7 @@ def resume(
     logged: LoggedEvents | None,
     *,
     arms: Mapping[str, str] | None = None,
+    profile: ViewerProfile = FIRST_VISIT,
 ) -> tuple[Session, bool]:
     """Resume a save so that it and the choice log agree; says whether it resumed.
 
@@ -187,7 +197,13 @@ def resume(
     """
     held = MemoryRecorder()  # what the resume itself records (a changed story), until attached
     session = Session.from_json(
-        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+        story,
+        saved,
+        timers=timers,
+        recorder=held,
+        recorder_factory=recorder_for,
+        arms=arms,
+        viewer=profile,
     )
     pid = session.playthrough_id
     in_log = logged(pid) if logged is not None else None
@@ -219,12 +235,20 @@ def resume(
     ahead = len(in_log) - expected
     held = MemoryRecorder()
     rebuilt = Session.from_json(
-        story, saved, timers=timers, recorder=held, recorder_factory=recorder_for, arms=arms
+        story,
+        saved,
+        timers=timers,
+        recorder=held,
+        recorder_factory=recorder_for,
+        arms=arms,
+        viewer=profile,
     )
     try:
         extra = rebuilt.follow(in_log[expected:], pending=held.events)
     except Diverged as exc:
-        fresh = Session(story, timers=timers, recorder_factory=recorder_for, arms=arms)
+        fresh = Session(
+            story, timers=timers, recorder_factory=recorder_for, arms=arms, viewer=profile
+        )
         fresh.resume_notes.append(
             f"Your save does not match the choice log, which records {_events(ahead)} more "
             f"of that playthrough ({exc.reason}): a new playthrough starts."
@@ -242,12 +266,19 @@ def resume(
 
 class Autosave:
     """Keeps the viewer's save in step with the session: written while it can be resumed,
-    deleted once the playthrough ended or failed. A failure to save is reported once."""
+    deleted once the playthrough ended or failed. Keeps the viewer's profile of the story too
+    (with ``profiles``). A failure to save is reported once."""
 
     def __init__(
-        self, store: SaveStore, viewer: str, warn: Callable[[str], None] = to_stderr
+        self,
+        store: SaveStore | None,
+        viewer: str,
+        warn: Callable[[str], None] = to_stderr,
+        *,
+        profiles: ProfileStore | None = None,
     ) -> None:
         self.store = store
+        self.profiles = profiles
         self.viewer = viewer
         self.warn = warn
         self.warned = False
@@ -255,10 +286,14 @@ class Autosave:
     def __call__(self, session: Session) -> None:
         story_id = session.story.id
         try:
-            if session.status in ("playing", "quit"):
+            if self.store is None:
+                pass
+            elif session.status in ("playing", "quit"):
                 self.store.save(story_id, self.viewer, session.to_json())
             else:
                 self.store.delete(story_id, self.viewer)
+            if self.profiles is not None:
+                self.profiles.save(story_id, self.viewer, session.viewer_profile())
         except OSError as exc:
             if not self.warned:
                 self.warned = True

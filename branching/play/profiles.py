@@ -7,8 +7,9 @@ through ``playthroughs()``, ``endings_found()``, ``ending_seen("id")`` and the p
 
 The file is the viewer's own state, not analytics: it is kept with ``--no-log`` too, shown by
 ``branching viewer export`` and deleted by ``branching viewer forget``. It is untrusted input
-(anyone can edit it): read with a size limit and strict JSON rules, checked against a strict
-model, and a damaged file is set aside with a message, never a traceback.
+(anyone can edit it): read through the strict JSON reader (:mod:`branching.story.json_input`:
+a size limit, no NaN, numbers that fit, no lone surrogates), checked against a strict model,
+and a damaged file is set aside with a message, never a traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from branching.play.home import data_dir, file_part
 from branching.story.expressions import MAX_NUMBER, Value, format_value, kind_of
+from branching.story.json_input import InputTooLarge, JsonInputError, loads, read_limited
 from branching.story.untrusted import printable
 
 #: ``format`` of a profile file.
@@ -135,45 +137,31 @@ class _ProfileFile(BaseModel):
     values: dict[_Name, bool | _Int | _Number | _Text] = Field(max_length=10_000)
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _bounded_int(literal: str) -> int:
-    # Python refuses integers past 4,300 digits with a ValueError; far smaller ones are
-    # already out of range for an expression.
-    if len(literal.lstrip("-")) > 20:
-        raise ValueError(f"the number {literal[:20]}... is too large")
-    return int(literal)
-
-
 def _strict_loads(text: str | bytes) -> Any:
+    """The strict JSON reader's verdict (no NaN, numbers that fit, no lone surrogates, ...)."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_int=_bounded_int)
-    except RecursionError:
-        raise ProfileError("it is nested too deeply to be a profile") from None
-    except ValueError as exc:  # JSONDecodeError included: truncated or not JSON
-        raise ProfileError(f"it is not valid JSON ({printable(exc, one_line=True)})") from None
-
-
-def _has_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        return any("\ud800" <= char <= "\udfff" for char in value)
-    if isinstance(value, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_surrogate(item) for item in value)
-    return False
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError:
+        raise ProfileError("it is not UTF-8 text") from None
+    try:
+        return loads(decoded)
+    except JsonInputError as exc:
+        reason = printable(f"{exc}{exc.where()}", one_line=True)[:300]
+        raise ProfileError(f"it is not usable JSON ({reason})") from None
 
 
 def parse_profile(text: str | bytes, story_id: str) -> ViewerProfile:
     """The profile in ``text`` (a profile file's contents); :class:`ProfileError` if unusable.
 
-    >>> parse_profile('{"format": "branching-profile/1", "story": "s", "playthroughs": 1e999,'
+    >>> parse_profile('{"format": "branching-profile/1", "story": "s", "playthroughs": "2",'
     ...               ' "endings": [], "values": {}}', "s")
     Traceback (most recent call last):
     ...
     branching.play.profiles.ProfileError: playthroughs: Input should be a valid integer
+    >>> parse_profile('{"playthroughs": 1e999}', "s")
+    Traceback (most recent call last):
+    ...
+    branching.play.profiles.ProfileError: it is not usable JSON (the number 1e999 is too large: ...
     """
     data = _strict_loads(text)
     if not isinstance(data, dict):
@@ -182,8 +170,6 @@ def parse_profile(text: str | bytes, story_id: str) -> ViewerProfile:
     if found != PROFILE_FORMAT:
         shown = printable(json.dumps(found)[:60], one_line=True)
         raise ProfileError(f'its format is {shown}, not "{PROFILE_FORMAT}"')
-    if _has_surrogate(data):
-        raise ProfileError("it holds a lone surrogate (\\ud800-\\udfff), which is not text")
     try:
         model = _ProfileFile.model_validate(data)
     except ValidationError as exc:
@@ -205,11 +191,10 @@ def parse_profile(text: str | bytes, story_id: str) -> ViewerProfile:
 
 
 def _read_limited(path: Path) -> bytes:
-    with path.open("rb") as file:
-        data = file.read(MAX_PROFILE_BYTES + 1)
-    if len(data) > MAX_PROFILE_BYTES:
-        raise ProfileError(f"it is larger than {MAX_PROFILE_BYTES // 1024} KiB")
-    return data
+    try:
+        return read_limited(path, MAX_PROFILE_BYTES)
+    except InputTooLarge:
+        raise ProfileError(f"it is larger than {MAX_PROFILE_BYTES // 1024} KiB") from None
 
 
 class ProfileStore:
@@ -227,6 +212,22 @@ class ProfileStore:
     def path(self, story_id: str, viewer: str) -> Path:
         return self.root / file_part(viewer) / f"{file_part(story_id)}.json"
 
+    def legacy_path(self, story_id: str, viewer: str) -> Path:
+        """Where versions before profiles kept the endings found (a JSON list of ids)."""
+        return self.root.parent / "endings" / file_part(viewer) / f"{file_part(story_id)}.json"
+
+    def _legacy(self, story_id: str, viewer: str) -> ViewerProfile:
+        """The endings an older version noted, taken into the profile (its file goes once the
+        profile is written); anything unreadable there counts as none found, as it did."""
+        try:
+            data = _strict_loads(_read_limited(self.legacy_path(story_id, viewer)))
+        except (OSError, ProfileError):
+            return FIRST_VISIT
+        if not isinstance(data, list):
+            return FIRST_VISIT
+        endings = [item for item in data if isinstance(item, str) and len(item) <= 200]
+        return ViewerProfile(endings=frozenset(printable(item) for item in endings))
+
     def load(self, story_id: str, viewer: str) -> ViewerProfile:
         """The viewer's profile (:data:`FIRST_VISIT` when there is none).
 
@@ -236,14 +237,10 @@ class ProfileStore:
         try:
             data = _read_limited(path)
         except (FileNotFoundError, NotADirectoryError):
-            return FIRST_VISIT
+            return self._legacy(story_id, viewer)
         except OSError as exc:
             raise ProfileError(f"it cannot be read ({exc.strerror or exc})") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProfileError("it is not UTF-8 text") from None
-        return parse_profile(text, story_id)
+        return parse_profile(data, story_id)
 
     def load_or_set_aside(
         self, story_id: str, viewer: str, say: Callable[[str], None]
@@ -284,22 +281,27 @@ class ProfileStore:
             Path(temp).unlink(missing_ok=True)
             raise
         self._written[path] = state
+        # One record of the endings found: the old notebook is in the profile now.
+        with contextlib.suppress(OSError):
+            self.legacy_path(story_id, viewer).unlink(missing_ok=True)
 
     def delete_viewer(self, viewer: str) -> list[Path]:
-        """Delete every profile of ``viewer`` (damaged ones set aside included); the files."""
-        folder = self.root / file_part(viewer)
+        """Delete every profile of ``viewer`` (damaged ones set aside, and endings noted by
+        older versions, included); returns the files deleted."""
         deleted: list[Path] = []
-        try:
-            entries = sorted(folder.iterdir())
-        except OSError:
-            return deleted
-        for entry in entries:
-            if entry.is_file() or entry.is_symlink():
-                entry.unlink(missing_ok=True)
-                deleted.append(entry)
-        self._written = {p: s for p, s in self._written.items() if p.parent != folder}
-        with contextlib.suppress(OSError):  # not empty (something else in it) or gone
-            folder.rmdir()
+        for root in (self.root, self.root.parent / "endings"):
+            folder = root / file_part(viewer)
+            try:
+                entries = sorted(folder.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.is_file() or entry.is_symlink():
+                    entry.unlink(missing_ok=True)
+                    deleted.append(entry)
+            with contextlib.suppress(OSError):  # not empty (something else in it) or gone
+                folder.rmdir()
+        self._written = {}
         return deleted
 
     def export_viewer(self, viewer: str) -> list[dict[str, Any]]:
