@@ -72,6 +72,13 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     show_default=True,
     help="Spread start times over this many days up to now (to try date filters).",
 )
+@click.option(
+    "--viewers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Share the playthroughs among N simulated viewers, who take turns and each keep "
+    "their own profile of the story (returning viewers); default: one playthrough each.",
+)
 @click.option("--variant", metavar="NAME", help="Log the playthroughs under this label.")
 @arm_option("Put every simulated viewer in this experiment arm (repeatable); default: assigned.")
 @click.option(
@@ -93,6 +100,7 @@ def simulate(
     least_taken: bool,
     max_choices: int,
     days: int,
+    viewers: int | None,
     variant: str | None,
     arms: dict[str, str],
     plants: tuple[str, ...],
@@ -137,6 +145,7 @@ def simulate(
         variant=variant,
         arms=tuple(arms.items()),
         plants=tuple(planted),
+        viewers=viewers,
     )
     err = Console(stderr=True)
     progress = Progress(
