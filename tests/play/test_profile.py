@@ -276,7 +276,7 @@ def test_the_demo_recognises_a_returning_viewer_at_the_start_and_at_the_ending(
     assert "lived this afternoon before" not in first.stdout
     assert "You know how it ends" not in first.stdout
     second = cli(*play, stdin=to_the_fall, home=tmp_path)
-    assert "You have lived this afternoon before." in second.stdout
+    assert "You have lived this afternoon before: the wind" in second.stdout
     assert "4. “Jonah. Stop. Right there.”" in second.stdout
     assert "3. Kick your heels into the ice. You know how it ends" in second.stdout
     assert "You have found 1 of the story's 7 endings in 2 playthroughs." in second.stdout
