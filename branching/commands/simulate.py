@@ -5,13 +5,16 @@ from __future__ import annotations
 import secrets
 import shlex
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from branching.commands._options import FloatRange, arm_option, check_arms, db_option, open_log
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
+
+if TYPE_CHECKING:
+    from branching.story.model import Story
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -215,7 +218,34 @@ def simulate(
         if dark:
             line += f"; never reached: {listing(dark, 15)}"
         click.echo(line)
+    if (dark_nodes or dark_choices) and viewers is None and _remembers(parsed):
+        click.echo(
+            "  The story remembers its viewers, and every simulated viewer played once: "
+            "--viewers N lets them come back (branches for returning viewers)."
+        )
     if result.faults:
         click.echo(f"\nRuntime faults ({sum(result.faults.values()):,} playthroughs):")
         for message, count in result.faults.most_common(10):
             click.echo(f"  {count:,} × {printable(message)}")
+
+
+def _remembers(story: Story) -> bool:
+    """Whether returning viewers can play ``story`` differently (a profile, or a condition or
+    effect reading the viewer's history)."""
+    from branching.story.expressions import ExpressionError, parse
+
+    if story.profile:
+        return True
+    for node in story.nodes.values():
+        sources = [v for v in node.set.values() if isinstance(v, str)]
+        for choice in node.choices or ():
+            sources += [v for v in choice.set.values() if isinstance(v, str)]
+            if choice.if_ is not None:
+                sources.append(choice.if_)
+        for source in sources:
+            try:
+                if parse(source).calls:
+                    return True
+            except ExpressionError:
+                continue
+    return False

@@ -138,7 +138,7 @@ class PlayerApp(App[None]):
             await self._after_move(note)
             return
         for line in self.notices:
-            self._tell(line, title="Choice log", timeout=12)
+            self._tell(line, title="Note", timeout=12)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
