@@ -259,7 +259,7 @@ def test_cli_plays_on_with_a_damaged_profile(tmp_path: Path) -> None:
                  home=tmp_path)  # fmt: skip
     assert result.returncode == 0
     assert "Traceback" not in result.stderr and "\x1b" not in result.stderr
-    assert "cannot be used: it is not valid JSON" in result.stderr
+    assert "cannot be used: it is not usable JSON" in result.stderr
     assert kept.with_name("keeper.json.damaged").exists()
     listed = json.loads(cli("viewer", "export", "ann", home=tmp_path).stdout)["profiles"]
     assert listed[0]["playthroughs"] == 1  # a new, sound profile
