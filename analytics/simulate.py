@@ -38,6 +38,7 @@ from branching.play.events import (
     NodeEntered,
     PlaythroughInfo,
 )
+from branching.play.profiles import FIRST_VISIT, ViewerProfile
 from branching.story.experiments import assignments
 from branching.story.model import Story
 
@@ -123,6 +124,9 @@ class SimulationOptions:
     #: strings by context; ``None``: the story's own language.
     language: str | None = None
     translation: Mapping[str, str] = field(default_factory=dict)
+    #: How many simulated viewers share the playthroughs (taking turns, each keeping their own
+    #: profile of the story from one playthrough to the next); default: one each.
+    viewers: int | None = None
 
     def __post_init__(self) -> None:
         if self.playthroughs < 0:
@@ -135,6 +139,8 @@ class SimulationOptions:
             raise ValueError("max-choices must be at least 1")
         if self.days < 1:
             raise ValueError("days must be at least 1")
+        if self.viewers is not None and self.viewers < 1:
+            raise ValueError("viewers must be at least 1")
 
 
 @dataclass
@@ -216,6 +222,8 @@ def simulate(
     window = options.days * 86400.0 - 3600.0
     n = options.playthroughs
     viewer_prefix = f"sim-{options.seed}-"
+    #: Each simulated viewer's profile of the story, as the player would keep it.
+    profiles: dict[str, ViewerProfile] = {}
     began = time.perf_counter()
     for i in range(n):
         started = first + (i + 0.5) * window / n
@@ -226,7 +234,7 @@ def simulate(
         playthrough_id = uuid.uuid5(
             _SIMULATED, f"{story.id}\0{story.content_hash}\0{rng.getrandbits(128):032x}"
         ).hex
-        viewer = f"{viewer_prefix}{i}"
+        viewer = f"{viewer_prefix}{i % options.viewers if options.viewers else i}"
         arms = assignments(story, viewer, dict(options.arms)) if story.experiments else {}
         planted = {
             (p.node, p.choice): p.factor for p in options.plants if arms.get(p.experiment) == p.arm
@@ -239,6 +247,7 @@ def simulate(
             arms=arms,
             language=options.language,
             translation=options.translation,
+            viewer=profiles.get(viewer, FIRST_VISIT),
         )
         choices = 0
         while session.status == "playing":
@@ -286,6 +295,8 @@ def simulate(
                 result.endings[event.node] += 1
             elif isinstance(event, Failed):
                 result.faults[event.message] += 1
+        if options.viewers:
+            profiles[viewer] = session.viewer_profile()
         if session.status == "ended":
             result.completed += 1
         elif session.status == "failed":

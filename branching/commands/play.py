@@ -50,7 +50,17 @@ if TYPE_CHECKING:
 )
 @click.option("--new", "start_new", is_flag=True, help="Start over even if a playthrough is saved.")
 @click.option("--db", type=click.Path(dir_okay=False), metavar="PATH", help=DB_HELP)
-@click.option("--no-log", is_flag=True, help="Do not log this playthrough.")
+@click.option(
+    "--no-log",
+    is_flag=True,
+    help="Do not log this playthrough (your profile of the story is still kept).",
+)
+@click.option(
+    "--fresh-profile",
+    is_flag=True,
+    help="Play as a first-time viewer: no earlier playthroughs, endings or profile values. "
+    "Your kept profile and saved place are neither read nor changed.",
+)
 @click.option("--variant", metavar="LABEL", help="A label stored with the playthrough.")
 @arm_option(
     "Play an experiment arm instead of the one you are assigned (for writers and QA); "
@@ -77,12 +87,16 @@ def play(
     start_new: bool,
     db: str | None,
     no_log: bool,
+    fresh_profile: bool,
     variant: str | None,
     arms: dict[str, str],
     lang: str | None,
     translations: str | None,
 ) -> None:
     """Play STORY. Your place is saved after every choice; play again to continue.
+
+    The story may remember you between playthroughs (your profile of it: see
+    docs/privacy.md); --fresh-profile plays it as a first-time viewer.
 
     \b
     Plain player keys (type, then Enter):
@@ -107,6 +121,7 @@ def play(
         to_stderr,
     )
     from branching.play.plain_player import ask_yes_no
+    from branching.play.profiles import FIRST_VISIT, ProfileStore
     from branching.play.saves import SaveStore
     from branching.story.experiments import assignments
 
@@ -140,6 +155,16 @@ def play(
     use_plain = plain or not (sys.stdin.isatty() and sys.stdout.isatty())
     to_viewer = ViewerNotices(plain=use_plain)
     warn = say_once(to_viewer)
+    # The profile is the viewer's own state, not analytics: kept with --no-log too.
+    profiles = None if fresh_profile else ProfileStore()
+    if profiles is None:
+        profile = FIRST_VISIT
+        to_viewer(
+            "Playing as a first-time viewer (--fresh-profile): your profile of this story "
+            "and your saved place are left as they were, and this playthrough is not saved."
+        )
+    else:
+        profile = profiles.load_or_set_aside(loaded.id, name, to_viewer)
     first_open = True
     for notice in chosen.notices:
         to_viewer(notice)
@@ -204,8 +229,9 @@ def play(
             name,
             timers,
             recorder_for,
-            start_new=start_new,
+            start_new=start_new or fresh_profile,
             arms=viewer_arms,
+            profile=profile,
             say=click.echo,
             confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
             logged=None if no_log else logged,
@@ -215,14 +241,20 @@ def play(
     except SaveKept as kept:
         click.echo(str(kept))
         sys.exit(1)
-    autosave = Autosave(store, name)
+    autosave = Autosave(None if fresh_profile else store, name, profiles=profiles)
     autosave(session)
 
     if not use_plain:
         from branching.ui.app import make_app
 
         app = make_app(
-            loaded, session, saves=store, viewer=name, resumed=resumed, notices=to_viewer.pending
+            loaded,
+            session,
+            saves=None if fresh_profile else store,
+            profiles=profiles,
+            viewer=name,
+            resumed=resumed,
+            notices=to_viewer.pending,
         )
         to_viewer.target = app.tell_viewer
         try:
@@ -231,7 +263,7 @@ def play(
             to_viewer.target = to_stderr  # the app is gone: back to the terminal
             finish(session, autosave)
         sys.exit(1 if session.status == "failed" else 0)
-    sys.exit(run_plain(session, resumed, autosave, name))
+    sys.exit(run_plain(session, resumed, autosave))
 
 
 def _warm_up_plurals(story: Story, language: str, translated: Iterable[str]) -> None:
@@ -247,10 +279,8 @@ def _warm_up_plurals(story: Story, language: str, translated: Iterable[str]) -> 
         threading.Thread(target=locales.warm_up, args=(language,), daemon=True).start()
 
 
-def run_plain(session: Session, resumed: bool, autosave: Autosave, viewer: str) -> int:
+def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
-    from branching.play.endings import EndingsFile
-    from branching.play.home import data_dir
     from branching.play.lifecycle import finish
     from branching.play.plain_player import PlainPlayer
 
@@ -259,14 +289,15 @@ def run_plain(session: Session, resumed: bool, autosave: Autosave, viewer: str) 
         sys.stdin,
         sys.stdout,
         on_change=autosave,
-        saved=True,
-        endings=EndingsFile(data_dir() / "endings"),
-        viewer=viewer,
+        saved=autosave.store is not None,
     )
     try:
         return player.run(resumed=resumed)
     except KeyboardInterrupt:
-        click.echo("\nYou left the story. Your place is saved: play it again to continue.")
+        if autosave.store is not None:
+            click.echo("\nYou left the story. Your place is saved: play it again to continue.")
+        else:
+            click.echo("\nYou left the story.")
         return 130
     except BrokenPipeError:
         # Nobody reads stdout any more: point it at devnull so exit does not fail to flush.

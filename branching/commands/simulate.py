@@ -6,13 +6,16 @@ import secrets
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from branching.commands._options import FloatRange, arm_option, check_arms, db_option, open_log
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
+
+if TYPE_CHECKING:
+    from branching.story.model import Story
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +76,13 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     show_default=True,
     help="Spread start times over this many days up to now (to try date filters).",
 )
+@click.option(
+    "--viewers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Share the playthroughs among N simulated viewers, who take turns and each keep "
+    "their own profile of the story (returning viewers); default: one playthrough each.",
+)
 @click.option("--variant", metavar="NAME", help="Log the playthroughs under this label.")
 @arm_option("Put every simulated viewer in this experiment arm (repeatable); default: assigned.")
 @click.option(
@@ -106,6 +116,7 @@ def simulate(
     least_taken: bool,
     max_choices: int,
     days: int,
+    viewers: int | None,
     variant: str | None,
     arms: dict[str, str],
     plants: tuple[str, ...],
@@ -165,6 +176,7 @@ def simulate(
         plants=tuple(planted),
         language=chosen.language,
         translation=chosen.strings,
+        viewers=viewers,
     )
     err = Console(stderr=True)
     progress = Progress(
@@ -234,7 +246,34 @@ def simulate(
         if dark:
             line += f"; never reached: {listing(dark, 15)}"
         click.echo(line)
+    if (dark_nodes or dark_choices) and viewers is None and _remembers(parsed):
+        click.echo(
+            "  The story remembers its viewers, and every simulated viewer played once: "
+            "--viewers N lets them come back (branches for returning viewers)."
+        )
     if result.faults:
         click.echo(f"\nRuntime faults ({sum(result.faults.values()):,} playthroughs):")
         for message, count in result.faults.most_common(10):
             click.echo(f"  {count:,} × {printable(message)}")
+
+
+def _remembers(story: Story) -> bool:
+    """Whether returning viewers can play ``story`` differently (a profile, or a condition or
+    effect reading the viewer's history)."""
+    from branching.story.expressions import ExpressionError, parse
+
+    if story.profile:
+        return True
+    for node in story.nodes.values():
+        sources = [v for v in node.set.values() if isinstance(v, str)]
+        for choice in node.choices or ():
+            sources += [v for v in choice.set.values() if isinstance(v, str)]
+            if choice.if_ is not None:
+                sources.append(choice.if_)
+        for source in sources:
+            try:
+                if parse(source).calls:
+                    return True
+            except ExpressionError:
+                continue
+    return False

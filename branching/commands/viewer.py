@@ -15,7 +15,7 @@ from branching.story.untrusted import printable
 
 @click.group("viewer")
 def viewer_group() -> None:
-    """Your viewer id, and export or erase what the log holds about a viewer."""
+    """Your viewer id, and export or erase what is stored about a viewer."""
 
 
 def _viewer_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
@@ -43,10 +43,14 @@ def viewer_id() -> None:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
 def export(viewer: str, db: DbLocation, output: Path | None) -> None:
-    """Print everything the log stores about VIEWER as JSON (default: you).
+    """Print everything stored about VIEWER as JSON (default: you).
 
-    Every playthrough with its story, status and times, and every event in order.
+    Every playthrough in the log with its story, status and times, and every event in order;
+    and the viewer's profile of each story kept on this computer (profile values, playthroughs
+    begun, endings found).
     """
+    from branching.play.profiles import ProfileStore
+
     if db.path.exists():
         with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
             data = log.export_viewer(viewer)
@@ -54,6 +58,7 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
         data = {"viewer": viewer, "log": str(db.path), "playthroughs": []}
     from branching.commands._io import is_stdout, shown, write_output
 
+    data["profiles"] = ProfileStore().export_viewer(viewer)
     text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
     write_output(text, output)
     if not is_stdout(output):
@@ -69,30 +74,48 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
 @db_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget(viewer: str, db: DbLocation, yes: bool) -> None:
-    """Delete everything the log stores about VIEWER (default: you).
+    """Delete everything stored about VIEWER (default: you).
 
-    The deleted data is overwritten in the file, not just unlinked. Copies merged elsewhere
-    are not affected: run this on each log.
+    The log's rows (overwritten in the file, not just unlinked), and on this computer the
+    viewer's profiles of stories and saved places (a save holds a copy of the profile).
+    Copies merged elsewhere are not affected: run this on each log.
     """
+    from branching.play.profiles import ProfileStore
+    from branching.play.saves import SaveStore
+
+    profiles, saves = ProfileStore(), SaveStore()
+    local = len(profiles.export_viewer(viewer)) + len(saves.viewer_files(viewer))
+    local_words = f"{local} profile and save file(s) on this computer"
     if not db.path.exists():
-        click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.describe()}.")
+        if not local:
+            click.echo(f"Nothing stored about viewer {viewer}: there is no log at {db.describe()}.")
+            return
+        if not yes:
+            click.confirm(f"Delete {local_words} of viewer {viewer}?", abort=True)
+        files = len(profiles.delete_viewer(viewer)) + len(saves.delete_viewer(viewer))
+        click.echo(f"Forgot viewer {printable(viewer)}: deleted {files} profile and save file(s).")
         return
     with using_log(db, create=False) as log:
         (playthroughs, events) = log.conn.execute(
             "SELECT count(*), coalesce(sum(event_count), 0) FROM playthroughs WHERE viewer = ?",
             (viewer,),
         ).fetchone()
-        if playthroughs == 0:
-            click.echo(f"Nothing stored about viewer {viewer} in {db.describe()}.")
+        if playthroughs == 0 and not local:
+            click.echo(
+                f"Nothing stored about viewer {viewer} in {db.describe()} or on this computer."
+            )
             return
         if not yes:
+            also = f", and {local_words}" if local else ""
             click.confirm(
                 f"Delete {playthroughs} playthrough(s) and {events} event(s) of viewer "
-                f"{viewer} from {db.describe()}?",
+                f"{viewer} from {db.describe()}{also}?",
                 abort=True,
             )
-        playthroughs, events = log.forget_viewer(viewer)
+        playthroughs, events = log.forget_viewer(viewer) if playthroughs else (0, 0)
+    files = len(profiles.delete_viewer(viewer)) + len(saves.delete_viewer(viewer))
     click.echo(
         f"Forgot viewer {printable(viewer)}: deleted {playthroughs} playthrough(s) and "
-        f"{events} event(s) from {db.describe()}."
+        f"{events} event(s) from {db.describe()}"
+        + (f", and {files} profile and save file(s)." if files else ".")
     )

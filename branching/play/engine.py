@@ -65,6 +65,7 @@ from branching.play.events import (
     Recorder,
     Rewound,
 )
+from branching.play.profiles import FIRST_VISIT, ViewerProfile, adapt
 from branching.story import locales
 from branching.story.experiments import story_for_arms
 from branching.story.expressions import (
@@ -72,6 +73,7 @@ from branching.story.expressions import (
     EvaluationError,
     ExpressionError,
     Value,
+    ViewerHistory,
     effect_value,
     evaluate,
     format_value,
@@ -193,6 +195,8 @@ class ChoicePoint:
     choice_id: str
     choice_label: str
     counters: Mapping[str, int] = field(default_factory=dict)
+    #: The viewer's profile values then (going back restores them exactly, like variables).
+    profile: Mapping[str, Value] = field(default_factory=dict)
 
 
 def _no_visits(node_id: str) -> int:
@@ -245,6 +249,12 @@ class Session:
     translation: Mapping[str, str]
     #: How often each sequence in story text was shown (``"cellar/text#0"``: count).
     counters: dict[str, int]
+    #: The viewer's profile values (``story.profile``), kept across playthroughs.
+    profile: dict[str, Value]
+    #: Playthroughs of this story the viewer began before this one (``playthroughs()``).
+    earlier_playthroughs: int
+    #: Ending ids the viewer has reached in any playthrough, this one included.
+    endings_found: set[str]
 
     def __init__(
         self,
@@ -258,13 +268,42 @@ class Session:
         arms: Mapping[str, str] | None = None,
         language: str | None = None,
         translation: Mapping[str, str] | None = None,
+        viewer: ViewerProfile = FIRST_VISIT,
     ) -> None:
         self._setup(story, clock, timers, recorder_factory, arms, language, translation)
         self.playthrough_id = playthrough_id or new_playthrough_id()
+        self._meet(viewer, adapt(self.story.profile, viewer.values, None, "Profile value"))
         self.recorder = self._open_recorder(recorder)
         self._reset()
         self.event_count = 0
         self._enter(story.start)
+
+    def _meet(self, viewer: ViewerProfile, profile: dict[str, Value]) -> None:
+        """Take in what the viewer brings from earlier playthroughs."""
+        self.profile = profile
+        self.earlier_playthroughs = viewer.earlier(self.playthrough_id)
+        self.endings_found = set(viewer.endings)
+        self._ending_ids = frozenset(self.story.endings())
+        self._history = self._viewer_history()
+
+    def _viewer_history(self) -> ViewerHistory:
+        return ViewerHistory(
+            self.earlier_playthroughs, frozenset(self.endings_found & self._ending_ids)
+        )
+
+    @property
+    def viewer_history(self) -> ViewerHistory:
+        """What ``playthroughs()``, ``endings_found()`` and ``ending_seen()`` read now."""
+        return self._history
+
+    def viewer_profile(self) -> ViewerProfile:
+        """The profile to keep for the viewer: this playthrough counted, its endings in."""
+        return ViewerProfile(
+            values=dict(self.profile),
+            playthroughs=self.earlier_playthroughs + 1,
+            current=self.playthrough_id,
+            endings=frozenset(self.endings_found),
+        )
 
     def _setup(
         self,
@@ -439,6 +478,7 @@ class Session:
         del self.history[step:]
         self.node_id = point.node_id
         self.variables = dict(point.variables)
+        self.profile = dict(point.profile)
         self.visits = dict(point.visits)
         self.counters = dict(point.counters)
         self.status = "playing"
@@ -453,10 +493,15 @@ class Session:
         self._show_choices()
 
     def restart(self) -> None:
-        """End this playthrough as quit and start a new one from the story's start node."""
+        """End this playthrough as quit and start a new one from the story's start node.
+
+        The viewer's profile goes on as it is, and the playthrough just left counts as an
+        earlier one."""
         if self.status == "playing":
             self._record(Quit(self.node_id))
         self.playthrough_id = new_playthrough_id()
+        self.earlier_playthroughs += 1
+        self._history = self._viewer_history()
         if self.recorder_factory is not None:
             old = self.recorder
             self.recorder = self.recorder_factory(self.playthrough_id)
@@ -492,6 +537,11 @@ class Session:
     def _visit_count(self, node_id: str) -> int:
         return self.visits.get(node_id, 0)
 
+    @staticmethod
+    def _scope(variables: Mapping[str, Value], profile: Mapping[str, Value]) -> dict[str, Value]:
+        """The names expressions and text can read: variables and profile values."""
+        return {**variables, **profile} if profile else dict(variables)
+
     def _render(self, key: str, source: str, what: str) -> str:
         """The string ``key`` (its translation, else ``source``) with its blocks rendered.
 
@@ -511,12 +561,13 @@ class Session:
         if parsed.plain:
             return parsed.render(_PLAIN)
         context = Context(
-            self.variables,
+            self._scope(self.variables, self.profile),
             self._visit_count,
             language=self.language if text is not source else self._source_language,
             counters=self.counters,
             key=key,
             seed=self.playthrough_id,
+            viewer=self._history,
         )
         try:
             return parsed.render(context)
@@ -550,7 +601,7 @@ class Session:
         self.visits[node_id] = self.visits.get(node_id, 0) + 1
         node = self.node
         try:
-            self.variables = self._apply(node.set, "on entering the node")
+            self.variables, self.profile = self._apply(node.set, "on entering the node")
             self._render_text()
         except _Fault as fault:
             self._record(NodeEntered(node_id))
@@ -569,36 +620,50 @@ class Session:
                 arm = self.exposed[experiment] = self.arms[experiment]
                 self._record(Exposed(experiment, arm, self.node_id))
 
-    def _apply(self, effects: Mapping[str, Value], where: str) -> dict[str, Value]:
-        """The variables after ``effects``, applied in order; raises _Fault (nothing applied)."""
+    def _apply(
+        self, effects: Mapping[str, Value], where: str
+    ) -> tuple[dict[str, Value], dict[str, Value]]:
+        """The variables and profile after ``effects``, applied in order (each sees the ones
+        before it); raises _Fault with nothing applied."""
         variables = dict(self.variables)
+        profile = dict(self.profile)
+        if not effects:
+            return variables, profile
+        scope = self._scope(variables, profile)
         for name, value in effects.items():
             try:
-                new = effect_value(value, variables, self._visit_count)
+                new = effect_value(value, scope, self._visit_count, self._history)
             except (EvaluationError, ExpressionError) as exc:
                 raise _Fault(f'setting "{name}" to {value!r} {where} failed: {exc}') from None
-            old = self.story.variables.get(name)
+            target = profile if name in self.story.profile else variables
+            old = self.story.variables.get(name, self.story.profile.get(name))
             if old is None:
-                raise _Fault(f'"{name}" is set {where} but is not a variable of the story')
+                raise _Fault(
+                    f'"{name}" is set {where} but is not a variable or profile name of the story'
+                )
             if kind_of(new) != kind_of(old):
                 raise _Fault(
                     f'setting "{name}" to {value!r} {where} gave {format_value(new)!r}, '
                     f"but it holds {kind_of(old)} values"
                 )
-            variables[name] = new
-        return variables
+            target[name] = new
+            scope[name] = new
+        return variables, profile
 
     def _show_choices(self, *, timer_remaining: float | None = None, elapsed: float = 0.0) -> None:
         """Work out the offers at the current node and start its clock (and timer)."""
         node = self.node
         timer = node.timer
         offers: list[Offer] = []
+        scope: dict[str, Value] | None = None
         try:
             for choice in node.choices or []:
                 if choice.if_ is not None:
                     where = f'the condition of choice "{choice.key}" ({choice.if_})'
+                    if scope is None:
+                        scope = self._scope(self.variables, self.profile)
                     try:
-                        shown = evaluate(choice.if_, self.variables, self._visit_count)
+                        shown = evaluate(choice.if_, scope, self._visit_count, self._history)
                     except (EvaluationError, ExpressionError) as exc:
                         raise _Fault(f"{where} failed: {exc}") from None
                     if not isinstance(shown, bool):
@@ -650,14 +715,16 @@ class Session:
             choice_id=offer.id,
             choice_label=offer.label,
             counters=self._entry_counters,
+            profile=dict(self.profile),
         )
         self._record(ChoiceMade(node_id, offer.id, offer.choice.to, decision_ms, timed_out))
         try:
-            variables = self._apply(offer.choice.set, f'on choosing "{offer.id}"')
+            variables, profile = self._apply(offer.choice.set, f'on choosing "{offer.id}"')
         except _Fault as fault:
             self._fail(str(fault))
             return
         self.variables = variables
+        self.profile = profile
         self.history.append(point)
         self._enter(offer.choice.to)
 
@@ -681,6 +748,9 @@ class Session:
         )
         self.ending = Ending(title=shown, kind=info.kind)
         self.status = "ended"
+        # Found for good: going back to an earlier choice point does not unfind it.
+        self.endings_found.add(self.node_id)
+        self._history = self._viewer_history()
         self._offers = []
         self._timer_total = None
         # The log keeps the story's own title, so reports read the same in every language.
@@ -852,6 +922,7 @@ class Session:
             "playthrough": self.playthrough_id,
             "node": self.node_id,
             "variables": dict(self.variables),
+            "profile": dict(self.profile),
             "visits": dict(self.visits),
             # As on entering the node: resuming renders its text and labels from them again.
             "counters": dict(self._entry_counters),
@@ -862,6 +933,7 @@ class Session:
                     "choice": point.choice_id,
                     "choice_label": point.choice_label,
                     "variables": dict(point.variables),
+                    "profile": dict(point.profile),
                     "visits": dict(point.visits),
                     "counters": dict(point.counters),
                 }
@@ -895,16 +967,22 @@ class Session:
         arms: Mapping[str, str] | None = None,
         language: str | None = None,
         translation: Mapping[str, str] | None = None,
+        viewer: ViewerProfile = FIRST_VISIT,
     ) -> Session:
         """Resume a saved playthrough of ``story``, adapting it if the story changed since.
+
+        ``viewer`` is the viewer's kept profile: its playthrough count and endings found. The
+        profile values come from the save (they are part of the playthrough's state, snapshot
+        at every choice point); a save written before profiles existed takes the kept ones.
 
         The playthrough keeps the arms it was saved with, for experiments (and arms) the story
         still has, so one playthrough never counts in two arms; ``arms`` fills in the rest.
 
         The rules, when the story's content hash differs from the saved one:
 
-        * variables added since get their defaults, removed ones are dropped, and one whose type
-          changed gets its default; visit counts of vanished nodes are dropped;
+        * variables and profile values added since get their defaults, removed ones are dropped,
+          and one whose type changed gets its default; visit counts of vanished nodes are
+          dropped;
         * earlier choice points whose node vanished (or is no longer a node with choices) are
           dropped, so going back skips them;
         * if the saved node vanished, the playthrough resumes at the latest surviving choice
@@ -925,7 +1003,13 @@ class Session:
             old, new = save.story.version, story.version
             versions = f" (version {old} → {new})" if old != new and old and new else ""
             notes.append(f"The story has changed since this playthrough was saved{versions}.")
-        variables = _adapt_variables(story, save.variables, notes)
+        variables = adapt(story.variables, save.variables, notes, "Story variable")
+        profile = adapt(
+            story.profile,
+            save.profile if save.profile is not None else viewer.values,
+            notes if save.profile is not None else None,
+            "Profile value",
+        )
         history: list[ChoicePoint] = []
         dropped = 0
         for saved in save.history:
@@ -937,11 +1021,14 @@ class Session:
                     step=len(history),
                     node_id=saved.node,
                     label=saved.label,
-                    variables=_adapt_variables(story, saved.variables, None),
+                    variables=adapt(story.variables, saved.variables, None, "Story variable"),
                     visits=_adapt_visits(story, saved.visits),
                     choice_id=saved.choice,
                     choice_label=saved.choice_label,
                     counters=dict(saved.counters),
+                    profile=profile
+                    if saved.profile is None
+                    else adapt(story.profile, saved.profile, None, "Profile value"),
                 )
             )
         if dropped:
@@ -974,6 +1061,7 @@ class Session:
             translation,
         )
         session.playthrough_id = save.playthrough
+        session._meet(viewer, profile)
         session.recorder = session._open_recorder(recorder)
         session._reset()
         session.event_count = save.events
@@ -1053,31 +1141,6 @@ def _is_choice_node(story: Story, node_id: str) -> bool:
     return node is not None and not node.is_ending and bool(node.choices)
 
 
-def _adapt_variables(
-    story: Story, saved: Mapping[str, Value], notes: list[str] | None
-) -> dict[str, Value]:
-    variables: dict[str, Value] = {}
-    for name, default in story.variables.items():
-        if name not in saved:
-            variables[name] = default
-            if notes is not None:
-                notes.append(f'New story variable "{name}" starts at {format_value(default)}.')
-        elif kind_of(saved[name]) != kind_of(default):
-            variables[name] = default
-            if notes is not None:
-                notes.append(
-                    f'Story variable "{name}" now holds {kind_of(default)} values; '
-                    f"it starts again at {format_value(default)}."
-                )
-        else:
-            variables[name] = saved[name]
-    if notes is not None:
-        for name in saved:
-            if name not in story.variables:
-                notes.append(f'Story variable "{name}" is no longer used and was dropped.')
-    return variables
-
-
 def _adapt_visits(story: Story, saved: Mapping[str, int]) -> dict[str, int]:
     return {node: count for node, count in saved.items() if node in story.nodes and count > 0}
 
@@ -1121,6 +1184,8 @@ class _SavedPoint(_SaveModel):
     variables: dict[_Name, _Scalar]
     visits: dict[_Id, _Count]
     counters: _Counters = Field(default_factory=dict)
+    # Saves written before profiles existed have none.
+    profile: dict[_Name, _Scalar] | None = None
 
 
 class _Save(_SaveModel):
@@ -1129,6 +1194,7 @@ class _Save(_SaveModel):
     playthrough: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,100}$")
     node: _Id
     variables: dict[_Name, _Scalar]
+    profile: dict[_Name, _Scalar] | None = None
     visits: dict[_Id, _Count]
     counters: _Counters = Field(default_factory=dict)
     history: list[_SavedPoint]

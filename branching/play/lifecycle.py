@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from branching.play.engine import Diverged, ResumeError, Session, TimerOptions
 from branching.play.events import Exposed, MemoryRecorder, NullRecorder
+from branching.play.profiles import FIRST_VISIT, ViewerProfile
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from branching.play.events import Event, Recorder
+    from branching.play.profiles import ProfileStore
     from branching.play.saves import SaveStore
     from branching.story.model import Story
 
@@ -116,6 +118,7 @@ def start_session(
     logged: LoggedEvents | None = None,
     language: str | None = None,
     translation: Mapping[str, str] | None = None,
+    profile: ViewerProfile = FIRST_VISIT,
 ) -> tuple[Session, bool]:
     """Resume the viewer's saved playthrough, or start a new one; says whether it resumed.
 
@@ -125,7 +128,8 @@ def start_session(
     ``confirm`` asks before it is replaced; if the viewer declines, :class:`SaveKept` is raised
     and the save stays as it was. ``arms``: the viewer's experiment arms (a resumed
     playthrough keeps the ones it was saved with; ``say`` tells the viewer when that differs
-    from ``arms``).
+    from ``arms``). ``profile``: what the viewer brings from earlier playthroughs (their kept
+    profile of the story).
     """
     if not start_new:
         try:
@@ -140,6 +144,7 @@ def start_session(
                     arms=arms,
                     language=language,
                     translation=translation,
+                    profile=profile,
                 )
                 kept = {
                     f"{experiment}={arm}"
@@ -164,6 +169,7 @@ def start_session(
         arms=arms,
         language=language,
         translation=translation,
+        viewer=profile,
     )
     return session, False
 
@@ -187,6 +193,7 @@ def resume(
     arms: Mapping[str, str] | None = None,
     language: str | None = None,
     translation: Mapping[str, str] | None = None,
+    profile: ViewerProfile = FIRST_VISIT,
 ) -> tuple[Session, bool]:
     """Resume a save so that it and the choice log agree; says whether it resumed.
 
@@ -216,6 +223,7 @@ def resume(
         arms=arms,
         language=language,
         translation=translation,
+        viewer=profile,
     )
     pid = session.playthrough_id
     in_log = logged(pid) if logged is not None else None
@@ -255,6 +263,7 @@ def resume(
         arms=arms,
         language=language,
         translation=translation,
+        viewer=profile,
     )
     try:
         extra = rebuilt.follow(in_log[expected:], pending=held.events)
@@ -266,6 +275,7 @@ def resume(
             arms=arms,
             language=language,
             translation=translation,
+            viewer=profile,
         )
         fresh.resume_notes.append(
             f"Your save does not match the choice log, which records {_events(ahead)} more "
@@ -284,12 +294,19 @@ def resume(
 
 class Autosave:
     """Keeps the viewer's save in step with the session: written while it can be resumed,
-    deleted once the playthrough ended or failed. A failure to save is reported once."""
+    deleted once the playthrough ended or failed. Keeps the viewer's profile of the story too
+    (with ``profiles``). A failure to save is reported once."""
 
     def __init__(
-        self, store: SaveStore, viewer: str, warn: Callable[[str], None] = to_stderr
+        self,
+        store: SaveStore | None,
+        viewer: str,
+        warn: Callable[[str], None] = to_stderr,
+        *,
+        profiles: ProfileStore | None = None,
     ) -> None:
         self.store = store
+        self.profiles = profiles
         self.viewer = viewer
         self.warn = warn
         self.warned = False
@@ -297,10 +314,14 @@ class Autosave:
     def __call__(self, session: Session) -> None:
         story_id = session.story.id
         try:
-            if session.status in ("playing", "quit"):
+            if self.store is None:
+                pass
+            elif session.status in ("playing", "quit"):
                 self.store.save(story_id, self.viewer, session.to_json())
             else:
                 self.store.delete(story_id, self.viewer)
+            if self.profiles is not None:
+                self.profiles.save(story_id, self.viewer, session.viewer_profile())
         except OSError as exc:
             if not self.warned:
                 self.warned = True

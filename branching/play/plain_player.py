@@ -23,7 +23,7 @@ import math
 from collections.abc import Callable
 from typing import TextIO
 
-from branching.play.endings import KIND_WORDS, EndingsNotebook
+from branching.play.endings import KIND_WORDS, found_line
 from branching.play.engine import Session
 from branching.play.words import markdown_to_plain
 from branching.story.untrusted import printable
@@ -43,9 +43,9 @@ def format_seconds(seconds: float) -> str:
 class PlainPlayer:
     """Plays ``session`` over two text streams; :meth:`run` returns the exit status.
 
-    ``on_change`` is called after every step (to autosave); ``saved`` says whether quitting
-    keeps the viewer's place, for the goodbye message. ``endings`` remembers the endings
-    ``viewer`` has found (without it, only those of this run count).
+    ``on_change`` is called after every step (to autosave, and keep the viewer's profile);
+    ``saved`` says whether quitting keeps the viewer's place, for the goodbye message. The
+    endings found come from the session (the viewer's profile of the story).
     """
 
     def __init__(
@@ -56,17 +56,12 @@ class PlainPlayer:
         *,
         on_change: Callable[[Session], None] | None = None,
         saved: bool = False,
-        endings: EndingsNotebook | None = None,
-        viewer: str = "",
     ) -> None:
         self.session = session
         self.stdin = stdin
         self.stdout = stdout
         self.on_change = on_change
         self.saved = saved
-        self.endings = endings
-        self.viewer = viewer
-        self._found_here: set[str] = set()
         # Piped input is not echoed by a terminal: echo it so a transcript reads like a session.
         self.echo = not _isatty(stdin)
 
@@ -206,11 +201,7 @@ class PlainPlayer:
         kind = KIND_WORDS.get(ending.kind if ending else "neutral", "An ending")
         shown = f"The end: {title}. {kind}." if title else f"The end. {kind}."
         self.say(shown)
-        total = len(session.story.endings())
-        found = self.found_endings()
-        self.say(
-            f"You have found {found} of the story's {total} ending{'s' if total != 1 else ''}."
-        )
+        self.say(found_line(session))
         if session.history:
             self.say()
             self.say("Go back to a choice point:")
@@ -220,20 +211,6 @@ class PlainPlayer:
                 self.say(f'{number}. {where}: you chose "{chosen}"')
         self.say(self.ending_hint())
         self.stdout.flush()
-
-    def found_endings(self) -> int:
-        """How many of the story's endings the viewer has found, this one included."""
-        session = self.session
-        story_id = session.story.id
-        self._found_here.add(session.node_id)
-        seen = set(self._found_here)
-        if self.endings is not None:
-            try:
-                self.endings.add(story_id, self.viewer, session.node_id)
-                seen |= self.endings(story_id, self.viewer)
-            except OSError:
-                pass  # only the count suffers
-        return len(seen & set(session.story.endings()))
 
     def ending_hint(self) -> str:
         count = len(self.session.history)

@@ -6,6 +6,7 @@ pseudonymous id. No UI import: both players use this.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -65,3 +66,20 @@ class SaveStore:
 
     def delete(self, story_id: str, viewer: str) -> None:
         self.path(story_id, viewer).unlink(missing_ok=True)
+
+    def viewer_files(self, viewer: str) -> list[Path]:
+        """The saved places of ``viewer`` (one file per story)."""
+        try:
+            return sorted(p for p in (self.root / file_part(viewer)).iterdir() if p.is_file())
+        except OSError:
+            return []
+
+    def delete_viewer(self, viewer: str) -> list[Path]:
+        """Delete every saved place of ``viewer``; returns the files deleted."""
+        deleted = []
+        for path in self.viewer_files(viewer):
+            path.unlink(missing_ok=True)
+            deleted.append(path)
+        with contextlib.suppress(OSError):  # not empty, or never made
+            (self.root / file_part(viewer)).rmdir()
+        return deleted

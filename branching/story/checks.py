@@ -63,17 +63,29 @@ def check_story(
     nodes = raw.get("nodes")
     if not isinstance(nodes, dict):
         return problems
-    variables = raw.get("variables")
     kinds: dict[str, Kind] = {}
-    if isinstance(variables, dict):
-        kinds = {
-            name: kind_of(value)
-            for name, value in variables.items()
-            if isinstance(value, bool | int | float | str)
-        }
-        for name, value in variables.items():
+    # Profile names are read and set like variables: one namespace, checked the same way.
+    for field in ("variables", "profile"):
+        declared = raw.get(field)
+        if not isinstance(declared, dict):
+            continue
+        for name, value in declared.items():
+            if not isinstance(value, bool | int | float | str):
+                continue
             if _out_of_range(value):
-                problems.append(_range_problem(value, pointer("variables", name), None))
+                problems.append(_range_problem(value, pointer(field, name), None))
+            if field == "profile" and name in kinds:
+                problems.append(
+                    Problem(
+                        "error",
+                        "profile-name-clash",
+                        f'"{name}" is both a story variable and a profile name; '
+                        "rename one (an expression could not tell which it means)",
+                        pointer("profile", name),
+                    )
+                )
+                continue
+            kinds[name] = kind_of(value)
     language = raw.get("language")
     if language is None:
         language = locales.DEFAULT_LANGUAGE
@@ -133,6 +145,14 @@ def check_story(
     return problems
 
 
+def _ending_ids(nodes: Mapping[str, Any]) -> list[str]:
+    return [
+        node_id
+        for node_id, node in nodes.items()
+        if isinstance(node, dict) and node.get("ending") not in (None, False)
+    ]
+
+
 def _at(node_id: str, *parts: str | int) -> str:
     return pointer("nodes", node_id, *parts)
 
@@ -162,7 +182,7 @@ class _Checker:
         #: Nodes whose way on is an error (no choices, a missing target): the trap search
         #: treats them as able to finish, so a warning never repeats an error.
         self.broken: list[int] = []
-        self._suggestions = Suggestions(nodes, kinds)
+        self._suggestions = Suggestions(nodes, kinds, endings=_ending_ids(nodes))
         # Verdicts depend only on the source and the story, and stories repeat their conditions
         # and effects thousands of times.
         self._expressions: dict[tuple[str, Kind | None, str], list[_Finding]] = {}

@@ -13,6 +13,17 @@ arithmetic on a visit count may see the capped value. Variables are not capped: 
 grows in a loop makes new states until ``max_states`` stops the search, which is reported
 (``deep-bound``) together with what the partial search can no longer tell.
 
+**Returning viewers.** A story with a ``profile`` or calls to ``playthroughs()``,
+``endings_found()`` or ``ending_seen()`` behaves differently for a viewer who played before, so
+the search covers first-time *and* returning viewers: a state also holds the profile values
+and the viewer's history (earlier playthroughs, capped like visit counts; the endings found
+that expressions can see). From every explored state the viewer may leave (quit, or reach an
+ending) and play again: a new playthrough starts with that state's profile values, one more
+earlier playthrough, and the ending just reached added. So the returning viewers explored are
+exactly those that playthroughs of the story can produce, one after another. Not modelled:
+going back after an ending within the same playthrough (the ending counts as found from the
+next playthrough on), so a branch only that reaches can still be reported unreachable.
+
 The rules are the engine's (see :mod:`branching.play.engine`), shared through
 :mod:`branching.story.expressions`: entering a node counts a visit, then applies the node's ``set``
 in order (each effect sees the ones before it); a choice is offered when its ``if`` is true;
@@ -41,6 +52,7 @@ from dataclasses import dataclass, field
 
 from branching.story import locales
 from branching.story.expressions import (
+    FIRST_TIME,
     Binary,
     EvaluationError,
     ExpressionError,
@@ -48,6 +60,7 @@ from branching.story.expressions import (
     Lit,
     Unary,
     Value,
+    ViewerHistory,
     effect_value,
     evaluate,
     format_value,
@@ -73,8 +86,11 @@ MAX_VISIT_CAP = 100
 #: Steps of the example path shown in a message.
 SHOWN_STEPS = 12
 
-#: (node position, variable values, id of the visit counts in :class:`_VisitTable`)
-_State = tuple[int, tuple[Value, ...], int]
+#: (node position, variable then profile values, id of the visit counts in :class:`_VisitTable`,
+#: index of the viewer's history in ``_Explorer.viewers``)
+_State = tuple[int, tuple[Value, ...], int, int]
+#: How the step "the viewer plays again" reads in an example path.
+PLAYS_AGAIN = "(plays again)"
 
 
 @dataclass
@@ -144,7 +160,9 @@ class _Explorer:
         self.ids = list(story.nodes)
         self.index = {node_id: i for i, node_id in enumerate(self.ids)}
         self.nodes: list[Node] = [story.nodes[node_id] for node_id in self.ids]
-        self.names = list(story.variables)
+        self.names = list(story.variables) + list(story.profile)
+        self.defaults = tuple(story.variables.values()) + tuple(story.profile.values())
+        self.kept = len(story.variables)  # values from here on are the profile
         tracked, cap = _visit_tracking(story)
         slot_of = {node_id: slot for slot, node_id in enumerate(tracked)}
         #: Each node's slot among the tracked visit counts, or None.
@@ -155,12 +173,21 @@ class _Explorer:
         #: Each node's text and choice labels, parsed, when they hold blocks (else None).
         self.texts = [_blocks(node.text) for node in self.nodes]
         self.labels = [[_blocks(c.label) for c in node.choices or ()] for node in self.nodes]
+        self.returning, self.playthrough_cap, self.tracked_endings = _viewer_tracking(story)
+        self.viewers: list[ViewerHistory] = [FIRST_TIME]
+        self.viewer_ids: dict[ViewerHistory, int] = {FIRST_TIME: 0}
+        #: (profile values, viewer) of the playthroughs already started.
+        self.started: set[tuple[tuple[Value, ...], int]] = set()
 
     def render(self, text: Text, state: _State, path: str, what: str) -> None:
         """Evaluate every part of ``text`` that could show in ``state`` (all alternatives)."""
         variables = dict(zip(self.names, state[1], strict=True))
         context = Context(
-            variables, self.table.counter(state[2]), language=self.language, every=True
+            variables,
+            self.table.counter(state[2]),
+            language=self.language,
+            every=True,
+            viewer=self.viewers[state[3]],
         )
         try:
             text.render(context)
@@ -169,32 +196,51 @@ class _Explorer:
 
     # --- Moves -------------------------------------------------------------------------------
 
-    def enter(self, target: int, values: tuple[Value, ...], visits: int) -> _State:
+    def enter(self, target: int, values: tuple[Value, ...], visits: int, viewer: int) -> _State:
         slot = self.slots[target]
         if slot is not None:
             visits = self.table.after(visits, slot)
         node = self.nodes[target]
         if node.set:
-            values = self.apply(node.set, values, visits, ("nodes", self.ids[target], "set"))
-        return target, values, visits
+            at = ("nodes", self.ids[target], "set")
+            values = self.apply(node.set, values, visits, viewer, at)
+        return target, values, visits, viewer
+
+    def next_viewer(self, state: _State) -> int:
+        """The viewer's history when they play again after leaving ``state``."""
+        history = self.viewers[state[3]]
+        node_id = self.ids[state[0]]
+        endings = history.endings
+        if node_id in self.tracked_endings and self.nodes[state[0]].is_ending:
+            endings = endings | {node_id}
+        following = ViewerHistory(min(self.playthrough_cap, history.playthroughs + 1), endings)
+        found = self.viewer_ids.get(following)
+        if found is None:
+            found = self.viewer_ids[following] = len(self.viewers)
+            self.viewers.append(following)
+        return found
 
     def apply(
         self,
         effects: Mapping[str, Value],
         values: tuple[Value, ...],
         visits: int,
+        viewer: int,
         at: tuple[str | int, ...],
     ) -> tuple[Value, ...]:
         variables = dict(zip(self.names, values, strict=True))
         count = self.table.counter(visits)
+        history = self.viewers[viewer]
         for name, value in effects.items():
             try:
-                new = effect_value(value, variables, count)
+                new = effect_value(value, variables, count, history)
             except (EvaluationError, ExpressionError) as exc:
                 raise _Fault(
                     pointer(*at, name), f'setting "{name}" to {json.dumps(value)} fails: {exc}'
                 ) from None
-            old = self.story.variables[name]
+            old = self.story.variables.get(name, self.story.profile.get(name))
+            if old is None:  # the plain checks report it; the engine would stop here
+                raise _Fault(pointer(*at, name), f'"{name}" is not a variable or profile name')
             if kind_of(new) != kind_of(old):
                 raise _Fault(
                     pointer(*at, name),
@@ -206,7 +252,7 @@ class _Explorer:
 
     def offers(self, state: _State) -> list[int]:
         """Indexes of the choices offered in ``state``."""
-        position, values, visits = state
+        position, values, visits, viewer = state
         node = self.nodes[position]
         offered: list[int] = []
         variables: dict[str, Value] | None = None
@@ -217,7 +263,9 @@ class _Explorer:
             if variables is None:
                 variables = dict(zip(self.names, values, strict=True))
             try:
-                shown = evaluate(choice.if_, variables, self.table.counter(visits))
+                shown = evaluate(
+                    choice.if_, variables, self.table.counter(visits), self.viewers[viewer]
+                )
             except (EvaluationError, ExpressionError) as exc:
                 raise _Fault(
                     pointer("nodes", self.ids[position], "choices", index, "if"),
@@ -237,12 +285,11 @@ class _Explorer:
     def run(self, skip: set[str]) -> DeepResult:
         story = self.story
         result = DeepResult()
-        initial_values = tuple(story.variables[name] for name in self.names)
         initial_visits = 0  # nothing visited yet
         parents: dict[_State, tuple[_State, str] | None] = {}
         start = self.index[story.start]
         try:
-            first = self.enter(start, initial_values, initial_visits)
+            first = self.enter(start, self.defaults, initial_visits, 0)
         except _Fault as fault:
             self.report("deep-runtime-error", fault, story.start, None, parents)
             result.problems = list(self.found.values())
@@ -256,6 +303,8 @@ class _Explorer:
             reached[position] = 1
             node = self.nodes[position]
             node_id = self.ids[position]
+            if self.returning:
+                self.play_again(state, start, parents, queue, result)
             try:
                 text = self.texts[position]
                 if text is not None:
@@ -282,12 +331,12 @@ class _Explorer:
             choices = node.choices or []
             for index in offered:
                 choice = choices[index]
-                values, visits = state[1], state[2]
+                values, visits, viewer = state[1], state[2], state[3]
                 try:
                     if choice.set:
                         at = ("nodes", node_id, "choices", index, "set")
-                        values = self.apply(choice.set, values, visits, at)
-                    following = self.enter(self.index[choice.to], values, visits)
+                        values = self.apply(choice.set, values, visits, viewer, at)
+                    following = self.enter(self.index[choice.to], values, visits, viewer)
                 except _Fault as fault:
                     where = _unescape(fault.path.split("/")[2])
                     if where != node_id:  # failed on entering the target: the play got there
@@ -338,6 +387,33 @@ class _Explorer:
         result.problems = problems
         return result
 
+    def play_again(
+        self,
+        state: _State,
+        start: int,
+        parents: dict[_State, tuple[_State, str] | None],
+        queue: deque[_State],
+        result: DeepResult,
+    ) -> None:
+        """The viewer leaves ``state`` (quits, or it is an ending) and plays again."""
+        profile = state[1][self.kept :]
+        viewer = self.next_viewer(state)
+        if (profile, viewer) in self.started:
+            return
+        self.started.add((profile, viewer))
+        try:
+            again = self.enter(start, self.defaults[: self.kept] + profile, 0, viewer)
+        except _Fault as fault:
+            self.report("deep-runtime-error", fault, self.story.start, state, parents, PLAYS_AGAIN)
+            return
+        if again in parents:
+            return
+        if len(parents) >= self.max_states:
+            result.complete = False
+            return
+        parents[again] = (state, PLAYS_AGAIN)
+        queue.append(again)
+
     def report(
         self,
         code: str,
@@ -384,6 +460,14 @@ class _Explorer:
         parts = [f"choices: {way}"]
         if values:
             parts.append(f"with {values}")
+        history = self.viewers[state[3]]
+        if history != FIRST_TIME:
+            earlier = history.playthroughs
+            plays = f"{earlier} earlier playthrough{'s' if earlier != 1 else ''}"
+            if earlier >= self.playthrough_cap > 0:
+                plays = f"{earlier} or more earlier playthroughs"
+            seen = ", ".join(sorted(history.endings)) or "none"
+            parts.append(f"a returning viewer ({plays}; endings found: {seen})")
         return "; ".join(parts)
 
 
@@ -470,6 +554,28 @@ def _visit_tracking(story: Story) -> tuple[list[str], int]:
             largest = max(largest, *_numbers(expr.tree), 0)
     cap = min(MAX_VISIT_CAP, int(largest) + 1)
     return sorted(node for node in tracked if node in story.nodes), max(cap, 1)
+
+
+def _viewer_tracking(story: Story) -> tuple[bool, int, frozenset[str]]:
+    """Whether returning viewers can play differently, the cap on their earlier playthroughs,
+    and the endings whose being found expressions can tell apart."""
+    calls: set[str] = set()
+    endings: set[str] = set()
+    largest = 0.0
+    for source in _expressions(story):
+        try:
+            expr = parse(source)
+        except ExpressionError:
+            continue
+        calls |= expr.calls
+        endings |= expr.endings
+        if "playthroughs" in expr.calls:
+            largest = max(largest, *_numbers(expr.tree), 0)
+    if "endings_found" in calls:
+        endings |= set(story.endings())
+    returning = bool(calls) or bool(story.profile)
+    cap = min(MAX_VISIT_CAP, int(largest) + 1) if "playthroughs" in calls else 0
+    return returning, cap, frozenset(endings & set(story.endings()))
 
 
 def _expressions(story: Story) -> Iterable[str]:

@@ -1,9 +1,12 @@
 """The expression language of ``if`` conditions, ``set`` effects and blocks in story text.
 
 A small, closed language: numbers, strings, ``true``/``false``, variable names,
-``visits("node")``, ``not``/``and``/``or``, comparisons, ``+ - * / %`` and parentheses. It is
-parsed by hand into a tiny syntax tree and evaluated by closures built from that tree: there is no
-``eval``/``exec``, no attribute access and no call but ``visits``, so a story cannot run code.
+``visits("node")``, the viewer's history (``playthroughs()``, ``endings_found()``,
+``ending_seen("ending")``), ``not``/``and``/``or``, comparisons, ``+ - * / %`` and parentheses.
+It is parsed by hand into a tiny syntax tree and evaluated by closures built from that tree:
+there is no ``eval``/``exec``, no attribute access and no call but these four, so a story cannot
+run code. The viewer's history comes in as a :class:`ViewerHistory` value, so this module stays
+pure: the engine decides what it holds.
 Limits on length, nesting, number size and string size mean evaluation cannot hang either.
 
 >>> expr = parse("gold >= 3 and visits('cellar') == 0")
@@ -49,7 +52,31 @@ def in_range(value: object) -> bool:
 #: Longest string a concatenation may build.
 MAX_STRING = 10_000
 
-KEYWORDS = frozenset({"true", "false", "not", "and", "or", "visits"})
+#: Functions of the viewer's history, taking no argument: how they read in messages.
+HISTORY_FUNCTIONS = frozenset({"playthroughs", "endings_found"})
+KEYWORDS = frozenset(
+    {"true", "false", "not", "and", "or", "visits", "ending_seen"} | HISTORY_FUNCTIONS
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ViewerHistory:
+    """What expressions can know about the viewer beyond this playthrough.
+
+    ``playthroughs``: how many playthroughs of this story the viewer began before this one;
+    ``endings``: ids of the story's endings the viewer has reached (in any playthrough).
+
+    >>> evaluate("playthroughs() > 0 and ending_seen('sea')", {}, lambda node: 0,
+    ...          ViewerHistory(2, frozenset({"sea"})))
+    True
+    """
+
+    playthroughs: int = 0
+    endings: frozenset[str] = frozenset()
+
+
+#: A viewer who has never played the story.
+FIRST_TIME = ViewerHistory()
 
 
 class ExpressionError(ValueError):
@@ -89,6 +116,10 @@ class Expr:
     tree: ExprTree
     variables: frozenset[str]
     nodes: frozenset[str]
+    #: Ending ids named by ``ending_seen("...")``.
+    endings: frozenset[str] = frozenset()
+    #: History functions called (``playthroughs``, ``endings_found``, ``ending_seen``).
+    calls: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +155,21 @@ class Binary:
     column: int
 
 
-ExprTree: TypeAlias = Lit | Var | VisitsCall | Unary | Binary
+@dataclass(frozen=True, slots=True)
+class HistoryCall:
+    """``playthroughs()`` or ``endings_found()``: a number from the viewer's history."""
+
+    name: str
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndingSeenCall:
+    ending: str
+    column: int
+
+
+ExprTree: TypeAlias = Lit | Var | VisitsCall | HistoryCall | EndingSeenCall | Unary | Binary
 
 # --- Tokens ----------------------------------------------------------------------------------
 
@@ -198,6 +243,8 @@ class _Parser:
         self.depth = 0
         self.variables: set[str] = set()
         self.nodes: set[str] = set()
+        self.endings: set[str] = set()
+        self.calls: set[str] = set()
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -319,11 +366,35 @@ class _Parser:
             node = str(argument.value)
             self.nodes.add(node)
             return VisitsCall(node, token.column)
+        if name == "ending_seen":
+            self.expect("(")
+            argument = self.take()
+            if argument.kind != "string":
+                raise ExpressionError(
+                    'ending_seen takes a quoted ending id, e.g. ending_seen("lighthouse")',
+                    argument.column,
+                )
+            self.expect(")")
+            ending = str(argument.value)
+            self.endings.add(ending)
+            self.calls.add(name)
+            return EndingSeenCall(ending, token.column)
+        if name in HISTORY_FUNCTIONS:
+            self.expect("(")
+            closing = self.take()
+            if closing.text != ")" or closing.kind != "op":
+                raise ExpressionError(
+                    f"{name}() takes nothing between its brackets", closing.column
+                )
+            self.calls.add(name)
+            return HistoryCall(name, token.column)
         if name in KEYWORDS:
             raise ExpressionError(f"'{name}' cannot stand here", token.column)
         if self.peek().kind == "op" and self.peek().text == "(":
             raise ExpressionError(
-                f"'{name}(...)' is not a function; only visits(...) is", token.column
+                f"'{name}(...)' is not a function; the functions are visits(...), "
+                "playthroughs(), endings_found() and ending_seen(...)",
+                token.column,
             )
         self.variables.add(name)
         return Var(name, token.column)
@@ -354,7 +425,14 @@ def parse(source: str) -> Expr:
         raise ExpressionError("expression is empty", 1)
     parser = _Parser(source)
     tree = parser.parse()
-    expr = Expr(source, tree, frozenset(parser.variables), frozenset(parser.nodes))
+    expr = Expr(
+        source,
+        tree,
+        frozenset(parser.variables),
+        frozenset(parser.nodes),
+        frozenset(parser.endings),
+        frozenset(parser.calls),
+    )
     _infer(tree, {}, strict=False)
     return expr
 
@@ -374,6 +452,10 @@ def canonical(expr: Expr | ExprTree) -> str:
         return tree.name
     if isinstance(tree, VisitsCall):
         return f"visits({tree.node!r})"
+    if isinstance(tree, HistoryCall):
+        return f"{tree.name}()"
+    if isinstance(tree, EndingSeenCall):
+        return f"ending_seen({tree.ending!r})"
     if isinstance(tree, Unary):
         return f"({tree.op} {canonical(tree.operand)})"
     return f"({canonical(tree.left)} {tree.op} {canonical(tree.right)})"
@@ -393,6 +475,10 @@ def _show(tree: ExprTree) -> str:
         return tree.name
     if isinstance(tree, VisitsCall):
         return f'visits("{tree.node}")'
+    if isinstance(tree, HistoryCall):
+        return f"{tree.name}()"
+    if isinstance(tree, EndingSeenCall):
+        return f'ending_seen("{tree.ending}")'
     return "the expression"
 
 
@@ -405,14 +491,16 @@ def _infer(tree: ExprTree, kinds: Mapping[str, Kind], *, strict: bool) -> Kind |
         return kind_of(tree.value)
     if isinstance(tree, Var):
         return kinds.get(tree.name)
-    if isinstance(tree, VisitsCall):
+    if isinstance(tree, VisitsCall | HistoryCall):
         return "number"
+    if isinstance(tree, EndingSeenCall):
+        return "bool"
     if isinstance(tree, Unary):
         operand = _infer(tree.operand, kinds, strict=strict)
         wanted: Kind = "bool" if tree.op == "not" else "number"
         if operand is not None and operand != wanted:
             hint = ""
-            if tree.op == "not" and isinstance(tree.operand, VisitsCall):
+            if tree.op == "not" and isinstance(tree.operand, VisitsCall | HistoryCall):
                 hint = f"; compare it, e.g. {_show(tree.operand)} == 0"
             raise ExpressionError(
                 f"{tree.op} needs {_describe(wanted)}, "
@@ -486,7 +574,7 @@ def check(expr: Expr, kinds: Mapping[str, Kind]) -> Kind | None:
 
 # --- Evaluation ------------------------------------------------------------------------------
 
-_Compiled = Callable[[Mapping[str, Value], Visits], Value]
+_Compiled = Callable[[Mapping[str, Value], Visits, ViewerHistory], Value]
 
 
 def _number(value: Value, what: str) -> int | float:
@@ -504,11 +592,13 @@ def _checked(result: int | float) -> int | float:
 def _compile(tree: ExprTree) -> _Compiled:
     if isinstance(tree, Lit):
         constant = tree.value
-        return lambda variables, visits: constant
+        return lambda variables, visits, viewer: constant
     if isinstance(tree, Var):
         name = tree.name
 
-        def variable(variables: Mapping[str, Value], visits: Visits) -> Value:
+        def variable(
+            variables: Mapping[str, Value], visits: Visits, viewer: ViewerHistory
+        ) -> Value:
             try:
                 return variables[name]
             except KeyError:
@@ -517,19 +607,28 @@ def _compile(tree: ExprTree) -> _Compiled:
         return variable
     if isinstance(tree, VisitsCall):
         node = tree.node
-        return lambda variables, visits: visits(node)
+        return lambda variables, visits, viewer: visits(node)
+    if isinstance(tree, EndingSeenCall):
+        ending = tree.ending
+        return lambda variables, visits, viewer: ending in viewer.endings
+    if isinstance(tree, HistoryCall):
+        if tree.name == "playthroughs":
+            return lambda variables, visits, viewer: viewer.playthroughs
+        return lambda variables, visits, viewer: len(viewer.endings)
     if isinstance(tree, Unary):
         operand = _compile(tree.operand)
         if tree.op == "not":
 
-            def negate(variables: Mapping[str, Value], visits: Visits) -> Value:
-                value = operand(variables, visits)
+            def negate(
+                variables: Mapping[str, Value], visits: Visits, viewer: ViewerHistory
+            ) -> Value:
+                value = operand(variables, visits, viewer)
                 if not isinstance(value, bool):
                     raise EvaluationError(f"not needs true or false, got {format_value(value)!r}")
                 return not value
 
             return negate
-        return lambda variables, visits: -_number(operand(variables, visits), "-")
+        return lambda variables, visits, viewer: -_number(operand(variables, visits, viewer), "-")
     return _compile_binary(tree.op, _compile(tree.left), _compile(tree.right))
 
 
@@ -537,22 +636,22 @@ def _compile_binary(op: str, left: _Compiled, right: _Compiled) -> _Compiled:
     if op in ("and", "or"):
         stop = op == "or"  # the value that decides the result without looking right
 
-        def logic(variables: Mapping[str, Value], visits: Visits) -> Value:
-            first = left(variables, visits)
+        def logic(variables: Mapping[str, Value], visits: Visits, viewer: ViewerHistory) -> Value:
+            first = left(variables, visits, viewer)
             if not isinstance(first, bool):
                 raise EvaluationError(f"'{op}' needs true or false, got {format_value(first)!r}")
             if first is stop:
                 return stop
-            second = right(variables, visits)
+            second = right(variables, visits, viewer)
             if not isinstance(second, bool):
                 raise EvaluationError(f"'{op}' needs true or false, got {format_value(second)!r}")
             return second
 
         return logic
 
-    def binary(variables: Mapping[str, Value], visits: Visits) -> Value:
-        a = left(variables, visits)
-        b = right(variables, visits)
+    def binary(variables: Mapping[str, Value], visits: Visits, viewer: ViewerHistory) -> Value:
+        a = left(variables, visits, viewer)
+        b = right(variables, visits, viewer)
         if op == "==":
             return kind_of(a) == kind_of(b) and a == b
         if op == "!=":
@@ -595,7 +694,12 @@ def compiled(source: str) -> _Compiled:
     return _compile(parse(source).tree)
 
 
-def evaluate(expr: Expr | str, variables: Mapping[str, Value], visits: Visits) -> Value:
+def evaluate(
+    expr: Expr | str,
+    variables: Mapping[str, Value],
+    visits: Visits,
+    viewer: ViewerHistory = FIRST_TIME,
+) -> Value:
     """Evaluate an expression; raises :class:`EvaluationError` when it fails on these values.
 
     >>> evaluate("1 / 0", {}, lambda node: 0)
@@ -604,13 +708,18 @@ def evaluate(expr: Expr | str, variables: Mapping[str, Value], visits: Visits) -
     branching.story.expressions.EvaluationError: division by zero
     """
     source = expr if isinstance(expr, str) else expr.source
-    return compiled(source)(variables, visits)
+    return compiled(source)(variables, visits, viewer)
 
 
-def effect_value(value: Value, variables: Mapping[str, Value], visits: Visits) -> Value:
+def effect_value(
+    value: Value,
+    variables: Mapping[str, Value],
+    visits: Visits,
+    viewer: ViewerHistory = FIRST_TIME,
+) -> Value:
     """The value an effect assigns: strings are expressions, other JSON values literals."""
     if isinstance(value, str):
-        return evaluate(value, variables, visits)
+        return evaluate(value, variables, visits, viewer)
     return value
 
 

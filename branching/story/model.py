@@ -149,6 +149,12 @@ class Story(_Model):
     variables: dict[Annotated[str, Field(pattern=VARIABLE_PATTERN)], Scalar] = Field(
         default_factory=dict, description="Story state: {name: default}."
     )
+    profile: dict[Annotated[str, Field(pattern=VARIABLE_PATTERN)], Scalar] = Field(
+        default_factory=dict,
+        description="The viewer's profile: {name: default}. Kept per viewer across "
+        "playthroughs of this story; read and set like variables (names must differ from "
+        "the variables').",
+    )
     nodes: dict[Id, Node]
     experiments: dict[Id, Experiment] = Field(
         default_factory=dict,

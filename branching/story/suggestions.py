@@ -29,8 +29,14 @@ class Suggestions:
     CANDIDATES = 50
     CUTOFF = 0.75
 
-    def __init__(self, nodes: Collection[str], kinds: Collection[str]) -> None:
-        self._pools: dict[str, list[str]] = {"node": list(nodes), "variable": list(kinds)}
+    def __init__(
+        self, nodes: Collection[str], kinds: Collection[str], endings: Collection[str] = ()
+    ) -> None:
+        self._pools: dict[str, list[str]] = {
+            "node": list(nodes),
+            "variable": list(kinds),
+            "ending": list(endings),
+        }
         self._sizes = {kind: sum(map(len, pool)) for kind, pool in self._pools.items()}
         self._deletions: dict[str, dict[str, list[str]]] = {}
         self._cache: dict[tuple[str, str], str | None] = {}
@@ -38,6 +44,11 @@ class Suggestions:
 
     def node(self, name: str) -> str:
         found = self._nearest("node", name)
+        return f'; did you mean "{found}"?' if found else ""
+
+    def ending(self, name: str) -> str:
+        """``; did you mean "lighthouse"?`` naming the nearest ending node, or ``""``."""
+        found = self._nearest("ending", name)
         return f'; did you mean "{found}"?' if found else ""
 
     def variable(self, name: str, otherwise: str) -> str:

@@ -45,11 +45,13 @@ from typing import Literal, TypeAlias
 
 from branching.story import locales
 from branching.story.expressions import (
+    FIRST_TIME,
     KEYWORDS,
     EvaluationError,
     Expr,
     ExpressionError,
     Value,
+    ViewerHistory,
     Visits,
     compiled,
     format_value,
@@ -189,6 +191,8 @@ class Context:
     key: str = ""
     seed: str = ""
     every: bool = False
+    #: What the viewer did in earlier playthroughs (``playthroughs()``, ``ending_seen()``).
+    viewer: ViewerHistory = FIRST_TIME
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,7 +664,7 @@ def _plural_branch(part: Plural, value: int | float, language: str) -> Parts | N
 
 def _evaluate(expr: Expr, context: Context, offset: int) -> Value:
     try:
-        return compiled(expr.source)(context.variables, context.visits)
+        return compiled(expr.source)(context.variables, context.visits, context.viewer)
     except EvaluationError as exc:
         raise TextEvaluationError(f"{{{expr.source.strip()}}} failed: {exc}", offset) from None
 

@@ -231,6 +231,13 @@ def expression_findings(
             )
         )
     if nodes is not None:
+        for ending in sorted(expr.endings):
+            if ending not in nodes or not _is_ending(nodes, ending):
+                what = (
+                    "names no node" if ending not in nodes else "names a node that is not an ending"
+                )
+                hint = suggestions.ending(ending) if suggestions is not None else ""
+                found.append(("unknown-ending", f'ending_seen("{ending}") {what}{hint}'))
         for target in sorted(expr.nodes):
             if target not in nodes:
                 hint = suggestions.node(target) if suggestions is not None else ""
@@ -253,6 +260,17 @@ def expression_findings(
     return found
 
 
+def _is_ending(nodes: Container[str], node_id: str) -> bool:
+    """Whether ``node_id`` is an ending, for raw JSON nodes and model nodes alike (a plain
+    collection of ids cannot tell, so it says yes)."""
+    if not isinstance(nodes, Mapping):
+        return True
+    node = nodes[node_id]
+    if isinstance(node, dict):
+        return node.get("ending") not in (None, False)
+    return bool(getattr(node, "is_ending", True))
+
+
 def _declare(name: str, suggestions: Suggestions | None) -> str:
-    otherwise = 'declare it in "variables"'
+    otherwise = 'declare it in "variables" or "profile"'
     return suggestions.variable(name, otherwise) if suggestions is not None else otherwise

@@ -114,7 +114,8 @@ def language_of(po: PoFile, fallback: str | None = None) -> str | None:
 
 
 def _kinds(story: Story) -> dict[str, Kind]:
-    return {name: kind_of(value) for name, value in story.variables.items()}
+    declared = {**story.variables, **story.profile}  # text reads profile values too
+    return {name: kind_of(value) for name, value in declared.items()}
 
 
 def load_translation(story: Story, path: str | Path, language: str | None = None) -> Translation:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from branching.story.expressions import ExpressionError, Kind, Value, check, in_range, kind_of
@@ -429,10 +430,17 @@ class Assembler:
         return [choice for _, choice in made]
 
     def variables(
-        self, defaults: dict[str, Value], declared: dict[str, Value], start: str
+        self,
+        defaults: dict[str, Value],
+        declared: dict[str, Value],
+        start: str,
+        profile: Mapping[str, Value] | None = None,
     ) -> dict[str, Value]:
-        """Declare every variable the story uses, with a type all its uses agree on."""
-        kinds: dict[str, Kind] = {name: kind_of(value) for name, value in declared.items()}
+        """Declare every variable the story uses, with a type all its uses agree on; names
+        of the viewer's ``profile`` are known (their types count) but are not variables."""
+        profile = profile or {}
+        kinds: dict[str, Kind] = {name: kind_of(value) for name, value in profile.items()}
+        kinds.update((name, kind_of(value)) for name, value in declared.items())
         for name, default in defaults.items():
             kinds.setdefault(name, kind_of(default))
         for variable, effects, _, _, _ in self.effects:
@@ -478,7 +486,9 @@ class Assembler:
             )
         start_effects = self._start_effects(start)
         variables: dict[str, Value] = {}
-        others = sorted(kinds.keys() - declared.keys(), key=lambda n: (n.startswith("_"), n))
+        others = sorted(
+            kinds.keys() - declared.keys() - profile.keys(), key=lambda n: (n.startswith("_"), n)
+        )
         for name in [*declared, *others]:
             kind = kinds[name]
             for source in (declared, defaults, start_effects):

@@ -118,6 +118,8 @@ def _settings_passage(story: Story) -> str:
             lines.append(f"{key}: {quote_json(value)}")
     for name, default in story.variables.items():
         lines.append(f"variable {name}: {quote_json(default)}")
+    for name, default in story.profile.items():
+        lines.append(f"profile {name}: {quote_json(default)}")
     for experiment_id, experiment in story.experiments.items():
         dumped = experiment.model_dump(mode="json", exclude_none=True)
         lines.append(f"experiment {experiment_id}: {quote_json(dumped)}")

@@ -166,7 +166,9 @@ def _import(
     if start_name is None:
         return result
     story["start"] = ids[start_name]
-    story["variables"] = assembler.variables(defaults, variables_declared, ids[start_name])
+    story["variables"] = assembler.variables(
+        defaults, variables_declared, ids[start_name], story.get("profile", {})
+    )
     story["nodes"] = nodes
     ordered = {key: story[key] for key in _STORY_KEYS if key in story}
     if not ordered["variables"]:
@@ -224,6 +226,7 @@ _STORY_KEYS = (
     "language",
     "start",
     "variables",
+    "profile",
     "nodes",
     "experiments",
 )
@@ -364,6 +367,8 @@ def _story_fields(
     story.update((key, values[key]) for key in _SETTINGS_KEYS if key in values)
     if values.get("experiments"):
         story["experiments"] = values["experiments"]
+    if values.get("profile"):
+        story["profile"] = values["profile"]
     return story, variables
 
 
@@ -489,23 +494,26 @@ def _read_settings(
     values: dict[str, Any] = {}
     variables: dict[str, Value] = {}
     for offset, line in enumerate(passage.text.split("\n"), 1):
-        match = re.match(r"^((?:variable|experiment)\s+\S+|[$\w]+):\s?(.*)$", line.strip())
+        match = re.match(r"^((?:variable|profile|experiment)\s+\S+|[$\w]+):\s?(.*)$", line.strip())
         if not match:
             continue
         key, raw = match.group(1), match.group(2)
         value = clause_value(raw)
-        if key.startswith("variable "):
-            name = key.split(None, 1)[1]
+        if key.startswith(("variable ", "profile ")):
+            kind, name = key.split(None, 1)
             if (
                 isinstance(value, bool | int | float | str)
                 and in_range(value)
                 and VARIABLE_RE.match(name)
             ):
-                variables[name] = value
+                if kind == "variable":
+                    variables[name] = value
+                else:  # the viewer's profile (docs/story-format.md): kept as it is
+                    values.setdefault("profile", {})[name] = value
             else:
                 problems.append(
                     passage.problem(
-                        f"ignored the variable line {quoted(line.strip())}", passage.line + offset
+                        f"ignored the {kind} line {quoted(line.strip())}", passage.line + offset
                     )
                 )
         elif key.startswith("experiment "):

@@ -8,7 +8,6 @@ without sleeping.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
+from branching.play.endings import found_line
 from branching.play.engine import (
     Clock,
     RecorderFactory,
@@ -27,6 +27,7 @@ from branching.play.engine import (
     TimerOptions,
 )
 from branching.play.events import Recorder
+from branching.play.profiles import FIRST_VISIT, ProfileError, ViewerProfile
 from branching.story.model import Story
 from branching.story.untrusted import printable
 from branching.ui.messages import (
@@ -42,14 +43,7 @@ from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
 from branching.ui.screens.resume import ResumeScreen
-from branching.ui.services import (
-    BackgroundSaves,
-    EndingsFile,
-    EndingsNotebook,
-    EndingsSeen,
-    MemoryEndings,
-    Saves,
-)
+from branching.ui.services import BackgroundSaves, Profiles, Saves
 from branching.ui.widgets.ending_panel import EndingView, PointView
 
 #: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
@@ -82,7 +76,7 @@ class PlayerApp(App[None]):
         resumed: bool,
         session_factory: SessionFactory,
         saves: Saves | None,
-        endings_seen: EndingsSeen,
+        profiles: Profiles | None = None,
         notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
@@ -95,10 +89,8 @@ class PlayerApp(App[None]):
         #: Saves go through one background thread, so a slow disk never delays a passage.
         self.saves: BackgroundSaves | None = BackgroundSaves(saves) if saves is not None else None
         self._session_factory = session_factory
-        self._endings_seen = endings_seen
-        self._ending_ids = frozenset(story.endings())
-        #: Endings reached in this run (counted even before a log or file has them).
-        self._found_here: set[str] = set()
+        #: Where the viewer's profile is kept (``None``: not kept, e.g. ``--fresh-profile``).
+        self.profiles = profiles
         self._save_error_shown = False
         # The story title in the viewer's language (the window title and the resume dialog).
         self.title = session.story_title() if session is not None else story.title
@@ -147,7 +139,7 @@ class PlayerApp(App[None]):
             await self._after_move(note)
             return
         for line in self.notices:
-            self._tell(line, timeout=12)
+            self._tell(line, title="Note", timeout=12)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
@@ -256,6 +248,10 @@ class PlayerApp(App[None]):
             self.saves.save(self.story.id, self.viewer, session.to_json())
         else:
             self.saves.delete(self.story.id, self.viewer)
+        if self.profiles is not None:
+            self.saves.keep_profile(
+                self.profiles, self.story.id, self.viewer, session.viewer_profile()
+            )
         error = self.saves.error
         if error is not None and not self._save_error_shown:
             self._save_error_shown = True
@@ -264,14 +260,6 @@ class PlayerApp(App[None]):
     def _ending_view(self, note: Content | None) -> EndingView:
         session = self.session
         assert session is not None
-        if session.status == "ended":
-            self._found_here.add(session.node_id)
-            if isinstance(self._endings_seen, EndingsNotebook):
-                # A failure here costs only the count of endings found.
-                with contextlib.suppress(OSError):
-                    self._endings_seen.add(self.story.id, self.viewer, session.node_id)
-        seen = set(self._endings_seen(self.story.id, self.viewer))
-        found = len((seen | self._found_here) & self._ending_ids)
         ending = session.ending
         return EndingView(
             passage_title=session.title(),
@@ -280,8 +268,7 @@ class PlayerApp(App[None]):
             title=ending.title if ending is not None else None,
             kind=ending.kind if ending is not None else "neutral",
             fault=session.fault if session.status == "failed" else None,
-            found=found,
-            total=len(self._ending_ids),
+            found_text=found_line(session),
             points=[
                 PointView(point.step, point.label, point.choice_label) for point in session.history
             ],
@@ -330,7 +317,8 @@ def make_app(
     viewer: str,
     saves: Saves | None = None,
     resumed: bool = False,
-    endings_seen: EndingsSeen | None = None,
+    profiles: Profiles | None = None,
+    viewer_profile: ViewerProfile | None = None,
     clock: Clock = time.monotonic,
     recorder: Recorder | None = None,
     recorder_factory: RecorderFactory | None = None,
@@ -348,11 +336,21 @@ def make_app(
     no countdowns; ``time_scale=10``: ten times as long), or by ``session_factory``.
 
     ``saves`` keeps the place after every move (written on a background thread).
-    ``endings_seen`` answers which endings the viewer found before, for "3 of 23 endings";
-    by default a small file next to the saves (or memory, without saves) keeps count.
+    ``profiles`` keeps the viewer's profile of the story after every move (the same thread);
+    a session made here starts from ``viewer_profile``, else the one ``profiles`` holds,
+    else as a first-time viewer.
     ``notices`` are shown once the player is up (for example where choices are logged).
     """
     options = TimerOptions(enabled=timers, scale=time_scale)
+    notes = list(notices)
+    if viewer_profile is None:
+        viewer_profile = FIRST_VISIT
+        if profiles is not None:
+            try:
+                viewer_profile = profiles.load(story.id, viewer)
+            except ProfileError as exc:
+                notes.append(f"Your profile of this story cannot be used ({exc}): starting afresh.")
+    known = viewer_profile
 
     def default_factory(state: dict[str, Any] | None) -> Session:
         if state is None:
@@ -362,6 +360,7 @@ def make_app(
                 recorder=recorder,
                 timers=options,
                 recorder_factory=recorder_factory,
+                viewer=known,
             )
         return Session.from_json(
             story,
@@ -370,11 +369,9 @@ def make_app(
             recorder=recorder,
             timers=options,
             recorder_factory=recorder_factory,
+            viewer=known,
         )
 
-    if endings_seen is None:
-        root = getattr(saves, "root", None)
-        endings_seen = EndingsFile(root.parent / "endings") if root is not None else MemoryEndings()
     return PlayerApp(
         story,
         viewer=viewer,
@@ -382,6 +379,6 @@ def make_app(
         resumed=resumed,
         session_factory=session_factory or default_factory,
         saves=saves,
-        endings_seen=endings_seen,
-        notices=notices,
+        profiles=profiles,
+        notices=notes,
     )

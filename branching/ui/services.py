@@ -1,8 +1,9 @@
 """What the Textual player needs from the world, as small protocols (no Textual import).
 
 The CLI (or a test) hands these to :func:`branching.ui.app.make_app`: a store of unfinished
-playthroughs, and a way to learn which endings a viewer has already found. Keeping them as
-protocols lets the choice log plug in its own answers without the UI knowing about SQLite.
+playthroughs, and a store of viewers' profiles (what they bring from earlier playthroughs:
+profile values, the playthrough count, the endings found). Keeping them as protocols lets
+tests and other front ends plug in their own without the UI knowing about files.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-# The endings a viewer found live in the play layer (the plain player counts them too).
-from branching.play.endings import EndingsFile, EndingsNotebook, EndingsSeen, MemoryEndings
+# Profiles live in the play layer (the plain player keeps them too).
+from branching.play.profiles import FIRST_VISIT, ProfileStore, ViewerProfile
 
 __all__ = [
     "BackgroundSaves",
-    "EndingsFile",
-    "EndingsNotebook",
-    "EndingsSeen",
-    "MemoryEndings",
+    "MemoryProfiles",
     "MemorySaves",
+    "ProfileStore",
+    "Profiles",
     "Saves",
 ]
 
@@ -33,6 +33,27 @@ class Saves(Protocol):
     def save(self, story_id: str, viewer: str, state: dict[str, Any]) -> None: ...
 
     def delete(self, story_id: str, viewer: str) -> None: ...
+
+
+class Profiles(Protocol):
+    """Viewers' profiles, one per (story, viewer) (see :mod:`branching.play.profiles`)."""
+
+    def load(self, story_id: str, viewer: str) -> ViewerProfile: ...
+
+    def save(self, story_id: str, viewer: str, profile: ViewerProfile) -> None: ...
+
+
+class MemoryProfiles:
+    """Profiles kept in a dict: for tests."""
+
+    def __init__(self) -> None:
+        self.profiles: dict[tuple[str, str], ViewerProfile] = {}
+
+    def load(self, story_id: str, viewer: str) -> ViewerProfile:
+        return self.profiles.get((story_id, viewer), FIRST_VISIT)
+
+    def save(self, story_id: str, viewer: str, profile: ViewerProfile) -> None:
+        self.profiles[(story_id, viewer)] = profile
 
 
 class MemorySaves:
@@ -83,6 +104,12 @@ class BackgroundSaves:
 
     def delete(self, story_id: str, viewer: str) -> None:
         self._submit(lambda: self.inner.delete(story_id, viewer))
+
+    def keep_profile(
+        self, profiles: Profiles, story_id: str, viewer: str, profile: ViewerProfile
+    ) -> None:
+        """Write a profile on the same thread, in order with the saves."""
+        self._submit(lambda: profiles.save(story_id, viewer, profile))
 
     def flush(self) -> None:
         """Wait until every queued write is done."""

@@ -170,7 +170,7 @@ def test_json_document(demo_db: Path) -> None:
     assert doc["story"]["id"] == "whiteout"
     p = doc["playthroughs"]
     assert p["started"] == 300 == p["completed"] + p["quit"] + p["failed"] + p["open"]
-    assert len(doc["nodes"]) == 39 and all(set(n) == NODE_KEYS for n in doc["nodes"])
+    assert len(doc["nodes"]) == 40 and all(set(n) == NODE_KEYS for n in doc["nodes"])
     assert all(set(c) == CHOICE_KEYS for n in doc["nodes"] for c in n["choices"])
     assert len(doc["paths"]) == 5
     assert all(set(x) == {"nodes", "playthroughs", "share", "outcome"} for x in doc["paths"])
@@ -197,8 +197,8 @@ def test_csv_files(demo_db: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     nodes = list(csv.DictReader(io.StringIO((tmp_path / "whiteout-nodes.csv").read_text())))
     choices = list(csv.DictReader(io.StringIO((tmp_path / "whiteout-choices.csv").read_text())))
-    assert len(nodes) == 39 and nodes[0]["node"] == "cold_open" and nodes[0]["reached"] == "300"
-    assert len(choices) == 67 and {"node", "choice", "share", "share_low"} <= set(choices[0])
+    assert len(nodes) == 40 and nodes[0]["node"] == "cold_open" and nodes[0]["reached"] == "300"
+    assert len(choices) == 70 and {"node", "choice", "share", "share_low"} <= set(choices[0])
 
 
 def test_date_filters(tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from branching.play.engine import Session
+from branching.play.profiles import FIRST_VISIT, ViewerProfile
 from branching.story.deep import _Explorer, _Fault
+from branching.story.expressions import ViewerHistory
 from branching.story.loader import read_story
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,12 +43,28 @@ def test_deep_offers_what_the_engine_offers(path: Path) -> None:
     explorer = _Explorer(story, 1)
     names = explorer.names
     rng = random.Random(path.name)
-    for _ in range(40):
-        session = Session(story, clock=lambda: 0.0)
-        state = explorer.enter(explorer.index[story.start], tuple(story.variables.values()), 0)
+    # A first-time viewer, and one back for the third time who has seen every ending (as the
+    # explorer holds them: playthroughs capped, and only the endings expressions tell apart).
+    returning = ViewerHistory(
+        min(2, explorer.playthrough_cap), frozenset(story.endings()) & explorer.tracked_endings
+    )
+    explorer.viewers.append(returning)
+    for run in range(40):
+        first_time = run % 2 == 0
+        viewer = (
+            FIRST_VISIT
+            if first_time
+            else ViewerProfile(playthroughs=2, endings=frozenset(story.endings()))
+        )
+        session = Session(story, clock=lambda: 0.0, viewer=viewer)
+        slot = 0 if first_time else len(explorer.viewers) - 1
+        state = explorer.enter(explorer.index[story.start], explorer.defaults, 0, slot)
         for _ in range(60):
             assert explorer.ids[state[0]] == session.node_id
-            assert dict(zip(names, state[1], strict=True)) == session.variables
+            assert dict(zip(names, state[1], strict=True)) == {
+                **session.variables,
+                **session.profile,
+            }
             if session.status != "playing":
                 break
             offered = [story.nodes[session.node_id].choices.index(o.choice)  # type: ignore[union-attr]
@@ -58,8 +76,8 @@ def test_deep_offers_what_the_engine_offers(path: Path) -> None:
             try:
                 values = state[1]
                 if choice.set:
-                    values = explorer.apply(choice.set, values, state[2], ())
-                state = explorer.enter(explorer.index[choice.to], values, state[2])
+                    values = explorer.apply(choice.set, values, state[2], state[3], ())
+                state = explorer.enter(explorer.index[choice.to], values, state[2], state[3])
             except _Fault:  # a run-time fault: the engine must have failed at the same step
                 assert session.status == "failed"
                 break

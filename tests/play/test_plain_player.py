@@ -15,6 +15,7 @@ import pytest
 from branching.play.engine import Session, TimerOptions
 from branching.play.events import ChoiceMade, MemoryRecorder, Quit, Rewound
 from branching.play.plain_player import PlainPlayer, ask_yes_no
+from branching.play.profiles import FIRST_VISIT
 from branching.story.loader import read_story
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -34,7 +35,10 @@ def run_player(
 ) -> tuple[int, str, Session, MemoryRecorder]:
     """Play the lantern story in-process with ``lines`` as the viewer's input."""
     recorder = MemoryRecorder()
-    session = Session(read_story(LANTERN), clock=FakeClock(), recorder=recorder, timers=timers)
+    viewer = options.pop("viewer", FIRST_VISIT)
+    session = Session(
+        read_story(LANTERN), clock=FakeClock(), recorder=recorder, timers=timers, viewer=viewer
+    )
     out = io.StringIO()
     code = PlainPlayer(session, io.StringIO(lines), out, **options).run()
     return code, out.getvalue(), session, recorder
@@ -111,14 +115,13 @@ def test_at_an_ending_r_starts_over_and_nonsense_gets_the_hint() -> None:
     assert session.node_id == "hall"
 
 
-def test_endings_found_are_remembered_for_the_viewer(tmp_path: Path) -> None:
-    from branching.play.endings import EndingsFile
+def test_endings_found_are_remembered_for_the_viewer() -> None:
+    from branching.play.profiles import ViewerProfile
 
-    notebook = EndingsFile(tmp_path)
-    notebook.add("lantern", "ada", "far_side")
-    _, out, _, _ = run_player("1\n1\n1\n", endings=notebook, viewer="ada")
-    assert "You have found 2 of the story's 2 endings." in out
-    assert notebook("lantern", "ada") == {"far_side", "treasure"}
+    returning = ViewerProfile(playthroughs=1, endings=frozenset({"far_side"}))
+    _, out, session, _ = run_player("1\n1\n1\n", viewer=returning)
+    assert "You have found 2 of the story's 2 endings in 2 playthroughs." in out
+    assert session.viewer_profile().endings == {"far_side", "treasure"}
 
 
 def test_b_goes_back_and_says_where() -> None:

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from branching.story.expressions import Value, effect_value, evaluate, parse
+from branching.story.expressions import (
+    FIRST_TIME,
+    Value,
+    ViewerHistory,
+    effect_value,
+    evaluate,
+    parse,
+)
 from branching.story.loader import load_story
 from branching.story.model import Node, Story
 
@@ -35,8 +42,9 @@ class Exploration:
     states: int = 0
 
 
-def explore(story: Story) -> Exploration:
-    """Every state a viewer can reach; visits are tracked only for nodes that ``visits()`` reads."""
+def explore(story: Story, viewer: ViewerHistory = FIRST_TIME) -> Exploration:
+    """Every state a viewer with this history can reach (profile values at their defaults);
+    visits are tracked only for nodes that ``visits()`` reads."""
     watched: set[str] = set()
     for node in story.nodes.values():
         sources = [v for v in node.set.values() if isinstance(v, str)]
@@ -47,7 +55,7 @@ def explore(story: Story) -> Exploration:
         for source in sources:
             watched |= parse(source).nodes
     order = sorted(watched)
-    names = sorted(story.variables)
+    names = sorted(story.variables) + sorted(story.profile)
 
     def enter(
         node_id: str, variables: dict[str, Value], visits: dict[str, int]
@@ -55,7 +63,7 @@ def explore(story: Story) -> Exploration:
         if node_id in visits:
             visits[node_id] += 1
         for name, value in story.nodes[node_id].set.items():
-            variables[name] = effect_value(value, variables, visits.__getitem__)
+            variables[name] = effect_value(value, variables, visits.__getitem__, viewer)
         return node_id, tuple(variables[n] for n in names), tuple(visits[n] for n in order)
 
     def unpack(
@@ -64,7 +72,7 @@ def explore(story: Story) -> Exploration:
         return dict(zip(names, state[1], strict=True)), dict(zip(order, state[2], strict=True))
 
     result = Exploration()
-    first = enter(story.start, dict(story.variables), dict.fromkeys(order, 0))
+    first = enter(story.start, {**story.variables, **story.profile}, dict.fromkeys(order, 0))
     seen = {first}
     queue = deque([first])
     while queue:
@@ -79,7 +87,8 @@ def explore(story: Story) -> Exploration:
         offered = [
             choice
             for choice in node.choices or []
-            if choice.if_ is None or evaluate(choice.if_, variables, visits.__getitem__) is True
+            if choice.if_ is None
+            or evaluate(choice.if_, variables, visits.__getitem__, viewer) is True
         ]
         if not offered:
             result.stuck.append(node_id)
@@ -88,7 +97,7 @@ def explore(story: Story) -> Exploration:
         for choice in offered:
             after, counts = dict(variables), dict(visits)
             for name, value in choice.set.items():
-                after[name] = effect_value(value, after, counts.__getitem__)
+                after[name] = effect_value(value, after, counts.__getitem__, viewer)
             following = enter(choice.to, after, counts)
             if following not in seen:
                 seen.add(following)
@@ -114,11 +123,28 @@ def test_story_loads_without_errors_or_warnings(path: Path) -> None:
 def test_every_node_and_ending_is_reachable_in_real_play(path: Path) -> None:
     story = load_story(path).story
     assert story is not None
-    seen = explore(story)
-    assert seen.stuck == [], "nodes where every choice can be switched off"
-    assert seen.hidden_defaults == [], "timers whose default choice can be hidden"
-    assert sorted(set(story.nodes) - seen.nodes) == []
-    assert sorted(set(story.endings()) - seen.endings) == []
+    # A first-time viewer, one back for a second go, and one who has seen every ending.
+    viewers = [FIRST_TIME, ViewerHistory(1), ViewerHistory(5, frozenset(story.endings()))]
+    nodes: set[str] = set()
+    endings: set[str] = set()
+    for viewer in viewers:
+        seen = explore(story, viewer)
+        assert seen.stuck == [], f"nodes where every choice can be switched off ({viewer})"
+        assert seen.hidden_defaults == [], f"timers whose default can be hidden ({viewer})"
+        nodes |= seen.nodes
+        endings |= seen.endings
+    assert sorted(set(story.nodes) - nodes) == []
+    assert sorted(set(story.endings()) - endings) == []
+
+
+@pytest.mark.parametrize("path", STORIES, ids=lambda p: p.name)
+def test_returning_viewers_get_something_first_time_viewers_do_not(path: Path) -> None:
+    story = load_story(path).story
+    assert story is not None
+    assert story.profile, "the bundled stories show the profile"
+    first = explore(story).nodes
+    returning = explore(story, ViewerHistory(1, frozenset(story.endings()))).nodes
+    assert returning - first, "a returning viewer is offered a passage a newcomer is not"
 
 
 @pytest.mark.parametrize("path", STORIES, ids=lambda p: p.name)
@@ -177,9 +203,12 @@ def test_the_demo_opens_by_teaching_not_by_timing_out() -> None:
     assert start.timer is None and len(start.choices or []) >= 2
     assert "seconds" in start.text  # it says, in the fiction, what a timer will mean
     # Walk the untimed part of the map: every timed node met first must be readable in time.
+    # Choices only returning viewers get are left out: they have met timers before.
     seen, stack, first_timers = {story.start}, [story.start], set()
     while stack:
         for choice in story.nodes[stack.pop()].choices or []:
+            if choice.if_ is not None and parse(choice.if_).calls:
+                continue
             target = story.nodes[choice.to]
             if target.timer is not None:
                 first_timers.add(choice.to)

@@ -17,6 +17,7 @@ from branching.play.events import (
     Rewound,
 )
 from branching.play.lifecycle import SafeRecorder, ViewerNotices, say_once
+from branching.play.profiles import ViewerProfile
 from branching.story.loader import read_story
 from branching.ui.screens.confirm_quit import ConfirmQuitScreen
 from branching.ui.screens.help import HelpScreen
@@ -282,7 +283,7 @@ async def test_a_log_failure_before_the_player_runs_is_said_above_the_first_pass
 
 
 async def test_ending_screen_names_the_ending_and_counts_endings_found(build: Any) -> None:
-    app = build(endings_seen=lambda story, viewer: {"lit", "rocks"} if viewer == "ada" else set())
+    app = build(viewer_profile=ViewerProfile(playthroughs=2, endings=frozenset({"lit", "rocks"})))
     async with playing(app) as pilot:
         await pilot.press("2", "1")
         shown = await wait_for_text(app, "The End")
@@ -290,7 +291,7 @@ async def test_ending_screen_names_the_ending_and_counts_endings_found(build: An
         assert "An old coin" in shown  # the ending's own passage
         assert "The Beachcomber" in shown
         assert "An ending" in shown
-        assert "You have found 3 of the story's 4 endings." in shown
+        assert "You have found 3 of the story's 4 endings in 3 playthroughs." in shown
         assert "1. The Shore" in shown
         assert "2. The Beach" in shown
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from branching.ui.services import BackgroundSaves, EndingsFile, MemorySaves
+from branching.play.profiles import FIRST_VISIT, ProfileStore, ViewerProfile
+from branching.ui.services import BackgroundSaves, MemorySaves
 
 
 def test_background_saves_write_in_order() -> None:
@@ -33,25 +34,26 @@ def test_background_saves_keep_the_error_for_the_player() -> None:
     saves.close()
 
 
-def test_endings_file_counts_per_viewer_and_story(tmp_path: Path) -> None:
-    endings = EndingsFile(tmp_path)
-    assert endings("story", "ann") == set()
-    endings.add("story", "ann", "lit")
-    endings.add("story", "ann", "rocks")
-    endings.add("story", "ann", "lit")
-    assert endings("story", "ann") == {"lit", "rocks"}
-    assert endings("story", "bob") == set()
-    assert endings("other", "ann") == set()
+def test_profiles_are_kept_per_viewer_and_story(tmp_path: Path) -> None:
+    profiles = ProfileStore(tmp_path / "profiles")
+    assert profiles.load("story", "ann") == FIRST_VISIT
+    profiles.save("story", "ann", ViewerProfile({"met": True}, 2, "p2", frozenset({"lit"})))
+    assert profiles.load("story", "ann").endings == {"lit"}
+    assert profiles.load("story", "ann").values == {"met": True}
+    assert profiles.load("story", "bob") == FIRST_VISIT
+    assert profiles.load("other", "ann") == FIRST_VISIT
     # A viewer name is never a path.
-    endings.add("story", "../../x", "lit")
+    profiles.save("story", "../../x", FIRST_VISIT)
     assert all(tmp_path in p.parents for p in tmp_path.rglob("*.json"))
 
 
-def test_a_damaged_endings_file_counts_as_none_found(tmp_path: Path) -> None:
-    endings = EndingsFile(tmp_path)
-    path = endings.path("story", "ann")
-    path.parent.mkdir(parents=True)
-    path.write_text("{not json", encoding="utf-8")
-    assert endings("story", "ann") == set()
-    endings.add("story", "ann", "lit")
-    assert endings("story", "ann") == {"lit"}
+def test_endings_noted_before_profiles_existed_move_into_the_profile(tmp_path: Path) -> None:
+    profiles = ProfileStore(tmp_path / "profiles")
+    legacy = profiles.legacy_path("story", "ann")
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('["lit", "rocks"]', encoding="utf-8")
+    kept = profiles.load("story", "ann")
+    assert kept.endings == {"lit", "rocks"}
+    profiles.save("story", "ann", kept)
+    assert not legacy.exists()  # one record of the endings found, not two that can disagree
+    assert profiles.load("story", "ann").endings == {"lit", "rocks"}

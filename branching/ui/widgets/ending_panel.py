@@ -42,8 +42,8 @@ class EndingView:
     kind: str
     #: Set when the playthrough stopped on a fault rather than an ending.
     fault: str | None
-    found: int
-    total: int
+    #: "You have found 2 of the story's 5 endings in 3 playthroughs." (both players say it).
+    found_text: str
     points: Sequence[PointView]
 
 
@@ -81,7 +81,7 @@ class EndingPanel(Vertical):
                     Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"),
                 )
             )
-        self.query_one("#ending-found", Static).update(self._found_text(view))
+        self.query_one("#ending-found", Static).update(Content(view.found_text))
         hint = self.query_one("#ending-hint", Static)
         points = self.query_one("#ending-points", OptionList)
         points.display = bool(view.points)
@@ -128,11 +128,6 @@ class EndingPanel(Vertical):
         points = self.points
         if points.display and not points.has_focus:
             points.focus()
-
-    @staticmethod
-    def _found_text(view: EndingView) -> Content:
-        noun = "ending" if view.total == 1 else "endings"
-        return Content(f"You have found {view.found} of the story's {view.total} {noun}.")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
