@@ -19,6 +19,7 @@ from branching.commands import (
     report,
     rollups,
     schema,
+    serve,
     simulate,
     stats,
     twee,
@@ -78,3 +79,4 @@ log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)
 main.add_command(report.report)
 main.add_command(simulate.simulate)
+main.add_command(serve.serve)
