@@ -374,6 +374,9 @@ class BranchingServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         self.pool.refill()
+
+    def _listening(self, message: str) -> None:
+        """Called by aiohttp once the port is open (its own message is not used)."""
         if self.announce is not None:
             self.announce(f"Serving {self.title!r} on {self.public_url}/ (Ctrl+C stops)")
 
@@ -409,6 +412,6 @@ class BranchingServer(Server):
             port=self.port,
             handle_signals=False,
             loop=loop,
-            print=None,
+            print=self._listening,
             access_log=None,
         )
