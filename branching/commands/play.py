@@ -79,7 +79,7 @@ def play(
     or a fault in it), 2 when the file cannot be read.
     """
     from branching.commands._io import load_story_or_exit
-    from branching.log.player_log import LogStartFailed
+    from branching.log.player_log import LogStartFailed, PlayerLog
     from branching.play.engine import TimerOptions
     from branching.play.events import NullRecorder
     from branching.play.home import resolve_viewer
@@ -120,8 +120,6 @@ def play(
     logged: Callable[[str], Sequence[Event] | None] | None = None
     if not no_log:
         # The one place where the choice log plugs into the players (shared with `serve`).
-        from branching.log.player_log import PlayerLog
-
         player_log = PlayerLog(
             loaded, name, db=db, variant=variant, notice=to_viewer, warn=warn, strict_start=True
         )

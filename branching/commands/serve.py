@@ -196,9 +196,11 @@ def _snapshot(path: Path, story: Story, folder: Path) -> Path:
     stories = folder / "stories"
     stories.mkdir(exist_ok=True)
     target = stories / f"{file_part(story.id)}-{story.content_hash[:16]}.json"
-    with tempfile.NamedTemporaryFile(dir=stories, suffix=".tmp", delete=False) as temp:
-        with path.open("rb") as source:
-            shutil.copyfileobj(source, temp)
+    with (
+        tempfile.NamedTemporaryFile(dir=stories, suffix=".tmp", delete=False) as temp,
+        path.open("rb") as source,
+    ):
+        shutil.copyfileobj(source, temp)
     Path(temp.name).replace(target)
     try:
         copied = read_story(target)

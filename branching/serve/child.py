@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     # Warm up: the imports and the story are most of what a session costs to start.
     import textual.app  # noqa: F401
 
-    import branching.log.recorder  # noqa: F401
-    import branching.serve.driver  # noqa: F401
+    import branching.log.recorder
+    import branching.serve.driver
     import branching.ui.app  # noqa: F401
     from branching.story.loader import StoryError, read_story
 

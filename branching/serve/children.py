@@ -121,7 +121,7 @@ class WarmPool:
         self.warming = asyncio.Semaphore(warming)
         self.ready: list[asyncio.subprocess.Process] = []
         self.filling = 0
-        self.closed = False
+        self.closing = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def spawn(self) -> asyncio.subprocess.Process:
@@ -148,7 +148,7 @@ class WarmPool:
         return process
 
     def refill(self) -> None:
-        while not self.closed and len(self.ready) + self.filling < self.size:
+        while not self.closing.is_set() and len(self.ready) + self.filling < self.size:
             self.filling += 1
             task = asyncio.get_running_loop().create_task(self._add())
             self._tasks.add(task)
@@ -157,7 +157,7 @@ class WarmPool:
     async def _add(self) -> None:
         try:
             async with self.warming:
-                if self.closed:
+                if self.closing.is_set():
                     return
                 process = await self.spawn()
         except StartFailed as exc:
@@ -165,7 +165,7 @@ class WarmPool:
             return
         finally:
             self.filling -= 1
-        if self.closed:
+        if self.closing.is_set():
             await discard(process)
         else:
             self.ready.append(process)
@@ -181,7 +181,7 @@ class WarmPool:
         return await self.spawn()
 
     async def close(self) -> None:
-        self.closed = True
+        self.closing.set()
         ready, self.ready = self.ready, []
         await asyncio.gather(*(discard(p) for p in ready), return_exceptions=True)
         for task in list(self._tasks):
@@ -272,7 +272,12 @@ class ViewerAppService(AppService):
             else:
                 self.close_reason = FAILED
                 log.error("session %s: the player did not start", self.app_service_id)
-        except (asyncio.IncompleteReadError, ConnectionResetError, ValueError, asyncio.CancelledError):
+        except (
+            asyncio.IncompleteReadError,
+            ConnectionResetError,
+            ValueError,
+            asyncio.CancelledError,
+        ):
             pass
         finally:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
@@ -305,7 +310,7 @@ class ViewerAppService(AppService):
         else:  # open_url, deliver_file_start: a player never needs them
             log.warning("session %s: refused %r from the player", self.app_service_id[:8], kind)
 
-    async def stop(self, grace: float = GRACE) -> None:  # type: ignore[override]
+    async def stop(self, grace: float = GRACE) -> None:
         """Ask the player to quit (it records Quit and saves), then insist."""
         task, process = self._task, self._process
         if task is None or process is None:

@@ -228,7 +228,7 @@ class BranchingServer(Server):
             secure=self.scheme_of(request) == "https",
         )
 
-    async def handle_index(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
+    async def handle_index(self, request: web.Request) -> web.StreamResponse:
         if set(request.query) - {"fontsize"}:
             raise web.HTTPFound("/")
         base = {"title": self.title}
@@ -328,7 +328,7 @@ class BranchingServer(Server):
             log.info("session ended (%d live)", len(self.sessions))
         return websocket
 
-    async def _process_messages(  # type: ignore[override]
+    async def _process_messages(
         self, websocket: web.WebSocketResponse, app_service: AppService
     ) -> None:
         """As textual-serve's, plus: malformed messages are ignored, sizes are bounded, and

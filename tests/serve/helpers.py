@@ -123,11 +123,11 @@ def serving(
     home = tmp_path / "serve-home"
     db = home / "choices.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "branching", "serve", str(story), "--port", str(port)]
-        + ["--home", str(home), *args],
+        [sys.executable, "-m", "branching", "serve", str(story), "--port", str(port), "--home"]
+        + [str(home), *args],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.STDOUT if False else subprocess.PIPE,
+        stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

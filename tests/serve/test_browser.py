@@ -232,7 +232,7 @@ def test_the_page_explains_a_full_house_and_a_tab_taken_over(
         full.screenshot(path=str(shots / "full.png"))
         other.close()
 
-        second, second_screen = open_player(first, served.url + "/")  # the same browser
+        _, second_screen = open_player(first, served.url + "/")  # the same browser
         second_screen.wait_for("Resume")
         page.wait_for_selector("body.-closed", timeout=30_000)
         assert "another tab" in page.inner_text("#closed-message")

@@ -38,8 +38,8 @@ pytestmark = pytest.mark.slow
 
 def report(db: Path) -> dict[str, object]:
     result = subprocess.run(
-        [sys.executable, "-m", "branching", "report", str(DEMO), "--db", str(db)]
-        + ["--format", "json"],
+        [sys.executable, "-m", "branching", "report", str(DEMO), "--db", str(db), "--format"]
+        + ["json"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -181,7 +181,7 @@ async def test_a_second_tab_takes_over_and_the_playthrough_goes_on(tmp_path: Pat
             await first.choose(steps[0])
             second = Player(served, first.viewer)
             await second.connect(http)
-            code, reason = await first.closed()
+            _, reason = await first.closed()
             assert "another tab" in reason
             await second.read_until("Resume")
             mark = second.mark()
@@ -202,7 +202,7 @@ async def test_an_idle_session_is_closed_and_saved(tmp_path: Path) -> None:
             player = Player(served)
             await player.connect(http)
             await player.read_until("Last Light")
-            code, reason = await player.closed(timeout=30)
+            _, reason = await player.closed(timeout=30)
             assert "long pause" in reason
         await wait_for(lambda: served.children() == [], what="the player to exit")
         assert logged(served.db, player.viewer)[-1][1] == "quit"

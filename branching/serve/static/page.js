@@ -1,7 +1,7 @@
 // Loaded before textual.js.
 (function () {
   "use strict";
-  // Story text is inert: textual.js's terminal turns any http(s) URL on screen into a link that
+  // Story text is inert: textual.js's terminal turns any web address on screen into a link that
   // a click opens (window.open), and its "open_url" and file messages use window.open too.
   // The player needs none of them (the server refuses them as well).
   window.open = function () { return null; };
