@@ -45,7 +45,7 @@ GRACE = 5.0
 #: Seconds a new process may take to import and load the story.
 START_TIMEOUT = 60.0
 
-CLOSED = "The story was closed. Your place is saved."
+CLOSED = "The story was closed. An unfinished playthrough continues where it stopped."
 FAILED = "The story could not be started. Please try again later."
 #: Environment variables of the server user that must not reach a viewer's player.
 PRIVATE_ENV = ("BRANCHING_VIEWER", "BRANCHING_DB", "COLUMNS", "ROWS", "NO_COLOR")

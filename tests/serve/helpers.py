@@ -212,7 +212,10 @@ def shortest_steps(story_path: Path, viewer: str, limit: int = 12) -> list[Step]
 
 
 class Player:
-    """One browser tab, without the browser: textual.js's messages over the websocket."""
+    """One browser tab, without the browser: textual.js's messages over the websocket.
+
+    A task reads the connection all the time, as a browser does (so the server's heartbeat
+    pings are answered while a test waits)."""
 
     def __init__(self, served: Served, viewer: str | None = None) -> None:
         self.served = served
@@ -221,14 +224,40 @@ class Player:
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self.close_code: int | None = None
         self.close_reason: str | None = None
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = None
 
     async def connect(
         self, http: aiohttp.ClientSession, width: int = 100, height: int = 30
     ) -> None:
+        self.frames, self.close_code, self.close_reason = [], None, None
         self.ws = await http.ws_connect(
             f"{self.served.ws_url}?width={width}&height={height}",
             headers={"Cookie": f"branching_viewer={self.viewer}"},
         )
+        self._reader = asyncio.create_task(self._read(self.ws))
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        while True:
+            message = await ws.receive()
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.frames.append(message.data.decode("utf-8", "replace"))
+                self._changed.set()
+            elif message.type == aiohttp.WSMsgType.CLOSE:
+                self.close_reason = str(message.extra or "")
+                break
+            elif message.type in (
+                aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
+            ):
+                break
+        self.close_code = ws.close_code
+        self._changed.set()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._reader is not None and self._reader.done()
 
     def text(self, since: int = 0) -> str:
         return screen_text(self.frames[since:])
@@ -236,45 +265,32 @@ class Player:
     def mark(self) -> int:
         return len(self.frames)
 
-    async def read_until(self, needle: str, since: int = 0, timeout: float = 60) -> None:
-        assert self.ws is not None
+    async def _wait(self, done: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
-        while needle not in self.text(since):
+        while not done():
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TimeoutError(f"{needle!r} not shown; got {self.text(since)[-500:]!r}")
-            try:
-                message = await self.ws.receive(timeout=left)
-            except TimeoutError:
-                continue
-            if message.type == aiohttp.WSMsgType.BINARY:
-                self.frames.append(message.data.decode("utf-8", "replace"))
-            elif message.type in (
-                aiohttp.WSMsgType.CLOSE,
-                aiohttp.WSMsgType.CLOSED,
-                aiohttp.WSMsgType.CLOSING,
-            ):
-                self.close_code = self.ws.close_code
-                self.close_reason = message.extra
-                raise ConnectionError(f"closed ({self.close_code}): {message.extra!r}")
+                raise TimeoutError(what)
+            self._changed.clear()
+            if done():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
+    async def read_until(self, needle: str, since: int = 0, timeout: float = 60) -> None:
+        def shown() -> bool:
+            if needle in self.text(since):
+                return True
+            if self.is_closed:
+                raise ConnectionError(f"closed ({self.close_code}): {self.close_reason!r}")
+            return False
+
+        await self._wait(shown, timeout, f"{needle!r} not shown; got {self.text(since)[-500:]!r}")
 
     async def closed(self, timeout: float = 30) -> tuple[int | None, str]:
         """Wait for the server to close the connection: (code, reason)."""
-        assert self.ws is not None
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("the server did not close the connection")
-            message = await self.ws.receive(timeout=left)
-            if message.type == aiohttp.WSMsgType.BINARY:
-                self.frames.append(message.data.decode("utf-8", "replace"))
-            elif message.type in (
-                aiohttp.WSMsgType.CLOSE,
-                aiohttp.WSMsgType.CLOSED,
-                aiohttp.WSMsgType.CLOSING,
-            ):
-                return self.ws.close_code, str(message.extra or "")
+        await self._wait(lambda: self.is_closed, timeout, "the server did not close")
+        return self.close_code, self.close_reason or ""
 
     async def press(self, key: str) -> None:
         assert self.ws is not None
@@ -291,6 +307,8 @@ class Player:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
+        if self._reader is not None:
+            await self._reader
 
 
 # --- the log ---------------------------------------------------------------------------------

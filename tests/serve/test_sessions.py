@@ -92,6 +92,33 @@ async def test_a_viewer_plays_to_an_ending_comes_back_and_is_counted(tmp_path: P
         assert counted["explicit_choices"] == len(steps)
 
 
+async def test_timers_help_and_going_back_work_in_the_browser_player(tmp_path: Path) -> None:
+    with serving(tmp_path, "--time-scale", "0.25", "--warm", "1") as served:  # 8 s -> 2 s
+        async with aiohttp.ClientSession() as http:
+            player = Player(served)
+            await player.connect(http)
+            await player.read_until("Last Light")
+            mark = player.mark()
+            await player.press("?")
+            await player.read_until("Timed choices", since=mark)
+            mark = player.mark()
+            await player.press("\x1b")  # Escape closes help; the countdown goes on
+            await player.read_until("Time ran out", since=mark, timeout=30)
+            mark = player.mark()
+            await player.press("b")
+            await player.read_until("Went back to", since=mark)
+            await player.close()
+        await wait_for(lambda: logged(served.db, player.viewer)[-1][1] == "quit")
+        with contextlib.closing(sqlite3.connect(served.db)) as con:
+            rows = con.execute(
+                "SELECT e.kind, e.choice, e.timed_out FROM events e JOIN playthroughs p "
+                "ON p.pk = e.playthrough WHERE p.viewer = ? ORDER BY e.seq",
+                (player.viewer,),
+            ).fetchall()
+        assert ("choice", "freeze", 1) in rows  # the timer's default, marked as timed out
+        assert any(kind == "rewind" for kind, _, _ in rows)
+
+
 async def test_each_browser_is_its_own_viewer_and_never_the_server_user(tmp_path: Path) -> None:
     os.environ["BRANCHING_VIEWER"] = "server-user"
     try:
