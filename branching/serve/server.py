@@ -86,6 +86,18 @@ NO_COOKIE = "This page needs cookies to keep your place. Please allow them and r
 SHUTDOWN = "The server is stopping. Your place is saved."
 
 
+def full_house(cap: int) -> str:
+    """Why a viewer cannot play now (the websocket's close reason: at most 123 bytes).
+
+    >>> full_house(1)
+    'The only seat is taken. Please try again in a minute.'
+    >>> full_house(20)
+    'All 20 seats are taken. Please try again in a minute.'
+    """
+    seats = "The only seat is" if cap == 1 else f"All {cap} seats are"
+    return f"{seats} taken. Please try again in a minute."
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_sessions: int = 20
@@ -269,7 +281,7 @@ class BranchingServer(Server):
             return await self.refuse(
                 request,
                 WSCloseCode.TRY_AGAIN_LATER,
-                f"All {self.limits.max_sessions} seats are taken. Please try again in a minute.",
+                full_house(self.limits.max_sessions),
             )
         self.reserved += 1
         try:
