@@ -142,7 +142,7 @@ def serve(
     from branching.serve.server import BranchingServer, Limits
     from branching.story.untrusted import printable
 
-    loaded = load_story_or_exit(story)
+    loaded = load_story_or_exit(story, "served")
     folder = Path(home).expanduser() if home else data_dir() / "serve"
     try:
         folder.mkdir(parents=True, exist_ok=True)

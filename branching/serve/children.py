@@ -311,23 +311,33 @@ class ViewerAppService(AppService):
             log.warning("session %s: refused %r from the player", self.app_service_id[:8], kind)
 
     async def stop(self, grace: float = GRACE) -> None:
-        """Ask the player to quit (it records Quit and saves), then insist."""
+        """Ask the player to quit (it records Quit and saves), then insist.
+
+        What counts is the process ending, not the task that reads its output: that task
+        can end first (the browser went away mid-write) while the process still hangs."""
         task, process = self._task, self._process
         if task is None or process is None:
             return
         self._task = None
         if process.returncode is None:
-            await self.send_meta({"type": "quit"})
-        for how in ("SIGTERM", "SIGKILL", None):
+            # a hung player reads nothing: a full pipe must not hold us here
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.send_meta({"type": "quit"}), grace)
+        for how in (signal.SIGTERM, signal.SIGKILL):
             try:
-                await asyncio.wait_for(asyncio.shield(task), grace)
+                await asyncio.wait_for(process.wait(), grace)
                 break
             except TimeoutError:
-                if how is None:
-                    break
                 log.warning(
-                    "session %s did not quit in %.0f s: %s", self.app_service_id[:8], grace, how
+                    "session %s did not quit in %.0f s: %s",
+                    self.app_service_id[:8],
+                    grace,
+                    how.name,
                 )
                 with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM if how == "SIGTERM" else signal.SIGKILL)
+                    process.send_signal(how)
         await process.wait()
+        try:  # its output ends with the process
+            await asyncio.wait_for(asyncio.shield(task), grace)
+        except TimeoutError:
+            task.cancel()

@@ -1,6 +1,7 @@
 """How the served player performs (run on demand): figures for docs/serving.md.
 
-    python tests/benchmarks/bench_serve.py        # or: python -m pytest tests/benchmarks/bench_serve.py -s
+    python tests/benchmarks/bench_serve.py
+    python -m pytest tests/benchmarks/bench_serve.py -s     # the same, under pytest
 
 Over the websocket protocol textual.js speaks (no browser: the browser's own drawing is not
 the server's cost), against a real ``branching serve stories/demo.json --no-timers``:

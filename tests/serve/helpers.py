@@ -123,8 +123,10 @@ def serving(
     home = tmp_path / "serve-home"
     db = home / "choices.db"
     process = subprocess.Popen(
-        [sys.executable, "-m", "branching", "serve", str(story), "--port", str(port), "--home"]
-        + [str(home), *args],
+        [
+            *(sys.executable, "-m", "branching", "serve", str(story)),
+            *("--port", str(port), "--home", str(home), *args),
+        ],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -85,8 +85,10 @@ def test_a_busy_port_is_said_and_other_machines_get_a_warning(tmp_path: Path) ->
         taken.bind(("0.0.0.0", port))
         taken.listen()
         result = subprocess.run(
-            [sys.executable, "-m", "branching", "serve", str(DEMO), "--host", "0.0.0.0"]
-            + ["--port", str(port), "--home", str(tmp_path), "--warm", "0"],
+            [
+                *(sys.executable, "-m", "branching", "serve", str(DEMO), "--host", "0.0.0.0"),
+                *("--port", str(port), "--home", str(tmp_path), "--warm", "0"),
+            ],
             capture_output=True,
             text=True,
             cwd=ROOT,

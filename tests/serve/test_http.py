@@ -43,7 +43,7 @@ def viewer_cookie(headers: http.client.HTTPMessage) -> SimpleCookie:
 def test_the_page_gives_a_new_browser_a_random_viewer_id_in_a_private_cookie(
     served: Served,
 ) -> None:
-    status, headers, body = get(served, "/")
+    status, headers, _ = get(served, "/")
     assert status == 200
     morsel = viewer_cookie(headers)["branching_viewer"]
     assert re.fullmatch(r"web-[A-Za-z0-9_-]{22}", morsel.value)
