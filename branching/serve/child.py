@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from branching.play.events import Event
     from branching.story.model import Story
 
 #: Written on fd 1 once the child is ready for a viewer.
@@ -91,7 +94,7 @@ def seen_before(db: Path, viewer: str) -> bool:
 
 def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
     """Play ``story`` for ``viewer`` until the app exits; the exit status."""
-    from branching.log.player_log import PlayerLog
+    from branching.log.player_log import LogStartFailed, PlayerLog
     from branching.play.engine import TimerOptions
     from branching.play.lifecycle import (
         Autosave,
@@ -118,6 +121,16 @@ def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
         to_viewer(FIRST_VISIT.format(viewer=viewer))
     player_log = PlayerLog(story, viewer, db=args.db, notice=None, warn=warn)
     timers = TimerOptions(enabled=not args.no_timers, scale=args.time_scale)
+
+    def logged(playthrough_id: str) -> Sequence[Event] | None:
+        # A player killed between logging a choice and saving left its save behind the log:
+        # the resume takes the log's word, as in the terminal.
+        try:
+            return player_log.logged(playthrough_id)
+        except LogStartFailed as exc:
+            warn(f"warning: the choice log cannot be read ({exc})")
+            return None
+
     session, resumed = start_session(
         story,
         store,
@@ -128,6 +141,7 @@ def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
         arms=assignments(story, viewer, {}),  # a served viewer is assigned like any other
         say=say,
         confirm=lambda question: True,  # nobody to ask: a save that cannot go on is replaced
+        logged=logged,
     )
     autosave = Autosave(store, viewer, warn=warn)
     autosave(session)

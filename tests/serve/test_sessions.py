@@ -94,6 +94,40 @@ async def test_a_viewer_plays_to_an_ending_comes_back_and_is_counted(tmp_path: P
         assert counted["explicit_choices"] == len(steps)
 
 
+async def test_a_save_behind_the_log_resumes_where_the_log_says(tmp_path: Path) -> None:
+    """A player killed between logging a choice and saving leaves its save one step behind:
+    the served player, like the terminal one, resumes where the log says, and no choice is
+    logged twice."""
+    with serving(tmp_path, "--no-timers") as served:
+        player = Player(served)
+        steps = shortest_steps(DEMO, player.viewer)
+        async with aiohttp.ClientSession() as http:
+            await player.connect(http)
+            await player.read_until("Last Light")
+            await player.choose(steps[0])
+            await wait_for(lambda: len(choices(served.db, player.viewer)) == 1)
+            (save,) = (served.home / "saves").rglob("*.json")
+            behind = save.read_bytes()
+            await player.choose(steps[1])
+            await player.close()
+            await wait_for(lambda: logged(served.db, player.viewer)[-1][1] == "quit")
+            save.write_bytes(behind)  # as if killed after the log's commit, before the save
+
+            back = Player(served, player.viewer)
+            await back.connect(http)
+            await back.read_until("Resume")
+            mark = back.mark()
+            await back.press("r")
+            await back.read_until(steps[1].shows, since=mark)
+            for step in steps[2:]:
+                await back.choose(step)
+            await back.read_until("The End")
+            await back.close()
+
+        assert choices(served.db, player.viewer) == [(s.node, s.choice) for s in steps]
+        assert len({playthrough for playthrough, *_ in logged(served.db, player.viewer)}) == 1
+
+
 async def test_timers_help_and_going_back_work_in_the_browser_player(tmp_path: Path) -> None:
     # The demo's first timer (18 s, at the crack) is the third choice away; x0.25: 4.5 s.
     with serving(tmp_path, "--time-scale", "0.25", "--warm", "1") as served:
