@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from branching.commands._options import FloatRange
+from branching.commands._options import DB_HELP, FloatRange
 
 if TYPE_CHECKING:
     from branching.story.model import Story
@@ -60,16 +60,11 @@ def _public_url(ctx: click.Context, param: click.Parameter, value: str | None) -
     help="The address viewers use, behind a reverse proxy (e.g. https://stories.example.org): "
     "only requests for that host are answered, and https makes the cookie Secure.",
 )
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False),
-    help="Choice log to record into (default: $BRANCHING_DB, else choices.db in --home).",
-)
+@click.option("--db", type=click.Path(dir_okay=False), metavar="PATH", help=DB_HELP)
 @click.option(
     "--home",
     type=click.Path(file_okay=False),
-    help="Folder for the viewers' saves (and the log, by default). "
-    "Default: serve/ in your user data directory.",
+    help="Folder for the viewers' saves. Default: serve/ in your user data directory.",
 )
 @click.option(
     "--max-sessions",
@@ -134,7 +129,7 @@ def serve(
         click.echo(INSTALL_HINT, err=True)
         sys.exit(CANNOT_SERVE)
     from branching.commands._io import load_story_or_exit
-    from branching.log import ChoiceLog, LogUnavailable
+    from branching.log import ChoiceLog, LogError
     from branching.log.location import resolve_db
     from branching.play.home import data_dir
     from branching.serve.children import ChildOptions
@@ -148,23 +143,33 @@ def serve(
         folder.mkdir(parents=True, exist_ok=True)
         served = _snapshot(Path(story), loaded, folder)
     except OSError as exc:
-        raise click.ClickException(f"Cannot use {folder} for the viewers' saves: {exc}") from None
-    location = resolve_db(db)
-    log_path = folder / "choices.db" if location.is_default else location.path
+        raise click.ClickException(
+            f"Cannot use {printable(folder, one_line=True)} for the viewers' saves: {exc}"
+        ) from None
+    location = resolve_db(db)  # the log every other command reads by default, unless told
+    log_path = location.path
     try:  # create and upgrade it once, now: players starting at once must not race to
-        ChoiceLog.open(log_path).close()
-    except LogUnavailable as exc:
+        ChoiceLog.open(log_path, create_parent=location.is_default).close()
+    except LogError as exc:
         raise click.ClickException(str(exc)) from None
 
     if public_url is None and not is_loopback(host):
         click.echo(
-            f"warning: listening on {host}: anyone who can reach it can play, and their "
-            "choices are logged. There is no TLS here: put a reverse proxy with TLS in front "
-            "and pass --public-url (docs/serving.md).",
+            f"warning: listening on {printable(host, one_line=True)}: anyone who can reach "
+            "it can play, and their choices are logged. There is no TLS here: put a reverse "
+            "proxy with TLS in front and pass --public-url (docs/serving.md).",
             err=True,
         )
-    click.echo(f"Choices are logged to {log_path}; viewers' saves are kept in {folder}.", err=True)
-    click.echo(f"See them with: branching report {story} --db {log_path}", err=True)
+    log_name = printable(log_path, one_line=True)
+    read_with = f"branching report {printable(story, one_line=True)}"
+    if not location.is_default:
+        read_with += f" --db {log_name}"
+    click.echo(
+        f"Choices are logged to {log_name}; viewers' saves are kept in "
+        f"{printable(folder, one_line=True)}.",
+        err=True,
+    )
+    click.echo(f"See them with: {read_with}", err=True)
     server = BranchingServer(
         ChildOptions(
             story=served,
@@ -183,7 +188,8 @@ def serve(
     try:
         server.serve()
     except OSError as exc:
-        click.echo(f"Cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        where = printable(f"{host}:{port}", one_line=True)
+        click.echo(f"Cannot listen on {where}: {exc.strerror or exc}", err=True)
         sys.exit(CANNOT_SERVE)
 
 

@@ -245,6 +245,7 @@ class ViewerAppService(AppService):
         hello = {"viewer": self.viewer, "width": width, "height": height}
         process.stdin.write(json.dumps(hello).encode() + b"\n")
         await process.stdin.drain()
+        self.last_input = time.monotonic()  # idle from now: waiting for a start is not idling
         return process
 
     async def send_bytes(self, data: bytes) -> bool:

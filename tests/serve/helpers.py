@@ -117,15 +117,15 @@ def alive(pid: int) -> bool:
 def serving(
     tmp_path: Path, *args: str, story: Path = DEMO, port: int | None = None
 ) -> Iterator[Served]:
-    """``branching serve STORY --home tmp --port P *args`` until the block ends (then SIGTERM,
-    and the server must exit 0)."""
+    """``branching serve STORY --home H --db H/choices.db --port P *args`` until the block
+    ends (then SIGTERM, and the server must exit 0)."""
     port = port or free_port()
     home = tmp_path / "serve-home"
     db = home / "choices.db"
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "branching", "serve", str(story)),
-            *("--port", str(port), "--home", str(home), *args),
+            *("--port", str(port), "--home", str(home), "--db", str(db), *args),
         ],
         cwd=ROOT,
         stdin=subprocess.DEVNULL,

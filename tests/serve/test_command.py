@@ -96,6 +96,11 @@ def test_a_busy_port_is_said_and_other_machines_get_a_warning(tmp_path: Path) ->
         )
     assert result.returncode == 2
     assert "warning: listening on 0.0.0.0: anyone who can reach it can play" in result.stderr
+    # By default it logs where every other command reads: the report needs no --db.
+    default_log = Path(os.environ["BRANCHING_HOME"]) / "choices.db"
+    assert f"Choices are logged to {default_log};" in result.stderr
+    assert f"See them with: branching report {DEMO}\n" in result.stderr
+    assert default_log.is_file()
     assert f"Cannot listen on 0.0.0.0:{port}" in result.stderr
     assert "Traceback" not in result.stderr
 

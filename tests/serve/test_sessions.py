@@ -264,7 +264,7 @@ async def test_a_second_tab_takes_over_and_the_playthrough_goes_on(tmp_path: Pat
 
 
 async def test_an_idle_session_is_closed_and_saved(tmp_path: Path) -> None:
-    with serving(tmp_path, "--idle-timeout", "0.05", "--warm", "0") as served:  # 3 seconds
+    with serving(tmp_path, "--idle-timeout", "0.1", "--warm", "0") as served:  # 6 seconds
         async with aiohttp.ClientSession() as http:
             player = Player(served)
             await player.connect(http)
