@@ -20,6 +20,7 @@ from branching.commands import (
     report,
     rollups,
     schema,
+    serve,
     simulate,
     stats,
     twee,
@@ -80,3 +81,4 @@ main.add_command(viewer.viewer_group)
 main.add_command(report.report)
 main.add_command(simulate.simulate)
 main.add_command(i18n.i18n_group)
+main.add_command(serve.serve)

@@ -22,7 +22,7 @@ from branching.commands._options import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
     from branching.play.engine import Session
     from branching.play.events import Event, Recorder
@@ -108,11 +108,12 @@ def play(
     or a fault in it), 2 when the file cannot be read.
     """
     from branching.commands._io import load_story_or_exit
+    from branching.log.player_log import LogStartFailed, PlayerLog
     from branching.play.engine import TimerOptions
+    from branching.play.events import NullRecorder
     from branching.play.home import resolve_viewer
     from branching.play.lifecycle import (
         Autosave,
-        SafeRecorder,
         SaveKept,
         ViewerNotices,
         finish,
@@ -165,62 +166,27 @@ def play(
         )
     else:
         profile = profiles.load_or_set_aside(loaded.id, name, to_viewer)
-    first_open = True
     for notice in chosen.notices:
         to_viewer(notice)
 
-    def recorder_for(playthrough_id: str) -> Recorder:
-        """The one place where the choice log plugs into the players."""
-        from branching.play.events import NullRecorder, PlaythroughInfo
+    def unlogged(playthrough_id: str) -> Recorder:
+        return NullRecorder()
 
-        nonlocal first_open
-        if no_log:
-            return NullRecorder()
-        from branching.log import open_recorder  # loads sqlite_utils: only when logging
-
-        info = PlaythroughInfo(
-            playthrough_id=playthrough_id,
-            story_id=loaded.id,
-            story_version=loaded.version,
-            story_hash=loaded.content_hash,
-            viewer=name,
+    recorder_for: Callable[[str], Recorder] = unlogged
+    logged: Callable[[str], Sequence[Event] | None] | None = None
+    if not no_log:
+        # The one place where the choice log plugs into the players (shared with `serve`).
+        player_log = PlayerLog(
+            loaded,
+            name,
+            db=db,
             variant=variant,
             language=chosen.language,
+            notice=to_viewer,
+            warn=warn,
+            strict_start=True,
         )
-        try:
-            recorder = open_recorder(info, db=db, notice=to_viewer)
-        except Exception as exc:  # the log cannot be opened: say so, never a traceback
-            if first_open:  # before the story starts: the viewer may rather play unlogged
-                raise click.ClickException(
-                    f"{exc}\nUse --no-log to play without recording choices."
-                ) from None
-            warn(f"warning: the choice log failed ({exc}); the rest is not logged")
-            return NullRecorder()
-        first_open = False
-        return SafeRecorder(recorder, warn)
-
-    def logged(playthrough_id: str) -> Sequence[Event] | None:
-        """What the choice log holds for a saved playthrough (the save is compared with it)."""
-        from branching.log import ChoiceLog, LogError, LogMissing, UnknownPlaythrough
-        from branching.log.location import resolve_db
-
-        location = resolve_db(db)
-        try:
-            with ChoiceLog.open(location.path, readonly=True, outdated_ok=True) as log:
-                return [item.event for item in log.events(playthrough_id)]
-        except (LogMissing, UnknownPlaythrough):
-            if not location.is_default:  # a --db the recorder cannot create is said now
-                try:
-                    ChoiceLog.check_path(location.path)
-                except LogError as exc:
-                    raise click.ClickException(
-                        f"{exc}\nUse --no-log to play without recording choices."
-                    ) from None
-            return None
-        except LogError as exc:
-            raise click.ClickException(
-                f"{exc}\nUse --no-log to play without recording choices."
-            ) from None
+        recorder_for, logged = player_log.recorder_for, player_log.logged
 
     try:
         session, resumed = start_session(
@@ -234,13 +200,17 @@ def play(
             profile=profile,
             say=click.echo,
             confirm=lambda question: ask_yes_no(question, sys.stdin, sys.stdout),
-            logged=None if no_log else logged,
+            logged=logged,
             language=chosen.language,
             translation=chosen.strings,
         )
     except SaveKept as kept:
         click.echo(str(kept))
         sys.exit(1)
+    except LogStartFailed as exc:  # before the story starts: the viewer may rather play unlogged
+        raise click.ClickException(
+            f"{exc}\nUse --no-log to play without recording choices."
+        ) from None
     autosave = Autosave(None if fresh_profile else store, name, profiles=profiles)
     autosave(session)
 

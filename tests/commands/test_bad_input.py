@@ -122,6 +122,7 @@ STORY_COMMANDS = [
     ["simulate", "-n", "1", "--no-log"],
     ["report"],
     ["export", "twee"],
+    ["serve"],
 ]
 
 
