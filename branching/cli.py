@@ -21,6 +21,7 @@ from branching.commands import (
     schema,
     simulate,
     stats,
+    suggest,
     twee,
     validate,
     viewer,
@@ -78,3 +79,4 @@ log.log_group.add_command(rollups.rebuild_rollups)
 main.add_command(viewer.viewer_group)
 main.add_command(report.report)
 main.add_command(simulate.simulate)
+main.add_command(suggest.suggest_group)

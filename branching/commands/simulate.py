@@ -82,6 +82,22 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     help="Rehearse an experiment: viewers in ARM weigh CHOICE at NODE FACTOR times as heavily "
     "as the other choices there (e.g. wording=b,crevasse,dive,1.5). Repeatable.",
 )
+@click.option(
+    "--viewers",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Deal the playthroughs to N viewers in turn, so viewers come back (default: a new "
+    "viewer for every playthrough).",
+)
+@click.option(
+    "--tastes",
+    type=click.IntRange(min=0, max=1000),
+    default=0,
+    show_default=True,
+    metavar="K",
+    help="Split the viewers into K taste groups, each weighing every choice by its own fixed "
+    "factor, so alike viewers choose alike (to rehearse `branching suggest`).",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
 def simulate(
@@ -96,6 +112,8 @@ def simulate(
     variant: str | None,
     arms: dict[str, str],
     plants: tuple[str, ...],
+    viewers: int | None,
+    tastes: int,
     db: DbLocation,
     no_log: bool,
 ) -> None:
@@ -137,6 +155,8 @@ def simulate(
         variant=variant,
         arms=tuple(arms.items()),
         plants=tuple(planted),
+        viewers=viewers,
+        tastes=tastes,
     )
     err = Console(stderr=True)
     progress = Progress(
