@@ -229,19 +229,26 @@ def candidates(points: Sequence[Point]) -> list[tuple[int, str, str]]:
 
 
 def spread(ranked: Sequence[Ranked], limit: int) -> list[Ranked]:
-    """The best ``limit``, at most one per choice point first, then the rest in order.
+    """The best ``limit``: first at most one per choice point and per ending named (a variety
+    of places to go back to and of things to find), then the rest in order.
 
-    >>> r = [Ranked(1, "b", c, "alike", s, None, "") for c, s in (("q", .9), ("r", .8))]
-    >>> r.append(Ranked(0, "a", "y", "alike", .1, None, ""))
+    >>> r = [Ranked(1, "b", c, "alike", s, e, "") for c, s, e in (("q", .9, "sea"),
+    ...      ("r", .8, "dawn"))]
+    >>> r.append(Ranked(0, "a", "y", "alike", .1, "sea", ""))
     >>> [x.choice for x in spread(r, 2)], [x.choice for x in spread(r, 3)]
-    (['q', 'y'], ['q', 'y', 'r'])
+    (['q', 'r'], ['q', 'r', 'y'])
     """
     first: list[Ranked] = []
     rest: list[Ranked] = []
     steps: set[int] = set()
+    endings: set[str] = set()
     for item in ranked:
-        (rest if item.step in steps else first).append(item)
-        steps.add(item.step)
+        repeated = item.step in steps or (item.ending is not None and item.ending in endings)
+        (rest if repeated else first).append(item)
+        if not repeated:
+            steps.add(item.step)
+            if item.ending is not None:
+                endings.add(item.ending)
     return (first + rest)[:limit]
 
 

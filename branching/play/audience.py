@@ -161,6 +161,9 @@ def replay(
     return session
 
 
-def point_shares(audience: AudienceView, points: Sequence[ChoicePoint]) -> list[str | None]:
-    """The share sentence of each choice point's choice (for the ending screen)."""
-    return [audience.share_words(p.node_id, p.choice_id) for p in points]
+def point_share(audience: AudienceView, story: Story, point: ChoicePoint) -> str | None:
+    """The share sentence of a choice point's choice (for the ending screen); none where only
+    one choice was on offer (everybody "chose" it)."""
+    if audience.shares is None or len(offered_at(story, point)) < 2:
+        return None
+    return audience.share_words(point.node_id, point.choice_id)

@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 from typing import TextIO
 
-from branching.play.audience import SUGGESTION_KEYS, AudienceView, Suggestion
+from branching.play.audience import SUGGESTION_KEYS, AudienceView, Suggestion, point_share
 from branching.play.endings import KIND_WORDS, EndingsNotebook
 from branching.play.engine import Session
 from branching.play.words import markdown_to_plain
@@ -184,7 +184,8 @@ class PlainPlayer:
                     self.say(f"Time ran out: {default.label}")
                     node = session.node_id
                     session.expire_timer()
-                    self.say_share(node, default.id)
+                    if len(offers) > 1:
+                        self.say_share(node, default.id)
                     return
                 continue
             if answer.lower() == "b":
@@ -202,7 +203,8 @@ class PlainPlayer:
             if answer.isdecimal() and 1 <= int(answer) <= len(offers):
                 node, choice = session.node_id, offers[int(answer) - 1].id
                 session.choose(choice)
-                self.say_share(node, choice)
+                if len(offers) > 1:  # a lone choice is no choice: no share
+                    self.say_share(node, choice)
                 return
             self.say(self.hint())
 
@@ -234,7 +236,7 @@ class PlainPlayer:
             for number, point in enumerate(session.history, 1):
                 where = markdown_to_plain(point.label).strip()
                 chosen = markdown_to_plain(point.choice_label).strip()
-                share = self.audience.share_words(point.node_id, point.choice_id)
+                share = point_share(self.audience, session.story, point)
                 also = f" ({share})" if share else ""
                 self.say(f'{number}. {where}: you chose "{chosen}"{also}')
         self._suggestions = self.audience.suggestions(session)[: len(SUGGESTION_KEYS)]

@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
-from branching.play.audience import SUGGESTION_KEYS, AudienceView
+from branching.play.audience import SUGGESTION_KEYS, AudienceView, point_share
 from branching.play.engine import (
     Clock,
     RecorderFactory,
@@ -192,11 +192,15 @@ class PlayerApp(App[None]):
         session = self.session
         if session is None or session.status != "playing":
             return
-        if not any(offer.id == message.choice_id for offer in session.available_choices()):
+        offers = session.available_choices()
+        if not any(offer.id == message.choice_id for offer in offers):
             return
         node = session.node_id
         session.choose(message.choice_id)
-        await self._after_move(self._share_note(node, message.choice_id))
+        # A lone choice is no choice: no share for it.
+        await self._after_move(
+            self._share_note(node, message.choice_id) if len(offers) > 1 else None
+        )
 
     def _share_note(self, node: str, choice: str, before: Content | None = None) -> Content | None:
         """ "62% of viewers chose this too" under the next passage (after ``before``)."""
@@ -213,13 +217,14 @@ class PlayerApp(App[None]):
         left = session.time_left()
         if left is None or left > 0:  # stale: the viewer moved or went back meanwhile
             return
-        taken = next(offer for offer in session.available_choices() if offer.default)
+        offers = session.available_choices()
+        taken = next(offer for offer in offers if offer.default)
         node = session.node_id
         session.expire_timer()
         note = Content.assemble(
             Content.styled("Time ran out", "bold"), Content(" — taken: " + taken.label)
         )
-        await self._after_move(self._share_note(node, taken.id, note))
+        await self._after_move(self._share_note(node, taken.id, note) if len(offers) > 1 else note)
 
     async def on_go_back(self, message: GoBack) -> None:
         session = self.session
@@ -304,7 +309,7 @@ class PlayerApp(App[None]):
                     point.step,
                     point.label,
                     point.choice_label,
-                    self.audience.share_words(point.node_id, point.choice_id),
+                    point_share(self.audience, session.story, point),
                 )
                 for point in session.history
             ],

@@ -162,8 +162,10 @@ class PlayScreen(Screen[None]):
         fixed = panel.fixed_rows()
         points = panel.points
         count = points.option_count if points.display else 0
-        wanted = fixed + (count + 2 if count else 0)
-        least = fixed + (min(count, MIN_POINTS_SHOWN) + 2 if count else 0)
+        # Options can take more than a row (a suggestion and its reason): count rows.
+        rows = max(points.virtual_size.height, count) if count else 0
+        wanted = fixed + (rows + 2 if count else 0)
+        least = fixed + (min(rows, panel.least_rows(MIN_POINTS_SHOWN)) + 2 if count else 0)
         needs = passage.virtual_size.height
         panel.fit(max(least, min(wanted, shared - needs)))
 

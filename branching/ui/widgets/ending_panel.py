@@ -108,10 +108,15 @@ class EndingPanel(Vertical):
         self._point_steps = [point.step for point in view.points]
         if view.points:
             keys = [s.key for s in view.suggestions]
-            follow = f" — or {_either(keys)} to follow a suggestion" if keys else ""
-            hint.update(
-                Content(f"Go back to a choice point: its number, or arrows and Enter{follow}.")
-            )
+            if keys:
+                hint.update(
+                    Content(
+                        "Go back: a number, or arrows and Enter. "
+                        f"Follow a suggestion: {_either(keys)}."
+                    )
+                )
+            else:
+                hint.update(Content("Go back to a choice point: its number, or arrows and Enter."))
             options: list[Option] = []
             if view.suggestions:
                 options.append(
@@ -141,6 +146,16 @@ class EndingPanel(Vertical):
         """The history step of the choice point listed as ``number`` (1-based), if any."""
         steps = self._point_steps if self.points.display else []
         return steps[number - 1] if 1 <= number <= len(steps) else None
+
+    def least_rows(self, points: int) -> int:
+        """Rows the list needs to show every suggestion and ``points`` choice points."""
+        if not self._suggestions:
+            return points
+        width = max(self.points.scrollable_content_region.width, 20)
+        rows = 2  # the two headings
+        for item in self._suggestions:
+            rows += 1 + -(-(len(item.reason) + 3) // width)
+        return rows + points
 
     def suggestion(self, key: str) -> SuggestionView | None:
         """The suggestion shown with ``key`` (x, y, z), if any."""
