@@ -50,6 +50,8 @@ from branching.story.model import Story
 
 #: Every viewer counts at least this much, however unalike: a small log still speaks.
 FLOOR = 0.05
+#: Similarity is raised to this power: the most alike viewers count far more than the rest.
+SHARPNESS = 2.0
 #: Other viewers with runs needed before the alike-viewers tier is used.
 MIN_AUDIENCE = 10
 #: Returning viewers needed before :func:`evaluate` reports hit rates.
@@ -163,18 +165,30 @@ class Audience:
     def __len__(self) -> int:
         return len(self.viewers)
 
-    def weights(self, endings: Iterable[str], exclude: str | None = None) -> np.ndarray:
-        """Each viewer's weight: :data:`FLOOR` plus the cosine similarity of their endings to
-        ``endings``; ``exclude`` (the viewer asking) weighs nothing."""
-        vector = np.zeros(len(self.endings))
+    def weights(
+        self,
+        endings: Iterable[str],
+        exclude: str | None = None,
+        route: Iterable[tuple[str, str]] = (),
+    ) -> np.ndarray:
+        """Each viewer's weight: :data:`FLOOR` plus the cosine similarity of what they did to
+        what the asking viewer did (the endings they reached and the choices on ``route``);
+        ``exclude`` (the viewer asking) weighs nothing."""
+        ends = np.zeros(len(self.endings))
         for ending in endings:
             if ending in self.ending_index:
-                vector[self.ending_index[ending]] = 1.0
-        overlap = np.asarray(self.reached @ vector).ravel()
-        sizes = np.asarray(self.reached.sum(axis=1)).ravel()
-        norm = np.sqrt(sizes) * math.sqrt(vector.sum())
+                ends[self.ending_index[ending]] = 1.0
+        taken = np.zeros(len(self.pairs))
+        for pair in route:
+            if pair in self.pair_index:
+                taken[self.pair_index[pair]] = 1.0
+        overlap = np.asarray(self.reached @ ends).ravel() + np.asarray(self.took @ taken).ravel()
+        sizes = (
+            np.asarray(self.reached.sum(axis=1)).ravel() + np.asarray(self.took.sum(axis=1)).ravel()
+        )
+        norm = np.sqrt(sizes) * math.sqrt(ends.sum() + taken.sum())
         similarity = np.divide(overlap, norm, out=np.zeros_like(overlap), where=norm > 0)
-        weights: np.ndarray = np.asarray(FLOOR + similarity, dtype=float)
+        weights: np.ndarray = np.asarray(FLOOR + similarity**SHARPNESS, dtype=float)
         if exclude is not None and exclude in self.viewer_index:
             weights[self.viewer_index[exclude]] = 0.0
         return weights
@@ -284,7 +298,8 @@ def rank(
     2 viewers finished the story after choosing this; it can lead to “Dawn”, which you ...
     """
     seen_set = set(seen) | {current}
-    weights = audience.weights(seen_set, exclude=viewer)
+    route = [(p.node, p.chosen) for p in points]
+    weights = audience.weights(seen_set, exclude=viewer, route=route)
     pool = float(weights.sum())
     others = len(audience) - (1 if viewer in audience.viewer_index else 0)
     alike_viewers = audience.weights({current}, exclude=viewer) > FLOOR + 1e-9
