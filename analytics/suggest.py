@@ -122,6 +122,8 @@ class Audience:
     >>> a.viewers, a.endings
     (['ann', 'bob'], ['path', 'sea'])
     >>> a.weights({"sea"}).round(2).tolist()  # ann reached what you reached
+    [0.55, 0.05]
+    >>> a.weights({"sea"}, route=[("edge", "jump")]).round(2).tolist()  # ... the same way
     [1.05, 0.05]
     """
 
