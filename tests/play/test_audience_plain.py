@@ -3,11 +3,18 @@ choice, shares beside the choice points at the ending, suggestions lettered x, y
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
+from analytics.simulate import SimulationOptions, simulate
+from branching.log import ChoiceLog
 from branching.play.audience import AudienceView, Suggestion, share_sentence
 from branching.play.engine import Session
-from tests.play.test_plain_player import run_player
+from branching.story.loader import read_story
+from tests.play.test_plain_player import ROOT, cli, run_player
+
+DEMO = ROOT / "stories" / "demo.json"
 
 SHARES = {"hall": {"take": 5, "cellar": 31, "bridge": 14}, "cellar": {"open": 12, "flee": 2}}
 
@@ -35,7 +42,7 @@ def test_a_share_after_the_choice_and_beside_each_choice_point() -> None:
 
 
 def test_a_suggestion_is_lettered_and_its_letter_goes_back_there() -> None:
-    code, out, session, _ = run_player("1\n1\n1\nx\nq\n", audience=AUDIENCE)
+    _, out, session, _ = run_player("1\n1\n1\nx\nq\n", audience=AUDIENCE)
     assert "What to explore next:" in out
     assert 'x. Go back to "The Hall" and choose "Walk to the bridge".' in out
     assert "   9 of the 30 viewers who also reached “Treasure” found “Far Side” this way." in out
@@ -58,3 +65,32 @@ def test_the_threshold_keeps_a_single_viewer_out_of_sight() -> None:
     assert share_sentence({"a": 10, "b": 10}, "a", min_viewers=21) is None
     # Counts that went wrong (a damaged log) never give a share over 100% or below 0.
     assert share_sentence({"a": -5, "b": 30}, "a") == "Fewer than 1% of viewers chose this"
+
+
+# --- Through `branching play`: the command wires the log in -------------------------------------
+
+
+def test_play_shows_shares_from_the_log_when_asked(tmp_path: Path) -> None:
+    db = tmp_path / "log.db"
+    with ChoiceLog.open(db) as log, log.bulk_writer() as writer:
+        simulate(read_story(DEMO), SimulationOptions(60, seed=2), writer)
+    common = ["--plain", "--db", str(db), "--new", "--no-timers"]
+
+    def play(*args: str, story: Path = DEMO) -> str:
+        result = cli(str(story), *common, *args, stdin="3\nq\n", home=tmp_path / "home")
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "% of viewers chose this too.)" in play("--show-shares")
+    assert "viewers chose" not in play()  # off by default
+    assert "viewers chose" not in play("--show-shares", "--shares-min-viewers", "1000")
+    # The story can turn them on.
+    data = json.loads(DEMO.read_text(encoding="utf-8"))
+    data["show_choice_shares"] = True
+    data.pop("$schema", None)
+    own = tmp_path / "demo.json"
+    own.write_text(json.dumps(data), encoding="utf-8")
+    assert "% of viewers chose this too.)" in play(story=own)
+    # A threshold that could single a viewer out is refused.
+    low = cli(str(DEMO), *common, "--shares-min-viewers", "1", home=tmp_path / "home")
+    assert low.returncode == 2 and "--shares-min-viewers" in low.stderr
