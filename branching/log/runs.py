@@ -7,14 +7,16 @@ Runs only ever get added (an ending is never taken back), except when a viewer i
 
 Table (created by the log's migration ``m006_audience``, :data:`RUNS_DDL`):
 
-* ``rollup_runs``: per (story, origin, viewer, ending, node, choice), the number of the
-  viewer's runs to that ending that took that choice at that node; the row with node and
-  choice ``''`` counts the viewer's runs to the ending. Read by ``branching suggest`` and
-  the players' suggestions (:mod:`analytics.suggest`), which weigh viewers by how alike their
-  endings are, so the table is kept per viewer (and goes with ``branching viewer forget``).
+* ``rollup_runs``: one row per run, clustered by story: the playthrough and ``seq`` of its
+  ending event, origin, viewer, ending, and the route's choices (``node<TAB>choice`` lines).
+  Read by ``branching suggest`` and the players' suggestions (:mod:`analytics.suggest`), which
+  weigh viewers by how alike their endings and choices are, so runs are kept per viewer (and
+  go with ``branching viewer forget``). Insert-only: a bulk write of a million playthroughs
+  adds one row per ending reached, nothing to update.
 
 Kept current in the log's write transaction (:func:`update_runs`);
-:func:`rebuild_runs` recomputes it from the raw events.
+:func:`rebuild_runs` recomputes it from the raw events. Suggestions read the most recent
+:data:`MAX_RUNS` runs of a story, so an ending screen stays quick however big the log.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ RUNS_DDL: tuple[str, ...] = (
     """
     CREATE TABLE rollup_runs (
         story_id TEXT NOT NULL,
+        playthrough INTEGER NOT NULL REFERENCES playthroughs (pk),
+        seq INTEGER NOT NULL,
         origin TEXT NOT NULL,
         viewer TEXT NOT NULL,
         ending TEXT NOT NULL,
-        node TEXT NOT NULL,
-        choice TEXT NOT NULL,
-        runs INTEGER NOT NULL,
-        PRIMARY KEY (story_id, origin, viewer, ending, node, choice)
+        route TEXT NOT NULL,
+        PRIMARY KEY (story_id, playthrough, seq)
     ) STRICT, WITHOUT ROWID
     """,
+    "CREATE INDEX rollup_runs_by_playthrough ON rollup_runs (playthrough)",
 )
 RUNS_TABLES = ("rollup_runs",)
 
@@ -62,8 +65,9 @@ class Run:
 
     ending: str
     route: Route
-    #: When the ending was reached (Unix seconds).
+    #: When the ending was reached (Unix seconds), and its event's ``seq``.
     at: float
+    seq: int = 0
 
 
 class RouteTracker:
@@ -104,7 +108,7 @@ class RouteTracker:
                             del route[i:]
                             break
             elif kind == "ending":
-                yield Run(str(row[_NODE]), tuple(route), float(row[_AT]))
+                yield Run(str(row[_NODE]), tuple(route), float(row[_AT]), int(row[_SEQ]))
 
 
 def run_facts(run: Run) -> Iterator[tuple[str, str, str]]:
@@ -135,50 +139,52 @@ class PendingRows(Protocol):
     def rows(self) -> list[EventRow]: ...
 
 
-_UPSERT = (
-    "INSERT INTO rollup_runs (story_id, origin, viewer, ending, node, choice, runs) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (story_id, origin, viewer, ending, node, choice) "
-    "DO UPDATE SET runs = runs + excluded.runs"
+_INSERT = (
+    "INSERT OR REPLACE INTO rollup_runs "
+    "(story_id, playthrough, seq, origin, viewer, ending, route) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-_DELETE_EMPTY = (
-    "DELETE FROM rollup_runs WHERE story_id = ? AND origin = ? AND viewer = ? AND ending = ? "
-    "AND node = ? AND choice = ? AND runs = 0"
-)
-
-CountKey = tuple[str, str, str, str, str, str]
+#: Suggestions read at most this many runs of a story, the most recent first.
+MAX_RUNS = 200_000
 
 
-def _add(counts: Counter[CountKey], who: tuple[str, str, str], runs: Iterable[Run], n: int) -> None:
-    for run in runs:
-        for fact in run_facts(run):
-            counts[(*who, *fact)] += n
+def encode_route(route: Route) -> str:
+    """``node<TAB>choice`` lines (story ids hold neither tabs nor newlines).
+
+    >>> decode_route(encode_route((("a", "left"), ("b", "jump"))))
+    (('a', 'left'), ('b', 'jump'))
+    """
+    return "\n".join(map("\t".join, route))
 
 
-def _write(conn: sqlite3.Connection, counts: Counter[CountKey]) -> None:
-    changes = [(*key, n) for key, n in counts.items() if n]
-    if changes:
-        conn.executemany(_UPSERT, changes)
-        shrunk = [key for key, n in counts.items() if n < 0]
-        if shrunk:  # rows that reach zero go, so the table equals a rebuild
-            conn.executemany(_DELETE_EMPTY, shrunk)
+def decode_route(text: str) -> Route:
+    pairs = (line.split("\t") for line in text.split("\n") if line)
+    return tuple((p[0], p[1]) for p in pairs if len(p) == 2)
+
+
+def _rows(story_id: str, pk: int, origin: str, viewer: str, runs: Iterable[Run]) -> list[Any]:
+    return [
+        (story_id, pk, run.seq, origin, viewer, run.ending, encode_route(run.route)) for run in runs
+    ]
 
 
 def update_runs(conn: sqlite3.Connection, batch: Sequence[PendingRows]) -> None:
-    """Count the runs that ``batch`` completes (in the caller's write transaction). Only a
-    batch with an ending in it costs anything; a playthrough already in the file has its
+    """Add the runs that ``batch`` completes (in the caller's write transaction). Only a
+    playthrough with an ending in the batch costs anything; one already in the file has its
     earlier events read back (one indexed range) to know its route."""
-    counts: Counter[CountKey] = Counter()
+    new: list[Any] = []
     for pending in batch:
         rows = pending.rows
         if not any(row[_KIND] == "ending" for row in rows):
             continue
         state = pending.state
+        assert state.pk is not None
         tracker = RouteTracker()
         if pending.before is not None:
             for _ in tracker.follow(conn.execute(_ROWS, (state.pk, rows[0][_SEQ]))):
                 pass
-        _add(counts, (state.story_id, state.origin, state.viewer), tracker.follow(rows), 1)
-    _write(conn, counts)
+        new += _rows(state.story_id, state.pk, state.origin, state.viewer, tracker.follow(rows))
+    if new:
+        conn.executemany(_INSERT, new)
 
 
 def runs_of(conn: sqlite3.Connection, pk: int) -> list[Run]:
@@ -187,15 +193,11 @@ def runs_of(conn: sqlite3.Connection, pk: int) -> list[Run]:
 
 
 def forget_runs(conn: sqlite3.Connection, pks: Sequence[int]) -> None:
-    """Take playthroughs' runs out of the table, before their rows are deleted."""
-    counts: Counter[CountKey] = Counter()
-    for pk in set(pks):
-        row = conn.execute(
-            "SELECT story_id, origin, viewer FROM playthroughs WHERE pk = ?", (pk,)
-        ).fetchone()
-        if row is not None:
-            _add(counts, tuple(row), runs_of(conn, pk), -1)
-    _write(conn, counts)
+    """Take playthroughs' runs out of the table (before their rows are deleted)."""
+    gone = tuple(set(pks))
+    if gone:
+        marks = ",".join("?" for _ in gone)
+        conn.execute(f"DELETE FROM rollup_runs WHERE playthrough IN ({marks})", gone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +209,7 @@ class ViewerRuns:
     playthrough: str
     started_at: float
     runs: tuple[Run, ...]
+    pk: int = 0
 
 
 def story_playthrough_runs(
@@ -230,8 +233,8 @@ def story_playthrough_runs(
 
     def done() -> Iterator[tuple[str, ViewerRuns]]:
         if runs:
-            _pk, sid, viewer, origin, public, started = head
-            yield str(sid), ViewerRuns(viewer, origin, public, float(started), tuple(runs))
+            pk, sid, viewer, origin, public, started = head
+            yield str(sid), ViewerRuns(viewer, origin, public, float(started), tuple(runs), pk)
 
     for row in cursor:
         if row[0] != current:
@@ -245,34 +248,49 @@ def rebuild_runs(conn: sqlite3.Connection) -> int:
     """Recompute ``rollup_runs`` from the raw events (in the caller's transaction); return the
     number of runs."""
     conn.execute("DELETE FROM rollup_runs")
-    counts: Counter[CountKey] = Counter()
     total = 0
     for story_id, played in story_playthrough_runs(conn):
-        _add(counts, (story_id, played.origin, played.viewer), played.runs, 1)
+        conn.executemany(
+            _INSERT, _rows(story_id, played.pk, played.origin, played.viewer, played.runs)
+        )
         total += len(played.runs)
-    _write(conn, counts)
     return total
 
 
 def runs_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    return {"rollup_runs": sorted(conn.execute("SELECT * FROM rollup_runs").fetchall(), key=repr)}
+    """The runs with playthroughs by public id (two logs compare equal whatever their row
+    numbers), sorted."""
+    rows = conn.execute(
+        "SELECT r.story_id, p.id, r.seq, r.origin, r.viewer, r.ending, r.route "
+        "FROM rollup_runs r JOIN playthroughs p ON p.pk = r.playthrough"
+    ).fetchall()
+    return {"rollup_runs": sorted(rows, key=repr)}
 
 
-#: One row of :func:`story_runs`: (viewer, ending, node, choice, runs).
+#: One row of :func:`story_runs`: (viewer, ending, node, choice, runs); node and choice ``''``
+#: count the viewer's runs to the ending.
 RunRow = tuple[str, str, str, str, int]
 
 
 def story_runs(
-    conn: sqlite3.Connection, story_id: str, origins: Iterable[str] | None = None
+    conn: sqlite3.Connection,
+    story_id: str,
+    origins: Iterable[str] | None = None,
+    *,
+    limit: int = MAX_RUNS,
 ) -> list[RunRow]:
-    """Every viewer's runs of ``story_id`` as counted rows (summed over ``origins``, default
-    all), for :mod:`analytics.suggest`."""
+    """Every viewer's runs of ``story_id`` (the latest ``limit``, of ``origins``, default all),
+    counted per (viewer, ending, node, choice), for :mod:`analytics.suggest`."""
     wanted = None if origins is None else set(origins)
     found: Counter[tuple[str, str, str, str]] = Counter()
-    for origin, viewer, ending, node, choice, runs in conn.execute(
-        "SELECT origin, viewer, ending, node, choice, runs FROM rollup_runs WHERE story_id = ?",
-        (story_id,),
+    for origin, viewer, ending, route in conn.execute(
+        "SELECT origin, viewer, ending, route FROM rollup_runs WHERE story_id = ? "
+        "ORDER BY playthrough DESC, seq DESC LIMIT ?",
+        (story_id, limit),
     ):
-        if wanted is None or origin in wanted:
-            found[(viewer, ending, node, choice)] += int(runs)
+        if wanted is not None and origin not in wanted:
+            continue
+        run = Run(str(ending), decode_route(str(route)), 0.0)
+        for fact in run_facts(run):
+            found[(str(viewer), *fact)] += 1
     return [(*key, n) for key, n in sorted(found.items())]

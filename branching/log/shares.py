@@ -15,7 +15,7 @@ size of the log (``tests/benchmarks/bench_shares.py``).
 Tables (created by the log's migration ``m006_audience``, :data:`SHARES_DDL`):
 
 * ``share_units``: one row per (story, node, viewer, origin): the choice of that viewer's first
-  decision there, with the playthrough, ``seq`` and time of the event.
+  decision there, with the playthrough (row and public id), ``seq`` and time of the event.
 * ``rollup_shares``: viewers per (story, node, choice, origin): the number of ``share_units``
   rows with that choice.
 
@@ -44,6 +44,7 @@ SHARES_DDL: tuple[str, ...] = (
         playthrough INTEGER NOT NULL REFERENCES playthroughs (pk),
         seq INTEGER NOT NULL,
         at REAL NOT NULL,
+        public TEXT NOT NULL,
         PRIMARY KEY (story_id, node, viewer, origin)
     ) STRICT, WITHOUT ROWID
     """,
@@ -94,15 +95,10 @@ class PendingChoices(Protocol):
     def rows(self) -> list[EventRow]: ...
 
 
-_SELECT_UNIT = (
-    "SELECT u.at, p.id, u.seq, u.choice, u.playthrough FROM share_units u "
-    "JOIN playthroughs p ON p.pk = u.playthrough "
-    "WHERE u.story_id = ? AND u.node = ? AND u.viewer = ? AND u.origin = ?"
-)
 _PUT_UNIT = (
     "INSERT OR REPLACE INTO share_units "
-    "(story_id, node, viewer, origin, choice, playthrough, seq, at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "(story_id, node, viewer, origin, choice, playthrough, seq, at, public) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _DELETE_UNIT = (
     "DELETE FROM share_units WHERE story_id = ? AND node = ? AND viewer = ? AND origin = ?"
@@ -125,8 +121,8 @@ def _earliest(candidates: dict[UnitKey, Candidate], key: UnitKey, candidate: Can
 
 
 def _put(conn: sqlite3.Connection, key: UnitKey, candidate: Candidate) -> None:
-    at, _public, seq, choice, pk = candidate
-    conn.execute(_PUT_UNIT, (*key, choice, pk, seq, at))
+    at, public, seq, choice, pk = candidate
+    conn.execute(_PUT_UNIT, (*key, choice, pk, seq, at, public))
 
 
 def _write_counts(conn: sqlite3.Connection, counts: Counter[tuple[str, str, str, str]]) -> None:
@@ -143,30 +139,72 @@ def _count(counts: Counter[tuple[str, str, str, str]], key: UnitKey, choice: str
     counts[(story_id, node, choice, origin)] += n
 
 
+_BATCH_TABLE = """
+    CREATE TEMP TABLE IF NOT EXISTS share_batch (
+        story_id TEXT, node TEXT, viewer TEXT, origin TEXT, choice TEXT, playthrough INTEGER,
+        seq INTEGER, at REAL, public TEXT
+    )
+"""
+# Units that an earlier decision replaces (a merge brought in older playthroughs): rare.
+_EARLIER = (
+    "SELECT b.story_id, b.node, b.viewer, b.origin, u.choice, b.choice, b.playthrough, b.seq, "
+    "b.at, b.public FROM share_batch b JOIN share_units u ON u.story_id = b.story_id "
+    "AND u.node = b.node AND u.viewer = b.viewer AND u.origin = b.origin "
+    "WHERE (b.at, b.public, b.seq) < (u.at, u.public, u.seq)"
+)
+# Every candidate without a unit becomes one; RETURNING says which, to count them.
+_INSERT_NEW = (
+    "INSERT OR IGNORE INTO share_units "
+    "(story_id, node, viewer, origin, choice, playthrough, seq, at, public) "
+    "SELECT story_id, node, viewer, origin, choice, playthrough, seq, at, public "
+    "FROM share_batch WHERE true RETURNING story_id, node, choice, origin"
+)
+
+
 def update_shares(conn: sqlite3.Connection, batch: Sequence[PendingChoices]) -> None:
     """Bring the shares up to date with ``batch`` (already written by the log's write path, in
     the caller's transaction): each new choice event that is its viewer's first decision at its
-    node becomes (or replaces) that viewer's unit there."""
+    node becomes (or replaces) that viewer's unit there.
+
+    The batch's candidates (each viewer's earliest decision per node in the batch) go to a
+    temporary table and are compared with the units in a few set-wise statements, so a bulk
+    write of a million playthroughs costs a few statements per batch, not a query per choice.
+    """
     candidates: dict[UnitKey, Candidate] = {}
+    get = candidates.get
     for pending in batch:
         state = pending.state
         assert state.pk is not None
+        story_id, viewer, origin, public, pk = (
+            state.story_id, state.viewer, state.origin, state.id, state.pk
+        )  # fmt: skip
         for row in pending.rows:
-            if row[_KIND] == "choice":
-                key = (state.story_id, row[_NODE], state.viewer, state.origin)
-                _earliest(candidates, key, (row[_AT], state.id, row[_SEQ], row[_CHOICE], state.pk))
+            if row[_KIND] != "choice":
+                continue
+            key = (story_id, row[_NODE], viewer, origin)
+            current = get(key)
+            # Rows come in order: within a playthrough the first decision at a node is earliest.
+            if current is None or (row[_AT], public, row[_SEQ]) < current[:3]:
+                candidates[key] = (row[_AT], public, row[_SEQ], row[_CHOICE], pk)
     if not candidates:
         return
-    counts: Counter[tuple[str, str, str, str]] = Counter()
-    for key, candidate in candidates.items():
-        current = conn.execute(_SELECT_UNIT, key).fetchone()
-        if current is not None:
-            if tuple(current[:3]) <= candidate[:3]:
-                continue  # the viewer decided here earlier: that decision stays theirs
-            _count(counts, key, current[3], -1)
-        _put(conn, key, candidate)
-        _count(counts, key, candidate[3], 1)
+    conn.execute(_BATCH_TABLE)
+    conn.execute("DELETE FROM temp.share_batch")
+    conn.executemany(
+        "INSERT INTO temp.share_batch VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*key, c[3], c[4], c[2], c[0], c[1]) for key, c in candidates.items()],
+    )
+    earlier = conn.execute(_EARLIER).fetchall()
+    counts: Counter[tuple[str, str, str, str]] = Counter(
+        tuple(row) for row in conn.execute(_INSERT_NEW).fetchall()
+    )
+    for story_id, node, viewer, origin, old, new, pk, seq, at, public in earlier:
+        key = (story_id, node, viewer, origin)
+        _count(counts, key, old, -1)
+        _count(counts, key, new, 1)
+        conn.execute(_PUT_UNIT, (*key, new, pk, seq, at, public))
     _write_counts(conn, counts)
+    conn.execute("DELETE FROM temp.share_batch")
 
 
 def _first_decision(
@@ -234,7 +272,7 @@ def rebuild_shares(conn: sqlite3.Connection) -> int:
         conn.execute(f"DELETE FROM {table}")
     units = first_decisions(conn)
     conn.executemany(
-        _PUT_UNIT, [(*key, c[3], c[4], c[2], c[0]) for key, c in sorted(units.items())]
+        _PUT_UNIT, [(*key, c[3], c[4], c[2], c[0], c[1]) for key, c in sorted(units.items())]
     )
     counts: Counter[tuple[str, str, str, str]] = Counter()
     for key, candidate in units.items():
@@ -246,7 +284,7 @@ def rebuild_shares(conn: sqlite3.Connection) -> int:
 def shares_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Both tables in a form two logs can be compared by (playthroughs by public id), sorted."""
     units = conn.execute(
-        "SELECT u.story_id, u.node, u.viewer, u.origin, u.choice, p.id, u.seq, u.at "
+        "SELECT u.story_id, u.node, u.viewer, u.origin, u.choice, p.id, u.public, u.seq, u.at "
         "FROM share_units u JOIN playthroughs p ON p.pk = u.playthrough"
     ).fetchall()
     counts = conn.execute("SELECT * FROM rollup_shares").fetchall()
