@@ -67,8 +67,9 @@ class AudienceView:
     min_viewers: int = DEFAULT_MIN_VIEWERS
 
     def share_words(self, node: str, choice: str) -> str | None:
-        """ "62% of viewers chose this too", or ``None`` (shares off, too few viewers at the
-        node, or the log could not be read: a share is a nicety, never a reason to stop)."""
+        """The share in words ("62% of viewers chose this too"), or ``None`` (shares off, too
+        few viewers at the node, or the log could not be read: a share is a nicety, never a
+        reason to stop)."""
         if self.shares is None:
             return None
         try:

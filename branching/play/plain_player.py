@@ -209,7 +209,7 @@ class PlainPlayer:
             self.say(self.hint())
 
     def say_share(self, node: str, choice: str) -> None:
-        """ "62% of viewers chose this too", when shares are on and enough viewers chose."""
+        """Say the share of viewers who chose the same, when shares are on and enough chose."""
         words = self.audience.share_words(node, choice)
         if words is not None:
             self.say(f"({words}.)")

@@ -203,7 +203,12 @@ class PlayerApp(App[None]):
         )
 
     def _share_note(self, node: str, choice: str, before: Content | None = None) -> Content | None:
-        """ "62% of viewers chose this too" under the next passage (after ``before``)."""
+        """The share ("62% of viewers chose this too") under the next passage, after
+        ``before``; not above an ending, whose panel gives it beside the choice point (the
+        ending's passage keeps the rows)."""
+        session = self.session
+        if session is not None and session.status != "playing":
+            return before
         words = self.audience.share_words(node, choice)
         if words is None:
             return before

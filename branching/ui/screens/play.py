@@ -165,7 +165,9 @@ class PlayScreen(Screen[None]):
         # Options can take more than a row (a suggestion and its reason): count rows.
         rows = max(points.virtual_size.height, count) if count else 0
         wanted = fixed + (rows + 2 if count else 0)
-        least = fixed + (min(rows, panel.least_rows(MIN_POINTS_SHOWN)) + 2 if count else 0)
+        # The passage comes first; the list keeps a few rows and scrolls (the highlighted
+        # suggestion or point stays in view).
+        least = fixed + (min(rows, MIN_POINTS_SHOWN) + 2 if count else 0)
         needs = passage.virtual_size.height
         panel.fit(max(least, min(wanted, shared - needs)))
 

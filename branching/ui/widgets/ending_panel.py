@@ -147,16 +147,6 @@ class EndingPanel(Vertical):
         steps = self._point_steps if self.points.display else []
         return steps[number - 1] if 1 <= number <= len(steps) else None
 
-    def least_rows(self, points: int) -> int:
-        """Rows the list needs to show every suggestion and ``points`` choice points."""
-        if not self._suggestions:
-            return points
-        width = max(self.points.scrollable_content_region.width, 20)
-        rows = 2  # the two headings
-        for item in self._suggestions:
-            rows += 1 + -(-(len(item.reason) + 3) // width)
-        return rows + points
-
     def suggestion(self, key: str) -> SuggestionView | None:
         """The suggestion shown with ``key`` (x, y, z), if any."""
         return next((s for s in self._suggestions if s.key == key), None)
