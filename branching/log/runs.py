@@ -5,7 +5,7 @@ route at that moment (rewound choices cut out, timer defaults included) and the 
 reached. A playthrough that goes back from its ending and reaches another one has two runs.
 Runs only ever get added (an ending is never taken back), except when a viewer is forgotten.
 
-Table (created by the log's migration ``m006_audience``, :data:`RUNS_DDL`):
+Table (created by the log's migration ``m007_audience``, :data:`RUNS_DDL`):
 
 * ``rollup_runs``: one row per run, clustered by story: the playthrough and ``seq`` of its
   ending event, origin, viewer, ending, and the route's choices (``node<TAB>choice`` lines).

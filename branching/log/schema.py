@@ -168,7 +168,7 @@ def m005_experiments(db: Database) -> None:
 
 
 @LOG_SCHEMA.migration
-def m006_audience(db: Database) -> None:
+def m007_audience(db: Database) -> None:
     """What the viewers' side reads: choice shares per node (distinct viewers, each by their
     first decision there) and each viewer's runs to an ending, filled from the events already
     logged.

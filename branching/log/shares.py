@@ -12,7 +12,7 @@ Kept current in the log's write transaction like the other roll-ups
 (:mod:`branching.log.rollups`), so reading one node's shares is one index range, whatever the
 size of the log (``tests/benchmarks/bench_shares.py``).
 
-Tables (created by the log's migration ``m006_audience``, :data:`SHARES_DDL`):
+Tables (created by the log's migration ``m007_audience``, :data:`SHARES_DDL`):
 
 * ``share_units``: one row per (story, node, viewer, origin): the choice of that viewer's first
   decision there, with the playthrough (row and public id), ``seq`` and time of the event.
