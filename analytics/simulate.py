@@ -127,6 +127,11 @@ class SimulationOptions:
     #: How many simulated viewers share the playthroughs (taking turns, each keeping their own
     #: profile of the story from one playthrough to the next); default: one each.
     viewers: int | None = None
+    #: Taste groups: each viewer belongs to one, and every group weighs each choice by its own
+    #: fixed random factor (log-normal, spread ``taste_strength``), so viewers of a group make
+    #: alike choices and reach alike endings playthrough after playthrough (0: no tastes).
+    tastes: int = 0
+    taste_strength: float = 1.5
 
     def __post_init__(self) -> None:
         if self.playthroughs < 0:
@@ -141,6 +146,23 @@ class SimulationOptions:
             raise ValueError("days must be at least 1")
         if self.viewers is not None and self.viewers < 1:
             raise ValueError("viewers must be at least 1")
+        if self.tastes < 0:
+            raise ValueError("tastes cannot be negative")
+        if not (0.0 < self.taste_strength <= 10.0):
+            raise ValueError("taste-strength must be above 0 and at most 10")
+
+    def taste(self, group: int, node: str, choice: str) -> float:
+        """How heavily viewers of taste ``group`` weigh ``choice`` at ``node``: fixed by the
+        seed, the group and the choice, so it is the same in every playthrough.
+
+        >>> o = SimulationOptions(10, seed=1, tastes=2)
+        >>> o.taste(0, "cliff", "jump") == o.taste(0, "cliff", "jump")
+        True
+        >>> o.taste(0, "cliff", "jump") != o.taste(1, "cliff", "jump")
+        True
+        """
+        rng = random.Random(f"{self.seed}\0{group}\0{node}\0{choice}")
+        return rng.lognormvariate(0.0, self.taste_strength)
 
 
 @dataclass
@@ -234,11 +256,13 @@ def simulate(
         playthrough_id = uuid.uuid5(
             _SIMULATED, f"{story.id}\0{story.content_hash}\0{rng.getrandbits(128):032x}"
         ).hex
-        viewer = f"{viewer_prefix}{i % options.viewers if options.viewers else i}"
+        who = i % options.viewers if options.viewers else i
+        viewer = f"{viewer_prefix}{who}"
         arms = assignments(story, viewer, dict(options.arms)) if story.experiments else {}
         planted = {
             (p.node, p.choice): p.factor for p in options.plants if arms.get(p.experiment) == p.arm
         }
+        group = who % options.tastes if options.tastes else None
         session = Session(
             story,
             clock=clock,
@@ -275,8 +299,15 @@ def simulate(
                     pick = rng.choice(
                         [o for o in offers if taken[(session.node_id, o.id)] == fewest]
                     )
-                elif planted and any((session.node_id, o.id) in planted for o in offers):
-                    weights = [planted.get((session.node_id, o.id), 1.0) for o in offers]
+                elif group is not None or (
+                    planted and any((session.node_id, o.id) in planted for o in offers)
+                ):
+                    node_id = session.node_id
+                    weights = [
+                        planted.get((node_id, o.id), 1.0)
+                        * (options.taste(group, node_id, o.id) if group is not None else 1.0)
+                        for o in offers
+                    ]
                     pick = rng.choices(offers, weights)[0]
                 else:
                     pick = offers[rng.randrange(len(offers))]

@@ -23,6 +23,7 @@ from branching.commands import (
     serve,
     simulate,
     stats,
+    suggest,
     twee,
     validate,
     viewer,
@@ -82,3 +83,4 @@ main.add_command(report.report)
 main.add_command(simulate.simulate)
 main.add_command(i18n.i18n_group)
 main.add_command(serve.serve)
+main.add_command(suggest.suggest_group)

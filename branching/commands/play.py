@@ -6,6 +6,7 @@ this module stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -20,10 +21,12 @@ from branching.commands._options import (
     check_arms,
     viewer_option,
 )
+from branching.play.audience import DEFAULT_MIN_VIEWERS, LEAST_MIN_VIEWERS
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
 
+    from branching.play.audience import AudienceView
     from branching.play.engine import Session
     from branching.play.events import Event, Recorder
     from branching.play.lifecycle import Autosave
@@ -62,6 +65,20 @@ if TYPE_CHECKING:
     "Your kept profile and saved place are neither read nor changed.",
 )
 @click.option("--variant", metavar="LABEL", help="A label stored with the playthrough.")
+@click.option(
+    "--show-shares",
+    is_flag=True,
+    help="After each choice and at the ending, show the share of viewers who chose the same "
+    '(also on when the story sets "show_choice_shares": true).',
+)
+@click.option(
+    "--shares-min-viewers",
+    type=click.IntRange(min=LEAST_MIN_VIEWERS),
+    default=DEFAULT_MIN_VIEWERS,
+    show_default=True,
+    metavar="N",
+    help="Show a share only where at least N distinct viewers made a choice.",
+)
 @arm_option(
     "Play an experiment arm instead of the one you are assigned (for writers and QA); "
     "repeatable. A resumed playthrough keeps its arm: add --new to switch."
@@ -92,6 +109,8 @@ def play(
     arms: dict[str, str],
     lang: str | None,
     translations: str | None,
+    show_shares: bool,
+    shares_min_viewers: int,
 ) -> None:
     """Play STORY. Your place is saved after every choice; play again to continue.
 
@@ -103,6 +122,7 @@ def play(
       1, 2, ...  choose        Enter  let a timer run out (timed choices only)
       b  go back               r      start over
       q  quit (end of input quits too)
+      x, y, z  at an ending: follow a suggestion of what to explore next
 
     Exit status: 0 at an ending or when you quit, 1 when the story cannot be played (errors
     or a fault in it), 2 when the file cannot be read.
@@ -214,26 +234,31 @@ def play(
     autosave = Autosave(None if fresh_profile else store, name, profiles=profiles)
     autosave(session)
 
-    if not use_plain:
-        from branching.ui.app import make_app
-
-        app = make_app(
-            loaded,
-            session,
-            saves=None if fresh_profile else store,
-            profiles=profiles,
-            viewer=name,
-            resumed=resumed,
-            notices=to_viewer.pending,
+    with contextlib.ExitStack() as stack:
+        audience = _audience(
+            stack, db, loaded.id, name, show_shares or loaded.show_choice_shares, shares_min_viewers
         )
-        to_viewer.target = app.tell_viewer
-        try:
-            app.run()
-        finally:
-            to_viewer.target = to_stderr  # the app is gone: back to the terminal
-            finish(session, autosave)
-        sys.exit(1 if session.status == "failed" else 0)
-    sys.exit(run_plain(session, resumed, autosave))
+        if not use_plain:
+            from branching.ui.app import make_app
+
+            app = make_app(
+                loaded,
+                session,
+                saves=None if fresh_profile else store,
+                profiles=profiles,
+                viewer=name,
+                resumed=resumed,
+                notices=to_viewer.pending,
+                audience=audience,
+            )
+            to_viewer.target = app.tell_viewer
+            try:
+                app.run()
+            finally:
+                to_viewer.target = to_stderr  # the app is gone: back to the terminal
+                finish(session, autosave)
+            sys.exit(1 if session.status == "failed" else 0)
+        sys.exit(run_plain(session, resumed, autosave, audience))
 
 
 def _warm_up_plurals(story: Story, language: str, translated: Iterable[str]) -> None:
@@ -249,7 +274,36 @@ def _warm_up_plurals(story: Story, language: str, translated: Iterable[str]) -> 
         threading.Thread(target=locales.warm_up, args=(language,), daemon=True).start()
 
 
-def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
+def _audience(
+    stack: contextlib.ExitStack,
+    db: str | None,
+    story_id: str,
+    viewer: str,
+    shares: bool,
+    min_viewers: int,
+) -> AudienceView:
+    """Shares and suggestions read from the choice log, if there is one to read (a second,
+    read-only connection, closed when play ends). Without a log the player shows neither."""
+    from branching.commands._audience import audience_view
+    from branching.log import ChoiceLog, LogUnavailable
+    from branching.log.location import resolve_db
+
+    try:
+        location = resolve_db(db)
+        if not location.path.is_file():
+            return audience_view(None, story_id, viewer, shares=shares, min_viewers=min_viewers)
+        log = stack.enter_context(ChoiceLog.open(location.path, readonly=True, create=False))
+    except (LogUnavailable, OSError, ValueError):
+        return audience_view(None, story_id, viewer, shares=shares, min_viewers=min_viewers)
+    return audience_view(log, story_id, viewer, shares=shares, min_viewers=min_viewers)
+
+
+def run_plain(
+    session: Session,
+    resumed: bool,
+    autosave: Autosave,
+    audience: AudienceView | None = None,
+) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
     from branching.play.lifecycle import finish
     from branching.play.plain_player import PlainPlayer
@@ -260,6 +314,7 @@ def run_plain(session: Session, resumed: bool, autosave: Autosave) -> int:
         sys.stdout,
         on_change=autosave,
         saved=autosave.store is not None,
+        audience=audience,
     )
     try:
         return player.run(resumed=resumed)

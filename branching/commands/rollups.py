@@ -23,7 +23,8 @@ class _Undo(Exception):
     help="Only compare: recompute, report any difference, change nothing (exit 1 if any).",
 )
 def rebuild_rollups(db: DbLocation, check: bool) -> None:
-    """Recompute the roll-ups that `branching report` reads from the raw events.
+    """Recompute the roll-ups that `branching report`, the choice shares and the suggestions
+    read, from the raw events.
 
     The events are the source of truth; the roll-ups are kept current as events are written,
     so this is needed only to repair or verify them (e.g. after editing the file by hand).
@@ -37,9 +38,16 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
     from branching.log.rollups import differences, repair_structure, rollup_problems
     from branching.log.rollups import rebuild_rollups as rebuild
     from branching.log.rollups import snapshot as rollup_snapshot
+    from branching.log.runs import rebuild_runs, runs_snapshot
+    from branching.log.shares import rebuild_shares, shares_snapshot
 
     def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
-        return {**rollup_snapshot(conn), **experiment_snapshot(conn)}
+        return {
+            **rollup_snapshot(conn),
+            **experiment_snapshot(conn),
+            **shares_snapshot(conn),
+            **runs_snapshot(conn),
+        }
 
     if not db.path.exists():
         raise click.ClickException(f"No choice log at {db.describe()}.")
@@ -61,6 +69,8 @@ def rebuild_rollups(db: DbLocation, check: bool) -> None:
                 repair_structure(conn)
                 count = rebuild(conn)
                 rebuild_experiments(conn)
+                rebuild_shares(conn)
+                rebuild_runs(conn)
                 if check:
                     outcome = differences(before, snapshot(conn))
                     raise _Undo

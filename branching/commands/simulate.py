@@ -105,6 +105,15 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     metavar="FILE",
     help="The translation (a PO file) to play with, instead of STORY.TAG.po.",
 )
+@click.option(
+    "--tastes",
+    type=click.IntRange(min=0, max=1000),
+    default=0,
+    show_default=True,
+    metavar="K",
+    help="Split the viewers into K taste groups, each weighing every choice by its own fixed "
+    "factor, so alike viewers choose alike (to rehearse `branching suggest`).",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
 def simulate(
@@ -122,6 +131,7 @@ def simulate(
     plants: tuple[str, ...],
     lang: str | None,
     translations: str | None,
+    tastes: int,
     db: DbLocation,
     no_log: bool,
 ) -> None:
@@ -177,6 +187,7 @@ def simulate(
         language=chosen.language,
         translation=chosen.strings,
         viewers=viewers,
+        tastes=tastes,
     )
     err = Console(stderr=True)
     progress = Progress(

@@ -187,6 +187,23 @@ def m006_playthrough_language(db: Database) -> None:
     )
 
 
+def m007_audience(db: Database) -> None:
+    """What the viewers' side reads: choice shares per node (distinct viewers, each by their
+    first decision there) and each viewer's runs to an ending, filled from the events already
+    logged.
+
+    Defined and kept current by :mod:`branching.log.shares` and :mod:`branching.log.runs`
+    (from :func:`write_batch`).
+    """
+    from branching.log.runs import RUNS_DDL, rebuild_runs
+    from branching.log.shares import SHARES_DDL, rebuild_shares
+
+    for statement in (*SHARES_DDL, *RUNS_DDL):
+        db.execute(statement)
+    rebuild_shares(db.conn)
+    rebuild_runs(db.conn)
+
+
 SCHEMA_VERSION = LOG_SCHEMA.version
 
 

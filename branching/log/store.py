@@ -27,6 +27,8 @@ from branching.log.errors import (
 from branching.log.exposures import forget_exposures
 from branching.log.rollups import forget_playthroughs
 from branching.log.rollups import touch as touch_rollups
+from branching.log.runs import forget_runs
+from branching.log.shares import forget_shares
 from branching.log.state import Origin, PlaythroughState, PlaythroughStatus
 from branching.log.writer import BulkWriter, LogRecorder, Pending, load_state, write_batch
 from branching.play.events import PlaythroughInfo
@@ -291,6 +293,8 @@ class ChoiceLog:
                 gone = [pk for (pk,) in pks.fetchall()]
                 forget_playthroughs(conn, gone)
                 forget_exposures(conn, gone)
+                forget_shares(conn, gone)
+                forget_runs(conn, gone)
                 events = conn.execute(
                     "DELETE FROM events WHERE playthrough IN "
                     "(SELECT pk FROM playthroughs WHERE viewer = ?)",

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.exposures import update_experiments
 from branching.log.rollups import update_rollups
+from branching.log.runs import update_runs
+from branching.log.shares import update_shares
 from branching.log.state import (
     EVENT_COLUMNS,
     MUTABLE_COLUMNS,
@@ -113,9 +115,12 @@ def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                 )
         _insert_events(conn, batch)
         # Report roll-ups, in the same transaction (see branching/log/rollups.py), and the
-        # experiments' exposures and per-arm counts (branching/log/exposures.py).
+        # experiments' exposures and per-arm counts (branching/log/exposures.py), and what
+        # viewers see of each other: choice shares and runs to endings (shares.py, runs.py).
         update_rollups(conn, batch)
         update_experiments(conn, batch)
+        update_shares(conn, batch)
+        update_runs(conn, batch)
     except BaseException as e:
         for state in new:
             state.pk = None

@@ -11,7 +11,10 @@ It prints the passage, the choices numbered from 1 and a prompt, then reads one 
 At an ending it says which one (its title and kind) and how many of the story's endings the
 viewer has found, then lists the playthrough's choice points, numbered, each with what was
 chosen there: a number goes back to that point, ``r`` starts over, ``q`` (or the end of input)
-leaves.
+leaves. With an :class:`~branching.play.audience.AudienceView` it also says what share of
+viewers made the same choice (after each choice and for each choice point at the ending), and
+lists up to three suggestions of what to explore next, lettered ``x``, ``y``, ``z``: a letter
+goes back to that choice point.
 
 Anything else gets a one-line hint. Output is plain text: no colour and no escape sequences
 ever, and control characters are stripped from everything printed as defence in depth.
@@ -23,6 +26,7 @@ import math
 from collections.abc import Callable
 from typing import TextIO
 
+from branching.play.audience import SUGGESTION_KEYS, AudienceView, Suggestion, point_share
 from branching.play.endings import KIND_WORDS, found_line
 from branching.play.engine import Session
 from branching.play.words import markdown_to_plain
@@ -56,12 +60,16 @@ class PlainPlayer:
         *,
         on_change: Callable[[Session], None] | None = None,
         saved: bool = False,
+        audience: AudienceView | None = None,
     ) -> None:
         self.session = session
         self.stdin = stdin
         self.stdout = stdout
         self.on_change = on_change
         self.saved = saved
+        self.audience = audience or AudienceView()
+        #: The suggestions on show at the ending (x, y, z).
+        self._suggestions: list[Suggestion] = []
         # Piped input is not echoed by a terminal: echo it so a transcript reads like a session.
         self.echo = not _isatty(stdin)
 
@@ -170,7 +178,10 @@ class PlainPlayer:
                 if session.time_left() is not None:
                     default = next(offer for offer in offers if offer.default)
                     self.say(f"Time ran out: {default.label}")
+                    node = session.node_id
                     session.expire_timer()
+                    if len(offers) > 1:
+                        self.say_share(node, default.id)
                     return
                 continue
             if answer.lower() == "b":
@@ -186,9 +197,18 @@ class PlainPlayer:
                 self.say("Starting over.")
                 return
             if answer.isdecimal() and 1 <= int(answer) <= len(offers):
-                session.choose(offers[int(answer) - 1].id)
+                node, choice = session.node_id, offers[int(answer) - 1].id
+                session.choose(choice)
+                if len(offers) > 1:  # a lone choice is no choice: no share
+                    self.say_share(node, choice)
                 return
             self.say(self.hint())
+
+    def say_share(self, node: str, choice: str) -> None:
+        """Say the share of viewers who chose the same, when shares are on and enough chose."""
+        words = self.audience.share_words(node, choice)
+        if words is not None:
+            self.say(f"({words}.)")
 
     def show_ending(self) -> None:
         """The ending's words, which ending it is, endings found, and the way back."""
@@ -208,7 +228,18 @@ class PlainPlayer:
             for number, point in enumerate(session.history, 1):
                 where = markdown_to_plain(point.label).strip()
                 chosen = markdown_to_plain(point.choice_label).strip()
-                self.say(f'{number}. {where}: you chose "{chosen}"')
+                share = point_share(self.audience, session.story, point)
+                also = f" ({share})" if share else ""
+                self.say(f'{number}. {where}: you chose "{chosen}"{also}')
+        self._suggestions = self.audience.suggestions(session)[: len(SUGGESTION_KEYS)]
+        if self._suggestions:
+            self.say()
+            self.say("What to explore next:")
+            for key, item in zip(SUGGESTION_KEYS, self._suggestions, strict=False):
+                where = markdown_to_plain(item.point_label).strip()
+                choice = markdown_to_plain(item.choice_label).strip()
+                self.say(f'{key}. Go back to "{where}" and choose "{choice}".')
+                self.say(f"   {item.reason}.")
         self.say(self.ending_hint())
         self.stdout.flush()
 
@@ -217,7 +248,14 @@ class PlainPlayer:
         if not count:
             return "Type r to start over or q to leave."
         numbers = "1" if count == 1 else f"a number from 1 to {count}"
-        return f"Type {numbers} to go back there, r to start over or q to leave."
+        letters = SUGGESTION_KEYS[: len(self._suggestions)]
+        follow = ""
+        if letters:
+            named = (
+                letters[0] if len(letters) == 1 else ", ".join(letters[:-1]) + " or " + letters[-1]
+            )
+            follow = f", {named} to follow a suggestion"
+        return f"Type {numbers} to go back there{follow}, r to start over or q to leave."
 
     def after_ending(self) -> bool:
         """Read what to do at an ending: True when play goes on (went back, started over)."""
@@ -233,6 +271,19 @@ class PlainPlayer:
                 return True
             if answer.lower() == "b" and session.history:
                 answer = str(len(session.history))
+            keys = SUGGESTION_KEYS[: len(self._suggestions)]
+            if answer.lower() in keys:
+                item = self._suggestions[keys.index(answer.lower())]
+                session.rewind(item.step)
+                where = markdown_to_plain(item.point_label).strip()
+                offer = next((o for o in session.available_choices() if o.id == item.choice), None)
+                if offer is None:  # not on offer after all: the viewer picks
+                    self.say(f"Back to: {where}")
+                else:
+                    self.say(
+                        f'Back to: {where}. The suggestion was {offer.number}. "{offer.label}".'
+                    )
+                return True
             if answer.isdecimal() and 1 <= int(answer) <= len(session.history):
                 point = session.history[int(answer) - 1]
                 session.rewind(point.step)

@@ -160,6 +160,11 @@ class Story(_Model):
         default_factory=dict,
         description="A/B experiments: {experiment id: {title, arms: {arm id: weight}}}.",
     )
+    show_choice_shares: StrictBool = Field(
+        False,
+        description="After each choice and at the ending, show the share of viewers who chose "
+        "the same (only where enough viewers chose).",
+    )
 
     #: Set by the loader: a hash of the file's bytes (see :func:`content_hash`).
     _content_hash: str = PrivateAttr("")

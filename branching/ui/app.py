@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
+from branching.play.audience import SUGGESTION_KEYS, AudienceView, point_share
 from branching.play.endings import found_line
 from branching.play.engine import (
     Clock,
@@ -44,7 +45,7 @@ from branching.ui.screens.help import HelpScreen
 from branching.ui.screens.play import PlayScreen
 from branching.ui.screens.resume import ResumeScreen
 from branching.ui.services import BackgroundSaves, Profiles, Saves
-from branching.ui.widgets.ending_panel import EndingView, PointView
+from branching.ui.widgets.ending_panel import EndingView, PointView, SuggestionView
 
 #: Builds the session: a new playthrough for ``None``, else one resumed from a saved state
 #: (raising :class:`~branching.play.engine.ResumeError` when the state does not fit the story).
@@ -78,8 +79,11 @@ class PlayerApp(App[None]):
         saves: Saves | None,
         profiles: Profiles | None = None,
         notices: Sequence[str] = (),
+        audience: AudienceView | None = None,
     ) -> None:
         super().__init__()
+        #: What is shown of other viewers (shares, suggestions); the command wires the log in.
+        self.audience = audience or AudienceView()
         #: One-off lines for the viewer, e.g. where choices are logged (shown once started).
         self.notices = tuple(notices)
         self.story = story
@@ -181,10 +185,28 @@ class PlayerApp(App[None]):
         session = self.session
         if session is None or session.status != "playing":
             return
-        if not any(offer.id == message.choice_id for offer in session.available_choices()):
+        offers = session.available_choices()
+        if not any(offer.id == message.choice_id for offer in offers):
             return
+        node = session.node_id
         session.choose(message.choice_id)
-        await self._after_move(None)
+        # A lone choice is no choice: no share for it.
+        await self._after_move(
+            self._share_note(node, message.choice_id) if len(offers) > 1 else None
+        )
+
+    def _share_note(self, node: str, choice: str, before: Content | None = None) -> Content | None:
+        """The share ("62% of viewers chose this too") under the next passage, after
+        ``before``; not above an ending, whose panel gives it beside the choice point (the
+        ending's passage keeps the rows)."""
+        session = self.session
+        if session is not None and session.status != "playing":
+            return before
+        words = self.audience.share_words(node, choice)
+        if words is None:
+            return before
+        share = Content.styled(words + ".", "italic")
+        return share if before is None else Content.assemble(before, Content(" · "), share)
 
     async def on_time_up(self, message: TimeUp) -> None:
         session = self.session
@@ -193,12 +215,14 @@ class PlayerApp(App[None]):
         left = session.time_left()
         if left is None or left > 0:  # stale: the viewer moved or went back meanwhile
             return
-        taken = next(offer.label for offer in session.available_choices() if offer.default)
+        offers = session.available_choices()
+        taken = next(offer for offer in offers if offer.default)
+        node = session.node_id
         session.expire_timer()
         note = Content.assemble(
-            Content.styled("Time ran out", "bold"), Content(" — taken: " + taken)
+            Content.styled("Time ran out", "bold"), Content(" — taken: " + taken.label)
         )
-        await self._after_move(note)
+        await self._after_move(self._share_note(node, taken.id, note) if len(offers) > 1 else note)
 
     async def on_go_back(self, message: GoBack) -> None:
         session = self.session
@@ -216,7 +240,11 @@ class PlayerApp(App[None]):
         except SessionError as exc:
             self._tell(str(exc), severity="warning")
             return
-        await self._after_move(Content("Went back to: " + label))
+        note = Content("Went back to: " + label)
+        offer = next((o for o in session.available_choices() if o.id == message.choice), None)
+        if offer is not None:
+            note = Content.assemble(note, Content(f" — the suggestion was {offer.number}."))
+        await self._after_move(note, highlight=message.choice)
 
     async def on_restart(self, message: Restart) -> None:
         if self.session is None:
@@ -224,7 +252,7 @@ class PlayerApp(App[None]):
         self.session.restart()
         await self._after_move(Content("Started again from the beginning."))
 
-    async def _after_move(self, note: Content | None) -> None:
+    async def _after_move(self, note: Content | None, *, highlight: str | None = None) -> None:
         """Show where the session is now, then keep the saved place in step with it."""
         session = self.session
         assert session is not None
@@ -233,7 +261,7 @@ class PlayerApp(App[None]):
         if session.status in ("ended", "failed"):
             self.play_screen.show_ending(session, self._ending_view(note))
         else:
-            self.play_screen.show(session, note)
+            self.play_screen.show(session, note, highlight=highlight)
         node_id = session.node_id
         self.call_after_refresh(lambda: self.post_message(PassageShown(node_id)))
         self._autosave()
@@ -270,7 +298,19 @@ class PlayerApp(App[None]):
             fault=session.fault if session.status == "failed" else None,
             found_text=found_line(session),
             points=[
-                PointView(point.step, point.label, point.choice_label) for point in session.history
+                PointView(
+                    point.step,
+                    point.label,
+                    point.choice_label,
+                    point_share(self.audience, session.story, point),
+                )
+                for point in session.history
+            ],
+            suggestions=[
+                SuggestionView(key, item.step, item.choice, item.headline(), item.reason + ".")
+                for key, item in zip(
+                    SUGGESTION_KEYS, self.audience.suggestions(session), strict=False
+                )
             ],
         )
 
@@ -326,6 +366,7 @@ def make_app(
     time_scale: float = 1.0,
     session_factory: SessionFactory | None = None,
     notices: Sequence[str] = (),
+    audience: AudienceView | None = None,
 ) -> PlayerApp:
     """The player for ``story`` and ``viewer``.
 
@@ -340,6 +381,8 @@ def make_app(
     a session made here starts from ``viewer_profile``, else the one ``profiles`` holds,
     else as a first-time viewer.
     ``notices`` are shown once the player is up (for example where choices are logged).
+    ``audience`` says what other viewers chose and suggests what to explore next (the command
+    reads it from the choice log; the player never touches the log).
     """
     options = TimerOptions(enabled=timers, scale=time_scale)
     notes = list(notices)
@@ -381,4 +424,5 @@ def make_app(
         saves=saves,
         profiles=profiles,
         notices=notes,
+        audience=audience,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 
 
-def numbered(number: int, label: str) -> Content:
+def numbered(number: int, label: str | Content) -> Content:
     """``3. label`` with the number in bold: how choices and choice points are listed."""
-    return Content.assemble(Content.styled(f"{number}. ", "bold"), Content(label))
+    text = label if isinstance(label, Content) else Content(label)
+    return Content.assemble(Content.styled(f"{number}. ", "bold"), text)

@@ -23,9 +23,13 @@ class TimeUp(Message):
 
 @dataclass
 class GoBack(Message):
-    """Go back to the choice point ``history[step]``; ``None`` means the previous one."""
+    """Go back to the choice point ``history[step]``; ``None`` means the previous one.
+
+    ``choice`` is a suggested choice there (from the ending's suggestions), put under the
+    cursor for the viewer to take or not."""
 
     step: int | None = None
+    choice: str | None = None
 
 
 @dataclass

@@ -181,11 +181,13 @@ def _log_with_times(path: Path) -> list[str]:
             )
         # `simulate --days 1000000` wrote start times in the year -643.
         conn.execute("UPDATE playthroughs SET started_at = ? WHERE id = ?", (-82e9, ids[1]))
-    # Their roll-ups as a rebuild files them.
+    # Their roll-ups as a rebuild files them (the shares keep each first decision's time).
     with ChoiceLog.open(path) as log, log.write_transaction() as conn:
         from branching.log.rollups import rebuild_rollups
+        from branching.log.shares import rebuild_shares
 
         rebuild_rollups(conn)
+        rebuild_shares(conn)
     return ids
 
 

@@ -36,11 +36,17 @@ class PlayScreen(Screen[None]):
         *(Binding(str(n), f"choose({n})", show=False) for n in range(2, 10)),
         Binding("r", "restart", "Restart"),
         Binding("b", "back", "Back"),
+        # At an ending: follow a suggestion of what to explore next (x, y, z).
+        Binding("x", "suggest('x')", "Explore", key_display="x-z"),
+        Binding("y", "suggest('y')", show=False),
+        Binding("z", "suggest('z')", show=False),
         # The choices keep the focus, so the passage scrolls with page keys from here.
         Binding("pageup", "scroll_passage(-1)", show=False, priority=True),
         Binding("pagedown,space", "scroll_passage(1)", show=False, priority=True),
     ]
-    ALLOWED_ACTIONS = frozenset({"choose", "back", "restart", "scroll_passage", "copy_text"})
+    ALLOWED_ACTIONS = frozenset(
+        {"choose", "back", "restart", "suggest", "scroll_passage", "copy_text"}
+    )
 
     #: Redraws the countdown; runs only while a timer does. Made on mount, which comes before
     #: the app's first :meth:`show` (the app waits for :class:`ScreenReady`).
@@ -77,6 +83,8 @@ class PlayScreen(Screen[None]):
         # play and go back to a choice point at an ending.
         if action == "restart":
             return self.at_ending
+        if action == "suggest":
+            return self.at_ending and self.query_one(EndingPanel).suggestion("x") is not None
         return True
 
     def describe(self, action: str, description: str) -> str:
@@ -93,14 +101,20 @@ class PlayScreen(Screen[None]):
         self.query_one(EndingPanel).display = at_ending
         self.query_one(KeyBar).refresh_keys()
 
-    def show(self, session: Session, note: Content | None = None) -> None:
-        """Show the current passage of ``session`` (painted on the next refresh)."""
+    def show(
+        self, session: Session, note: Content | None = None, *, highlight: str | None = None
+    ) -> None:
+        """Show the current passage of ``session`` (painted on the next refresh), with the
+        choice ``highlight`` (a suggestion followed) under the cursor."""
         self._session = session
         self._set_mode(False)
         self._offers = session.available_choices()
         total = session.timer_seconds()
         choices = self.query_one(ChoiceList)
         choices.set_offers(self._offers, timed=total is not None)
+        for index, offer in enumerate(self._offers):
+            if offer.id == highlight:
+                choices.highlighted = index
         if total is None:
             self._stop_countdown()
         else:
@@ -117,9 +131,10 @@ class PlayScreen(Screen[None]):
         self._session = session
         self._offers = []
         self._stop_countdown()
-        self._set_mode(True)
         panel = self.query_one(EndingPanel)
         panel.show(view)
+        self._set_mode(True)
+        self.query_one(KeyBar).refresh_keys()
         panel.focus_points()
         self.query_one(Passage).show(view.passage_title, view.passage_text, view.note)
         self.call_after_refresh(self.fit_ending)
@@ -147,8 +162,12 @@ class PlayScreen(Screen[None]):
         fixed = panel.fixed_rows()
         points = panel.points
         count = points.option_count if points.display else 0
-        wanted = fixed + (count + 2 if count else 0)
-        least = fixed + (min(count, MIN_POINTS_SHOWN) + 2 if count else 0)
+        # Options can take more than a row (a suggestion and its reason): count rows.
+        rows = max(points.virtual_size.height, count) if count else 0
+        wanted = fixed + (rows + 2 if count else 0)
+        # The passage comes first; the list keeps a few rows and scrolls (the highlighted
+        # suggestion or point stays in view).
+        least = fixed + (min(rows, MIN_POINTS_SHOWN) + 2 if count else 0)
         needs = passage.virtual_size.height
         panel.fit(max(least, min(wanted, shared - needs)))
 
@@ -205,6 +224,13 @@ class PlayScreen(Screen[None]):
                 self.post_message(Choose(offer.id))
                 return
         self.app.bell()
+
+    def action_suggest(self, key: str) -> None:
+        item = self.query_one(EndingPanel).suggestion(key) if self.at_ending else None
+        if item is None:
+            self.app.bell()
+        else:
+            self.post_message(GoBack(item.step, item.choice))
 
     def action_back(self) -> None:
         self.post_message(GoBack(None))

@@ -26,6 +26,19 @@ class PointView:
     step: int
     label: str
     chosen: str = ""
+    #: "62% of viewers chose this too", when shares are on and enough viewers chose there.
+    share: str | None = None
+
+
+@dataclass(frozen=True)
+class SuggestionView:
+    """A suggestion of what to explore next: its key, what to do, and why."""
+
+    key: str
+    step: int
+    choice: str
+    headline: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class EndingView:
     #: "You have found 2 of the story's 5 endings in 3 playthroughs." (both players say it).
     found_text: str
     points: Sequence[PointView]
+    suggestions: Sequence[SuggestionView] = ()
 
 
 class EndingPanel(Vertical):
@@ -56,7 +70,12 @@ class EndingPanel(Vertical):
     sizes it (:meth:`fit`) so that the passage above keeps the rows it needs.
     """
 
+    _suggestions: list[SuggestionView]
+    _point_steps: list[int]
+
     def compose(self) -> ComposeResult:
+        self._suggestions = []
+        self._point_steps = []
         yield Static(id="ending-heading")
         yield Static(id="ending-found")
         yield Static(id="ending-hint")
@@ -85,14 +104,37 @@ class EndingPanel(Vertical):
         hint = self.query_one("#ending-hint", Static)
         points = self.query_one("#ending-points", OptionList)
         points.display = bool(view.points)
+        self._suggestions = list(view.suggestions)
+        self._point_steps = [point.step for point in view.points]
         if view.points:
-            hint.update(Content("Go back to a choice point: its number, or arrows and Enter."))
-            points.set_options(
-                Option(numbered(index, _point_text(point)), id=str(point.step))
+            keys = [s.key for s in view.suggestions]
+            if keys:
+                hint.update(
+                    Content(
+                        "Go back: a number, or arrows and Enter. "
+                        f"Follow a suggestion: {_either(keys)}."
+                    )
+                )
+            else:
+                hint.update(Content("Go back to a choice point: its number, or arrows and Enter."))
+            options: list[Option] = []
+            if view.suggestions:
+                options.append(
+                    Option(Content.styled("What to explore next", "bold"), disabled=True)
+                )
+                options += [
+                    Option(_suggestion_text(item), id=f"suggest:{index}")
+                    for index, item in enumerate(view.suggestions)
+                ]
+                options.append(Option(Content.styled("Your choice points", "bold"), disabled=True))
+            options += [
+                Option(numbered(index, _point_text(point)), id=f"point:{point.step}")
                 for index, point in enumerate(view.points, 1)
-            )
-            # The latest choice point under the cursor: the most likely place to retry.
-            points.highlighted = len(view.points) - 1
+            ]
+            points.set_options(options)
+            # The first suggestion, else the latest choice point, under the cursor: the most
+            # likely place to go next.
+            points.highlighted = 1 if view.suggestions else len(options) - 1
         else:
             hint.update(Content("r restarts the story, q quits."))
 
@@ -102,11 +144,12 @@ class EndingPanel(Vertical):
 
     def point_step(self, number: int) -> int | None:
         """The history step of the choice point listed as ``number`` (1-based), if any."""
-        points = self.points
-        if not points.display or not 1 <= number <= points.option_count:
-            return None
-        option_id = points.get_option_at_index(number - 1).id
-        return int(option_id) if option_id is not None else None
+        steps = self._point_steps if self.points.display else []
+        return steps[number - 1] if 1 <= number <= len(steps) else None
+
+    def suggestion(self, key: str) -> SuggestionView | None:
+        """The suggestion shown with ``key`` (x, y, z), if any."""
+        return next((s for s in self._suggestions if s.key == key), None)
 
     def fixed_rows(self) -> int:
         """Rows the panel needs besides its list: border, heading, count and hint."""
@@ -131,9 +174,29 @@ class EndingPanel(Vertical):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id is not None:
-            self.post_message(GoBack(int(event.option.id)))
+        kind, _, value = (event.option.id or "").partition(":")
+        if kind == "point":
+            self.post_message(GoBack(int(value)))
+        elif kind == "suggest":
+            item = self._suggestions[int(value)]
+            self.post_message(GoBack(item.step, item.choice))
 
 
-def _point_text(point: PointView) -> str:
-    return f"{point.label} — you chose “{point.chosen}”" if point.chosen else point.label
+def _point_text(point: PointView) -> Content:
+    text = Content(f"{point.label} — you chose “{point.chosen}”" if point.chosen else point.label)
+    if point.share:
+        text = text + Content.styled(f"  ({point.share})", "dim")
+    return text
+
+
+def _suggestion_text(item: SuggestionView) -> Content:
+    return Content.assemble(
+        Content.styled(f"{item.key}. ", "bold"),
+        Content(item.headline),
+        Content("\n   "),
+        Content.styled(item.reason, "italic"),
+    )
+
+
+def _either(keys: Sequence[str]) -> str:
+    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " or " + keys[-1]

@@ -1,0 +1,181 @@
+"""What the players show of other viewers: choice shares and suggestions of what to explore next.
+
+Both players take an :class:`AudienceView` from the command that starts them (the command
+reads the choice log; the players never touch it). Everything here is plain data and words, so
+the full-screen and the plain player say the same thing.
+
+* **Shares**: after a choice, and for each choice point on the ending screen, "62% of viewers
+  chose this too". A share is shown only when at least :attr:`AudienceView.min_viewers`
+  distinct viewers (20 by default) made a decision at that node, so one viewer's choice cannot
+  be read back by another.
+* **Suggestions**: on the ending screen, up to three of the playthrough's own choice points
+  with another choice to try there and the reason in words; following one goes back to that
+  point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # kept light: ``branching play`` reads the constants at import time
+    from branching.play.engine import ChoicePoint, Session
+    from branching.story.expressions import ViewerHistory
+    from branching.story.model import Story
+
+#: Shares are never shown for a node where fewer distinct viewers than this made a decision.
+DEFAULT_MIN_VIEWERS = 20
+#: The smallest threshold anyone may set: below it a share could single a viewer out.
+LEAST_MIN_VIEWERS = 5
+#: Suggestions shown at an ending, at most.
+MAX_SUGGESTIONS = 3
+#: Keys that follow a suggestion, in order (numbers go back to choice points).
+SUGGESTION_KEYS = ("x", "y", "z")
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """Go back to choice point ``step`` (in the playthrough's history) and choose ``choice``."""
+
+    step: int
+    node: str
+    choice: str
+    #: The choice point as the viewer knows it (its title or first words).
+    point_label: str
+    #: The choice to try, as it was worded there.
+    choice_label: str
+    #: Why, in words ("12 of the 40 viewers who reached ... found ... this way").
+    reason: str
+
+    def headline(self) -> str:
+        """'Go back to "The Crevasse" and choose "Lower the rope"'."""
+        return f"Go back to “{self.point_label}” and choose “{self.choice_label}”"
+
+
+#: Distinct viewers per choice id at a node (each by their first decision there).
+SharesReader = Callable[[str], Mapping[str, int]]
+#: Suggestions for a session at its ending.
+Suggester = Callable[["Session"], Sequence[Suggestion]]
+
+
+@dataclass(frozen=True)
+class AudienceView:
+    """What a player may show of other viewers; either part may be off (``None``)."""
+
+    shares: SharesReader | None = None
+    suggest: Suggester | None = None
+    min_viewers: int = DEFAULT_MIN_VIEWERS
+
+    def share_words(self, node: str, choice: str) -> str | None:
+        """The share in words ("62% of viewers chose this too"), or ``None`` (shares off, too
+        few viewers at the node, or the log could not be read: a share is a nicety, never a
+        reason to stop)."""
+        if self.shares is None:
+            return None
+        try:
+            counts = self.shares(node)
+        except Exception:
+            return None
+        return share_sentence(counts, choice, self.min_viewers)
+
+    def suggestions(self, session: Session) -> list[Suggestion]:
+        if self.suggest is None or session.status != "ended":
+            return []
+        try:
+            return list(self.suggest(session))[:MAX_SUGGESTIONS]
+        except Exception:
+            return []
+
+
+def share_sentence(
+    counts: Mapping[str, int], choice: str, min_viewers: int = DEFAULT_MIN_VIEWERS
+) -> str | None:
+    """The share of viewers whose first decision at a node was ``choice``, in words.
+
+    >>> share_sentence({"rope": 31, "jump": 19}, "rope")
+    '62% of viewers chose this too'
+    >>> share_sentence({"rope": 31, "jump": 19}, "jump", 20)
+    '38% of viewers chose this too'
+    >>> share_sentence({"rope": 12, "jump": 7}, "rope") is None  # 19 viewers: too few
+    True
+    >>> share_sentence({"rope": 400}, "jump")
+    'Fewer than 1% of viewers chose this'
+    """
+    total = sum(n for n in counts.values() if n > 0)
+    if total < max(min_viewers, 1):
+        return None
+    share = 100.0 * max(counts.get(choice, 0), 0) / total
+    if share < 0.5:
+        return "Fewer than 1% of viewers chose this"
+    if share > 99.5 and counts.get(choice, 0) < total:
+        return "More than 99% of viewers chose this too"
+    return f"{round(share)}% of viewers chose this too"
+
+
+def offered_at(
+    story: Story, point: ChoicePoint, viewer: ViewerHistory | None = None
+) -> list[tuple[str, str]]:
+    """The choices (id, label as worded) that were on offer at a choice point, from the state
+    it kept (variables, profile values, visits; ``viewer``: the viewer's history then):
+    conditions are evaluated and labels filled in as the engine did."""
+    from branching.story import locales
+    from branching.story.expressions import (
+        FIRST_TIME,
+        EvaluationError,
+        ExpressionError,
+        evaluate,
+    )
+    from branching.story.text import Context, TextError, TextEvaluationError, parse_text
+
+    node = story.nodes.get(point.node_id)
+    if node is None:
+        return []
+
+    def visits(node_id: str) -> int:
+        return point.visits.get(node_id, 0)
+
+    history = FIRST_TIME if viewer is None else viewer
+    scope = {**point.variables, **point.profile}
+    language = story.language or locales.DEFAULT_LANGUAGE
+    offered = []
+    for choice in node.choices or []:
+        if choice.if_ is not None:
+            try:
+                if evaluate(choice.if_, scope, visits, history) is not True:
+                    continue
+            except (EvaluationError, ExpressionError):
+                continue
+        try:
+            label = parse_text(choice.label).render(
+                Context(scope, visits, language=language, viewer=history)
+            )
+        except (TextError, TextEvaluationError):
+            label = choice.label
+        offered.append((choice.key, label))
+    return offered
+
+
+def replay(
+    story: Story, route: Sequence[tuple[str, str]], arms: Mapping[str, str] | None = None
+) -> Session:
+    """A session (recording nothing) that took ``route`` ((node, choice) pairs) from the start,
+    as far as the story still allows: for suggestions about a logged playthrough."""
+    from branching.play.engine import Session
+
+    session = Session(story, arms=arms)
+    for node, choice in route:
+        if session.status != "playing" or session.node_id != node:
+            break
+        if not any(offer.id == choice for offer in session.available_choices()):
+            break
+        session.choose(choice)
+    return session
+
+
+def point_share(audience: AudienceView, story: Story, point: ChoicePoint) -> str | None:
+    """The share sentence of a choice point's choice (for the ending screen); none where only
+    one choice was on offer (everybody "chose" it)."""
+    if audience.shares is None or len(offered_at(story, point)) < 2:
+        return None
+    return audience.share_words(point.node_id, point.choice_id)
