@@ -19,6 +19,8 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -28,6 +30,8 @@ from branching.story.model import Story
 
 #: Blocks queued per worker beyond the one it plays: enough that no worker waits for work.
 AHEAD_PER_WORKER = 2
+#: How often a worker checks that the process it works for is still there.
+PARENT_CHECK_SECONDS = 0.5
 
 
 def available_cores() -> int:
@@ -43,10 +47,24 @@ _story: Story | None = None
 _options: SimulationOptions | None = None
 
 
-def _start_worker(story: Story, options: SimulationOptions) -> None:
+def _start_worker(story: Story, options: SimulationOptions, parent: int) -> None:
     global _story, _options
     _story, _options = story, options
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    """End this worker soon after the process that started it is gone (killed, say): nobody
+    would read its blocks, and a forkserver's worker is not the parent's child to be reaped."""
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except OSError:
+            pass  # exists, owned by someone else: cannot be ours gone
 
 
 def _play(start: int, stop: int, log: bool) -> Block:
@@ -78,7 +96,7 @@ def play_in_workers(
         max_workers=max(1, min(workers, len(ranges))),
         mp_context=_context(),
         initializer=_start_worker,
-        initargs=(story, options),
+        initargs=(story, options, os.getpid()),
     )
     pending: deque[Future[Block]] = deque()
     todo = iter(ranges)

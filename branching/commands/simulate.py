@@ -190,9 +190,11 @@ def simulate(
     def written() -> str:
         if writer is None:
             return "Nothing was logged"
+        if not writer.playthroughs_written:
+            return f"No playthroughs were written to {db.describe()}"
         return (
-            f"{writer.playthroughs_written:,} whole playthroughs were written to "
-            f"{db.describe()}, the first ones in order (the rest were not logged)"
+            f"The first {writer.playthroughs_written:,} playthroughs were written to "
+            f"{db.describe()}, whole; the rest were not logged"
         )
 
     try:
@@ -213,7 +215,8 @@ def simulate(
     except BrokenProcessPool as e:
         # A worker was killed (or ran out of memory): every committed block is whole.
         raise click.ClickException(
-            f"a simulation worker process stopped unexpectedly ({e or 'killed?'}). {written()}."
+            "a simulation worker process stopped unexpectedly (killed, or out of memory?). "
+            f"{written()}."
         ) from e
     except KeyboardInterrupt:
         # Each block is its own transaction: what was committed is whole, the rest is not there.

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, cast
 
 Value: TypeAlias = bool | int | float | str
 Kind = Literal["bool", "number", "string"]
@@ -605,6 +605,8 @@ class Template:
     variables: frozenset[str] = field(default_factory=frozenset)
 
     def render(self, variables: Mapping[str, Value]) -> str:
+        if not self.variables:  # most text: nothing to fill in (players render every step)
+            return "".join(cast("tuple[str, ...]", self.parts))
         return "".join(
             part if isinstance(part, str) else format_value(variables.get(part.name, ""))
             for part in self.parts
