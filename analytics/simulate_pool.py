@@ -102,10 +102,13 @@ def play_in_workers(
     todo = iter(ranges)
     finished = False
     try:
-        for lo, hi in todo:
-            pending.append(pool.submit(_play, lo, hi, log))
-            if len(pending) >= workers * (1 + AHEAD_PER_WORKER):
-                break
+        # The first submissions start the processes: a Ctrl-C in the middle of starting one
+        # would leave it half-started, printing a traceback as it fails. It waits until after.
+        with _interrupts_deferred():
+            for lo, hi in todo:
+                pending.append(pool.submit(_play, lo, hi, log))
+                if len(pending) >= workers * (1 + AHEAD_PER_WORKER):
+                    break
         while pending:
             block = pending.popleft().result()
             for lo, hi in todo:
@@ -120,11 +123,29 @@ def play_in_workers(
             _stop(pool)
 
 
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives in the block; raise it when the block is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread receives signals
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Stop the workers now, without waiting for the blocks they are playing."""
-    pool.shutdown(wait=False, cancel_futures=True)
     # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable
     # through this attribute. Their blocks are not written, so ending them loses nothing.
+    # Ended before the pool lets go of its queues: a worker still starting up would otherwise
+    # find them gone and print a traceback.
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
