@@ -31,10 +31,10 @@ import math
 import random
 import time
 import uuid
-from math import exp
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from math import exp
 from typing import TYPE_CHECKING, Literal
 
 from branching.log.writer import Prepared, prepare_playthrough
@@ -151,6 +151,8 @@ class SimulationResult:
     #: Runtime faults: message -> playthroughs that hit it.
     faults: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: CPU seconds spent playing (in whichever processes played), not writing.
+    play_cpu_seconds: float = 0.0
 
     def dark_nodes(self, story: Story) -> list[str]:
         return [n for n in story.nodes if n not in self.nodes_reached]
@@ -178,6 +180,7 @@ class SimulationResult:
         self.choices_taken |= other.choices_taken
         self.endings.update(other.endings)
         self.faults.update(other.faults)
+        self.play_cpu_seconds += other.play_cpu_seconds
 
 
 class _Collect:
@@ -213,6 +216,7 @@ def _uuid5_hex(name: str) -> str:
     digest = hashlib.sha1(_SIMULATED.bytes + name.encode("utf-8"), usedforsecurity=False)
     value = (int.from_bytes(digest.digest()[:16], "big") & _NOT_VERSION) | _VERSION_5
     return f"{value:032x}"
+
 
 #: Playthroughs per unit of work: what one worker plays at a time and what the log commits in
 #: one transaction (about 24,000 events on the demo story). A constant, never derived from the
@@ -252,6 +256,7 @@ def play_block(
     """
     if options.end_time is None:
         raise ValueError("resolve the end time first (resolved(options))")
+    cpu = time.process_time()
     result = SimulationResult()
     playthroughs: list[Prepared] = []
     taken: Counter[tuple[str, str]] = Counter()
@@ -336,6 +341,7 @@ def play_block(
             result.quit += 1
         if log:
             playthroughs.append(prepared)
+    result.play_cpu_seconds = time.process_time() - cpu
     return Block(start, result, playthroughs)
 
 

@@ -136,10 +136,10 @@ def simulate(
     so writers find dead content and bugs; the log then gives a preview report (`branching
     report STORY`). Simulated playthroughs are marked as such in the log.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from concurrent.futures.process import BrokenProcessPool
 
     from analytics.render import listing
     from analytics.simulate import PlantedEffect, SimulationOptions
