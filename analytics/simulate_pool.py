@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from analytics.simulate import Block, SimulationOptions, play_block
@@ -88,7 +88,7 @@ def play_in_workers(
     workers: int,
     *,
     log: bool = True,
-) -> Iterator[Block]:
+) -> Generator[Block, None, None]:
     """Play the blocks ``ranges`` of ``options`` (end time resolved) in ``workers`` processes;
     yield them in order. Closing the iterator early (an error or Ctrl-C in the caller) stops
     the workers at once."""
