@@ -13,31 +13,33 @@ Experiments: each simulated viewer gets an arm by the same rule as people
 a producer can rehearse an experiment and see that its report finds a difference that is
 really there, and only that one.
 
-Playthroughs go to the choice log through its bulk writer (one transaction per batch), so the
-roll-ups, reports and everything else see them exactly as they would see viewers'. The run is
-reproducible: the same story, options and seed give the same playthroughs, ids and times.
+Playthroughs go to the choice log through its bulk writer (one transaction per block), so the
+roll-ups, reports and everything else see them exactly as they would see viewers'.
+
+The run is reproducible and can be split up: playthrough ``i`` draws from its own random stream,
+seeded by (seed, ``i``), and the work goes in fixed blocks of :data:`BLOCK` playthroughs
+(:func:`play_block`), so the same story, options and seed give the same playthroughs, ids and
+times whether one process plays every block or several processes share them
+(:mod:`analytics.simulate_pool`); the log receives the blocks in order.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 import random
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from math import exp
 from typing import TYPE_CHECKING, Literal
 
+from branching.log.writer import Prepared, prepare_playthrough
 from branching.play.engine import Session
-from branching.play.events import (
-    ChoiceMade,
-    EndingReached,
-    Event,
-    Failed,
-    NodeEntered,
-    PlaythroughInfo,
-)
+from branching.play.events import Event, PlaythroughInfo
 from branching.play.profiles import FIRST_VISIT, ViewerProfile
 from branching.story.experiments import assignments
 from branching.story.model import Story
@@ -120,6 +122,7 @@ class SimulationOptions:
     arms: tuple[tuple[str, str], ...] = ()
     #: Preferences planted in experiment arms.
     plants: tuple[PlantedEffect, ...] = ()
+
     #: The language the text is shown in (logged with each playthrough), and its translated
     #: strings by context; ``None``: the story's own language.
     language: str | None = None
@@ -181,6 +184,8 @@ class SimulationResult:
     #: Runtime faults: message -> playthroughs that hit it.
     faults: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    #: CPU seconds spent playing (in whichever processes played), not writing.
+    play_cpu_seconds: float = 0.0
 
     def dark_nodes(self, story: Story) -> list[str]:
         return [n for n in story.nodes if n not in self.nodes_reached]
@@ -196,9 +201,23 @@ class SimulationResult:
     def dark_endings(self, story: Story) -> list[str]:
         return [e for e in story.endings() if e not in self.endings]
 
+    def add(self, other: SimulationResult) -> None:
+        """Count ``other`` (another block's result) in this one."""
+        self.playthroughs += other.playthroughs
+        self.events += other.events
+        self.completed += other.completed
+        self.quit += other.quit
+        self.failed += other.failed
+        self.gave_up += other.gave_up
+        self.nodes_reached |= other.nodes_reached
+        self.choices_taken |= other.choices_taken
+        self.endings.update(other.endings)
+        self.faults.update(other.faults)
+        self.play_cpu_seconds += other.play_cpu_seconds
+
 
 class _Collect:
-    """A recorder that keeps (wall time, event) pairs for the bulk writer."""
+    """A recorder that keeps (wall time, event) pairs for the log."""
 
     __slots__ = ("clock", "events", "start")
 
@@ -216,49 +235,101 @@ class _Collect:
 
 #: Namespace of simulated playthrough ids (uuid5), fixed so runs stay reproducible.
 _SIMULATED = uuid.UUID("5b1c0e2a-6f0d-4c83-9a57-3d2f6e1b8a40")
+_VERSION_5 = (0x5 << 76) | (0x8 << 60)  # version 5, RFC 4122 variant
+_NOT_VERSION = ~((0xF << 76) | (0xC << 60))
 
 
-def simulate(
+def _uuid5_hex(name: str) -> str:
+    """``uuid.uuid5(_SIMULATED, name).hex``, without building UUID objects (hot path).
+
+    >>> name = "story\\0hash\\0" + "ab" * 16
+    >>> _uuid5_hex(name) == uuid.uuid5(_SIMULATED, name).hex
+    True
+    """
+    digest = hashlib.sha1(_SIMULATED.bytes + name.encode("utf-8"), usedforsecurity=False)
+    value = (int.from_bytes(digest.digest()[:16], "big") & _NOT_VERSION) | _VERSION_5
+    return f"{value:032x}"
+
+
+#: Playthroughs per unit of work: what one worker plays at a time and what the log commits in
+#: one transaction (about 24,000 events on the demo story). A constant, never derived from the
+#: number of workers, because ``--least-taken`` counts the choices taken within a block: the
+#: same blocks give the same playthroughs however many processes play them.
+BLOCK = 1000
+
+
+@dataclass
+class Block:
+    """What :func:`play_block` returns: the counts, and the playthroughs ready for the log
+    (empty when not logging)."""
+
+    start: int
+    result: SimulationResult
+    playthroughs: list[Prepared]
+
+
+def resolved(options: SimulationOptions) -> SimulationOptions:
+    """``options`` with the end time fixed (now, when not given), so every block of one run
+    places its playthroughs on the same time line."""
+    return options if options.end_time is not None else replace(options, end_time=time.time())
+
+
+def blocks(playthroughs: int) -> list[tuple[int, int]]:
+    """The ``[start, stop)`` ranges of playthrough numbers, :data:`BLOCK` at a time."""
+    return [(lo, min(lo + BLOCK, playthroughs)) for lo in range(0, playthroughs, BLOCK)]
+
+
+def play_block(
     story: Story,
     options: SimulationOptions,
-    writer: BulkWriter | None = None,
+    start: int,
+    stop: int,
     *,
-    progress: Callable[[int], None] | None = None,
-) -> SimulationResult:
-    """Play ``options.playthroughs`` random playthroughs of ``story``; log them to ``writer``.
+    log: bool = True,
+    profiles: dict[str, ViewerProfile] | None = None,
+) -> Block:
+    """Play playthroughs ``start`` to ``stop - 1`` of the run ``options`` describes.
 
-    ``progress`` is called with the number of playthroughs done, every few hundred.
+    ``options.end_time`` must be set (:func:`resolved`). Pure: depends only on its arguments,
+    so any process can play any block. With ``options.viewers``, ``profiles`` holds each
+    simulated viewer's profile of the story from their last playthrough, and is updated.
     """
-    rng = random.Random(options.seed)
+    if options.end_time is None:
+        raise ValueError("resolve the end time first (resolved(options))")
+    cpu = time.process_time()
     result = SimulationResult()
+    playthroughs: list[Prepared] = []
     taken: Counter[tuple[str, str]] = Counter()
     now = [0.0]
 
     def clock() -> float:
         return now[0]
 
-    end = options.end_time if options.end_time is not None else time.time()
-    first = end - options.days * 86400.0
+    n = options.playthroughs
     # Start times spread evenly over the days, stopping an hour before the end so that the
     # playthroughs (minutes long) finish by then.
     window = options.days * 86400.0 - 3600.0
-    n = options.playthroughs
+    first = options.end_time - options.days * 86400.0
     viewer_prefix = f"sim-{options.seed}-"
-    #: Each simulated viewer's profile of the story, as the player would keep it.
-    profiles: dict[str, ViewerProfile] = {}
-    began = time.perf_counter()
-    for i in range(n):
+    forced = dict(options.arms)
+    least_taken = options.strategy == "least-taken"
+    quit_rate, rewind_rate = options.quit_rate, options.rewind_rate
+    max_choices = options.max_choices
+    # Named by the story file as well as the seed: simulating two stories (or two edits of
+    # one) with the same seed into one log must not give the same playthrough ids.
+    story_hash = story.content_hash
+    id_prefix = f"{story.id}\0{story_hash}\0"
+    for i in range(start, stop):
+        # Each playthrough's own stream: the same whichever block or process plays it.
+        rng = random.Random(f"{options.seed}/{i}")
+        gauss = rng.gauss  # log-normal think times: exp of a normal (gauss: the fast one)
         started = first + (i + 0.5) * window / n
         now[0] = 0.0
         recorder = _Collect(started, clock)
-        # Named by the story file as well as the seed: simulating two stories (or two edits of
-        # one) with the same seed into one log must not give the same playthrough ids.
-        playthrough_id = uuid.uuid5(
-            _SIMULATED, f"{story.id}\0{story.content_hash}\0{rng.getrandbits(128):032x}"
-        ).hex
+        playthrough_id = _uuid5_hex(f"{id_prefix}{rng.getrandbits(128):032x}")
         who = i % options.viewers if options.viewers else i
         viewer = f"{viewer_prefix}{who}"
-        arms = assignments(story, viewer, dict(options.arms)) if story.experiments else {}
+        arms = assignments(story, viewer, forced) if story.experiments else {}
         planted = {
             (p.node, p.choice): p.factor for p in options.plants if arms.get(p.experiment) == p.arm
         }
@@ -271,34 +342,33 @@ def simulate(
             arms=arms,
             language=options.language,
             translation=options.translation,
-            viewer=profiles.get(viewer, FIRST_VISIT),
+            viewer=profiles.get(viewer, FIRST_VISIT) if profiles is not None else FIRST_VISIT,
         )
         choices = 0
         while session.status == "playing":
             offers = session.available_choices()
-            if choices >= options.max_choices:
+            if choices >= max_choices:
                 result.gave_up += 1
                 session.quit()
                 break
-            if options.quit_rate and rng.random() < options.quit_rate:
+            if quit_rate and rng.random() < quit_rate:
                 session.quit()
                 break
-            if options.rewind_rate and session.history and rng.random() < options.rewind_rate:
-                now[0] += rng.lognormvariate(THINK_MU - 1.0, THINK_SIGMA)
+            if rewind_rate and session.history and rng.random() < rewind_rate:
+                now[0] += exp(gauss(THINK_MU - 1.0, THINK_SIGMA))
                 session.rewind(rng.randrange(len(session.history)))
                 continue
-            think = rng.lognormvariate(THINK_MU, THINK_SIGMA)
+            think = exp(gauss(THINK_MU, THINK_SIGMA))
             left = session.time_left()
             if left is not None and think >= left:
                 now[0] += left
                 session.expire_timer()
             else:
                 now[0] += think
-                if options.strategy == "least-taken":
-                    fewest = min(taken[(session.node_id, o.id)] for o in offers)
-                    pick = rng.choice(
-                        [o for o in offers if taken[(session.node_id, o.id)] == fewest]
-                    )
+                if least_taken:
+                    node_id = session.node_id
+                    fewest = min(taken[(node_id, o.id)] for o in offers)
+                    pick = rng.choice([o for o in offers if taken[(node_id, o.id)] == fewest])
                 elif group is not None or (
                     planted and any((session.node_id, o.id) in planted for o in offers)
                 ):
@@ -314,42 +384,102 @@ def simulate(
                 session.choose(pick.id)
             choices += 1
             now[0] += 0.5  # the next passage appears
-        events = recorder.events
-        for _, event in events:
-            if isinstance(event, NodeEntered):
-                result.nodes_reached.add(event.node)
-            elif isinstance(event, ChoiceMade):
-                key = (event.node, event.choice)
-                result.choices_taken.add(key)
-                taken[key] += 1
-            elif isinstance(event, EndingReached):
-                result.endings[event.node] += 1
-            elif isinstance(event, Failed):
-                result.faults[event.message] += 1
-        if options.viewers:
+        if profiles is not None:
             profiles[viewer] = session.viewer_profile()
+        info = PlaythroughInfo(
+            playthrough_id,
+            story.id,
+            story.version,
+            story_hash,
+            viewer,
+            options.variant,
+            session.language,
+        )
+        prepared = prepare_playthrough(info, recorder.events, started_at=started)
+        _tally(result, taken, prepared)
         if session.status == "ended":
             result.completed += 1
         elif session.status == "failed":
             result.failed += 1
         else:
             result.quit += 1
-        result.playthroughs += 1
-        result.events += len(events)
+        if log:
+            playthroughs.append(prepared)
+    result.play_cpu_seconds = time.process_time() - cpu
+    return Block(start, result, playthroughs)
+
+
+# Positions in an event row (branching.log.state.EVENT_COLUMNS).
+_KIND, _NODE, _CHOICE, _DETAIL = 2, 3, 4, 9
+
+
+def _tally(result: SimulationResult, taken: Counter[tuple[str, str]], prepared: Prepared) -> None:
+    """Count one playthrough's rows in ``result`` (and its choices in ``taken``)."""
+    for row in prepared.rows:
+        kind = row[_KIND]
+        if kind == "enter":
+            result.nodes_reached.add(row[_NODE])
+        elif kind == "choice":
+            key = (row[_NODE], row[_CHOICE])
+            result.choices_taken.add(key)
+            taken[key] += 1
+        elif kind == "ending":
+            result.endings[row[_NODE]] += 1
+        elif kind == "fail":
+            result.faults[row[_DETAIL]] += 1
+    result.playthroughs += 1
+    result.events += len(prepared.rows)
+
+
+def simulate(
+    story: Story,
+    options: SimulationOptions,
+    writer: BulkWriter | None = None,
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> SimulationResult:
+    """Play ``options.playthroughs`` random playthroughs of ``story``; log them to ``writer``.
+
+    ``workers`` above 1 plays the blocks in that many processes (:mod:`analytics.simulate_pool`)
+    while this process writes them, in order; the result and the log are the same for any
+    number. Each block is committed in its own transaction, so an interrupted run leaves
+    whole playthroughs, blocks in order from the first. ``progress`` is called with the
+    number of playthroughs done, after each block.
+    """
+    options = resolved(options)
+    result = SimulationResult()
+    began = time.perf_counter()
+    done = 0
+
+    def take(block: Block) -> None:
+        nonlocal done
         if writer is not None:
-            info = PlaythroughInfo(
-                playthrough_id,
-                story.id,
-                story.version,
-                story.content_hash,
-                viewer,
-                options.variant,
-                session.language,
-            )
-            writer.write_playthrough(info, events, started_at=started)
-        if progress is not None and (i + 1) % 250 == 0:
-            progress(i + 1)
+            writer.write_prepared(block.playthroughs)
+            writer.flush()
+        result.add(block.result)
+        done += block.result.playthroughs
+        if progress is not None:
+            progress(done)
+
+    ranges = blocks(options.playthroughs)
+    if options.viewers:
+        # Returning viewers: each playthrough starts from the profile the viewer's last one
+        # left, so the blocks are played in order, in this process.
+        profiles: dict[str, ViewerProfile] = {}
+        for lo, hi in ranges:
+            take(play_block(story, options, lo, hi, log=writer is not None, profiles=profiles))
+    elif workers > 1 and len(ranges) > 1:
+        from analytics.simulate_pool import play_in_workers
+
+        played = play_in_workers(story, options, ranges, workers, log=writer is not None)
+        with contextlib.closing(played):  # an error here stops the workers at once
+            for block in played:
+                take(block)
+    else:
+        for lo, hi in ranges:
+            take(play_block(story, options, lo, hi, log=writer is not None))
     if progress is not None:
-        progress(n)
+        progress(options.playthroughs)
     result.seconds = time.perf_counter() - began
     return result

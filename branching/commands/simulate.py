@@ -29,6 +29,28 @@ MAX_DAYS = 36_500
 DEFAULT_QUIT_RATE = 0.02
 
 
+#: At most this many worker processes per core: more only adds start-up time and memory.
+MAX_WORKERS_PER_CORE = 4
+
+
+def _check_workers(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
+    """``--workers``: default every usable core; refuse 0, negative and absurd counts."""
+    from analytics.simulate_pool import available_cores
+
+    cores = available_cores()
+    if value is None:
+        return cores
+    most = MAX_WORKERS_PER_CORE * cores
+    if not 1 <= value <= most:
+        raise click.BadParameter(
+            f"{value} is not a number of worker processes from 1 to {most} "
+            f"({MAX_WORKERS_PER_CORE} per core; this machine lets us use {cores})",
+            ctx,
+            param,
+        )
+    return value
+
+
 def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], F]:
     """A probability option in [0, 1], off (0) unless told otherwise."""
     return click.option(name, type=FloatRange(0, 1), default=default, show_default=True, help=help)
@@ -81,7 +103,8 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     type=click.IntRange(min=1),
     metavar="N",
     help="Share the playthroughs among N simulated viewers, who take turns and each keep "
-    "their own profile of the story (returning viewers); default: one playthrough each.",
+    "their own profile of the story (returning viewers; played in one process, since each "
+    "playthrough starts from the viewer's last); default: one playthrough each.",
 )
 @click.option("--variant", metavar="NAME", help="Log the playthroughs under this label.")
 @arm_option("Put every simulated viewer in this experiment arm (repeatable); default: assigned.")
@@ -114,6 +137,14 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     help="Split the viewers into K taste groups, each weighing every choice by its own fixed "
     "factor, so alike viewers choose alike (to rehearse `branching suggest`).",
 )
+@click.option(
+    "--workers",
+    type=int,
+    callback=_check_workers,
+    metavar="N",
+    help="Play in N processes at once (default: every core this process may use). The "
+    "playthroughs and the log are the same for any N.",
+)
 @db_option
 @click.option("--no-log", is_flag=True, help="Only print the coverage summary; log nothing.")
 def simulate(
@@ -132,6 +163,7 @@ def simulate(
     lang: str | None,
     translations: str | None,
     tastes: int,
+    workers: int,
     db: DbLocation,
     no_log: bool,
 ) -> None:
@@ -141,6 +173,8 @@ def simulate(
     so writers find dead content and bugs; the log then gives a preview report (`branching
     report STORY`). Simulated playthroughs are marked as such in the log.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
@@ -148,7 +182,7 @@ def simulate(
     from analytics.simulate import PlantedEffect, SimulationOptions
     from analytics.simulate import simulate as run
     from branching.commands._io import load_story_or_exit
-    from branching.log import LogWriteError
+    from branching.log import BulkWriter, LogWriteError
 
     parsed = load_story_or_exit(story, "simulated")
     check_arms(parsed, arms)
@@ -203,25 +237,42 @@ def simulate(
     def advance(done: int) -> None:
         progress.update(task, completed=done)
 
+    writer: BulkWriter | None = None
+
+    def written() -> str:
+        if writer is None:
+            return "Nothing was logged"
+        if not writer.playthroughs_written:
+            return f"No playthroughs were written to {db.describe()}"
+        return (
+            f"The first {writer.playthroughs_written:,} playthroughs were written to "
+            f"{db.describe()}, whole; the rest were not logged"
+        )
+
     try:
         with progress:
             if no_log:
-                result = run(parsed, options, progress=advance)
+                result = run(parsed, options, workers=workers, progress=advance)
             else:
                 with open_log(db, durable=False) as log, log.bulk_writer() as writer:
                     # Bulk writes touch index pages all over a big file: a bigger page cache
                     # (up to 256 MiB, used only as needed) keeps them fast as the log grows.
                     log.conn.execute("PRAGMA cache_size = -262144")
-                    result = run(parsed, options, writer, progress=advance)
+                    result = run(parsed, options, writer, workers=workers, progress=advance)
     except LogWriteError as e:
         raise click.ClickException(
             f"{e} (simulating with --seed {seed} again into the same log repeats the same "
             "playthroughs: use another --seed)"
         ) from e
+    except BrokenProcessPool as e:
+        # A worker was killed (or ran out of memory): every committed block is whole.
+        raise click.ClickException(
+            "a simulation worker process stopped unexpectedly (killed, or out of memory?). "
+            f"{written()}."
+        ) from e
     except KeyboardInterrupt:
-        # The bulk writer has flushed every finished playthrough on the way out: say so.
-        where = "Nothing was logged" if no_log else f"Finished playthroughs are in {db.describe()}"
-        click.echo(f"Interrupted. {where}.", err=True)
+        # Each block is its own transaction: what was committed is whole, the rest is not there.
+        click.echo(f"Interrupted. {written()}.", err=True)
         raise SystemExit(130) from None
 
     rate = result.playthroughs / result.seconds if result.seconds else 0.0

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.exposures import update_experiments
@@ -81,6 +81,41 @@ class Pending:
             self.exposures.append(exposure_row(self.state, event, at))
         else:
             self.rows.append(apply_event(self.state, event, at))
+
+
+class Prepared(NamedTuple):
+    """A whole new playthrough with its rows worked out, ready to write: plain tuples, so it
+    crosses a process boundary cheaply (``branching simulate`` prepares playthroughs in worker
+    processes and one process writes them). Made by :func:`prepare_playthrough`, written by
+    :meth:`BulkWriter.write_prepared`."""
+
+    #: The playthrough's set-once columns (:data:`~branching.log.state.FIXED_COLUMNS`).
+    fixed: tuple[Any, ...]
+    #: Its mutable columns after its events (:data:`~branching.log.state.MUTABLE_COLUMNS`).
+    snapshot: Snapshot
+    rows: list[EventRow]
+    exposures: list[ExposureRow]
+
+    def pending(self) -> Pending:
+        return Pending(PlaythroughState(None, *self.fixed, *self.snapshot), None, self.rows,
+                       self.exposures)  # fmt: skip
+
+
+def prepare_playthrough(
+    info: PlaythroughInfo,
+    events: Iterable[tuple[float, Event]],
+    *,
+    started_at: float,
+    origin: Origin = "simulated",
+) -> Prepared:
+    """A new playthrough's rows and final state, by the same rules as every writer
+    (:func:`~branching.log.state.apply_event`), without touching a log."""
+    pending = Pending(PlaythroughState.new(info, at=started_at, origin=origin), None)
+    add = pending.add
+    for at, event in events:
+        add(event, at)
+    state = pending.state
+    return Prepared(state.fixed_values(), state.snapshot(), pending.rows, pending.exposures)
 
 
 def write_batch(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
@@ -297,6 +332,17 @@ class BulkWriter:
             pending.add(event, at)
         self._batch.append(pending)
         self._buffered += len(pending.rows) + 1
+        if self._buffered >= self.batch_size:
+            self.flush()
+
+    def write_prepared(self, playthroughs: Iterable[Prepared]) -> None:
+        """Add new playthroughs made by :func:`prepare_playthrough` (for example in other
+        processes); written like :meth:`write_playthrough`'s, with the ``origin`` they were
+        prepared with."""
+        for prepared in playthroughs:
+            pending = prepared.pending()
+            self._batch.append(pending)
+            self._buffered += len(pending.rows) + 1
         if self._buffered >= self.batch_size:
             self.flush()
 

@@ -47,6 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -209,6 +210,23 @@ _PLAIN = Context({}, _no_visits)
 
 class _Fault(Exception):
     """Internal: a runtime fault at a node; becomes ``status = "failed"``."""
+
+
+def _condition(choice: Choice) -> str:
+    return f'the condition of choice "{choice.key}" ({choice.if_})'
+
+
+@lru_cache(maxsize=4096)
+def _words_label(text: str) -> str:
+    """The first words of a node's text, to name a choice point that has no title (cached:
+    a node's text is the same at most visits)."""
+    words = text.split()
+    label = " ".join(words[:LABEL_WORDS])
+    if len(label) > LABEL_CHARS:
+        label = label[: LABEL_CHARS - 1].rstrip()
+    elif len(words) <= LABEL_WORDS:
+        return label
+    return label + "…"
 
 
 class Session:
@@ -659,15 +677,16 @@ class Session:
         try:
             for choice in node.choices or []:
                 if choice.if_ is not None:
-                    where = f'the condition of choice "{choice.key}" ({choice.if_})'
                     if scope is None:
                         scope = self._scope(self.variables, self.profile)
                     try:
                         shown = evaluate(choice.if_, scope, self._visit_count, self._history)
                     except (EvaluationError, ExpressionError) as exc:
-                        raise _Fault(f"{where} failed: {exc}") from None
+                        raise _Fault(f"{_condition(choice)} failed: {exc}") from None
                     if not isinstance(shown, bool):
-                        raise _Fault(f"{where} gave {format_value(shown)!r}, not true or false")
+                        raise _Fault(
+                            f"{_condition(choice)} gave {format_value(shown)!r}, not true or false"
+                        )
                     if not shown:
                         continue
                 label = self._render(
@@ -732,13 +751,7 @@ class Session:
         title = self.title()
         if title:
             return title
-        words = self.text().split()
-        label = " ".join(words[:LABEL_WORDS])
-        if len(label) > LABEL_CHARS:
-            label = label[: LABEL_CHARS - 1].rstrip()
-        elif len(words) <= LABEL_WORDS:
-            return label or self.node_id
-        return label + "…"
+        return _words_label(self.text()) or self.node_id
 
     def _end(self) -> None:
         info = self.node.ending_info or Ending(title=None)

@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from branching.story.model import Experiment, Node, NodeVariant, Story
@@ -141,6 +142,26 @@ def story_for_arms(story: Story, arms: Mapping[str, str]) -> Story:
     Unchanged nodes are shared with ``story``; the content hash stays the file's, because
     saves and the log refer to the file, with the arms recorded beside it.
     """
+    key = (id(story), tuple(sorted(arms.items())))
+    cached = _VIEWS.get(key)
+    if cached is not None and cached[0] is story:
+        _VIEWS.move_to_end(key)
+        return cached[1]
+    view = _view_for_arms(story, arms)
+    # Holding the story keeps its id from being reused while the entry lives.
+    _VIEWS[key] = (story, view)
+    if len(_VIEWS) > _MAX_VIEWS:
+        _VIEWS.popitem(last=False)
+    return view
+
+
+#: Recent arm views, (id(story), arms) -> (story, view): a simulator starts thousands of
+#: sessions of one story in a handful of arm combinations. Stories are immutable (frozen).
+_VIEWS: OrderedDict[tuple[int, tuple[tuple[str, str], ...]], tuple[Story, Story]] = OrderedDict()
+_MAX_VIEWS = 32
+
+
+def _view_for_arms(story: Story, arms: Mapping[str, str]) -> Story:
     changed = {}
     for node_id, node in story.nodes.items():
         if node.variants:
