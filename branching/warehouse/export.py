@@ -307,6 +307,7 @@ def export_log(
         commits = out / "commits"
         commits.mkdir(parents=True, exist_ok=True)
         tmp = commits / f".part-{batch}.parquet.tmp"
+        pending.append((tmp, tmp))
         pq.write_table(
             pa.table(
                 {
