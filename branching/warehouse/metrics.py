@@ -95,7 +95,8 @@ def bucket_sql(column: str) -> str:
 #: playthrough exported from two machines). ``versions``: how many rows were read for it.
 WINNERS_SQL = """
 SELECT * FROM (
-  SELECT p.*,
+  SELECT p.playthrough_id, p.export_batch, p.viewer, p.story_hash, p.origin, p.status,
+         p.last_node, p.ending, p.rewound, p.path_hash,
          row_number() OVER (PARTITION BY p.playthrough_id
                             ORDER BY p.event_count DESC, p.export_batch) AS version_rank,
          count(*) OVER (PARTITION BY p.playthrough_id) AS versions
@@ -127,12 +128,18 @@ HASHES_SQL = "SELECT DISTINCT story_hash FROM pt"
 
 #: The most popular paths with their outcome; ties in the order the roll-ups use.
 TOP_PATHS_SQL = """
-SELECT path_hash, status, coalesce(last_node, '') AS last_node, count(*) AS playthroughs,
-       min(path) AS path
+SELECT path_hash, status, coalesce(last_node, '') AS last_node, count(*) AS playthroughs
 FROM pt
 GROUP BY path_hash, status, coalesce(last_node, '')
 ORDER BY playthroughs DESC, path_hash, status, last_node
 {limit}
+"""
+
+#: The steps of the paths shown (``pt`` keeps hashes only: paths are long text).
+PATH_STEPS_SQL = """
+SELECT p.path_hash, min(p.path) AS path FROM playthroughs AS p
+WHERE p.path_hash IN ({hashes}) AND {where}
+GROUP BY p.path_hash
 """
 
 #: One pass over the events gives every per-node and per-choice count and the decision-time
@@ -286,9 +293,15 @@ def compute_tally(
     tally.distinct_paths = int(distinct or 0)
     hashes = sorted(str(h) for (h,) in engine.rows(HASHES_SQL))
     limit = "" if top is None else f"LIMIT {max(int(top), 0):d}"
-    for h, status, last, count, path in engine.rows(TOP_PATHS_SQL.format(limit=limit)):
-        steps = tuple(path.split("\n")) if path else ()
-        tally.paths[(int(h), status, last)] = PathCounts(int(count), steps)
+    top_paths = engine.rows(TOP_PATHS_SQL.format(limit=limit))
+    steps_of: dict[int, tuple[str, ...]] = {}
+    if top_paths:
+        hashes_in = ", ".join(sorted({str(int(h)) for h, *_ in top_paths}))
+        sql = PATH_STEPS_SQL.format(hashes=hashes_in, where=selection_sql(selection, "p"))
+        for h, path in engine.rows(sql):
+            steps_of[int(h)] = tuple(path.split("\n")) if path else ()
+    for h, status, last, count in top_paths:
+        tally.paths[(int(h), status, last)] = PathCounts(int(count), steps_of[int(h)])
     lap("playthroughs")
 
     superseded = int(rows_read or 0) - int(playthroughs or 0)
@@ -373,6 +386,7 @@ def every_query(selection: Selection) -> dict[str, str]:
         "totals": TOTALS_SQL,
         "distinct_paths": DISTINCT_PATHS_SQL,
         "top_paths": TOP_PATHS_SQL.format(limit="LIMIT 10"),
+        "path_steps": PATH_STEPS_SQL.format(hashes="1, 2", where=selection_sql(selection, "p")),
         "event_facts": EVENT_FACTS_SQL.format(
             source=EVENTS_JOINED, where=selection_sql(selection, "e"), bucket=bucket
         ),
