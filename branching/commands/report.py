@@ -141,7 +141,8 @@ def report(
 
         if exact:
             raise click.BadParameter(
-                "--exact recomputes from a SQLite log: use it without --engine", param_hint="--exact"
+                "--exact recomputes from a SQLite log: use it without --engine",
+                param_hint="--exact",
             )
         result = engine_report(
             engine, events, parsed, selection, top=top, auto_origins=not origins,

@@ -68,7 +68,9 @@ class DuckDBEngine:
             listed = ", ".join(_sql_quote(f) for f in commits)
             self.con.execute(f"CREATE VIEW commits AS SELECT * FROM read_parquet([{listed}])")
         else:
-            self.con.execute("CREATE VIEW commits AS SELECT NULL::VARCHAR AS export_batch WHERE FALSE")
+            self.con.execute(
+                "CREATE VIEW commits AS SELECT NULL::VARCHAR AS export_batch WHERE FALSE"
+            )
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return list(self.con.execute(sql).fetchall())
@@ -161,7 +163,9 @@ class SparkEngine:
             "bool": T.BooleanType(),
             "timestamp[us, tz=UTC]": T.TimestampType(),
         }
-        partitions = [T.StructField(c, T.StringType(), True) for c in ("story_id", "story_version", "date")]
+        partitions = [
+            T.StructField(c, T.StringType(), True) for c in ("story_id", "story_version", "date")
+        ]
         base = str(folder)
         for table in TABLES:
             fields = [T.StructField(f.name, mapping[str(f.type)], True) for f in schema(table)]

@@ -3,7 +3,8 @@
 Written in DuckDB's dialect and run there as is; :func:`transpile` (sqlglot) turns the same text
 into Spark SQL and SQLite, so there is one definition per metric, not one per engine. The
 per-playthrough facts the SQL aggregates (which entries are visits, the outcome, the path) are
-derived at export by :mod:`analytics.tally`'s own functions (:func:`branching.warehouse.export.derive`).
+derived at export by :mod:`analytics.tally`'s own functions
+(:func:`branching.warehouse.export.derive`).
 The tests run this SQL on SQLite over a log's raw events and check that it equals the log's
 incremental roll-ups, and that DuckDB and Spark give the same report as ``--db``.
 
@@ -313,7 +314,10 @@ def compute_tally(
         sql = MIXED_BATCHES_SQL.format(where=selection_sql(selection, "p"))
         mixed = {str(b) for (b,) in engine.rows(sql)} & committed
     queries = []
-    for batches, source in ((sorted(committed - mixed), EVENTS_PLAIN), (sorted(mixed), EVENTS_JOINED)):
+    for batches, source in (
+        (sorted(committed - mixed), EVENTS_PLAIN),
+        (sorted(mixed), EVENTS_JOINED),
+    ):
         if batches:
             listed = ", ".join(_lit(b) for b in batches)
             queries.append(
@@ -364,7 +368,8 @@ def experiment_counts(
 ) -> dict[str, Counter[tuple[str, str, str]]]:
     """Per arm, the experiment's viewer counts, as
     :func:`analytics.rollups.read_experiment_counts` reads them from the log."""
-    engine.keep("pt", WINNERS_SQL.format(where=selection_sql(Selection(story_id, origins=origins), "p")))
+    chosen = Selection(story_id, origins=None if origins is None else tuple(origins))
+    engine.keep("pt", WINNERS_SQL.format(where=selection_sql(chosen, "p")))
     engine.keep("units", UNITS_SQL.format(experiment=_lit(experiment)))
     engine.keep("first_choices", FIRST_CHOICES_SQL.format(story=_lit(story_id)))
     found: dict[str, Counter[tuple[str, str, str]]] = {}

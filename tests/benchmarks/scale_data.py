@@ -17,10 +17,13 @@ import shutil
 import time
 from pathlib import Path
 
-HIVE = "hive_partitioning = true, hive_types = {'story_id': VARCHAR, 'story_version': VARCHAR, 'date': VARCHAR}"
+HIVE = (
+    "hive_partitioning = true, "
+    "hive_types = {'story_id': VARCHAR, 'story_version': VARCHAR, 'date': VARCHAR}"
+)
 EVENT_COLUMNS = (
-    "seq, \"at\" + {shift} AS \"at\", kind, node, choice, target, decision_ms, timed_out, step, detail, "
-    "ending_kind, visit, first_visit, variant, origin"
+    'seq, "at" + {shift} AS "at", kind, node, choice, target, decision_ms, timed_out, step, '
+    "detail, ending_kind, visit, first_visit, variant, origin"
 )
 
 
@@ -32,7 +35,9 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
     con = duckdb.connect()
     con.execute(f"SET threads = {threads}")
     con.execute("SET preserve_insertion_order = false")
-    con.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{base}/events/**/*.parquet', {HIVE})")
+    con.execute(
+        f"CREATE TABLE ev AS SELECT * FROM read_parquet('{base}/events/**/*.parquet', {HIVE})"
+    )
     con.execute(
         f"CREATE TABLE pt AS SELECT * FROM read_parquet('{base}/playthroughs/**/*.parquet', {HIVE})"
     )
@@ -55,7 +60,8 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
         who = viewer or f"'viewer-' || CAST(hash(viewer || '{k}') % {viewers} AS VARCHAR)"
         con.execute(
             f"""COPY (
-            SELECT e.playthrough_id || '-{k}' AS playthrough_id, {EVENT_COLUMNS.format(shift=shift)},
+            SELECT e.playthrough_id || '-{k}' AS playthrough_id,
+                   {EVENT_COLUMNS.format(shift=shift)},
                    '{batch}' AS export_batch, story_id, story_version, {day(k)} AS date
             FROM ev AS e JOIN (SELECT playthrough_id, {count} AS n FROM pt WHERE {where}) AS s
               USING (playthrough_id)

@@ -248,7 +248,9 @@ def test_export_refuses_what_it_cannot_write(
     (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
     result = run("log", "export", "--db", db, "--format", "parquet", "-o", foreign)
     assert result.exit_code == 2 and "not an export folder" in result.output
-    missing = run("log", "export", "--db", tmp_path / "none.db", "--format", "parquet", "-o", foreign)
+    missing = run(
+        "log", "export", "--db", tmp_path / "none.db", "--format", "parquet", "-o", foreign
+    )
     assert missing.exit_code == 2 and "No choice log" in missing.output
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
