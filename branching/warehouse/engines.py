@@ -127,6 +127,8 @@ def spark_session(master: str | None = None, memory: str | None = None) -> Any:
     builder = SparkSession.builder.appName("branching-report")
     chosen = master or os.environ.get("SPARK_MASTER")
     if chosen:
+        if chosen.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.master(chosen)
     elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
