@@ -112,7 +112,9 @@ def java_missing() -> str | None:
 
 
 def spark_session(master: str | None = None, memory: str | None = None) -> Any:
-    """One SparkSession per process (local mode unless ``SPARK_MASTER`` or spark-submit set one)."""
+    """One SparkSession per process: local mode on every core, unless ``master`` or
+    ``SPARK_MASTER`` names one, or spark-submit started this process (its master and
+    configuration apply)."""
     global _SPARK
     if _SPARK is not None:
         return _SPARK
@@ -130,7 +132,7 @@ def spark_session(master: str | None = None, memory: str | None = None) -> Any:
         if chosen.startswith("local"):
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.master(chosen)
-    elif "spark.master" not in os.environ.get("PYSPARK_SUBMIT_ARGS", ""):
+    elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # not under spark-submit: local mode
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         builder = builder.master(f"local[{os.cpu_count() or 1}]").config(
             "spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 1))
