@@ -18,13 +18,15 @@ def unreadable(message: str) -> None:
     sys.exit(2)
 
 
-def need_pyarrow() -> None:
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        raise click.ClickException(
-            "Parquet needs PyArrow: pip install 'branching[duckdb]' (or 'branching[spark]')"
-        ) from None
+def need_packages(*names: str, extra: str = "duckdb") -> None:
+    """Exit 2 with the install command when an optional package is missing."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            unreadable(f"This needs {name}, an optional package: pip install 'branching[{extra}]'")
 
 
 @click.command("export")
@@ -60,7 +62,7 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     from branching.warehouse.export import default_source, export_log
     from branching.warehouse.layout import FolderError
 
-    need_pyarrow()
+    need_packages("pyarrow")
     if not db.path.is_file():
         unreadable(f"No choice log at {db.describe()}: nothing to export.")
     name = source or default_source(db.path)

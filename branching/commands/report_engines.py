@@ -35,6 +35,12 @@ def engine_report(
 ) -> Report:
     """Open the engine over the folder, build the report, or exit with a located message."""
     from analytics.source import NoData
+    from branching.commands.export import need_packages
+
+    if engine == "duckdb":
+        need_packages("pyarrow", "sqlglot", "duckdb", extra="duckdb")
+    elif engine == "spark":
+        need_packages("pyarrow", "sqlglot", "pyspark", extra="spark")
     from branching.warehouse.engines import EngineMissing
     from branching.warehouse.layout import FolderError, check_folder
     from branching.warehouse.source import load_engine_report

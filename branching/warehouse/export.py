@@ -185,7 +185,7 @@ def export_log(
     todo = [
         row
         for row in conn.execute(f"SELECT {_PT_COLUMNS} FROM playthroughs ORDER BY pk")
-        if row[16] > done.get(row[1], -1) or (row[1] not in done and row[16] == 0)
+        if row[16] > done.get(row[1], -1)  # new (even with no events yet), or went on
     ]
     result = ExportResult()
     if not todo:

@@ -287,3 +287,30 @@ def test_a_simulated_audience_of_100000_gives_the_same_report(
                     "--events", folder, "--format", "json")  # fmt: skip
         same_report(want.output, got.output)
     print("100,000 playthroughs, seconds per step:", timings)
+
+
+@pytest.mark.parametrize(("engine", "package"), [("duckdb", "duckdb"), ("spark", "pyspark")])
+def test_a_missing_engine_says_how_to_install_it(
+    scripted_folder: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    engine: str,
+    package: str,
+) -> None:
+    import sys
+
+    _, folder, story = scripted_folder
+    monkeypatch.setitem(sys.modules, package, None)  # import fails as if not installed
+    result = run("report", story, "--engine", engine, "--events", folder)
+    assert result.exit_code == 2
+    assert f"pip install 'branching[{engine}]'" in result.output
+
+
+def test_without_java_spark_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from branching.warehouse import engines
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    assert "apt-get install -y default-jre-headless" in (engines.java_missing() or "")
+    monkeypatch.setattr(engines, "_SPARK", None)
+    with pytest.raises(engines.EngineMissing, match="Java 17"):
+        engines.spark_session()
