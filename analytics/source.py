@@ -183,16 +183,9 @@ def load_report(
     }
     if not tally.playthroughs:
         raise NoData(explain_empty(conn, story, selection, source, story_path))
-    hashes = sorted({c.story_hash for c in chosen})
-    mine = story.content_hash
-    if len(hashes) > 1 or (hashes and mine and hashes != [mine]):
-        listed = ", ".join(hashes[:4]) + (", ..." if len(hashes) > 4 else "")
-        where = "another file" if len(hashes) == 1 else f"{len(hashes)} different files"
-        notes.append(
-            f"Playthroughs were logged with {where} of this story ({listed}); this report "
-            f"measures them against this file ({mine or 'unsaved'}), so content changed since "
-            "may show as dark or as not in the story."
-        )
+    note = story_files_note(sorted({c.story_hash for c in chosen}), story.content_hash)
+    if note:
+        notes.append(note)
     report = build_report(
         story,
         tally,
@@ -207,6 +200,28 @@ def load_report(
     if story.experiments:
         report.experiments = load_experiments(conn, story, selection, only=experiment, exact=exact)
     return report
+
+
+def story_files_note(hashes: list[str], mine: str | None) -> str | None:
+    """The note for playthroughs logged with other files of the story (``hashes`` sorted)."""
+    if len(hashes) > 1 or (hashes and mine and hashes != [mine]):
+        listed = ", ".join(hashes[:4]) + (", ..." if len(hashes) > 4 else "")
+        where = "another file" if len(hashes) == 1 else f"{len(hashes)} different files"
+        return (
+            f"Playthroughs were logged with {where} of this story ({listed}); this report "
+            f"measures them against this file ({mine or 'unsaved'}), so content changed since "
+            "may show as dark or as not in the story."
+        )
+    return None
+
+
+def experiment_note(selection: Selection) -> str:
+    """What every experiment report says about its unit and filters."""
+    origins = "every origin" if selection.origins is None else " and ".join(selection.origins)
+    return (
+        f"Viewers of {origins} playthroughs; story versions, dates and variants are not "
+        "applied to experiments: the whole experiment is analysed."
+    )
 
 
 def load_experiments(
@@ -242,11 +257,7 @@ def load_experiments(
         else:
             counts = read_experiment_counts(conn, story.id, experiment_id, selection.origins)
         result = build_experiment(story, experiment_id, counts)
-        origins = "every origin" if selection.origins is None else " and ".join(selection.origins)
-        result.notes.append(
-            f"Viewers of {origins} playthroughs; story versions, dates and variants are not "
-            "applied to experiments: the whole experiment is analysed."
-        )
+        result.notes.append(experiment_note(selection))
         reports.append(result)
     return reports
 
@@ -263,6 +274,16 @@ def _choose_origins(
     simulated = replace(selection, origins=("simulated",))
     n_real = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, real)])
     n_simulated = cohort_playthroughs(conn, [c.id for c in select_cohorts(found, simulated)])
+    return choose_origins(selection, n_real, n_simulated)
+
+
+def choose_origins(
+    selection: Selection, n_real: int, n_simulated: int
+) -> tuple[Selection, str | None]:
+    """Viewers' playthroughs (and a note on the simulated ones left out), or the simulated
+    ones when only they match, given how many of each the selection holds."""
+    real = replace(selection, origins=REAL_ORIGINS)
+    simulated = replace(selection, origins=("simulated",))
     if n_real or not n_simulated:
         note = (
             f"{n_simulated:,} simulated playthrough{'s are' if n_simulated != 1 else ' is'} "

@@ -13,6 +13,7 @@ import click
 
 from branching import __version__
 from branching.commands import (
+    export,
     graph,
     i18n,
     log,
@@ -78,6 +79,7 @@ main.add_command(graph.graph)
 main.add_command(stats.stats)
 main.add_command(log.log_group)
 log.log_group.add_command(rollups.rebuild_rollups)
+log.log_group.add_command(export.export)
 main.add_command(viewer.viewer_group)
 main.add_command(report.report)
 main.add_command(simulate.simulate)

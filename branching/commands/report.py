@@ -11,7 +11,8 @@ from branching.commands._options import Count, db_option, open_log
 from branching.log.location import DbLocation
 
 if TYPE_CHECKING:
-    from analytics.report import Report
+    from analytics.report import Report, Selection
+    from branching.story.model import Story
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -85,6 +86,21 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     help="Report only this A/B experiment of the story: per-arm figures, tests and a verdict.",
 )
 @click.option(
+    "--engine",
+    type=click.Choice(["sqlite", "duckdb", "spark"]),
+    default="sqlite",
+    show_default=True,
+    help="sqlite: the log's roll-ups (--db). duckdb or spark: an export folder (--events); "
+    "same report, for logs past one machine (docs/scale.md).",
+)
+@click.option(
+    "--events",
+    "events",
+    metavar="DIR",
+    help="The export folder (branching log export) the duckdb and spark engines read; spark "
+    "also takes a URL its Hadoop connectors read (s3a://, gs://, hdfs://).",
+)
+@click.option(
     "--exact",
     is_flag=True,
     help="Recompute from the raw events instead of the roll-ups (slow on big logs; a check).",
@@ -102,6 +118,8 @@ def report(
     until: dt.date | None,
     origins: tuple[str, ...],
     experiment: str | None,
+    engine: str,
+    events: str | None,
     exact: bool,
     language: str | None,
 ) -> None:
@@ -113,7 +131,6 @@ def report(
     """
     import sqlite3
 
-    from analytics.report import Selection
     from analytics.source import NoData, load_report
     from branching.commands._io import load_story_or_exit
 
@@ -126,22 +143,33 @@ def report(
             f"the story has no experiment {experiment!r} (its experiments: {known})",
             param_hint="--experiment",
         )
+    if engine != "sqlite" or events is not None:
+        if language is not None:
+            raise click.BadParameter(
+                "--lang filters a SQLite log: the exported events do not carry the language yet",
+                param_hint="--lang",
+            )
+        selection = _selection(parsed, versions, all_versions, variant, since, until, origins)
+        from branching.commands.report_engines import engine_report
+
+        if exact:
+            raise click.BadParameter(
+                "--exact recomputes from a SQLite log: use it without --engine",
+                param_hint="--exact",
+            )
+        result = engine_report(
+            engine, events, parsed, selection, top=top, auto_origins=not origins,
+            experiment=experiment,
+        )  # fmt: skip
+        _emit(result, output_format, output, top, only_experiments=experiment is not None)
+        return
     if not db.path.exists():
         raise click.ClickException(
             f"No choice log at {db.describe()}: nothing has been played or simulated there "
             f"yet. Play the story, or preview a report with `branching simulate {story} "
             "--playthroughs 1000`."
         )
-    chosen_versions: tuple[str | None, ...] | None
-    if all_versions:
-        chosen_versions = None
-    elif versions:
-        chosen_versions = versions
-    else:
-        chosen_versions = (parsed.version,)
-    selection = Selection(
-        parsed.id, chosen_versions, variant, since, until, origins or None, language
-    )
+    selection = _selection(parsed, versions, all_versions, variant, since, until, origins, language)
     # A report only reads: the log opens read-only (another user's, read-only media, an
     # archive), except that an older schema is upgraded when it may be, to build its roll-ups.
     with open_log(db, create=False, readonly=True, upgrade=True) as log:
@@ -166,6 +194,28 @@ def report(
                 "read from the raw events."
             ) from e
     _emit(result, output_format, output, top, only_experiments=experiment is not None)
+
+
+def _selection(
+    story: Story,
+    versions: tuple[str, ...],
+    all_versions: bool,
+    variant: str | None,
+    since: dt.date | None,
+    until: dt.date | None,
+    origins: tuple[str, ...],
+    language: str | None = None,
+) -> Selection:
+    from analytics.report import Selection
+
+    chosen_versions: tuple[str | None, ...] | None
+    if all_versions:
+        chosen_versions = None
+    elif versions:
+        chosen_versions = versions
+    else:
+        chosen_versions = (story.version,)
+    return Selection(story.id, chosen_versions, variant, since, until, origins or None, language)
 
 
 def _emit(

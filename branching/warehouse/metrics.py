@@ -1,0 +1,401 @@
+"""The report's counts, each defined once as SQL over the exported events and playthroughs.
+
+Written in DuckDB's dialect and run there as is; :func:`transpile` (sqlglot) turns the same text
+into Spark SQL and SQLite, so there is one definition per metric, not one per engine. The
+per-playthrough facts the SQL aggregates (which entries are visits, the outcome, the path) are
+derived at export by :mod:`analytics.tally`'s own functions
+(:func:`branching.warehouse.export.derive`).
+The tests run this SQL on SQLite over a log's raw events and check that it equals the log's
+incremental roll-ups, and that DuckDB and Spark give the same report as ``--db``.
+
+Relations the queries name (each engine binds them, :mod:`branching.warehouse.engines`):
+
+* ``events``, ``playthroughs``, ``exposures``: the folder's tables, with the partition columns
+  ``story_id``, ``story_version`` and ``date`` (all text; ``date`` is ``YYYY-MM-DD``);
+* ``commits``: committed export batches;
+* ``pt``: the playthroughs *counted*: committed, selected, one row per playthrough id (the most
+  events, then the smallest batch id), materialised once per report (:data:`WINNERS_SQL`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from analytics.report import Selection
+from analytics.tally import ChoiceCounts, PathCounts, Tally
+from branching.log.encoding import EDGES_MS, NUM_BUCKETS
+
+Dialect = str  # "duckdb", "spark" or "sqlite"
+
+
+def transpile(sql: str, dialect: Dialect) -> str:
+    """The one definition (DuckDB SQL) in ``dialect``."""
+    if dialect == "duckdb":
+        return sql
+    import sqlglot
+
+    return str(sqlglot.transpile(sql, read="duckdb", write=dialect)[0])
+
+
+def _lit(value: str) -> str:
+    """A string literal, quoted by sqlglot (story ids and versions are arbitrary text)."""
+    from sqlglot import exp
+
+    return str(exp.Literal.string(value).sql("duckdb"))
+
+
+def selection_sql(selection: Selection, alias: str) -> str:
+    """The WHERE condition of a :class:`Selection` on a table with the partition columns,
+    ``variant`` and ``origin`` (the same rules as :meth:`Selection.matches`)."""
+    a = alias + "."
+    parts = [f"{a}story_id = {_lit(selection.story_id)}"]
+    if selection.versions is not None:
+        named = [v for v in selection.versions if v is not None]
+        alternatives = []
+        if named:
+            alternatives.append(f"{a}story_version IN ({', '.join(_lit(v) for v in named)})")
+        if None in selection.versions:
+            alternatives.append(f"{a}story_version IS NULL")
+        parts.append("(" + " OR ".join(alternatives or ["FALSE"]) + ")")
+    if selection.variant is not None:
+        parts.append(f"{a}variant = {_lit(selection.variant)}")
+    if selection.origins is not None:
+        parts.append(f"{a}origin IN ({', '.join(_lit(o) for o in selection.origins)})")
+    # ISO dates compare as text in every engine: no DATE type to transpile.
+    if selection.since is not None:
+        parts.append(f"{a}date >= {_lit(selection.since.isoformat())}")
+    if selection.until is not None:
+        parts.append(f"{a}date <= {_lit(selection.until.isoformat())}")
+    return " AND ".join(parts)
+
+
+def bucket_sql(column: str) -> str:
+    """:func:`branching.log.encoding.time_bucket` (``bisect_right(EDGES_MS, ms)``) as a binary
+    search of CASEs: six comparisons a row, generated from the same edges."""
+
+    def search(lo: int, hi: int) -> str:  # the bucket is in [lo, hi]
+        if lo == hi:
+            return str(lo)
+        mid = (lo + hi + 1) // 2  # bucket >= mid  <=>  column >= EDGES_MS[mid - 1]
+        return (
+            f"CASE WHEN {column} >= {EDGES_MS[mid - 1]} THEN {search(mid, hi)} "
+            f"ELSE {search(lo, mid - 1)} END"
+        )
+
+    return search(0, NUM_BUCKETS - 1)
+
+
+# --- The definitions ----------------------------------------------------------------------------
+
+#: Committed rows of the selection, one per playthrough id: the snapshot with the most events
+#: (a playthrough exported again after it went on), ties to the smallest batch id (the same
+#: playthrough exported from two machines). ``versions``: how many rows were read for it.
+WINNERS_SQL = """
+SELECT * FROM (
+  SELECT p.playthrough_id, p.export_batch, p.viewer, p.story_hash, p.origin, p.status,
+         p.last_node, p.ending, p.rewound, p.path_hash,
+         row_number() OVER (PARTITION BY p.playthrough_id
+                            ORDER BY p.event_count DESC, p.export_batch) AS version_rank,
+         count(*) OVER (PARTITION BY p.playthrough_id) AS versions
+  FROM playthroughs AS p
+  WHERE p.export_batch IN (SELECT c.export_batch FROM commits AS c) AND {where}
+) AS ranked
+WHERE version_rank = 1
+"""
+
+#: started / completed / quit / failed / open and drop-offs: playthroughs per outcome.
+OUTCOMES_SQL = """
+SELECT status, coalesce(last_node, '') AS last_node, rewound, count(*) AS playthroughs
+FROM pt GROUP BY status, coalesce(last_node, ''), rewound
+"""
+
+#: Distinct viewers; rows read and superseded (for the engine's own figures).
+TOTALS_SQL = """
+SELECT count(*) AS playthroughs, count(DISTINCT viewer) AS viewers, sum(versions) AS rows_read
+FROM pt
+"""
+
+DISTINCT_PATHS_SQL = """
+SELECT count(*) AS paths FROM (
+  SELECT DISTINCT path_hash, status, coalesce(last_node, '') AS last_node FROM pt
+) AS d
+"""
+
+HASHES_SQL = "SELECT DISTINCT story_hash FROM pt"
+
+#: The most popular paths with their outcome; ties in the order the roll-ups use.
+TOP_PATHS_SQL = """
+SELECT path_hash, status, coalesce(last_node, '') AS last_node, count(*) AS playthroughs
+FROM pt
+GROUP BY path_hash, status, coalesce(last_node, '')
+ORDER BY playthroughs DESC, path_hash, status, last_node
+{limit}
+"""
+
+#: The steps of the paths shown (``pt`` keeps hashes only: paths are long text).
+PATH_STEPS_SQL = """
+SELECT p.path_hash, min(p.path) AS path FROM playthroughs AS p
+WHERE p.path_hash IN ({hashes}) AND {where}
+GROUP BY p.path_hash
+"""
+
+#: One pass over the events gives every per-node and per-choice count and the decision-time
+#: histograms: reached, visits, explicit picks, timer defaults, rewinds away from a node.
+EVENT_FACTS_SQL = """
+SELECT e.kind, e.node, e.choice, e.target, e.timed_out,
+       CASE WHEN e.kind = 'choice' AND NOT e.timed_out AND e.decision_ms IS NOT NULL
+            THEN {bucket} END AS bucket,
+       count(*) AS n,
+       sum(CASE WHEN e.visit THEN 1 ELSE 0 END) AS visits,
+       sum(CASE WHEN e.first_visit THEN 1 ELSE 0 END) AS reached
+FROM {source}
+WHERE e.kind IN ('enter', 'choice', 'rewind') AND {where}
+GROUP BY e.kind, e.node, e.choice, e.target, e.timed_out,
+         CASE WHEN e.kind = 'choice' AND NOT e.timed_out AND e.decision_ms IS NOT NULL
+              THEN {bucket} END
+"""
+
+#: The events counted are those of each winner's own batch. Batches in which every row is a
+#: winner are read without a join (the common case: no playthrough exported twice); the join is
+#: kept for batches holding superseded snapshots.
+EVENTS_PLAIN = "events AS e"
+EVENTS_JOINED = (
+    "events AS e JOIN pt AS w ON w.playthrough_id = e.playthrough_id "
+    "AND w.export_batch = e.export_batch"
+)
+COMMITTED_SQL = "SELECT export_batch FROM commits"
+#: Batches with at least one playthrough row of the selection that is not counted.
+MIXED_BATCHES_SQL = """
+SELECT DISTINCT p.export_batch
+FROM playthroughs AS p
+LEFT JOIN pt AS w ON w.playthrough_id = p.playthrough_id AND w.export_batch = p.export_batch
+WHERE {where} AND w.playthrough_id IS NULL
+"""
+
+#: Playthroughs per origin (for choosing viewers' or simulated playthroughs, as ``--db`` does).
+ORIGINS_SQL = """
+SELECT origin, count(DISTINCT playthrough_id) AS playthroughs
+FROM playthroughs AS p
+WHERE p.export_batch IN (SELECT c.export_batch FROM commits AS c) AND {where}
+GROUP BY origin
+"""
+
+#: What the folder holds, per story (for saying why a selection is empty).
+STORIES_SQL = """
+SELECT story_id, count(DISTINCT playthrough_id) AS playthroughs FROM playthroughs AS p
+WHERE p.export_batch IN (SELECT c.export_batch FROM commits AS c)
+GROUP BY story_id ORDER BY playthroughs DESC, story_id LIMIT 5
+"""
+
+# Experiments (branching.log.exposures): each viewer's first exposed playthrough is their unit
+# (per story, origin and experiment; earliest exposure, ties by playthrough id); a unit counts
+# its playthrough's outcome and ending, and its first choice at each node from the exposure on.
+
+#: The units of one experiment, with their playthrough's winning row.
+UNITS_SQL = """
+SELECT * FROM (
+  SELECT x.origin, x.viewer, x.arm, x.seq AS exposed_seq, w.playthrough_id, w.export_batch,
+         w.status, w.ending,
+         row_number() OVER (PARTITION BY x.origin, x.viewer
+                            ORDER BY x.at, x.playthrough_id) AS unit_rank
+  FROM exposures AS x
+  JOIN pt AS w ON w.playthrough_id = x.playthrough_id AND w.export_batch = x.export_batch
+  WHERE x.experiment = {experiment}
+) AS ranked
+WHERE unit_rank = 1
+"""
+
+#: Viewers per (arm, metric, node, key); ``time`` keys are bucket numbers.
+EXPERIMENT_COUNTS_SQL = """
+SELECT arm, 'exposed' AS metric, '' AS node, '' AS key, NULL AS bucket, count(*) AS viewers
+FROM units GROUP BY arm
+UNION ALL
+SELECT arm, 'outcome', '', status, NULL, count(*) FROM units GROUP BY arm, status
+UNION ALL
+SELECT arm, 'ending', '', ending, NULL, count(*) FROM units
+WHERE status = 'completed' AND ending IS NOT NULL GROUP BY arm, ending
+UNION ALL
+SELECT arm, 'choice', node, choice, NULL, count(*) FROM first_choices GROUP BY arm, node, choice
+UNION ALL
+SELECT arm, 'timeout', node, '', NULL, count(*) FROM first_choices WHERE timed_out
+GROUP BY arm, node
+UNION ALL
+SELECT arm, 'time', node, '', {bucket} AS bucket, count(*) FROM first_choices
+WHERE NOT timed_out AND decision_ms IS NOT NULL GROUP BY arm, node, {bucket}
+"""
+
+#: Each unit's first choice at each node, from its exposure on.
+FIRST_CHOICES_SQL = """
+SELECT * FROM (
+  SELECT u.arm, e.node, e.choice, e.timed_out, e.decision_ms,
+         row_number() OVER (PARTITION BY u.origin, u.viewer, e.node ORDER BY e.seq) AS pick
+  FROM units AS u
+  JOIN events AS e ON e.playthrough_id = u.playthrough_id AND e.export_batch = u.export_batch
+  WHERE e.kind = 'choice' AND e.seq >= u.exposed_seq AND e.story_id = {story}
+) AS ranked
+WHERE pick = 1
+"""
+
+
+# --- Running them -------------------------------------------------------------------------------
+
+
+class Engine(Protocol):
+    """What an engine offers: run a SELECT written in DuckDB's dialect (the engine transpiles
+    it), and keep a SELECT's result as a named relation for the next queries."""
+
+    name: str
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
+    def keep(self, name: str, sql: str) -> None: ...
+    def drop(self, name: str) -> None: ...
+
+
+@dataclass
+class TallyInfo:
+    """A selection's tally, with what the engine read to compute it."""
+
+    tally: Tally
+    story_hashes: list[str]
+    rows_read: int = 0
+    superseded: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compute_tally(
+    engine: Engine,
+    selection: Selection,
+    *,
+    top: int | None = 20,
+    clock: Callable[[], float] = time.perf_counter,
+) -> TallyInfo:
+    """The :class:`Tally` of ``selection`` (the ``top`` most popular paths; ``None``: all)."""
+    timings: dict[str, float] = {}
+    started = clock()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = clock()
+        timings[name] = round(now - started, 3)
+        started = now
+
+    tally = Tally()
+    engine.keep("pt", WINNERS_SQL.format(where=selection_sql(selection, "p")))
+    lap("winners")
+    for status, last, rewound, count in engine.rows(OUTCOMES_SQL):
+        tally.outcomes[(status, last, bool(rewound))] += int(count)
+    ((playthroughs, viewers, rows_read),) = engine.rows(TOTALS_SQL)
+    tally.viewers = int(viewers or 0)
+    ((distinct,),) = engine.rows(DISTINCT_PATHS_SQL)
+    tally.distinct_paths = int(distinct or 0)
+    hashes = sorted(str(h) for (h,) in engine.rows(HASHES_SQL))
+    limit = "" if top is None else f"LIMIT {max(int(top), 0):d}"
+    top_paths = engine.rows(TOP_PATHS_SQL.format(limit=limit))
+    steps_of: dict[int, tuple[str, ...]] = {}
+    if top_paths:
+        hashes_in = ", ".join(sorted({str(int(h)) for h, *_ in top_paths}))
+        sql = PATH_STEPS_SQL.format(hashes=hashes_in, where=selection_sql(selection, "p"))
+        for h, path in engine.rows(sql):
+            steps_of[int(h)] = tuple(path.split("\n")) if path else ()
+    for h, status, last, count in top_paths:
+        tally.paths[(int(h), status, last)] = PathCounts(int(count), steps_of[int(h)])
+    lap("playthroughs")
+
+    superseded = int(rows_read or 0) - int(playthroughs or 0)
+    where = selection_sql(selection, "e")
+    bucket = bucket_sql("e.decision_ms")
+    committed = {str(b) for (b,) in engine.rows(COMMITTED_SQL)}
+    mixed: set[str] = set()
+    if superseded:
+        sql = MIXED_BATCHES_SQL.format(where=selection_sql(selection, "p"))
+        mixed = {str(b) for (b,) in engine.rows(sql)} & committed
+    queries = []
+    for batches, source in (
+        (sorted(committed - mixed), EVENTS_PLAIN),
+        (sorted(mixed), EVENTS_JOINED),
+    ):
+        if batches:
+            listed = ", ".join(_lit(b) for b in batches)
+            queries.append(
+                EVENT_FACTS_SQL.format(
+                    source=source,
+                    where=f"{where} AND e.export_batch IN ({listed})",
+                    bucket=bucket,
+                )
+            )
+    for sql in queries:
+        for kind, node, choice, target, timed_out, b, n, visits, reached in engine.rows(sql):
+            n = int(n)
+            if kind == "enter":
+                counts = tally.node(node)
+                counts.visits += int(visits)
+                counts.reached += int(reached)
+            elif kind == "choice":
+                counts = tally.node(node)
+                chosen = tally.choices.setdefault((node, choice, target), ChoiceCounts())
+                if timed_out:
+                    counts.timeouts += n
+                    chosen.timeouts += n
+                else:
+                    counts.explicit += n
+                    chosen.explicit += n
+                    if b is not None:
+                        counts.times[int(b)] += n
+            else:  # rewind: away from its node
+                tally.node(node).rewinds += n
+    lap("events")
+    engine.drop("pt")
+    return TallyInfo(tally, hashes, int(rows_read or 0), superseded, timings)
+
+
+def origin_counts(engine: Engine, selection: Selection) -> Counter[str]:
+    """Playthroughs of the selection (its origins aside) per origin."""
+    sql = ORIGINS_SQL.format(where=selection_sql(replace(selection, origins=None), "p"))
+    return Counter({str(o): int(n) for o, n in engine.rows(sql)})
+
+
+def story_counts(engine: Engine) -> list[tuple[str, int]]:
+    """The stories the folder holds most playthroughs of, with their counts."""
+    return [(str(s), int(n)) for s, n in engine.rows(STORIES_SQL)]
+
+
+def experiment_counts(
+    engine: Engine, story_id: str, experiment: str, origins: Sequence[str] | None
+) -> dict[str, Counter[tuple[str, str, str]]]:
+    """Per arm, the experiment's viewer counts, as
+    :func:`analytics.rollups.read_experiment_counts` reads them from the log."""
+    chosen = Selection(story_id, origins=None if origins is None else tuple(origins))
+    engine.keep("pt", WINNERS_SQL.format(where=selection_sql(chosen, "p")))
+    engine.keep("units", UNITS_SQL.format(experiment=_lit(experiment)))
+    engine.keep("first_choices", FIRST_CHOICES_SQL.format(story=_lit(story_id)))
+    found: dict[str, Counter[tuple[str, str, str]]] = {}
+    sql = EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms"))
+    for arm, metric, node, key, b, viewers in engine.rows(sql):
+        text = str(int(b)) if metric == "time" else str(key)
+        found.setdefault(str(arm), Counter())[(str(metric), str(node), text)] += int(viewers)
+    for name in ("first_choices", "units", "pt"):
+        engine.drop(name)
+    return found
+
+
+def every_query(selection: Selection) -> dict[str, str]:
+    """Each definition as the engines run it, for reading and for the transpile tests."""
+    bucket = bucket_sql("e.decision_ms")
+    return {
+        "winners": WINNERS_SQL.format(where=selection_sql(selection, "p")),
+        "outcomes": OUTCOMES_SQL,
+        "totals": TOTALS_SQL,
+        "distinct_paths": DISTINCT_PATHS_SQL,
+        "top_paths": TOP_PATHS_SQL.format(limit="LIMIT 10"),
+        "path_steps": PATH_STEPS_SQL.format(hashes="1, 2", where=selection_sql(selection, "p")),
+        "event_facts": EVENT_FACTS_SQL.format(
+            source=EVENTS_JOINED, where=selection_sql(selection, "e"), bucket=bucket
+        ),
+        "units": UNITS_SQL.format(experiment=_lit("exp")),
+        "first_choices": FIRST_CHOICES_SQL.format(story=_lit(selection.story_id)),
+        "experiment_counts": EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms")),
+    }

@@ -1,0 +1,95 @@
+"""From an engine to a report: the same :class:`~analytics.report.Report` ``--db`` builds.
+
+Mirrors :func:`analytics.source.load_report` step by step (choosing viewers' or simulated
+playthroughs, the note on story files, the experiments), with the counts from
+:mod:`branching.warehouse.metrics` instead of the log's roll-ups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from analytics.report import Report, Selection, build_report
+from analytics.source import (
+    REAL_ORIGINS,
+    NoData,
+    choose_origins,
+    experiment_note,
+    story_files_note,
+)
+from branching.story.model import Story
+from branching.warehouse.metrics import (
+    Engine,
+    TallyInfo,
+    compute_tally,
+    experiment_counts,
+    origin_counts,
+    story_counts,
+)
+
+
+def _choose_origins(engine: Engine, selection: Selection) -> tuple[Selection, str | None]:
+    counts = origin_counts(engine, selection)
+    return choose_origins(selection, sum(counts[o] for o in REAL_ORIGINS), counts["simulated"])
+
+
+def _explain_empty(engine: Engine, story: Story, selection: Selection, source: str) -> str:
+    stories = story_counts(engine)
+    if not stories:
+        return (
+            f"The export folder {source} holds no playthroughs yet: export a choice log into it "
+            "with `branching log export --format parquet -o FOLDER`."
+        )
+    if story.id not in {s for s, _ in stories}:
+        listed = ", ".join(f"{s!r} ({n:,})" for s, n in stories)
+        return (
+            f"The export folder {source} has no playthroughs of story {story.id!r} "
+            f"({story.title}). It has playthroughs of: {listed}."
+        )
+    return (
+        f"No playthroughs of {story.id!r} in {source} match the filters "
+        f"({selection.describe()}). Try --all-versions, --version, --origin or other dates."
+    )
+
+
+def load_engine_report(
+    engine: Engine,
+    story: Story,
+    selection: Selection,
+    *,
+    top: int = 20,
+    source: str = "",
+    now: dt.datetime | None = None,
+    auto_origins: bool = False,
+    experiment: str | None = None,
+) -> tuple[Report, TallyInfo]:
+    """The report of ``story`` over the selected playthroughs an engine reads.
+
+    Raises:
+        NoData: no playthrough matches; the message says what the folder holds instead.
+    """
+    notes: list[str] = []
+    if auto_origins:
+        selection, note = _choose_origins(engine, selection)
+        if note:
+            notes.append(note)
+    info = compute_tally(engine, selection, top=top)
+    tally = info.tally
+    if not tally.playthroughs:
+        raise NoData(_explain_empty(engine, story, selection, source))
+    note = story_files_note(info.story_hashes, story.content_hash)
+    if note:
+        notes.append(note)
+    report = build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+    if story.experiments:
+        from analytics.experiments import build_experiment
+
+        ids = [experiment] if experiment is not None else list(story.experiments)
+        reports = []
+        for experiment_id in ids:
+            counts = experiment_counts(engine, story.id, experiment_id, selection.origins)
+            result = build_experiment(story, experiment_id, counts)
+            result.notes.append(experiment_note(selection))
+            reports.append(result)
+        report.experiments = reports
+    return report, info

@@ -1,0 +1,67 @@
+"""The report past one machine: DuckDB and Spark over an export folder, timed (docs/scale.md).
+
+Run on demand, never beside the full suite:
+
+    python -m tests.benchmarks.bench_scale FOLDER --engine duckdb [--story stories/demo.json]
+    python -m tests.benchmarks.bench_scale FOLDER --engine spark
+
+Build FOLDER first: simulate a log, ``branching log export`` it, then replicate it with
+``python -m tests.benchmarks.scale_data BASE FOLDER --replicas 24`` (about 100 million events
+from a 200,000-playthrough simulation). Each run is the whole report as a producer gets it, a
+new process through the CLI (``report --format json``): wall time, CPU time of the process and
+its engine threads, and peak resident memory (a JVM's too, for Spark: its children count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_report(folder: Path, engine: str, story: Path) -> dict[str, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "branching", "report", str(story), "--engine", engine,
+         "--events", str(folder), "--format", "json", "--all-versions"],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode:
+        raise SystemExit(result.stderr[-2000:])
+    doc = json.loads(result.stdout)
+    return {
+        "wall_s": round(wall, 1),
+        "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
+        "peak_rss_gb": round(after.ru_maxrss / 1024 / 1024, 2),
+        "playthroughs": doc["playthroughs"]["started"],
+        "visits": sum(n["visits"] for n in doc["nodes"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    parser.add_argument("--story", type=Path, default=ROOT / "stories" / "demo.json")
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    import os
+
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    for i in range(args.runs):
+        print(
+            json.dumps({"run": i, **run_report(args.folder, args.engine, args.story)}), flush=True
+        )
+
+
+if __name__ == "__main__":
+    main()
