@@ -187,6 +187,7 @@ def m006_playthrough_language(db: Database) -> None:
     )
 
 
+@LOG_SCHEMA.migration
 def m007_audience(db: Database) -> None:
     """What the viewers' side reads: choice shares per node (distinct viewers, each by their
     first decision there) and each viewer's runs to an ending, filled from the events already
