@@ -148,4 +148,7 @@ def _stop(pool: ProcessPoolExecutor) -> None:
     for process in list((getattr(pool, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    # Waiting (for processes already told to end) lets the pool's manager thread finish and be
+    # forgotten: left running, it races the interpreter's exit hook, which then writes to its
+    # closed wake-up pipe and prints a traceback after the interrupt message.
+    pool.shutdown(wait=True, cancel_futures=True)
