@@ -539,7 +539,15 @@ def _pct(value: float | None) -> str:
 
 
 def _points(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:+.0f}"
+    """Percentage points, signed; a difference that rounds to nothing is ``0``, not ``-0``.
+
+    >>> _points(0.114), _points(-0.004), _points(None)
+    ('+11', '0', '–')
+    """
+    if value is None:
+        return "–"
+    rounded = round(value * 100)
+    return "0" if rounded == 0 else f"{rounded:+d}"
 
 
 def _p(value: float | None) -> str:

@@ -18,6 +18,7 @@ from branching.story.untrusted import json_text, printable
 
 if TYPE_CHECKING:
     from branching.log.runs import Route
+    from branching.play.profiles import ViewerProfile
     from branching.story.model import Story
 
 
@@ -92,13 +93,14 @@ def show(story: str, viewer: str | None, db: DbLocation, fmt: str) -> None:
                 latest = (public, runs[-1].route, runs[-1].ending)
                 break
         rows = story_runs(conn, loaded.id) if latest else []
+        before = _viewer_before(conn, who, loaded.id, latest[0]) if latest else None
     data: dict[str, Any] = {"story": loaded.id, "viewer": who, "playthrough": None}
     if latest is None:
         data["suggestions"] = []
         data["note"] = "this viewer has not reached an ending of the story yet"
     else:
         public, route, ending = latest
-        session = replay(loaded, route, assignments(loaded, who, {}))
+        session = replay(loaded, route, assignments(loaded, who, {}), before)
         data["playthrough"] = public
         data["ending"] = ending
         if session.status != "ended" or session.node_id != ending:
@@ -211,3 +213,27 @@ def evaluate(story: str, db: DbLocation, fmt: str) -> None:
             at1, at3 = method.rates(result.evaluated)
             lines.append(f"{method.name:<13}{at1:>8.1%}{at3:>8.1%}")
     write_output("\n".join(lines) + "\n", None)
+
+
+def _viewer_before(conn: Any, viewer: str, story_id: str, playthrough: str) -> ViewerProfile:
+    """What the log says ``viewer`` had done before ``playthrough``: how many playthroughs of
+    the story they began and which endings those reached (profile values are not logged, so a
+    replay starts from the story's defaults)."""
+    from branching.play.profiles import ViewerProfile
+
+    (started,) = conn.execute(
+        "SELECT started_at FROM playthroughs WHERE id = ?", (playthrough,)
+    ).fetchone()
+    earlier = (
+        "FROM playthroughs WHERE viewer = ? AND story_id = ? "
+        "AND (started_at < ? OR (started_at = ? AND id < ?))"
+    )
+    arguments = (viewer, story_id, started, started, playthrough)
+    (count,) = conn.execute(f"SELECT count(*) {earlier}", arguments).fetchone()
+    endings = {
+        ending
+        for (ending,) in conn.execute(
+            f"SELECT DISTINCT ending {earlier} AND ending IS NOT NULL", arguments
+        )
+    }
+    return ViewerProfile(playthroughs=int(count), endings=frozenset(endings))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # kept light: ``branching play`` reads the constants at import time
     from branching.play.engine import ChoicePoint, Session
+    from branching.play.profiles import ViewerProfile
     from branching.story.expressions import ViewerHistory
     from branching.story.model import Story
 
@@ -157,13 +158,18 @@ def offered_at(
 
 
 def replay(
-    story: Story, route: Sequence[tuple[str, str]], arms: Mapping[str, str] | None = None
+    story: Story,
+    route: Sequence[tuple[str, str]],
+    arms: Mapping[str, str] | None = None,
+    viewer: ViewerProfile | None = None,
 ) -> Session:
     """A session (recording nothing) that took ``route`` ((node, choice) pairs) from the start,
-    as far as the story still allows: for suggestions about a logged playthrough."""
+    as far as the story still allows: for suggestions about a logged playthrough. ``viewer``:
+    what the viewer had done before it (a returning viewer is offered other choices)."""
     from branching.play.engine import Session
+    from branching.play.profiles import FIRST_VISIT
 
-    session = Session(story, arms=arms)
+    session = Session(story, arms=arms, viewer=FIRST_VISIT if viewer is None else viewer)
     for node, choice in route:
         if session.status != "playing" or session.node_id != node:
             break
