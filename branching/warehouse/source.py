@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analytics.report import Report, Selection, build_report
+from analytics.report import UNKNOWN_LANGUAGE, Report, Selection, build_report
 from analytics.source import (
     REAL_ORIGINS,
     NoData,
@@ -80,7 +80,18 @@ def load_engine_report(
     note = story_files_note(info.story_hashes, story.content_hash)
     if note:
         notes.append(note)
-    report = build_report(story, tally, selection, top=top, source=source, notes=notes, now=now)
+    # The export does not carry each playthrough's language yet: every playthrough is counted
+    # under "unknown", as the log counts playthroughs logged before languages were (docs/scale.md).
+    report = build_report(
+        story,
+        tally,
+        selection,
+        top=top,
+        source=source,
+        notes=notes,
+        now=now,
+        languages={UNKNOWN_LANGUAGE: tally.playthroughs},
+    )
     if story.experiments:
         from analytics.experiments import build_experiment
 
