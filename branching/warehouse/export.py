@@ -45,7 +45,8 @@ from branching.warehouse.layout import (
 
 _PT_COLUMNS = (
     "pk, id, story_id, story_version, story_hash, viewer, variant, origin, started_at, "
-    "updated_at, ended_at, status, last_node, ending, ending_kind, failure, event_count"
+    "updated_at, ended_at, status, last_node, ending, ending_kind, failure, event_count, "
+    "language"
 )
 _EV_SELECT = "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events"
 #: Up to this many playthroughs to export, read their events one by one; beyond, scan once.
@@ -249,7 +250,7 @@ def export_log(
         for pk, rows in _events_of(conn, list(by_pk)):
             (_, pid, story_id, version, story_hash, viewer, variant, origin, started_at,
              updated_at, ended_at, status, last_node, ending, ending_kind, failure,
-             event_count) = by_pk[pk]  # fmt: skip
+             event_count, language) = by_pk[pk]  # fmt: skip
             d = derive(rows)
             key = (story_id, version, utc_day(started_at, days))
             n = len(rows)
@@ -282,7 +283,7 @@ def export_log(
                     "last_node": last_node, "ending": ending, "ending_kind": ending_kind,
                     "failure": failure, "event_count": event_count, "rewound": d.rewound,
                     "path_hash": path_hash(d.steps), "path": "\n".join(d.steps),
-                    "export_batch": batch,
+                    "language": language, "export_batch": batch,
                 },
                 1,
             )  # fmt: skip

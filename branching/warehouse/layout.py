@@ -107,6 +107,7 @@ def _arrow_schemas() -> dict[str, pa.Schema]:
                 ("rewound", pa.bool_()),
                 ("path_hash", pa.int64()),
                 ("path", pa.string()),  # steps joined by "\n" (node ids never contain one)
+                ("language", pa.string()),  # as logged (BCP 47), NULL before schema 6
                 ("export_batch", pa.string()),
             ]
         ),

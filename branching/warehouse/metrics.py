@@ -97,7 +97,7 @@ def bucket_sql(column: str) -> str:
 WINNERS_SQL = """
 SELECT * FROM (
   SELECT p.playthrough_id, p.export_batch, p.viewer, p.story_hash, p.origin, p.status,
-         p.last_node, p.ending, p.rewound, p.path_hash,
+         p.last_node, p.ending, p.rewound, p.path_hash, p.language,
          row_number() OVER (PARTITION BY p.playthrough_id
                             ORDER BY p.event_count DESC, p.export_batch) AS version_rank,
          count(*) OVER (PARTITION BY p.playthrough_id) AS versions
@@ -126,6 +126,9 @@ SELECT count(*) AS paths FROM (
 """
 
 HASHES_SQL = "SELECT DISTINCT story_hash FROM pt"
+
+#: Playthroughs per language (``NULL``: logged before languages were).
+LANGUAGES_SQL = "SELECT language, count(*) AS playthroughs FROM pt GROUP BY language"
 
 #: The most popular paths with their outcome; ties in the order the roll-ups use.
 TOP_PATHS_SQL = """
@@ -261,6 +264,8 @@ class TallyInfo:
 
     tally: Tally
     story_hashes: list[str]
+    #: Playthroughs per language as logged (``None``: not known).
+    languages: dict[str | None, int] = field(default_factory=dict)
     rows_read: int = 0
     superseded: int = 0
     timings: dict[str, float] = field(default_factory=dict)
@@ -293,6 +298,7 @@ def compute_tally(
     ((distinct,),) = engine.rows(DISTINCT_PATHS_SQL)
     tally.distinct_paths = int(distinct or 0)
     hashes = sorted(str(h) for (h,) in engine.rows(HASHES_SQL))
+    languages = {language: int(count) for language, count in engine.rows(LANGUAGES_SQL)}
     limit = "" if top is None else f"LIMIT {max(int(top), 0):d}"
     top_paths = engine.rows(TOP_PATHS_SQL.format(limit=limit))
     steps_of: dict[int, tuple[str, ...]] = {}
@@ -349,7 +355,7 @@ def compute_tally(
                 tally.node(node).rewinds += n
     lap("events")
     engine.drop("pt")
-    return TallyInfo(tally, hashes, int(rows_read or 0), superseded, timings)
+    return TallyInfo(tally, hashes, languages, int(rows_read or 0), superseded, timings)
 
 
 def origin_counts(engine: Engine, selection: Selection) -> Counter[str]:
@@ -390,6 +396,7 @@ def every_query(selection: Selection) -> dict[str, str]:
         "outcomes": OUTCOMES_SQL,
         "totals": TOTALS_SQL,
         "distinct_paths": DISTINCT_PATHS_SQL,
+        "languages": LANGUAGES_SQL,
         "top_paths": TOP_PATHS_SQL.format(limit="LIMIT 10"),
         "path_steps": PATH_STEPS_SQL.format(hashes="1, 2", where=selection_sql(selection, "p")),
         "event_facts": EVENT_FACTS_SQL.format(

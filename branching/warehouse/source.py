@@ -80,8 +80,13 @@ def load_engine_report(
     note = story_files_note(info.story_hashes, story.content_hash)
     if note:
         notes.append(note)
-    # The export does not carry each playthrough's language yet: every playthrough is counted
-    # under "unknown", as the log counts playthroughs logged before languages were (docs/scale.md).
+    # Playthroughs per language, as the log lists them; the choice shares by language side by
+    # side are not computed on the engines yet (docs/scale.md).
+    languages: dict[str, int] = {}
+    for language, count in info.languages.items():
+        name = language or UNKNOWN_LANGUAGE
+        languages[name] = languages.get(name, 0) + count
+    languages = dict(sorted(languages.items(), key=lambda item: (-item[1], item[0])))
     report = build_report(
         story,
         tally,
@@ -90,7 +95,7 @@ def load_engine_report(
         source=source,
         notes=notes,
         now=now,
-        languages={UNKNOWN_LANGUAGE: tally.playthroughs},
+        languages=languages,
     )
     if story.experiments:
         from analytics.experiments import build_experiment
