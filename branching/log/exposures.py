@@ -43,10 +43,13 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from branching.log.encoding import time_bucket
-from branching.log.state import EVENT_COLUMNS, EventRow, ExposureRow
+from branching.log.state import EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    from branching.log.writer import Pending
 
 EXPERIMENT_DDL: tuple[str, ...] = (
     """
@@ -100,38 +103,6 @@ _ROWS_FROM = (
     "SELECT " + ", ".join(EVENT_COLUMNS) + " FROM events WHERE playthrough = ? AND seq >= ? "
     "ORDER BY seq"
 )
-
-
-class PlaythroughFacts(Protocol):
-    """The parts of a playthrough's state a unit's facts depend on."""
-
-    @property
-    def pk(self) -> int | None: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def story_id(self) -> str: ...
-    @property
-    def viewer(self) -> str: ...
-    @property
-    def origin(self) -> str: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def ending(self) -> str | None: ...
-
-
-class PendingExposures(Protocol):
-    """One playthrough's part of a log batch (``branching.log.writer.Pending``)."""
-
-    @property
-    def state(self) -> PlaythroughFacts: ...
-    @property
-    def before(self) -> tuple[Any, ...] | None: ...
-    @property
-    def rows(self) -> list[EventRow]: ...
-    @property
-    def exposures(self) -> list[ExposureRow]: ...
 
 
 def unit_facts(status: str, ending: str | None, rows: Iterable[Sequence[Any]]) -> Counter[FactKey]:
@@ -233,7 +204,7 @@ def _public_id(conn: sqlite3.Connection, pk: int) -> str:
     return str(row[0]) if row is not None else ""
 
 
-def update_experiments(conn: sqlite3.Connection, batch: Sequence[PendingExposures]) -> None:
+def update_experiments(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     """Bring exposures, units and per-arm counts up to date with ``batch`` (already written
     by the log's write path, in the caller's transaction)."""
     deltas = _Deltas()
@@ -254,7 +225,7 @@ def update_experiments(conn: sqlite3.Connection, batch: Sequence[PendingExposure
     deltas.write(conn)
 
 
-def _follow_units(conn: sqlite3.Connection, pending: PendingExposures, deltas: _Deltas) -> None:
+def _follow_units(conn: sqlite3.Connection, pending: Pending, deltas: _Deltas) -> None:
     """A unit's playthrough went on: move its counts from what it was to what it is."""
     state, before = pending.state, pending.before
     assert before is not None and state.pk is not None
@@ -282,7 +253,7 @@ def _offer_unit(
     public_id: str,
     deltas: _Deltas,
     *,
-    pending: PendingExposures | None = None,
+    pending: Pending | None = None,
     seq: int = 0,
 ) -> None:
     """Make ``candidate`` the viewer's unit if it is their first exposed playthrough."""

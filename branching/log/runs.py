@@ -25,9 +25,12 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from branching.log.state import EVENT_COLUMNS, EventRow
+from branching.log.state import EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    from branching.log.writer import Pending
 
 RUNS_DDL: tuple[str, ...] = (
     """
@@ -119,26 +122,6 @@ def run_facts(run: Run) -> Iterator[tuple[str, str, str]]:
         yield (run.ending, node, choice)
 
 
-class PlaythroughWho(Protocol):
-    @property
-    def pk(self) -> int | None: ...
-    @property
-    def story_id(self) -> str: ...
-    @property
-    def viewer(self) -> str: ...
-    @property
-    def origin(self) -> str: ...
-
-
-class PendingRows(Protocol):
-    @property
-    def state(self) -> PlaythroughWho: ...
-    @property
-    def before(self) -> tuple[Any, ...] | None: ...
-    @property
-    def rows(self) -> list[EventRow]: ...
-
-
 _INSERT = (
     "INSERT OR REPLACE INTO rollup_runs "
     "(story_id, playthrough, seq, origin, viewer, ending, route) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -167,7 +150,7 @@ def _rows(story_id: str, pk: int, origin: str, viewer: str, runs: Iterable[Run])
     ]
 
 
-def update_runs(conn: sqlite3.Connection, batch: Sequence[PendingRows]) -> None:
+def update_runs(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     """Add the runs that ``batch`` completes (in the caller's write transaction). Only a
     playthrough with an ending in the batch costs anything; one already in the file has its
     earlier events read back (one indexed range) to know its route."""

@@ -29,9 +29,12 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from branching.log.state import EVENT_COLUMNS, EventRow
+from branching.log.state import EVENT_COLUMNS
+
+if TYPE_CHECKING:
+    from branching.log.writer import Pending
 
 SHARES_DDL: tuple[str, ...] = (
     """
@@ -71,28 +74,6 @@ UnitKey = tuple[str, str, str, str]
 #: What decides which decision is first: (time, playthrough public id, seq); then the choice
 #: and the playthrough's row number.
 Candidate = tuple[float, str, int, str, int]
-
-
-class PlaythroughWho(Protocol):
-    @property
-    def pk(self) -> int | None: ...
-    @property
-    def id(self) -> str: ...
-    @property
-    def story_id(self) -> str: ...
-    @property
-    def viewer(self) -> str: ...
-    @property
-    def origin(self) -> str: ...
-
-
-class PendingChoices(Protocol):
-    """One playthrough's part of a log batch (``branching.log.writer.Pending``)."""
-
-    @property
-    def state(self) -> PlaythroughWho: ...
-    @property
-    def rows(self) -> list[EventRow]: ...
 
 
 _PUT_UNIT = (
@@ -161,7 +142,7 @@ _INSERT_NEW = (
 )
 
 
-def update_shares(conn: sqlite3.Connection, batch: Sequence[PendingChoices]) -> None:
+def update_shares(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     """Bring the shares up to date with ``batch`` (already written by the log's write path, in
     the caller's transaction): each new choice event that is its viewer's first decision at its
     node becomes (or replaces) that viewer's unit there.
