@@ -168,6 +168,7 @@ def using_log(
     create: bool = True,
     readonly: bool = False,
     outdated_ok: bool = False,
+    upgrade: bool = False,
     durable: bool = True,
 ) -> Iterator[ChoiceLog]:
     """Open the log for a command's block; any log error in the block becomes a message.
@@ -181,7 +182,12 @@ def using_log(
     from branching.log.errors import describe_sqlite_error
 
     log = open_log(
-        location, create=create, readonly=readonly, outdated_ok=outdated_ok, durable=durable
+        location,
+        create=create,
+        readonly=readonly,
+        outdated_ok=outdated_ok,
+        upgrade=upgrade,
+        durable=durable,
     )
     try:
         yield log

@@ -66,7 +66,8 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     if not db.path.is_file():
         unreadable(f"No choice log at {db.describe()}: nothing to export.")
     name = source or default_source(db.path)
-    with using_log(db, create=False, readonly=True) as log:
+    # The export carries columns of the current schema (each playthrough's language).
+    with using_log(db, create=False, readonly=True, upgrade=True) as log:
         try:
             result = export_log(log.conn, output, source=name)
         except FolderError as e:

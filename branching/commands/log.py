@@ -154,7 +154,8 @@ def check(db: DbLocation, full: bool, story_file: str | None) -> None:
         story = load_story_or_exit(story_file, "checked against")
     if _missing(db):
         return
-    with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
+    # The check rebuilds the roll-ups to compare them: it needs the current schema.
+    with using_log(db, create=False, readonly=True, upgrade=True) as log:
         problems = log.check(full=full)
         replay = log.check_story(story) if story is not None and not problems else None
         # Counted only for a sound log: a damaged one may not even be counted.

@@ -194,12 +194,22 @@ def iso(ts: float | None) -> str | None:
     return times.iso(ts)
 
 
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    """Whether the log has table ``name`` (an older log read as it is may not)."""
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
+
+
 def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]:
     """Everything stored about ``viewer``: each playthrough with all its events, oldest first.
 
     Times are ISO 8601 UTC strings; event columns that are empty are left out.
     """
     out = []
+    # A log older than experiments (read as it is, e.g. read-only) has no exposures table.
+    has_exposures = _has_table(conn, "exposures")
     playthroughs = conn.execute(
         f"SELECT pk, {_SUMMARY_COLUMNS} FROM playthroughs WHERE viewer = ? ORDER BY started_at, pk",
         (viewer,),
@@ -224,7 +234,7 @@ def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]
                 "ORDER BY seq, experiment",
                 (pk,),
             )
-        ]
+        ] if has_exposures else []
         out.append(summary)
     return out
 
@@ -410,9 +420,7 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
 
     problems = Problems()
     replayed = more = 0
-    has_exposures = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
-    ).fetchone()
+    has_exposures = _has_table(conn, "exposures")
     for state, rows in each_playthrough(
         conn, "story_id = ? AND story_hash = ?", (story.id, story.content_hash)
     ):

@@ -508,8 +508,8 @@ def _prepare(
                 raise LogOutdated(
                     shown,
                     "it was written by an older version of branching and must be upgraded, "
-                    "which a read-only open cannot do (open it once normally, e.g. "
-                    "`branching log info`)",
+                    "which needs a file that may be written (make it writable, or copy it, "
+                    "and run the command again: the upgrade keeps every row)",
                 )
             return None
         if not memory:

@@ -113,3 +113,35 @@ def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, 
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def log_at_version(db: Path, version: int) -> None:
+    """A log as an older branching left it: the first ``version`` migrations, with data
+    (one open playthrough of story ``demo``: entered ``start``, chose ``go`` to ``hall``)."""
+    from sqlite_utils import Database
+
+    from branching.log.schema import APPLICATION_ID, LOG_SCHEMA
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    # The rows go in before the roll-ups exist (m004), which build them from the rows as an
+    # upgrade did; the later migrations then run over data, as they did on real logs.
+    rollups = LOG_SCHEMA.names.index("m004_analytics_rollups")
+    LOG_SCHEMA.migrations.apply(Database(conn), stop_before=LOG_SCHEMA.names[min(version, rollups)])
+    conn.execute(
+        "INSERT INTO playthroughs (pk, id, story_id, story_version, story_hash, viewer, status, "
+        "started_at, updated_at, last_node, event_count) "
+        "VALUES (1, 'old-1', 'demo', '1', 'h', 'v-old', 'open', 10.0, 12.0, 'hall', 2)"
+    )
+    conn.executemany(
+        "INSERT INTO events (playthrough, seq, at, kind, node, choice, target, decision_ms, "
+        "timed_out) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (0, 11.0, "enter", "start", None, None, None, None),
+            (1, 12.0, "choice", "start", "go", "hall", 700, 0),
+        ],
+    )
+    stop = LOG_SCHEMA.names[version] if version < len(LOG_SCHEMA.names) else None
+    LOG_SCHEMA.migrations.apply(Database(conn), stop_before=stop)
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.close()

@@ -14,6 +14,7 @@ from tests.log.helpers import (
     PATH_WITH_REWIND,
     ROOT,
     info,
+    log_at_version,
     quit_path,
     record_all,
     rows,
@@ -119,10 +120,8 @@ def test_sources_are_never_changed_and_self_merge_is_refused(tmp_path: Path) -> 
 
 
 def test_an_older_source_is_upgraded_in_a_copy(tmp_path: Path) -> None:
-    from tests.log.test_schema import _log_at_version
-
     old, out = tmp_path / "old.db", tmp_path / "all.db"
-    _log_at_version(old, 1)
+    log_at_version(old, 1)
     before = old.read_bytes()
     with ChoiceLog.open(out) as target:
         stats = merge_into(target, old)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from branching.log import ChoiceLog
-from tests.log.helpers import ROOT, info, quit_path, record_all
+from tests.log.helpers import ROOT, info, log_at_version, quit_path, record_all
 
 LANTERN = ROOT / "tests" / "fixtures" / "lantern.json"
 NOBODY = 65534
@@ -195,3 +195,25 @@ def test_pending_changes_that_cannot_be_read_read_only_are_named(shared: Path) -
         pytest.skip("this SQLite reads a WAL without its -shm")
     assert code == 1, err
     assert "copy the log with its -wal file to a writable folder" in err
+
+
+def test_a_read_only_older_log_is_read_as_it_is_or_named_as_needing_an_upgrade(
+    shared: Path,
+) -> None:
+    """An archive written by an older branching: what reads playthroughs and events reads it
+    as it is; what needs today's roll-ups says how to upgrade it, and nothing is written."""
+    path = shared / "choices.db"
+    log_at_version(path, 1)
+    path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    shared.chmod(0o555)
+    db = ["--db", str(path)]
+    for args in (["log", "info", *db], ["log", "show", "old-1", *db], ["viewer", "export",
+                 "v-old", *db], ["log", "list", *db]):  # fmt: skip
+        code, out, err = run_as_reader(*args)
+        assert code == 0, (args, out, err)
+    for args in (["log", "check", *db], ["report", str(LANTERN), *db]):
+        code, out, err = run_as_reader(*args)
+        assert code == 1, (args, out, err)
+        assert "older version of branching" in err and "make it writable" in err, err
+        assert "Traceback" not in err
+    assert sorted(p.name for p in shared.iterdir()) == ["choices.db"]

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from branching.log import ChoiceLog, LogOutdated, LogTooNew, LogUnavailable
 from branching.log.schema import APPLICATION_ID, LOG_SCHEMA, SCHEMA_VERSION, migrate
 from branching.play.events import ChoiceMade, EndingReached, NodeEntered
-from tests.log.helpers import info, quit_path, record_all, rows, start_worker
+from tests.log.helpers import info, log_at_version, quit_path, record_all, rows, start_worker
 
 
 def test_a_fresh_log_has_every_table_index_and_version_before_any_row(tmp_path: Path) -> None:
@@ -45,33 +45,10 @@ def test_types_and_enumerations_are_enforced(tmp_path: Path) -> None:
             )
 
 
-def _log_at_version(db: Path, version: int) -> None:
-    """A log as an older branching left it: the first ``version`` migrations, with data."""
-    conn = sqlite3.connect(db, isolation_level=None)
-    stop = LOG_SCHEMA.names[version] if version < len(LOG_SCHEMA.names) else None
-    LOG_SCHEMA.migrations.apply(Database(conn), stop_before=stop)
-    conn.execute(f"PRAGMA user_version = {version}")
-    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.execute(
-        "INSERT INTO playthroughs (pk, id, story_id, story_version, story_hash, viewer, status, "
-        "started_at, updated_at, last_node, event_count) "
-        "VALUES (1, 'old-1', 'demo', '1', 'h', 'v-old', 'open', 10.0, 12.0, 'hall', 2)"
-    )
-    conn.executemany(
-        "INSERT INTO events (playthrough, seq, at, kind, node, choice, target, decision_ms, "
-        "timed_out) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (0, 11.0, "enter", "start", None, None, None, None),
-            (1, 12.0, "choice", "start", "go", "hall", 700, 0),
-        ],
-    )
-    conn.close()
-
-
 @pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_log_is_upgraded_on_open_and_keeps_its_data(tmp_path: Path, version: int) -> None:
     db = tmp_path / "old.db"
-    _log_at_version(db, version)
+    log_at_version(db, version)
     with ChoiceLog.open(db) as log:
         assert log.migrated_from == version
         assert log.schema_version == SCHEMA_VERSION
@@ -90,7 +67,7 @@ def test_an_older_log_is_upgraded_on_open_and_keeps_its_data(tmp_path: Path, ver
 
 def test_an_older_log_opened_read_only_asks_for_an_upgrade(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
-    _log_at_version(db, 1)
+    log_at_version(db, 1)
     with pytest.raises(LogOutdated, match="older version of branching"):
         ChoiceLog.open(db, readonly=True)
 
