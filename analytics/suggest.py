@@ -41,7 +41,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from scipy import sparse
@@ -128,24 +128,35 @@ class Audience:
     """
 
     def __init__(self, rows: Iterable[RunRow]) -> None:
-        reached: set[tuple[str, str]] = set()
-        took: set[tuple[str, tuple[str, str]]] = set()
-        found: set[tuple[str, tuple[str, str, str]]] = set()
+        # One pass numbering names as they come, then the numbers are put in name order: a
+        # set of tuples per matrix cost seconds at the 20,000 runs an ending screen reads.
+        viewers: dict[str, int] = {}
+        endings: dict[str, int] = {}
+        pairs: dict[tuple[str, str], int] = {}
+        triples: dict[tuple[str, str, str], int] = {}
+        reached: tuple[list[int], list[int]] = ([], [])
+        took: tuple[list[int], list[int]] = ([], [])
+        found: tuple[list[int], list[int]] = ([], [])
         for viewer, ending, node, choice, runs in rows:
             if runs <= 0:
                 continue
+            v = viewers.setdefault(viewer, len(viewers))
+            e = endings.setdefault(ending, len(endings))
             if node == "":
-                reached.add((viewer, ending))
+                reached[0].append(v)
+                reached[1].append(e)
             else:
-                took.add((viewer, (node, choice)))
-                found.add((viewer, (node, choice, ending)))
-        self.viewers = sorted({v for v, _ in reached} | {v for v, _ in took})
+                took[0].append(v)
+                took[1].append(pairs.setdefault((node, choice), len(pairs)))
+                found[0].append(v)
+                found[1].append(triples.setdefault((node, choice, ending), len(triples)))
+        self.viewers, viewer_order = _in_order(viewers)
         self.viewer_index = {v: i for i, v in enumerate(self.viewers)}
-        self.endings = sorted({e for _, e in reached} | {k[2] for _, k in found})
+        self.endings, ending_order = _in_order(endings)
         self.ending_index = {e: i for i, e in enumerate(self.endings)}
-        self.pairs = sorted({k for _, k in took})
+        self.pairs, pair_order = _in_order(pairs)
         self.pair_index = {k: i for i, k in enumerate(self.pairs)}
-        self.triples = sorted({k for _, k in found})
+        self.triples, triple_order = _in_order(triples)
         self.triple_index = {k: i for i, k in enumerate(self.triples)}
         #: Triples of each pair, as column numbers in ``found``.
         self.by_pair: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
@@ -153,15 +164,13 @@ class Audience:
             self.by_pair[(node, choice)].append(i)
         n = len(self.viewers)
         self.reached = _binary(
-            [(self.viewer_index[v], self.ending_index[e]) for v, e in reached],
-            (n, len(self.endings)),
+            viewer_order, reached[0], ending_order, reached[1], (n, len(self.endings))
         )
         self.took = _binary(
-            [(self.viewer_index[v], self.pair_index[k]) for v, k in took], (n, len(self.pairs))
+            viewer_order, took[0], pair_order, took[1], (n, len(self.pairs))
         ).tocsc()
         self.found = _binary(
-            [(self.viewer_index[v], self.triple_index[k]) for v, k in found],
-            (n, len(self.triples)),
+            viewer_order, found[0], triple_order, found[1], (n, len(self.triples))
         ).tocsc()
 
     def __len__(self) -> int:
@@ -219,11 +228,34 @@ class Audience:
         return float(anyone @ weights), best, anyone
 
 
-def _binary(cells: list[tuple[int, int]], shape: tuple[int, int]) -> sparse.csr_matrix:
-    if not cells:
+_Name = TypeVar("_Name", str, tuple[str, str], tuple[str, str, str])
+
+
+def _in_order(numbered: dict[_Name, int]) -> tuple[list[_Name], np.ndarray]:
+    """The names sorted, and for each number given in order of arrival, its sorted place."""
+    names = sorted(numbered)
+    place = np.empty(len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        place[numbered[name]] = i
+    return names, place
+
+
+def _binary(
+    row_place: np.ndarray,
+    rows: list[int],
+    col_place: np.ndarray,
+    cols: list[int],
+    shape: tuple[int, int],
+) -> sparse.csr_matrix:
+    """A 0/1 matrix with a one in each (row, column) given, however often it is given."""
+    if not rows:
         return sparse.csr_matrix(shape, dtype=float)
-    rows, cols = zip(*cells, strict=True)
-    return sparse.csr_matrix((np.ones(len(cells)), (rows, cols)), shape=shape, dtype=float)
+    matrix = sparse.csr_matrix(
+        (np.ones(len(rows)), (row_place[rows], col_place[cols])), shape=shape, dtype=float
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
 
 
 def candidates(points: Sequence[Point]) -> list[tuple[int, str, str]]:

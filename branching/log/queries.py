@@ -227,14 +227,18 @@ def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]
                 event["timed_out"] = bool(event["timed_out"])
             events.append(event)
         summary["events"] = events
-        summary["exposures"] = [
-            {"experiment": experiment, "arm": arm, "node": node, "at": iso(at)}
-            for experiment, arm, node, at in conn.execute(
-                "SELECT experiment, arm, node, at FROM exposures WHERE playthrough = ? "
-                "ORDER BY seq, experiment",
-                (pk,),
-            )
-        ] if has_exposures else []
+        summary["exposures"] = (
+            [
+                {"experiment": experiment, "arm": arm, "node": node, "at": iso(at)}
+                for experiment, arm, node, at in conn.execute(
+                    "SELECT experiment, arm, node, at FROM exposures WHERE playthrough = ? "
+                    "ORDER BY seq, experiment",
+                    (pk,),
+                )
+            ]
+            if has_exposures
+            else []
+        )
         out.append(summary)
     return out
 

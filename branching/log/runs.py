@@ -126,8 +126,9 @@ _INSERT = (
     "INSERT OR REPLACE INTO rollup_runs "
     "(story_id, playthrough, seq, origin, viewer, ending, route) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-#: Suggestions read at most this many runs of a story, the most recent first.
-MAX_RUNS = 200_000
+#: Suggestions read at most this many runs of a story, the most recent first: thousands of
+#: viewers to weigh, and an ending screen that waits well under a second (docs/suggestions.md).
+MAX_RUNS = 10_000
 
 
 def encode_route(route: Route) -> str:
@@ -263,9 +264,11 @@ def story_runs(
     limit: int = MAX_RUNS,
 ) -> list[RunRow]:
     """Every viewer's runs of ``story_id`` (the latest ``limit``, of ``origins``, default all),
-    counted per (viewer, ending, node, choice), for :mod:`analytics.suggest`."""
+    counted per (viewer, ending, node, choice), for :mod:`analytics.suggest` (in no particular
+    order)."""
     wanted = None if origins is None else set(origins)
     found: Counter[tuple[str, str, str, str]] = Counter()
+    # run_facts() over decode_route(), inlined: an ending screen reads thousands of runs.
     for origin, viewer, ending, route in conn.execute(
         "SELECT origin, viewer, ending, route FROM rollup_runs WHERE story_id = ? "
         "ORDER BY playthrough DESC, seq DESC LIMIT ?",
@@ -273,7 +276,9 @@ def story_runs(
     ):
         if wanted is not None and origin not in wanted:
             continue
-        run = Run(str(ending), decode_route(str(route)), 0.0)
-        for fact in run_facts(run):
-            found[(str(viewer), *fact)] += 1
-    return [(*key, n) for key, n in sorted(found.items())]
+        found[(viewer, ending, "", "")] += 1
+        for line in dict.fromkeys(route.split("\n")):  # a choice taken twice counts once
+            node, tab, choice = line.partition("\t")
+            if tab:
+                found[(viewer, ending, node, choice)] += 1
+    return [(*key, n) for key, n in found.items()]
