@@ -251,7 +251,7 @@ def _binary(
     if not rows:
         return sparse.csr_matrix(shape, dtype=float)
     matrix = sparse.csr_matrix(
-        (np.ones(len(rows)), (row_place[rows], col_place[cols])), shape=shape, dtype=float
+        (np.ones(len(rows)), (row_place[rows], col_place[cols])), shape=shape, dtype=np.float64
     )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
