@@ -152,13 +152,20 @@ def open_log(
                 outdated_ok=outdated_ok,
                 durable=durable,
                 create_parent=location.is_default,
+                on_upgrade=_say_upgrading,
             )
         except LogOutdated:
             if not (readonly and upgrade and os.access(location.path, os.W_OK)):
                 raise
-            return ChoiceLog.open(location.path, create=False, durable=durable)
+            return ChoiceLog.open(
+                location.path, create=False, durable=durable, on_upgrade=_say_upgrading
+            )
     except LogUnavailable as e:
         raise click.ClickException(_sentence(str(e)) + (f"; {hint}" if hint else "")) from e
+
+
+def _say_upgrading(notice: str) -> None:
+    click.echo(notice, err=True)
 
 
 @contextlib.contextmanager

@@ -149,7 +149,11 @@ def serve(
     location = resolve_db(db)  # the log every other command reads by default, unless told
     log_path = location.path
     try:  # create and upgrade it once, now: players starting at once must not race to
-        ChoiceLog.open(log_path, create_parent=location.is_default).close()
+        ChoiceLog.open(
+            log_path,
+            create_parent=location.is_default,
+            on_upgrade=lambda notice: click.echo(notice, err=True),
+        ).close()
     except LogError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -55,7 +55,8 @@ def open_recorder(
     ``db`` is the ``--db`` value (``None``: ``$BRANCHING_DB``, else the default file, whose
     directory is created). Continuing covers a player resuming its own save: the events go on
     with the next ``seq``. ``notice``, if given, receives the one-line "your choices are
-    logged to ..." notice the first time this log is used by this user.
+    logged to ..." notice the first time this log is used by this user, and the notice
+    that an older log is being upgraded.
 
     Raises:
         LogUnavailable: the log cannot be used; its message names the file and the problem
@@ -69,6 +70,7 @@ def open_recorder(
         create_parent=location.is_default,
         clock=clock,
         check_same_thread=False,
+        on_upgrade=notice,
     )
     try:
         if log.playthrough(info.playthrough_id) is not None:

@@ -103,6 +103,7 @@ class ChoiceLog:
         clock: Callable[[], float] = time.time,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         check_same_thread: bool = True,
+        on_upgrade: Callable[[str], None] | None = None,
     ) -> ChoiceLog:
         """Open (creating and upgrading as needed) the log at ``path``.
 
@@ -122,6 +123,8 @@ class ChoiceLog:
             busy_timeout: seconds to wait for another process's write.
             check_same_thread: ``False`` lets other threads use the connection; the caller
                 must then serialise every call (as :func:`open_recorder` does with a lock).
+            on_upgrade: called with a one-line notice just before an older log is upgraded,
+                which rebuilds roll-ups from every event (minutes for millions of events).
 
         Raises:
             LogUnavailable: with a message naming the file and the problem (subclasses
@@ -151,7 +154,12 @@ class ChoiceLog:
                 raise LogUnavailable(shown, describe_sqlite_error(e)) from e
             try:
                 migrated_from = _prepare(
-                    conn, shown, readonly=readonly, outdated_ok=outdated_ok, memory=memory
+                    conn,
+                    shown,
+                    readonly=readonly,
+                    outdated_ok=outdated_ok,
+                    memory=memory,
+                    on_upgrade=on_upgrade,
                 )
                 conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -470,6 +478,7 @@ def _prepare(
     readonly: bool,
     outdated_ok: bool = False,
     memory: bool,
+    on_upgrade: Callable[[str], None] | None = None,
 ) -> int | None:
     """Check what the file is, switch to WAL and upgrade the schema; see :meth:`open`."""
     try:
@@ -514,7 +523,15 @@ def _prepare(
             return None
         if not memory:
             _enable_wal(conn)
-        if schema.read_version(conn) < schema.SCHEMA_VERSION:
+        version = schema.read_version(conn)
+        if version < schema.SCHEMA_VERSION:
+            if on_upgrade is not None and app_id:
+                (events,) = conn.execute("SELECT count(*) FROM events").fetchone()
+                on_upgrade(
+                    f"Upgrading the choice log {shown} from schema version {version} to "
+                    f"{schema.SCHEMA_VERSION} ({events:,} events; done once, it can take "
+                    "minutes for millions of events)..."
+                )
             before = schema.migrate(db)
             return before if before < schema.SCHEMA_VERSION else None
         return None

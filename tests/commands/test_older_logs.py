@@ -8,6 +8,7 @@ SQLite error about a column or table the older schema did not have yet.
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,6 @@ def test_every_log_command_reads_a_log_of_every_older_version(
     said = result.output
     assert "SQLite error" not in said and "no such" not in said, said
     assert result.exit_code == 0, said
+    upgraded = sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0] > version
+    # An upgrade rebuilds roll-ups from every event (minutes for a big log): it is announced.
+    assert ("Upgrading the choice log" in said) == upgraded, said
