@@ -46,6 +46,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from scipy import sparse
 
+from branching.play.audience import Reason
 from branching.story.model import Story
 
 #: Every viewer counts at least this much, however unalike: a small log still speaks.
@@ -85,7 +86,10 @@ class Ranked:
     score: float
     #: The ending the reason names (one this viewer has not found, unless tier is ``seen``).
     ending: str | None
+    #: Why, in words for producers (``branching suggest``).
     reason: str
+    #: Why, as facts: players say it in the viewer's language (:func:`reason_words`).
+    why: Reason = field(default_factory=lambda: Reason("seen"))
 
 
 def ending_title(story: Story, ending: str) -> str:
@@ -373,35 +377,43 @@ def rank(
                     f"{like_me} of the {alike_count} viewers who also reached “{current_title}” "
                     f"found “{title}” this way"
                 )
+                why = Reason("alike", title, like_me, alike_count, current_title)
             else:
                 reason = (
                     f"{finders} viewer{'s' if finders != 1 else ''} found “{title}” this way, "
                     "an ending you have not found"
                 )
-            tiers["alike"].append(Ranked(step, node, choice, "alike", score / pool, best, reason))
+                why = Reason("found", title, finders)
+            tiers["alike"].append(
+                Ranked(step, node, choice, "alike", score / pool, best, reason, why)
+            )
             continue
         fresh = best or new_ending(node, choice)
         takers = audience.takers(pair, exclude=viewer)
         if fresh is None:
             again = next((e for e in story.endings() if e in leads_to(node, choice)), None)
-            words = f"another way to “{ending_title(story, again)}”" if again else "another way on"
+            again_title = ending_title(story, again) if again else None
+            words = f"another way to “{again_title}”" if again_title else "another way on"
             reason = f"you have found every ending this can lead to; it is {words}"
-            tiers["seen"].append(Ranked(step, node, choice, "seen", -takers, again, reason))
+            why = Reason("seen", again_title)
+            tiers["seen"].append(Ranked(step, node, choice, "seen", -takers, again, reason, why))
         elif takers:
             people = f"{takers} viewer{'s' if takers != 1 else ''}"
             reason = (
                 f"{people} finished the story after choosing this; it can lead to "
                 f"“{ending_title(story, fresh)}”, which you have not found"
             )
+            why = Reason("completed", ending_title(story, fresh), takers)
             tiers["completed"].append(
-                Ranked(step, node, choice, "completed", takers, fresh, reason)
+                Ranked(step, node, choice, "completed", takers, fresh, reason, why)
             )
         else:
             reason = (
                 "no viewer has finished the story this way yet; it can lead to "
                 f"“{ending_title(story, fresh)}”, which you have not found"
             )
-            tiers["unseen"].append(Ranked(step, node, choice, "unseen", 0.0, fresh, reason))
+            why = Reason("unseen", ending_title(story, fresh))
+            tiers["unseen"].append(Ranked(step, node, choice, "unseen", 0.0, fresh, reason, why))
     ordered: list[Ranked] = []
     for tier in ("alike", "completed", "unseen"):
         ordered += sorted(tiers[tier], key=lambda r: (-r.score, -r.step, r.choice))

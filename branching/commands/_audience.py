@@ -20,6 +20,7 @@ from branching.play.audience import (
     AudienceView,
     Suggestion,
     offered_at,
+    reason_words,
 )
 from branching.play.engine import Session
 
@@ -66,7 +67,7 @@ def _worded(session: Session, item: Ranked) -> Suggestion:
         choice=item.choice,
         point_label=point.label,
         choice_label=labels.get(item.choice, item.choice),
-        reason=item.reason[:1].upper() + item.reason[1:],
+        reason=reason_words(item.why),
     )
 
 

@@ -163,6 +163,10 @@ def play(
     except LanguageError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    from branching.play.i18n import _, use_language
+
+    # The players' own words in the story's language (English where they have no catalog).
+    use_language(chosen.language)
     _warm_up_plurals(loaded, chosen.language, chosen.strings.values())
 
     try:
@@ -181,8 +185,10 @@ def play(
     if profiles is None:
         profile = FIRST_VISIT
         to_viewer(
-            "Playing as a first-time viewer (--fresh-profile): your profile of this story "
-            "and your saved place are left as they were, and this playthrough is not saved."
+            _(
+                "Playing as a first-time viewer (--fresh-profile): your profile of this story "
+                "and your saved place are left as they were, and this playthrough is not saved."
+            )
         )
     else:
         profile = profiles.load_or_set_aside(loaded.id, name, to_viewer)
@@ -306,7 +312,7 @@ def run_plain(
 ) -> int:
     """Run the plain player on the process's stdin/stdout; returns the exit status."""
     from branching.play.lifecycle import finish
-    from branching.play.plain_player import PlainPlayer
+    from branching.play.plain_player import PlainPlayer, goodbye
 
     player = PlainPlayer(
         session,
@@ -319,10 +325,7 @@ def run_plain(
     try:
         return player.run(resumed=resumed)
     except KeyboardInterrupt:
-        if autosave.store is not None:
-            click.echo("\nYou left the story. Your place is saved: play it again to continue.")
-        else:
-            click.echo("\nYou left the story.")
+        click.echo("\n" + goodbye(saved=autosave.store is not None))
         return 130
     except BrokenPipeError:
         # Nobody reads stdout any more: point it at devnull so exit does not fail to flush.

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal
 
 from branching.play.home import Viewer, config_dir, data_dir
+from branching.play.i18n import _
 from branching.story.json_input import read_limited
 from branching.story.untrusted import printable
 
@@ -89,7 +90,7 @@ def logging_notice(
             f.write(key + "\n")
     except OSError:
         pass
-    return (
-        f"Your choices are logged to {location.path} as viewer {viewer.id} "
-        f"(play with --no-log to opt out; `branching viewer forget {viewer.id}` erases them)."
-    )
+    return _(
+        "Your choices are logged to %(path)s as viewer %(viewer)s (play with --no-log to opt "
+        "out; `branching viewer forget %(viewer)s` erases them)."
+    ) % {"path": location.path, "viewer": viewer.id}

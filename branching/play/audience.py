@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from branching.play.i18n import _, ngettext, number
 
 if TYPE_CHECKING:  # kept light: ``branching play`` reads the constants at import time
     from branching.play.engine import ChoicePoint, Session
@@ -36,6 +38,71 @@ SUGGESTION_KEYS = ("x", "y", "z")
 
 
 @dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a suggestion is made, as facts (:func:`reason_words` says it to the viewer).
+
+    ``kind``: viewers like this one found ``ending`` that way (``alike``: ``count`` of the
+    ``of`` who also reached ``reached``; ``found``: ``count`` viewers), ``count`` viewers
+    finished the story that way (``completed``), nobody has yet (``unseen``), or it is another
+    way to an ending already found (``seen``; ``ending`` may be ``None``).
+    """
+
+    kind: Literal["alike", "found", "completed", "unseen", "seen"]
+    ending: str | None = None
+    count: int = 0
+    of: int = 0
+    reached: str | None = None
+
+
+def reason_words(reason: Reason) -> str:
+    """The reason as a sentence in the viewer's language (without its full stop).
+
+    >>> reason_words(Reason("completed", "Dawn", 2))  # doctest: +ELLIPSIS
+    '2 viewers finished the story after choosing this; it can lead to “Dawn”, which you ...'
+    """
+    values = {
+        "count": number(reason.count),
+        "of": number(reason.of),
+        "ending": reason.ending,
+        "reached": reason.reached,
+    }
+    if reason.kind == "alike":
+        # The form follows ``count``, the subject of "found" (its verb agrees with it in
+        # many languages); ``of`` is at least 2 in practice.
+        text = ngettext(
+            "%(count)s of the %(of)s viewers who also reached “%(reached)s” found “%(ending)s” "
+            "this way",
+            "%(count)s of the %(of)s viewers who also reached “%(reached)s” found “%(ending)s” "
+            "this way",
+            reason.count,
+        )
+    elif reason.kind == "found":
+        text = ngettext(
+            "%(count)s viewer found “%(ending)s” this way, an ending you have not found",
+            "%(count)s viewers found “%(ending)s” this way, an ending you have not found",
+            reason.count,
+        )
+    elif reason.kind == "completed":
+        text = ngettext(
+            "%(count)s viewer finished the story after choosing this; it can lead to "
+            "“%(ending)s”, which you have not found",
+            "%(count)s viewers finished the story after choosing this; it can lead to "
+            "“%(ending)s”, which you have not found",
+            reason.count,
+        )
+    elif reason.kind == "unseen":
+        text = _(
+            "No viewer has finished the story this way yet; it can lead to “%(ending)s”, which "
+            "you have not found"
+        )
+    elif reason.ending is not None:
+        text = _("You have found every ending this can lead to; it is another way to “%(ending)s”")
+    else:
+        text = _("You have found every ending this can lead to; it is another way on")
+    return text % values
+
+
+@dataclass(frozen=True, slots=True)
 class Suggestion:
     """Go back to choice point ``step`` (in the playthrough's history) and choose ``choice``."""
 
@@ -51,7 +118,10 @@ class Suggestion:
 
     def headline(self) -> str:
         """'Go back to "The Crevasse" and choose "Lower the rope"'."""
-        return f"Go back to “{self.point_label}” and choose “{self.choice_label}”"
+        return _("Go back to “%(where)s” and choose “%(choice)s”") % {
+            "where": self.point_label,
+            "choice": self.choice_label,
+        }
 
 
 #: Distinct viewers per choice id at a node (each by their first decision there).
@@ -108,10 +178,11 @@ def share_sentence(
         return None
     share = 100.0 * max(counts.get(choice, 0), 0) / total
     if share < 0.5:
-        return "Fewer than 1% of viewers chose this"
+        # TRANSLATORS: %(share)d%% is a whole number with the percent sign after it.
+        return _("Fewer than %(share)d%% of viewers chose this") % {"share": 1}
     if share > 99.5 and counts.get(choice, 0) < total:
-        return "More than 99% of viewers chose this too"
-    return f"{round(share)}% of viewers chose this too"
+        return _("More than %(share)d%% of viewers chose this too") % {"share": 99}
+    return _("%(share)d%% of viewers chose this too") % {"share": round(share)}
 
 
 def offered_at(

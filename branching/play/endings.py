@@ -9,9 +9,11 @@ both read.
 from __future__ import annotations
 
 from branching.play.engine import Session
+from branching.play.i18n import N_, ngettext
 
-#: How an ending's kind is said to the viewer, in both players.
-KIND_WORDS = {"good": "A good ending", "bad": "A bad ending", "neutral": "An ending"}
+#: How an ending's kind is said to the viewer, in both players (translate with ``_()`` where
+#: shown).
+KIND_WORDS = {"good": N_("A good ending"), "bad": N_("A bad ending"), "neutral": N_("An ending")}
 
 
 def found_line(session: Session) -> str:
@@ -19,9 +21,25 @@ def found_line(session: Session) -> str:
     playthroughs"), as both players say it at an ending."""
     total = len(session.story.endings())
     found = len(session.endings_found & set(session.story.endings()))
-    noun = "ending" if total == 1 else "endings"
-    line = f"You have found {found} of the story's {total} {noun}"
     played = session.earlier_playthroughs + 1
+    values = {"found": found, "total": total, "played": played}
     if played > 1:
-        line += f" in {played} playthroughs"
-    return line + "."
+        # The count that agrees with the noun decides the form ("endings", in most languages).
+        return (
+            ngettext(
+                "You have found %(found)d of the story's %(total)d ending in %(played)d "
+                "playthroughs.",
+                "You have found %(found)d of the story's %(total)d endings in %(played)d "
+                "playthroughs.",
+                total,
+            )
+            % values
+        )
+    return (
+        ngettext(
+            "You have found %(found)d of the story's %(total)d ending.",
+            "You have found %(found)d of the story's %(total)d endings.",
+            total,
+        )
+        % values
+    )

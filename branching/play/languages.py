@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from branching.play.i18n import _, ngettext, number, speaking
 from branching.story import locales
 from branching.story.model import Story
 from branching.story.po import PoReadError
@@ -108,20 +109,28 @@ def choose_language(
     if found is None:
         choice = LanguageChoice(source)
         if explicit:
-            choice.notices.append(
-                f"This story has no {locales.language_name(requested)} translation "
-                f"(looked for {candidates(story_path, requested)[-1].name}); it is shown in "
-                f"{locales.language_name(source)}."
-            )
+            with speaking(source) as words:
+                choice.notices.append(
+                    _(
+                        "This story has no %(language)s translation (looked for %(file)s); it is "
+                        "shown in %(source)s."
+                    )
+                    % {
+                        "language": locales.language_name(requested, words),
+                        "file": candidates(story_path, requested)[-1].name,
+                        "source": locales.language_name(source, words),
+                    }
+                )
         return choice
     try:
         translation = load_translation(story, found, requested)
     except PoReadError as exc:
         choice = LanguageChoice(source)
-        choice.notices.append(
-            f"The translation cannot be read ({exc}); the story is shown in "
-            f"{locales.language_name(source)}."
-        )
+        with speaking(source) as words:
+            choice.notices.append(
+                _("The translation cannot be read (%(reason)s); the story is shown in %(source)s.")
+                % {"reason": exc, "source": locales.language_name(source, words)}
+            )
         return choice
     return _with_notice(LanguageChoice(translation.language, translation), source)
 
@@ -129,13 +138,32 @@ def choose_language(
 def _with_notice(choice: LanguageChoice, source: str) -> LanguageChoice:
     translation = choice.translation
     if translation is not None and translation.missing:
-        count = translation.missing
-        verb, pronoun = ("is", "it is") if count == 1 else ("are", "they are")
-        broken = translation.broken
-        errors = f" ({broken:,} of them with errors: run `branching i18n check`)" if broken else ""
-        choice.notices.append(
-            f"{count:,} of {translation.total:,} strings {verb} not translated into "
-            f"{locales.language_name(translation.language)} yet{errors}; {pronoun} shown in "
-            f"{locales.language_name(source)}."
-        )
+        count, broken = translation.missing, translation.broken
+        with speaking(translation.language) as words:
+            values = {
+                "count": number(count),
+                "total": number(translation.total),
+                "broken": number(broken),
+                "language": locales.language_name(translation.language, words),
+                "source": locales.language_name(source, words),
+            }
+            if broken:
+                notice = ngettext(
+                    "%(count)s of %(total)s strings is not translated into %(language)s yet "
+                    "(%(broken)s of them with errors: run `branching i18n check`); it is shown "
+                    "in %(source)s.",
+                    "%(count)s of %(total)s strings are not translated into %(language)s yet "
+                    "(%(broken)s of them with errors: run `branching i18n check`); they are "
+                    "shown in %(source)s.",
+                    count,
+                )
+            else:
+                notice = ngettext(
+                    "%(count)s of %(total)s strings is not translated into %(language)s yet; it "
+                    "is shown in %(source)s.",
+                    "%(count)s of %(total)s strings are not translated into %(language)s yet; "
+                    "they are shown in %(source)s.",
+                    count,
+                )
+            choice.notices.append(notice % values)
     return choice

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from branching.play.engine import Diverged, ResumeError, Session, TimerOptions
 from branching.play.events import Exposed, MemoryRecorder, NullRecorder
+from branching.play.i18n import _, ngettext
 from branching.play.profiles import FIRST_VISIT, ViewerProfile
 
 if TYPE_CHECKING:
@@ -86,13 +87,19 @@ class SafeRecorder:
             self.inner.record(event)
         except Exception as exc:  # any log failure: the story must go on
             self.broken = True
-            self.warn(f"warning: the choice log failed ({exc}); the rest is not logged")
+            self.warn(
+                _("warning: the choice log failed (%(error)s); the rest is not logged")
+                % {"error": exc}
+            )
 
     def close(self) -> None:
         try:
             self.inner.close()
         except Exception as exc:
-            self.warn(f"warning: the choice log could not be closed cleanly ({exc})")
+            self.warn(
+                _("warning: the choice log could not be closed cleanly (%(error)s)")
+                % {"error": exc}
+            )
 
 
 class SaveKept(Exception):
@@ -153,15 +160,17 @@ def start_session(
                 }
                 if kept:
                     say(
-                        "This playthrough continues in the arm it began in ("
-                        + ", ".join(sorted(kept))
-                        + "); start a new one (--new) to play another arm."
+                        _(
+                            "This playthrough continues in the arm it began in (%(arms)s); "
+                            "start a new one (--new) to play another arm."
+                        )
+                        % {"arms": ", ".join(sorted(kept))}
                     )
                 return session, resumed
         except ResumeError as exc:
-            say(f"Your saved playthrough cannot be continued: {exc}.")
-            if not confirm("Start a new playthrough?"):
-                raise SaveKept("Nothing changed; your save is kept.") from None
+            say(_("Your saved playthrough cannot be continued: %(reason)s.") % {"reason": exc})
+            if not confirm(_("Start a new playthrough?")):
+                raise SaveKept(_("Nothing changed; your save is kept.")) from None
     session = Session(
         story,
         timers=timers,
@@ -177,10 +186,6 @@ def start_session(
 def _counted(events: Sequence[Event]) -> int:
     """How many of ``events`` the log numbers (exposures are kept apart from the events)."""
     return sum(1 for event in events if not isinstance(event, Exposed))
-
-
-def _events(count: int) -> str:
-    return f"{count} event{'' if count == 1 else 's'}"
 
 
 def resume(
@@ -238,17 +243,24 @@ def resume(
         session.attach(recorder_for(pid), held.events)
         return session, True
     if in_log is None or len(in_log) < expected:
-        missing = expected if in_log is None else expected - len(in_log)
-        why = (
-            "is not in the choice log (played with --no-log, or the log was changed since)"
-            if in_log is None
-            else f"lacks its last {_events(missing)} in the choice log (the log could not "
-            "record them)"
-        )
-        session.resume_notes.append(
-            f"This playthrough {why}, so the rest of it is not logged either; "
-            "`branching play --new` starts a logged one."
-        )
+        if in_log is None:
+            note = _(
+                "This playthrough is not in the choice log (played with --no-log, or the log "
+                "was changed since), so the rest of it is not logged either; `branching play "
+                "--new` starts a logged one."
+            )
+        else:
+            missing = expected - len(in_log)
+            note = ngettext(
+                "This playthrough lacks its last %(count)d event in the choice log (the log "
+                "could not record it), so the rest of it is not logged either; `branching play "
+                "--new` starts a logged one.",
+                "This playthrough lacks its last %(count)d events in the choice log (the log "
+                "could not record them), so the rest of it is not logged either; `branching "
+                "play --new` starts a logged one.",
+                missing,
+            ) % {"count": missing}
+        session.resume_notes.append(note)
         session.attach(NullRecorder())
         return session, True
     # The log is ahead: the player stopped after recording and before saving.
@@ -278,13 +290,25 @@ def resume(
             viewer=profile,
         )
         fresh.resume_notes.append(
-            f"Your save does not match the choice log, which records {_events(ahead)} more "
-            f"of that playthrough ({exc.reason}): a new playthrough starts."
+            ngettext(
+                "Your save does not match the choice log, which records %(count)d more event "
+                "of that playthrough (%(reason)s): a new playthrough starts.",
+                "Your save does not match the choice log, which records %(count)d more events "
+                "of that playthrough (%(reason)s): a new playthrough starts.",
+                ahead,
+            )
+            % {"count": ahead, "reason": exc.reason}
         )
         return fresh, False
     rebuilt.resume_notes.append(
-        f"Your save was {_events(ahead)} behind the choice log (the player stopped before it "
-        "could save): you go on from where the log says you were."
+        ngettext(
+            "Your save was %(count)d event behind the choice log (the player stopped before it "
+            "could save): you go on from where the log says you were.",
+            "Your save was %(count)d events behind the choice log (the player stopped before "
+            "it could save): you go on from where the log says you were.",
+            ahead,
+        )
+        % {"count": ahead}
     )
     rebuilt.event_count = len(in_log)
     rebuilt.attach(recorder_for(pid), extra)
@@ -325,7 +349,7 @@ class Autosave:
         except OSError as exc:
             if not self.warned:
                 self.warned = True
-                self.warn(f"warning: cannot save your place ({exc})")
+                self.warn(_("warning: cannot save your place (%(error)s)") % {"error": exc})
 
 
 def finish(session: Session, autosave: Autosave) -> None:

@@ -29,6 +29,7 @@ from typing import TextIO
 from branching.play.audience import SUGGESTION_KEYS, AudienceView, Suggestion, point_share
 from branching.play.endings import KIND_WORDS, found_line
 from branching.play.engine import Session
+from branching.play.i18n import _, either
 from branching.play.words import markdown_to_plain
 from branching.story.untrusted import printable
 
@@ -41,7 +42,15 @@ def format_seconds(seconds: float) -> str:
     >>> format_seconds(12.0), format_seconds(7.2), format_seconds(0.3)
     ('12 s', '8 s', '1 s')
     """
-    return f"{max(1, math.ceil(seconds - 1e-9))} s"
+    whole = max(1, math.ceil(seconds - 1e-9))
+    return _("%(seconds)d s") % {"seconds": whole}
+
+
+def goodbye(*, saved: bool) -> str:
+    """What the viewer is told on leaving a story before its end."""
+    if saved:
+        return _("You left the story. Your place is saved: play it again to continue.")
+    return _("You left the story.")
 
 
 class PlainPlayer:
@@ -85,11 +94,16 @@ class PlainPlayer:
         session = self.session
         if header:
             story = session.story
-            self.say(session.story_title() + (f", by {story.author}" if story.author else ""))
+            title = session.story_title()
+            self.say(
+                _("%(title)s, by %(author)s") % {"title": title, "author": story.author}
+                if story.author
+                else title
+            )
         if resumed:
-            self.say("Continuing your saved playthrough (type r to start over).")
+            self.say(_("Continuing your saved playthrough (type r to start over)."))
         for note in session.resume_notes:
-            self.say(f"Note: {note}")
+            self.say(_("Note: %(note)s") % {"note": note})
         while True:
             while session.status == "playing":
                 self.show_passage()
@@ -104,15 +118,15 @@ class PlainPlayer:
             self.changed()
         if session.status == "failed":
             self.say()
-            self.say(f"The story stopped because of a fault in it: {session.fault}")
-            self.say("Please tell its author.")
+            self.say(
+                _("The story stopped because of a fault in it: %(fault)s")
+                % {"fault": session.fault}
+            )
+            self.say(_("Please tell its author."))
             self.stdout.flush()
             return 1
         self.say()
-        if self.saved:
-            self.say("You left the story. Your place is saved: play it again to continue.")
-        else:
-            self.say("You left the story.")
+        self.say(goodbye(saved=self.saved))
         self.stdout.flush()
         return 0
 
@@ -142,16 +156,45 @@ class PlainPlayer:
         if left is not None:
             default = next(offer for offer in offers if offer.default)
             self.say(
-                f"({format_seconds(left)}; Enter lets the timer run out: "
-                f"{default.number}. {default.label})"
+                _("(%(time)s; Enter lets the timer run out: %(number)d. %(label)s)")
+                % {"time": format_seconds(left), "number": default.number, "label": default.label}
             )
 
     def hint(self) -> str:
         count = len(self.session.available_choices())
-        numbers = "1" if count == 1 else f"a number from 1 to {count}"
-        back = ", b to go back" if self.session.can_rewind else ""
-        timer = ", Enter to let the timer run out" if self.session.time_left() is not None else ""
-        return f"Type {numbers}{timer}{back}, r to start over or q to quit."
+        timed = self.session.time_left() is not None
+        back = self.session.can_rewind
+        # Whole sentences, so each language can order them its own way; "1" or a range is
+        # another sentence, not a plural.
+        if count == 1:
+            if timed and back:
+                hint = _(
+                    "Type 1, Enter to let the timer run out, b to go back, r to start over or q "
+                    "to quit."
+                )
+            elif timed:
+                hint = _("Type 1, Enter to let the timer run out, r to start over or q to quit.")
+            elif back:
+                hint = _("Type 1, b to go back, r to start over or q to quit.")
+            else:
+                hint = _("Type 1, r to start over or q to quit.")
+        elif timed and back:
+            hint = _(
+                "Type a number from 1 to %(count)d, Enter to let the timer run out, b to go back,"
+                " r to start over or q to quit."
+            )
+        elif timed:
+            hint = _(
+                "Type a number from 1 to %(count)d, Enter to let the timer run out, r to start "
+                "over or q to quit."
+            )
+        elif back:
+            hint = _(
+                "Type a number from 1 to %(count)d, b to go back, r to start over or q to quit."
+            )
+        else:
+            hint = _("Type a number from 1 to %(count)d, r to start over or q to quit.")
+        return hint % {"count": count}
 
     def read(self) -> str | None:
         """One line from the viewer, or ``None`` at the end of input."""
@@ -177,7 +220,7 @@ class PlainPlayer:
             if answer == "":
                 if session.time_left() is not None:
                     default = next(offer for offer in offers if offer.default)
-                    self.say(f"Time ran out: {default.label}")
+                    self.say(_("Time ran out: %(label)s") % {"label": default.label})
                     node = session.node_id
                     session.expire_timer()
                     if len(offers) > 1:
@@ -188,13 +231,13 @@ class PlainPlayer:
                 if session.can_rewind:
                     point = session.history[-1]
                     session.rewind()
-                    self.say(f"Back to: {point.label}")
+                    self.say(_("Back to: %(where)s") % {"where": point.label})
                     return
-                self.say("There is nothing to go back to yet. " + self.hint())
+                self.say(_("There is nothing to go back to yet.") + " " + self.hint())
                 continue
             if answer.lower() == "r":
                 session.restart()
-                self.say("Starting over.")
+                self.say(_("Starting over."))
                 return
             if answer.isdecimal() and 1 <= int(answer) <= len(offers):
                 node, choice = session.node_id, offers[int(answer) - 1].id
@@ -208,7 +251,7 @@ class PlainPlayer:
         """Say the share of viewers who chose the same, when shares are on and enough chose."""
         words = self.audience.share_words(node, choice)
         if words is not None:
-            self.say(f"({words}.)")
+            self.say(_("(%(share)s.)") % {"share": words})
 
     def show_ending(self) -> None:
         """The ending's words, which ending it is, endings found, and the way back."""
@@ -218,44 +261,64 @@ class PlainPlayer:
         title = ending.title if ending else None
         if title == session.node.title:
             title = None  # just shown above the passage
-        kind = KIND_WORDS.get(ending.kind if ending else "neutral", "An ending")
-        shown = f"The end: {title}. {kind}." if title else f"The end. {kind}."
+        kind = _(KIND_WORDS.get(ending.kind if ending else "neutral", KIND_WORDS["neutral"]))
+        shown = (
+            _("The end: %(title)s. %(kind)s.") % {"title": title, "kind": kind}
+            if title
+            else _("The end. %(kind)s.") % {"kind": kind}
+        )
         self.say(shown)
         self.say(found_line(session))
         if session.history:
             self.say()
-            self.say("Go back to a choice point:")
+            self.say(_("Go back to a choice point:"))
             for number, point in enumerate(session.history, 1):
                 where = markdown_to_plain(point.label).strip()
                 chosen = markdown_to_plain(point.choice_label).strip()
                 share = point_share(self.audience, session.story, point)
-                also = f" ({share})" if share else ""
-                self.say(f'{number}. {where}: you chose "{chosen}"{also}')
+                line = _('%(number)d. %(where)s: you chose "%(chosen)s"') % {
+                    "number": number,
+                    "where": where,
+                    "chosen": chosen,
+                }
+                self.say(line + (_(" (%(share)s)") % {"share": share} if share else ""))
         self._suggestions = self.audience.suggestions(session)[: len(SUGGESTION_KEYS)]
         if self._suggestions:
             self.say()
-            self.say("What to explore next:")
+            self.say(_("What to explore next:"))
             for key, item in zip(SUGGESTION_KEYS, self._suggestions, strict=False):
                 where = markdown_to_plain(item.point_label).strip()
                 choice = markdown_to_plain(item.choice_label).strip()
-                self.say(f'{key}. Go back to "{where}" and choose "{choice}".')
-                self.say(f"   {item.reason}.")
+                self.say(
+                    _('%(key)s. Go back to "%(where)s" and choose "%(choice)s".')
+                    % {"key": key, "where": where, "choice": choice}
+                )
+                self.say("   " + _("%(reason)s.") % {"reason": item.reason})
         self.say(self.ending_hint())
         self.stdout.flush()
 
     def ending_hint(self) -> str:
         count = len(self.session.history)
         if not count:
-            return "Type r to start over or q to leave."
-        numbers = "1" if count == 1 else f"a number from 1 to {count}"
+            return _("Type r to start over or q to leave.")
         letters = SUGGESTION_KEYS[: len(self._suggestions)]
-        follow = ""
-        if letters:
-            named = (
-                letters[0] if len(letters) == 1 else ", ".join(letters[:-1]) + " or " + letters[-1]
+        if count == 1 and letters:
+            hint = _(
+                "Type 1 to go back there, %(letters)s to follow a suggestion, r to start over or "
+                "q to leave."
             )
-            follow = f", {named} to follow a suggestion"
-        return f"Type {numbers} to go back there{follow}, r to start over or q to leave."
+        elif count == 1:
+            hint = _("Type 1 to go back there, r to start over or q to leave.")
+        elif letters:
+            hint = _(
+                "Type a number from 1 to %(count)d to go back there, %(letters)s to follow a "
+                "suggestion, r to start over or q to leave."
+            )
+        else:
+            hint = _(
+                "Type a number from 1 to %(count)d to go back there, r to start over or q to leave."
+            )
+        return hint % {"count": count, "letters": either(letters)}
 
     def after_ending(self) -> bool:
         """Read what to do at an ending: True when play goes on (went back, started over)."""
@@ -263,11 +326,11 @@ class PlainPlayer:
         while True:
             answer = self.read()
             if answer is None or answer.lower() == "q":
-                self.say("The End.")
+                self.say(_("The End."))
                 return False
             if answer.lower() == "r":
                 session.restart()
-                self.say("Starting over.")
+                self.say(_("Starting over."))
                 return True
             if answer.lower() == "b" and session.history:
                 answer = str(len(session.history))
@@ -278,16 +341,18 @@ class PlainPlayer:
                 where = markdown_to_plain(item.point_label).strip()
                 offer = next((o for o in session.available_choices() if o.id == item.choice), None)
                 if offer is None:  # not on offer after all: the viewer picks
-                    self.say(f"Back to: {where}")
+                    self.say(_("Back to: %(where)s") % {"where": where})
                 else:
                     self.say(
-                        f'Back to: {where}. The suggestion was {offer.number}. "{offer.label}".'
+                        _('Back to: %(where)s. The suggestion was %(number)d. "%(label)s".')
+                        % {"where": where, "number": offer.number, "label": offer.label}
                     )
                 return True
             if answer.isdecimal() and 1 <= int(answer) <= len(session.history):
                 point = session.history[int(answer) - 1]
                 session.rewind(point.step)
-                self.say(f"Back to: {markdown_to_plain(point.label).strip()}")
+                where = markdown_to_plain(point.label).strip()
+                self.say(_("Back to: %(where)s") % {"where": where})
                 return True
             self.say(self.ending_hint())
 
@@ -296,7 +361,12 @@ def ask_yes_no(
     question: str, stdin: TextIO, stdout: TextIO, *, default: bool = True
 ) -> bool | None:
     """Ask a yes/no question on one line; ``None`` at the end of input."""
-    suffix = "[Y/n]" if default else "[y/N]"
+    # TRANSLATORS: the answers the viewer may type (y or n), capitalised for the default.
+    suffix = _("[Y/n]") if default else _("[y/N]")
+    # TRANSLATORS: words (separated by spaces) that answer "yes", besides y and yes.
+    yes = {"y", "yes", *_("y yes").lower().split()}
+    # TRANSLATORS: words (separated by spaces) that answer "no", besides n and no.
+    no = {"n", "no", *_("n no").lower().split()}
     while True:
         stdout.write(f"{printable(question)} {suffix} ")
         stdout.flush()
@@ -309,11 +379,11 @@ def ask_yes_no(
         answer = line.strip().lower()
         if answer == "":
             return default
-        if answer in ("y", "yes"):
+        if answer in yes:
             return True
-        if answer in ("n", "no"):
+        if answer in no:
             return False
-        stdout.write("Please answer y or n.\n")
+        stdout.write(_("Please answer y or n.") + "\n")
 
 
 def _isatty(stream: TextIO) -> bool:

@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from branching.play.home import data_dir, file_part
+from branching.play.i18n import _
 from branching.story.expressions import MAX_NUMBER, Value, format_value, kind_of
 from branching.story.json_input import InputTooLarge, JsonInputError, loads, read_limited
 from branching.story.untrusted import printable
@@ -252,15 +253,20 @@ class ProfileStore:
         except ProfileError as exc:
             path = self.path(story_id, viewer)
             aside = path.with_name(path.name + ".damaged")
+            values = {"path": path, "reason": exc, "aside": aside}
             try:
                 os.replace(path, aside)
-                kept = f"it was kept as {aside} and a new profile starts"
+                said = _(
+                    "Your profile of this story (%(path)s) cannot be used: %(reason)s; it was "
+                    "kept as %(aside)s and a new profile starts, so the story treats you as a "
+                    "first-time viewer."
+                )
             except OSError:
-                kept = "a new profile starts"
-            say(
-                f"Your profile of this story ({path}) cannot be used: {exc}; {kept}, "
-                "so the story treats you as a first-time viewer."
-            )
+                said = _(
+                    "Your profile of this story (%(path)s) cannot be used: %(reason)s; a new "
+                    "profile starts, so the story treats you as a first-time viewer."
+                )
+            say(said % values)
             return FIRST_VISIT
 
     def save(self, story_id: str, viewer: str, profile: ViewerProfile) -> None:

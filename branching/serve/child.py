@@ -27,6 +27,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from branching.play.i18n import N_
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -40,9 +42,9 @@ HANDSHAKE_LIMIT = 4096
 MIN_SIZE = (20, 10)
 MAX_SIZE = 500
 
-FIRST_VISIT = (
+FIRST_VISIT = N_(
     "Your choices in this story are recorded for its producer under a random id kept in this "
-    "browser (a cookie), {viewer}; nothing else about you is kept. Clearing this site's "
+    "browser (a cookie), %(viewer)s; nothing else about you is kept. Clearing this site's "
     "cookies makes you a new viewer; to have your choices erased, give the producer that id."
 )
 
@@ -96,6 +98,7 @@ def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
     """Play ``story`` for ``viewer`` until the app exits; the exit status."""
     from branching.log.player_log import LogStartFailed, PlayerLog
     from branching.play.engine import TimerOptions
+    from branching.play.i18n import _, use_language
     from branching.play.lifecycle import (
         Autosave,
         ViewerNotices,
@@ -121,11 +124,13 @@ def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
 
     warn = say_once(say)
     if not seen_before(args.db, viewer):
-        to_viewer(FIRST_VISIT.format(viewer=viewer))
+        to_viewer(_(FIRST_VISIT) % {"viewer": viewer})
     # The browser's viewer is recognised when they come back, as in the terminal.
     profile = profiles.load_or_set_aside(story.id, viewer, say)
     # The story's own words: translations are not served yet (the language is still logged).
+    # The player's own words are in the same language (English where it has no catalog).
     language = story.language or locales.DEFAULT_LANGUAGE
+    use_language(language)
     player_log = PlayerLog(story, viewer, db=args.db, language=language, notice=None, warn=warn)
     timers = TimerOptions(enabled=not args.no_timers, scale=args.time_scale)
 

@@ -59,14 +59,19 @@ def check_language(tag: str) -> str:
     return str(_locale(tag))
 
 
-def language_name(tag: str) -> str:
-    """The language's English name, for messages (the tag itself when unknown).
+def language_name(tag: str, in_language: str = DEFAULT_LANGUAGE) -> str:
+    """The language's name in ``in_language`` (English by default), for messages; the tag
+    itself when unknown.
 
     >>> language_name("fr"), language_name("pt-BR"), language_name("??")
     ('French', 'Portuguese (Brazil)', '??')
+    >>> language_name("de", "fr"), language_name("fr", "fr")
+    ('allemand', 'français')
     """
     try:
-        return str(_locale(tag).english_name)
+        if in_language == DEFAULT_LANGUAGE:
+            return str(_locale(tag).english_name)
+        return str(_locale(tag).get_display_name(_locale_or_default(in_language)))
     except LanguageError:
         return tag
 

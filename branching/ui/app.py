@@ -28,6 +28,7 @@ from branching.play.engine import (
     TimerOptions,
 )
 from branching.play.events import Recorder
+from branching.play.i18n import N_, _
 from branching.play.profiles import FIRST_VISIT, ProfileError, ViewerProfile
 from branching.story.model import Story
 from branching.story.untrusted import printable
@@ -63,8 +64,8 @@ class PlayerApp(App[None]):
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "request_quit", "Quit"),
+        Binding("question_mark", "help", N_("Help"), key_display="?"),
+        Binding("q", "request_quit", N_("Quit")),
         Binding("ctrl+q,ctrl+c", "request_quit", "Quit", show=False, priority=True),
     ]
 
@@ -116,7 +117,7 @@ class PlayerApp(App[None]):
     def tell_viewer(self, message: str) -> None:
         """A warning from outside the player (e.g. the choice log failed), shown inside it:
         the terminal's stderr is hidden behind the app."""
-        self._tell(message, title="Choice log", severity="warning", timeout=15)
+        self._tell(message, title=_("Choice log"), severity="warning", timeout=15)
 
     # --- start-up -----------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ class PlayerApp(App[None]):
             await self._after_move(note)
             return
         for line in self.notices:
-            self._tell(line, title="Note", timeout=12)
+            self._tell(line, title=_("Note"), timeout=12)
         session = self.session
         # The saved passage shows behind the question; its countdown waits for the answer.
         session.pause_timer()
@@ -159,8 +160,9 @@ class PlayerApp(App[None]):
                 return self._session_factory(state), True
         except ResumeError as exc:
             self._tell(
-                f"Your saved place cannot be continued, so the story starts over: {exc}",
-                title="Saved place",
+                _("Your saved place cannot be continued, so the story starts over: %(reason)s")
+                % {"reason": exc},
+                title=_("Saved place"),
                 severity="warning",
                 timeout=10,
             )
@@ -176,8 +178,8 @@ class PlayerApp(App[None]):
         if session.paused:
             session.resume_timer()
         for line in session.resume_notes:
-            self._tell(line, title="Resumed", timeout=10)
-        await self._after_move(Content("Resumed where you left off."))
+            self._tell(line, title=_("Resumed"), timeout=10)
+        await self._after_move(Content(_("Resumed where you left off.")))
 
     # --- moves --------------------------------------------------------------------------
 
@@ -205,7 +207,7 @@ class PlayerApp(App[None]):
         words = self.audience.share_words(node, choice)
         if words is None:
             return before
-        share = Content.styled(words + ".", "italic")
+        share = Content.styled(_("%(share)s.") % {"share": words}, "italic")
         return share if before is None else Content.assemble(before, Content(" · "), share)
 
     async def on_time_up(self, message: TimeUp) -> None:
@@ -219,9 +221,8 @@ class PlayerApp(App[None]):
         taken = next(offer for offer in offers if offer.default)
         node = session.node_id
         session.expire_timer()
-        note = Content.assemble(
-            Content.styled("Time ran out", "bold"), Content(" — taken: " + taken.label)
-        )
+        # Story text goes in by substitution, which keeps its brackets literal.
+        note = Content.from_markup(_("[b]Time ran out[/b] — taken: $label"), label=taken.label)
         await self._after_move(self._share_note(node, taken.id, note) if len(offers) > 1 else note)
 
     async def on_go_back(self, message: GoBack) -> None:
@@ -229,7 +230,7 @@ class PlayerApp(App[None]):
         if session is None:
             return
         if not session.history:
-            self._tell("There is no earlier choice point yet.")
+            self._tell(_("There is no earlier choice point yet."))
             return
         step = len(session.history) - 1 if message.step is None else message.step
         if not 0 <= step < len(session.history):
@@ -240,17 +241,21 @@ class PlayerApp(App[None]):
         except SessionError as exc:
             self._tell(str(exc), severity="warning")
             return
-        note = Content("Went back to: " + label)
         offer = next((o for o in session.available_choices() if o.id == message.choice), None)
-        if offer is not None:
-            note = Content.assemble(note, Content(f" — the suggestion was {offer.number}."))
+        if offer is None:
+            note = Content(_("Went back to: %(where)s") % {"where": label})
+        else:
+            note = Content(
+                _("Went back to: %(where)s — the suggestion was %(number)d.")
+                % {"where": label, "number": offer.number}
+            )
         await self._after_move(note, highlight=message.choice)
 
     async def on_restart(self, message: Restart) -> None:
         if self.session is None:
             return
         self.session.restart()
-        await self._after_move(Content("Started again from the beginning."))
+        await self._after_move(Content(_("Started again from the beginning.")))
 
     async def _after_move(self, note: Content | None, *, highlight: str | None = None) -> None:
         """Show where the session is now, then keep the saved place in step with it."""
@@ -283,7 +288,11 @@ class PlayerApp(App[None]):
         error = self.saves.error
         if error is not None and not self._save_error_shown:
             self._save_error_shown = True
-            self._tell(f"Cannot save your place: {error}", severity="error", timeout=10)
+            self._tell(
+                _("Cannot save your place: %(reason)s") % {"reason": error},
+                severity="error",
+                timeout=10,
+            )
 
     def _ending_view(self, note: Content | None) -> EndingView:
         session = self.session
@@ -307,7 +316,13 @@ class PlayerApp(App[None]):
                 for point in session.history
             ],
             suggestions=[
-                SuggestionView(key, item.step, item.choice, item.headline(), item.reason + ".")
+                SuggestionView(
+                    key,
+                    item.step,
+                    item.choice,
+                    item.headline(),
+                    _("%(reason)s.") % {"reason": item.reason},
+                )
                 for key, item in zip(
                     SUGGESTION_KEYS, self.audience.suggestions(session), strict=False
                 )
@@ -392,7 +407,10 @@ def make_app(
             try:
                 viewer_profile = profiles.load(story.id, viewer)
             except ProfileError as exc:
-                notes.append(f"Your profile of this story cannot be used ({exc}): starting afresh.")
+                notes.append(
+                    _("Your profile of this story cannot be used (%(reason)s): starting afresh.")
+                    % {"reason": exc}
+                )
     known = viewer_profile
 
     def default_factory(state: dict[str, Any] | None) -> Session:

@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from branching.play.i18n import _
 from branching.ui.screens.dialog import Question
 
 
@@ -29,13 +30,14 @@ class ConfirmQuitScreen(Question):
 
     def compose(self) -> ComposeResult:
         detail = (
-            "Your place is saved: next time you can resume."
+            _("Your place is saved: next time you can resume.")
             if self._saved
-            else "This playthrough is over; nothing is lost."
+            else _("This playthrough is over; nothing is lost.")
         )
         with Vertical(classes="dialog"):
-            yield Static(Content("Quit?"), classes="dialog-title")
+            yield Static(Content(_("Quit?")), classes="dialog-title")
             yield Static(Content(detail))
             with Horizontal(classes="dialog-buttons"):
-                yield Button(Content("Quit (y)"), id="yes", variant="error")
-                yield Button(Content("Stay (n)"), id="no", variant="primary")
+                # TRANSLATORS: the key stays y (and n for "Stay") in every language.
+                yield Button(Content(_("Quit (y)")), id="yes", variant="error")
+                yield Button(Content(_("Stay (n)")), id="no", variant="primary")

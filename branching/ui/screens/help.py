@@ -11,16 +11,19 @@ from textual.content import Content
 from textual.widgets import Static
 
 from branching.play.engine import TimerOptions
+from branching.play.i18n import N_, _
 from branching.ui.screens.dialog import Dialog
 
+#: (key, what it does), translated where shown.
 KEYS = [
-    ("1-9", "take the choice with that number"),
-    ("↑ ↓ Enter", "move through the choices and take one"),
-    ("mouse", "click a choice to take it"),
-    ("b", "go back to the previous choice point"),
-    ("r", "restart (at an ending)"),
-    ("?", "this help"),
-    ("q", "quit (asks first; your place is saved)"),
+    ("1-9", N_("take the choice with that number")),
+    # TRANSLATORS: the arrow keys and the Enter key, as the keyboard names them.
+    (N_("↑ ↓ Enter"), N_("move through the choices and take one")),
+    (N_("mouse"), N_("click a choice to take it")),
+    ("b", N_("go back to the previous choice point")),
+    ("r", N_("restart (at an ending)")),
+    ("?", N_("this help")),
+    ("q", N_("quit (asks first; your place is saved)")),
 ]
 
 
@@ -38,27 +41,32 @@ class HelpScreen(Dialog[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help"):
-            yield Static(Content("Keys"), classes="dialog-title")
-            width = max(len(key) for key, _ in KEYS)
-            for key, what in KEYS:
+            yield Static(Content(_("Keys")), classes="dialog-title")
+            keys = [(_(key), _(what)) for key, what in KEYS]
+            width = max(len(key) for key, _what in keys)
+            for key, what in keys:
                 yield Static(
                     Content.assemble(Content.styled(key.ljust(width + 2), "bold"), Content(what))
                 )
-            yield Static(Content("Timed choices"), classes="dialog-title")
+            yield Static(Content(_("Timed choices")), classes="dialog-title")
             yield Static(Content(self._timer_text()))
-            yield Static(Content("Escape closes this help."), classes="dialog-hint")
+            yield Static(Content(_("Escape closes this help.")), classes="dialog-hint")
 
     def _timer_text(self) -> str:
         timers = self._timer_options
         if not timers.enabled:
-            return "Timers are off (--no-timers): take all the time you need."
-        scale = f"{timers.scale:g}"
-        pace = "normal speed" if timers.scale == 1 else f"{scale} times as long as written"
-        return (
-            f"Some choices have a countdown; when it runs out the marked choice is taken. "
-            f"They run at {pace} and pause while a dialog is open. "
+            return _("Timers are off (--no-timers): take all the time you need.")
+        if timers.scale == 1:
+            return _(
+                "Some choices have a countdown; when it runs out the marked choice is taken. "
+                "They run at normal speed and pause while a dialog is open. "
+                "Need more time? Play with --time-scale 10 or --no-timers."
+            )
+        return _(
+            "Some choices have a countdown; when it runs out the marked choice is taken. "
+            "They run at %(scale)s times as long as written and pause while a dialog is open. "
             "Need more time? Play with --time-scale 10 or --no-timers."
-        )
+        ) % {"scale": f"{timers.scale:g}"}
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header
 
+from branching.play.i18n import N_, _
 from branching.ui.messages import Choose, GoBack, Restart, ScreenReady, TimeUp
 from branching.ui.widgets.choice_list import ChoiceList
 from branching.ui.widgets.countdown import Countdown
@@ -32,12 +33,12 @@ class PlayScreen(Screen[None]):
     :mod:`~branching.ui.messages` back up."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "choose(1)", "Choose", key_display="1-9"),
+        Binding("1", "choose(1)", N_("Choose"), key_display="1-9"),
         *(Binding(str(n), f"choose({n})", show=False) for n in range(2, 10)),
-        Binding("r", "restart", "Restart"),
-        Binding("b", "back", "Back"),
+        Binding("r", "restart", N_("Restart")),
+        Binding("b", "back", N_("Back")),
         # At an ending: follow a suggestion of what to explore next (x, y, z).
-        Binding("x", "suggest('x')", "Explore", key_display="x-z"),
+        Binding("x", "suggest('x')", N_("Explore"), key_display="x-z"),
         Binding("y", "suggest('y')", show=False),
         Binding("z", "suggest('z')", show=False),
         # The choices keep the focus, so the passage scrolls with page keys from here.
@@ -88,10 +89,11 @@ class PlayScreen(Screen[None]):
         return True
 
     def describe(self, action: str, description: str) -> str:
-        """What a key does now, for the key bar: at an ending the numbers go back."""
+        """What a key does now, for the key bar (in the viewer's language): at an ending the
+        numbers go back."""
         if self.at_ending and action.startswith("choose"):
-            return "Go back"
-        return description
+            return _("Go back")
+        return _(description)
 
     def _set_mode(self, at_ending: bool) -> None:
         if at_ending == self.at_ending:

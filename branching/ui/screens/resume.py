@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from branching.play.i18n import _
 from branching.ui.screens.dialog import Question
 
 
@@ -31,15 +32,19 @@ class ResumeScreen(Question):
     def compose(self) -> ComposeResult:
         # Story text goes in by substitution, which keeps its brackets literal.
         with Vertical(classes="dialog"):
-            yield Static(Content("Welcome back"), classes="dialog-title")
+            yield Static(Content(_("Welcome back")), classes="dialog-title")
             yield Static(
                 Content.from_markup(
-                    "You have an unfinished playthrough of [b]$title[/b].",
+                    # TRANSLATORS: keep $title and the [b]...[/b] around it (bold).
+                    _("You have an unfinished playthrough of [b]$title[/b]."),
                     title=self._story_title,
                 )
             )
             if self._where:
-                yield Static(Content.from_markup("You were at: [i]$where[/i]", where=self._where))
+                # TRANSLATORS: keep $where and the [i]...[/i] around it (italic).
+                where = _("You were at: [i]$where[/i]")
+                yield Static(Content.from_markup(where, where=self._where))
             with Horizontal(classes="dialog-buttons"):
-                yield Button(Content("Resume (r)"), id="resume", variant="primary")
-                yield Button(Content("Start over (s)"), id="start-over")
+                # TRANSLATORS: the key stays r (and s for "Start over") in every language.
+                yield Button(Content(_("Resume (r)")), id="resume", variant="primary")
+                yield Button(Content(_("Start over (s)")), id="start-over")

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from branching.play.i18n import _
 from branching.ui.content import numbered
 from branching.ui.messages import Choose
 
@@ -29,7 +30,7 @@ class ChoiceList(OptionList):
     def _prompt(offer: Offer, timed: bool) -> Content:
         prompt = numbered(offer.number, offer.label)
         if timed and offer.default:
-            return prompt + Content.styled("  (when time runs out)", "dim italic")
+            return prompt + Content.styled("  " + _("(when time runs out)"), "dim italic")
         return prompt
 
     def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -8,12 +8,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
+from branching.play.i18n import _
+
 
 class Countdown(Horizontal):
     """Shows time left; the screen owns the deadline and calls :meth:`show_left`."""
 
     def compose(self) -> ComposeResult:
-        yield Label("Time", id="countdown-label")
+        yield Label(_("Time"), id="countdown-label", markup=False)
         yield ProgressBar(show_percentage=False, show_eta=False, id="countdown-bar")
         yield Label("", id="countdown-seconds")
 
@@ -25,7 +27,8 @@ class Countdown(Horizontal):
     def show_left(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
         self.query_one(ProgressBar).update(progress=seconds)
-        self.query_one("#countdown-seconds", Label).update(f"{math.ceil(seconds)} s")
+        whole = math.ceil(seconds)
+        self.query_one("#countdown-seconds", Label).update(_("%(seconds)d s") % {"seconds": whole})
         total = self.query_one(ProgressBar).total or 1.0
         self.set_class(seconds <= max(3.0, total / 4), "urgent")
 

@@ -12,6 +12,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from branching.play.endings import KIND_WORDS
+from branching.play.i18n import _, either
 from branching.ui.content import numbered
 from branching.ui.messages import GoBack
 
@@ -85,21 +86,22 @@ class EndingPanel(Vertical):
         """Show ``view`` (painted on the next refresh)."""
         heading = self.query_one("#ending-heading", Static)
         heading.set_classes(f"kind-{view.kind}" if view.fault is None else "fault")
+        # Story text goes in by substitution, which keeps its brackets literal.
         if view.fault is not None:
-            heading.update(Content.assemble(Content.styled("The story stopped: ", "bold"),
-                                            Content(view.fault)))  # fmt: skip
+            # TRANSLATORS: keep $fault and the [b]...[/b] (bold).
+            heading.update(Content.from_markup(_("[b]The story stopped:[/b] $fault"),
+                                               fault=view.fault))  # fmt: skip
         else:
             # The passage above already shows its title: name the ending only when it differs.
             named = view.title if view.title and view.title != view.passage_title else None
-            heading.update(
-                Content.assemble(
-                    Content.styled("The End", "bold"),
-                    Content.styled(": ", "bold") if named else Content(),
-                    Content.styled(named, "bold italic") if named else Content(),
-                    Content(" — "),
-                    Content.styled(KIND_WORDS.get(view.kind, "An ending"), "bold"),
-                )
-            )
+            kind = _(KIND_WORDS.get(view.kind, KIND_WORDS["neutral"]))
+            if named:
+                # TRANSLATORS: $title is the ending's title, $kind "A good ending" and the like.
+                heading.update(Content.from_markup(
+                    _("[b]The End: [i]$title[/i][/b] — [b]$kind[/b]"), title=named, kind=kind
+                ))  # fmt: skip
+            else:
+                heading.update(Content.from_markup(_("[b]The End[/b] — [b]$kind[/b]"), kind=kind))
         self.query_one("#ending-found", Static).update(Content(view.found_text))
         hint = self.query_one("#ending-hint", Static)
         points = self.query_one("#ending-points", OptionList)
@@ -111,22 +113,26 @@ class EndingPanel(Vertical):
             if keys:
                 hint.update(
                     Content(
-                        "Go back: a number, or arrows and Enter. "
-                        f"Follow a suggestion: {_either(keys)}."
+                        _("Go back: a number, or arrows and Enter. Follow a suggestion: %(keys)s.")
+                        % {"keys": either(keys)}
                     )
                 )
             else:
-                hint.update(Content("Go back to a choice point: its number, or arrows and Enter."))
+                hint.update(
+                    Content(_("Go back to a choice point: its number, or arrows and Enter."))
+                )
             options: list[Option] = []
             if view.suggestions:
                 options.append(
-                    Option(Content.styled("What to explore next", "bold"), disabled=True)
+                    Option(Content.styled(_("What to explore next"), "bold"), disabled=True)
                 )
                 options += [
                     Option(_suggestion_text(item), id=f"suggest:{index}")
                     for index, item in enumerate(view.suggestions)
                 ]
-                options.append(Option(Content.styled("Your choice points", "bold"), disabled=True))
+                options.append(
+                    Option(Content.styled(_("Your choice points"), "bold"), disabled=True)
+                )
             options += [
                 Option(numbered(index, _point_text(point)), id=f"point:{point.step}")
                 for index, point in enumerate(view.points, 1)
@@ -136,7 +142,7 @@ class EndingPanel(Vertical):
             # likely place to go next.
             points.highlighted = 1 if view.suggestions else len(options) - 1
         else:
-            hint.update(Content("r restarts the story, q quits."))
+            hint.update(Content(_("r restarts the story, q quits.")))
 
     @property
     def points(self) -> OptionList:
@@ -183,9 +189,13 @@ class EndingPanel(Vertical):
 
 
 def _point_text(point: PointView) -> Content:
-    text = Content(f"{point.label} — you chose “{point.chosen}”" if point.chosen else point.label)
+    text = Content(
+        _("%(where)s — you chose “%(chosen)s”") % {"where": point.label, "chosen": point.chosen}
+        if point.chosen
+        else point.label
+    )
     if point.share:
-        text = text + Content.styled(f"  ({point.share})", "dim")
+        text = text + Content.styled("  " + _("(%(share)s)") % {"share": point.share}, "dim")
     return text
 
 
@@ -196,7 +206,3 @@ def _suggestion_text(item: SuggestionView) -> Content:
         Content("\n   "),
         Content.styled(item.reason, "italic"),
     )
-
-
-def _either(keys: Sequence[str]) -> str:
-    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " or " + keys[-1]

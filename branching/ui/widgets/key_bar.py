@@ -6,6 +6,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
+from branching.play.i18n import _
+
 
 class KeyBar(Static):
     """Lists the screen's shown, enabled bindings (``1-9 Choose  b Back  ? Help  q Quit``).
@@ -33,7 +35,7 @@ class KeyBar(Static):
             description = (
                 describe(binding.action, binding.description)
                 if callable(describe)
-                else binding.description
+                else _(binding.description)
             )
             parts.append(
                 Content.from_markup(
