@@ -3,6 +3,7 @@ every test gets a home folder of its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,14 @@ def _own_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("BRANCHING_HOME", str(tmp_path_factory.mktemp("home")))
     monkeypatch.delenv("BRANCHING_DB", raising=False)
     monkeypatch.delenv("BRANCHING_VIEWER", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _players_speak_english() -> Iterator[None]:
+    """The players' language is process-wide (``branching play --lang fr`` run in-process sets
+    it): every test starts, and leaves, in English."""
+    from branching.play.i18n import use_language
+
+    use_language(None)
+    yield
+    use_language(None)

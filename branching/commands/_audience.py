@@ -60,7 +60,7 @@ def suggestions_for(
 
 def _worded(session: Session, item: Ranked) -> Suggestion:
     point = session.history[item.step]
-    labels = dict(offered_at(session.story, point, session.viewer_history))
+    labels = dict(offered_at(session.story, point, session.viewer_history, session=session))
     return Suggestion(
         step=item.step,
         node=item.node,

@@ -186,11 +186,16 @@ def share_sentence(
 
 
 def offered_at(
-    story: Story, point: ChoicePoint, viewer: ViewerHistory | None = None
+    story: Story,
+    point: ChoicePoint,
+    viewer: ViewerHistory | None = None,
+    *,
+    session: Session | None = None,
 ) -> list[tuple[str, str]]:
     """The choices (id, label as worded) that were on offer at a choice point, from the state
     it kept (variables, profile values, visits; ``viewer``: the viewer's history then):
-    conditions are evaluated and labels filled in as the engine did."""
+    conditions are evaluated and labels filled in as the engine did, in the language of
+    ``session`` (its translation) when given, else in the story's."""
     from branching.story import locales
     from branching.story.expressions import (
         FIRST_TIME,
@@ -218,9 +223,12 @@ def offered_at(
                     continue
             except (EvaluationError, ExpressionError):
                 continue
+        words, words_language = (choice.label, language)
+        if session is not None:
+            words, words_language = session.label_words(point.node_id, choice)
         try:
-            label = parse_text(choice.label).render(
-                Context(scope, visits, language=language, viewer=history)
+            label = parse_text(words).render(
+                Context(scope, visits, language=words_language, viewer=history)
             )
         except (TextError, TextEvaluationError):
             label = choice.label

@@ -592,13 +592,24 @@ class Session:
         except TextEvaluationError as exc:
             raise _Fault(f"{what} failed: {exc}") from None
 
-    def _context(self, field: str, rest: str) -> str:
-        """The translation context of the current node's ``field`` (``text``, ``title``,
-        ``choices``) as this viewer's arms show it, then ``rest``."""
-        node = self._written.nodes.get(self.node_id)
+    def _context(self, field: str, rest: str, node_id: str | None = None) -> str:
+        """The translation context of the ``field`` (``text``, ``title``, ``choices``) of the
+        current node (or ``node_id``) as this viewer's arms show it, then ``rest``."""
+        node_id = self.node_id if node_id is None else node_id
+        node = self._written.nodes.get(node_id)
         if node is None or not node.variants:
-            return f"node/{self.node_id}/{rest}"
-        return f"{field_prefixes(node, self.node_id, self.arms)[field]}/{rest}"
+            return f"node/{node_id}/{rest}"
+        return f"{field_prefixes(node, node_id, self.arms)[field]}/{rest}"
+
+    def label_words(self, node_id: str, choice: Choice) -> tuple[str, str]:
+        """A choice's label at ``node_id`` as this session words it, before its blocks are
+        filled in: the translation (else the story's words), and the language to fill them
+        in (for a choice point's labels, as on the ending screen)."""
+        key = self._context("choices", f"choice/{choice.key}/label", node_id)
+        text = self.translation.get(key)
+        if text is None:
+            return choice.label, self._source_language
+        return text, self.language
 
     @property
     def _source_language(self) -> str:
