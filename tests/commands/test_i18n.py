@@ -148,15 +148,17 @@ def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: 
     partial.write_text(text, encoding="utf-8")
     shown = play(demo, "--lang", "fr", home=tmp_path / "b")
     assert "Ask Jonah to rope up" in shown.stdout and "Faire signe au drone" in shown.stdout
-    assert shown.stderr.count("not translated into French yet") == 1
-    assert f"1 of {STRINGS} strings is not translated" in shown.stderr
+    # The notice is in the player's words, in the language it plays in.
+    assert shown.stderr.count("pas encore traduit") == 1
+    assert f"1 texte sur {STRINGS} n’est pas encore traduit en français" in shown.stderr
     broken = text.replace('msgstr "Faire signe au drone"', 'msgstr "Faire signe {au drone"')
     partial.write_text(broken, encoding="utf-8")
     shown = play(demo, "--lang", "fr", home=tmp_path / "c")
     assert "Wave at the drone" in shown.stdout  # a string with errors is never shown
     assert (
-        f"2 of {STRINGS} strings are not translated into French yet (1 of them with errors: "
-        "run `branching i18n check`)" in shown.stderr
+        f"2 textes sur {STRINGS} ne sont pas encore traduits en français (1 d’entre eux avec "
+        "des erreurs\u00a0: lancez `branching i18n check`)\u202f; ils sont affichés en anglais."
+        in shown.stderr
     )
 
 

@@ -96,9 +96,12 @@ class EndingPanel(Vertical):
             named = view.title if view.title and view.title != view.passage_title else None
             kind = _(KIND_WORDS.get(view.kind, KIND_WORDS["neutral"]))
             if named:
-                # TRANSLATORS: $title is the ending's title, $kind "A good ending" and the like.
                 heading.update(Content.from_markup(
-                    _("[b]The End: [i]$title[/i][/b] — [b]$kind[/b]"), title=named, kind=kind
+                    # TRANSLATORS: $title is the ending's title, $kind "A good ending" and the
+                    # like. Keep the [b]...[/b] and [i]...[/i] pairs (bold, italic).
+                    _("[b]The End[/b][b]: [i]$title[/i][/b] — [b]$kind[/b]"),
+                    title=named,
+                    kind=kind,
                 ))  # fmt: skip
             else:
                 heading.update(Content.from_markup(_("[b]The End[/b] — [b]$kind[/b]"), kind=kind))
