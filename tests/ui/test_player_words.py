@@ -117,6 +117,7 @@ async def test_every_word_on_screen_comes_from_the_story_or_the_catalog(
         await pilot.press("x")
         screens.append(await wait_for_text(app, "Went back to"))
         screens = [screen.translate(FRAME) for screen in screens]
-    for screen, shows in zip(screens[:4], ["⟦Welcome back⟧", "⟦Time⟧", "⟦Keys⟧", "⟦Quit?⟧"], strict=True):
+    first = ["⟦Welcome back⟧", "⟦Time⟧", "⟦Keys⟧", "⟦Quit?⟧"]
+    for screen, shows in zip(screens[:4], first, strict=True):
         assert shows in screen
     assert untranslated("\n".join(screens)) == [], "\n".join(screens)
