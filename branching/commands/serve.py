@@ -174,6 +174,11 @@ def serve(
         err=True,
     )
     click.echo(f"See them with: {read_with}", err=True)
+    from branching.play.i18n import use_language
+
+    # The pages and close reasons viewers see speak the story's own language, as its players
+    # do (translations are not served yet).
+    use_language(loaded.language)
     server = BranchingServer(
         ChildOptions(
             story=served,

@@ -35,6 +35,7 @@ from typing import Any
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from branching.play.i18n import N_
 from branching.serve.child import WARM
 from branching.story.untrusted import printable
 
@@ -45,8 +46,9 @@ GRACE = 5.0
 #: Seconds a new process may take to import and load the story.
 START_TIMEOUT = 60.0
 
-CLOSED = "The story was closed. An unfinished playthrough continues where it stopped."
-FAILED = "The story could not be started. Please try again later."
+# Close reasons for the page (translated where they are sent: server.reason_bytes).
+CLOSED = N_("The story was closed. An unfinished playthrough continues where it stopped.")
+FAILED = N_("The story could not be started. Please try again later.")
 #: Environment variables of the server user that must not reach a viewer's player.
 PRIVATE_ENV = ("BRANCHING_VIEWER", "BRANCHING_DB", "COLUMNS", "ROWS", "NO_COLOR")
 

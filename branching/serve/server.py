@@ -40,6 +40,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
+from branching.play.i18n import N_, _, current_language, ngettext
 from branching.serve.child import MAX_SIZE, MIN_SIZE
 from branching.serve.children import ChildOptions, StartFailed, ViewerAppService, WarmPool
 from branching.serve.identity import (
@@ -80,22 +81,46 @@ MAX_MESSAGE = 64 * 1024
 #: Seconds a browser is asked to wait when every seat is taken.
 RETRY_AFTER = 30
 
-TAKEN_OVER = "You opened this story in another tab, so it was closed here. Your place is saved."
-IDLE = "Closed after a long pause. Your place is saved."
-NO_COOKIE = "This page needs cookies to keep your place. Please allow them and reload."
-SHUTDOWN = "The server is stopping. Your place is saved."
+# Why the page's connection was closed, in the viewer's words (translated where sent).
+TAKEN_OVER = N_("You opened this story in another tab, so it was closed here. Your place is saved.")
+IDLE = N_("Closed after a long pause. Your place is saved.")
+NO_COOKIE = N_("This page needs cookies to keep your place. Please allow them and reload.")
+SHUTDOWN = N_("The server is stopping. Your place is saved.")
+#: A websocket's close reason holds at most this many bytes of UTF-8.
+MAX_REASON = 123
 
 
 def full_house(cap: int) -> str:
-    """Why a viewer cannot play now (the websocket's close reason: at most 123 bytes).
+    """Why a viewer cannot play now (a websocket close reason: see :func:`reason_bytes`).
 
     >>> full_house(1)
     'The only seat is taken. Please try again in a minute.'
     >>> full_house(20)
     'All 20 seats are taken. Please try again in a minute.'
     """
-    seats = "The only seat is" if cap == 1 else f"All {cap} seats are"
-    return f"{seats} taken. Please try again in a minute."
+    if cap == 1:
+        return _("The only seat is taken. Please try again in a minute.")
+    return ngettext(
+        "All %(count)d seats are taken. Please try again in a minute.",
+        "All %(count)d seats are taken. Please try again in a minute.",
+        cap,
+    ) % {"count": cap}
+
+
+def reason_bytes(reason: str) -> bytes:
+    """A close reason for the page, in the viewer's language, cut to the bytes a websocket
+    allows (at a character, with an ellipsis) so a longer translation never fails the close.
+
+    >>> reason_bytes(IDLE)
+    b'Closed after a long pause. Your place is saved.'
+    >>> len(reason_bytes("é" * 100)), reason_bytes("é" * 100).decode()[-1]
+    (123, '…')
+    """
+    data = _(reason).encode()
+    if len(data) <= MAX_REASON:
+        return data
+    cut = data[: MAX_REASON - len("…".encode())].decode(errors="ignore")
+    return (cut + "…").encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +197,15 @@ class BranchingServer(Server):
         }
         app = web.Application(middlewares=[self.guard], client_max_size=64 * 1024)
         # autoescape: the story's title is the writer's text
-        aiohttp_jinja2.setup(
+        environment = aiohttp_jinja2.setup(
             app,
             loader=jinja2.FileSystemLoader(self.templates_path),
             autoescape=jinja2.select_autoescape(default=True),
+            extensions=["jinja2.ext.i18n"],
         )
+        # The pages speak the player's language (the story's): translated text is trusted,
+        # the values put in it (the story's title) are escaped.
+        environment.install_gettext_callables(_, ngettext, newstyle=True)  # type: ignore[attr-defined]
         app.add_routes(
             [
                 web.get("/", self.handle_index, name="index"),
@@ -243,7 +272,7 @@ class BranchingServer(Server):
     async def handle_index(self, request: web.Request) -> web.StreamResponse:
         if set(request.query) - {"fontsize"}:
             raise web.HTTPFound("/")
-        base = {"title": self.title}
+        base = {"title": self.title, "lang": current_language().replace("_", "-")}
         viewer = self.viewer_of(request)
         if self.reserved >= self.limits.max_sessions and viewer not in self.by_viewer:
             response = aiohttp_jinja2.render_template(
@@ -269,7 +298,7 @@ class BranchingServer(Server):
         """Open the websocket only to close it with a reason the page shows."""
         websocket = web.WebSocketResponse()
         await websocket.prepare(request)
-        await websocket.close(code=code, message=reason.encode())
+        await websocket.close(code=code, message=reason_bytes(reason))
         return websocket
 
     async def handle_websocket(self, request: web.Request) -> web.StreamResponse:  # type: ignore[override]
@@ -305,7 +334,7 @@ class BranchingServer(Server):
 
             async def close() -> None:
                 await websocket.close(
-                    code=WSCloseCode.GOING_AWAY, message=service.close_reason.encode()
+                    code=WSCloseCode.GOING_AWAY, message=reason_bytes(service.close_reason)
                 )
 
             service = ViewerAppService(
@@ -351,7 +380,7 @@ class BranchingServer(Server):
             if left <= 0:
                 app_service.close_reason = IDLE
                 await app_service.stop()
-                await websocket.close(code=WSCloseCode.GOING_AWAY, message=IDLE.encode())
+                await websocket.close(code=WSCloseCode.GOING_AWAY, message=reason_bytes(IDLE))
                 return
             try:
                 message = await websocket.receive(timeout=min(left, 60))
