@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from branching.commands._io import write_output
+from branching.story.untrusted import printable
 
 
 @click.group("import")
@@ -123,18 +124,31 @@ def import_twee(
     help="IFID to write in StoryData "
     "(default: one derived from the story id, stable across exports).",
 )
-def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
+@click.option(
+    "--format",
+    "story_format",
+    type=click.Choice(["harlowe", "sugarcube", "chapbook"], case_sensitive=False),
+    default="harlowe",
+    show_default=True,
+    help="The story format the passages are written in (StoryData declares it).",
+)
+def export_twee(story: Path, output: Path | None, ifid: str | None, story_format: str) -> None:
     """Export STORY as Twee 3, for Twine 2.6+ (Library > Import) or a Twee compiler.
 
-    Conditions, effects, timers and endings are written as readable <!-- branching: ... -->
-    comments, so `branching import twee` gives back the same story.
+    Passages are written in the story format's own code: text that changes ({gold},
+    {key: ...|...}, sequences, shuffles, plurals), conditions on links and effects. What the
+    format cannot say is kept as text and reported on standard error as FILE:LINE: passage
+    "Name": warning: .... The exact story is also kept in readable <!-- branching ... -->
+    comments, so `branching import twee` gives back the same story, or the writer's edit of a
+    passage changed in Twine.
 
-    Exit status: 0 exported, 1 the story has errors, 2 the file cannot be read.
+    Exit status: 0 exported (warnings allowed), 1 the story has errors, 2 the file cannot be
+    read.
     """
     import uuid
 
     from branching.story.loader import load_story
-    from branching.twee import export_twee as export
+    from branching.twee import export_story
 
     if ifid is not None:
         try:
@@ -150,5 +164,12 @@ def export_twee(story: Path, output: Path | None, ifid: str | None) -> None:
         sys.exit(2)
     if result.story is None:
         sys.exit(1)
-    text = export(result.story, ifid=ifid)
-    write_output(text, output)
+    exported = export_story(
+        result.story,
+        ifid=ifid,
+        story_format=story_format.lower(),  # type: ignore[arg-type]
+    )
+    write_output(exported.text, output)
+    where = str(output) if output is not None else "<stdout>"
+    for note in exported.notes:
+        click.echo(printable(note.format(where)), err=True)

@@ -252,7 +252,7 @@ class Assembler:
             node["tags"] = tags
         if "text" in clauses:
             exact = clause_text(clauses["text"])
-            if visible_text(exact) == text:
+            if "digest" in clauses or visible_text(exact) == text:
                 text = exact
             else:
                 self.problems.append(
@@ -308,7 +308,7 @@ class Assembler:
                 self.problems.append(
                     passage.problem(f"ignored the variants {clauses['variants'][:60]!r}")
                 )
-        known = {"id", "title", "tags", "text", "timer", "ending", "choices", "variants"}
+        known = {"id", "title", "tags", "text", "timer", "ending", "choices", "variants", "digest"}
         for key in clauses:
             if key not in known and not key.startswith("set "):
                 self.problems.append(
@@ -402,7 +402,7 @@ class Assembler:
             if "id" in clauses:
                 choice["id"] = clause_text(clauses["id"])
             for key in clauses:
-                if key not in ("id", "if", "label") and not key.startswith("set "):
+                if key not in ("id", "if", "label", "to") and not key.startswith("set "):
                     self.problems.append(
                         passage.problem(
                             f"ignored the unknown branching clause {quoted(key)} of a link",

@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
-from branching.story.model import Ending, Node, Story
+from branching.story import locales
+from branching.story.expressions import ExpressionError
+from branching.story.expressions import parse as parse_expression
+from branching.story.model import Choice, Ending, Node, Story
+from branching.story.text import TextError
 from branching.twee.clauses import (
+    BRANCHING_NOTE,
     SETTINGS_NAME,
     SETTINGS_TAG,
+    comments,
     quote_json,
-    visible_text,
     write_expression,
     write_value,
 )
+from branching.twee.format_text import (
+    FORMAT_DATA,
+    Context,
+    TwineFormat,
+    Untranslated,
+    writer_for,
+)
 from branching.twee.ids import passage_names, slugify
+from branching.twee.links import shown_label
 from branching.twee.notation import escape_header, escape_text
 
 #: What an exported file declares in StoryData: Harlowe is Twine's default format; Twine 2.6+
@@ -73,38 +88,101 @@ def _text_is_safe(text: str) -> bool:
     return not any(line.startswith("\\:") for line in text.split("\n"))
 
 
-def export_twee(story: Story, *, ifid: str | None = None) -> str:
-    """A story as Twee 3 text that Twine 2.6+ imports and :func:`import_twee` reads back.
+@dataclass
+class ExportNote:
+    """Something Twine will show differently from branching, in one passage."""
 
-    Passages are named after node titles (made unique and link-safe), links are
-    ``[[label->Passage]]``, and what Twine has no notation for is written in ``<!-- branching:
-    ... -->`` comments: a block at the top of a passage (id, effects, timer, ending) and one after
-    each link that needs it (condition, effects, choice id).
+    passage: str
+    line: int
+    message: str
+
+    def format(self, file: str = "<twee>") -> str:
+        return f'{file}:{self.line}: passage "{self.passage}": warning: {self.message}'
+
+
+@dataclass
+class ExportResult:
+    """The Twee text of an export and what Twine will not play as branching does."""
+
+    text: str
+    notes: list[ExportNote] = field(default_factory=list)
+
+
+def export_twee(
+    story: Story, *, ifid: str | None = None, story_format: TwineFormat = "harlowe"
+) -> str:
+    """A story as Twee 3 text that Twine 2.6+ imports and :func:`import_twee` reads back
+    (see :func:`export_story`, which also says what could not be translated)."""
+    return export_story(story, ifid=ifid, story_format=story_format).text
+
+
+def export_story(
+    story: Story, *, ifid: str | None = None, story_format: TwineFormat = "harlowe"
+) -> ExportResult:
+    """A story as Twee 3 for Twine 2.6+ in ``story_format`` (Harlowe, SugarCube or Chapbook).
+
+    Passages are named after node titles (made unique and link-safe). What the viewer reads is
+    written in the format's own code: text that changes, variables, conditions on links and
+    effects (see :mod:`~branching.twee.format_text`). The exact story is also kept in ``<!--
+    branching ... -->`` comments, with a digest of the passage as written, so that
+    :func:`import_twee` gives back the same story, or the writer's edit when the passage was
+    changed in Twine.
     """
     names = passage_names(story)
     positions = _layout(story)
     out: list[str] = []
+    notes: list[ExportNote] = []
     out.append(f":: StoryTitle\n{escape_text(' '.join(story.title.split()) or story.id)}\n")
+    format_name, format_version = FORMAT_DATA[story_format]
     data = {
         "ifid": (ifid or ifid_for(story.id)).upper(),
-        "format": EXPORT_FORMAT,
-        "format-version": EXPORT_FORMAT_VERSION,
+        "format": format_name,
+        "format-version": format_version,
         "start": names[story.start],
         "zoom": 1,
     }
     out.append(f":: StoryData\n{json.dumps(data, indent=2, ensure_ascii=False)}\n")
-    out.append(_settings_passage(story))
+    out.append(_settings_passage(story, story_format))
+    line = sum(part.count("\n") + 1 for part in out) + 1
     for node_id, node in story.nodes.items():
-        out.append(_node_passage(story, node_id, node, names, positions[node_id]))
-    return "\n".join(out)
+        context = Context(
+            story.language or locales.DEFAULT_LANGUAGE, names, frozenset(story.profile)
+        )
+        passage = _node_passage(
+            story, node_id, node, names, positions[node_id], story_format, context
+        )
+        notes.extend(ExportNote(names[node_id], line, message) for message in context.warnings)
+        out.append(passage)
+        line += passage.count("\n") + 1
+    return ExportResult("\n".join(out), notes)
 
 
-def _settings_passage(story: Story) -> str:
+def body_digest(body: str) -> str:
+    """The digest of a passage as the viewer reads it: its text without branching comments,
+    line ends trimmed (Twine may trim them), so an edit in Twine changes it."""
+    lines = [line.rstrip() for line in strip_notes(body).split("\n")]
+    return hashlib.sha256("\n".join(lines).strip().encode()).hexdigest()[:16]
+
+
+def strip_notes(body: str) -> str:
+    """``body`` without its ``<!-- branching ... -->`` comments."""
+    out: list[str] = []
+    position = 0
+    for start, inner in comments(body):
+        if BRANCHING_NOTE.match(inner):
+            out.append(body[position:start])
+            position = start + len(inner) + 7
+    out.append(body[position:])
+    return "".join(out)
+
+
+def _settings_passage(story: Story, story_format: TwineFormat) -> str:
     lines = [
         f":: {escape_header(SETTINGS_NAME)} [{SETTINGS_TAG}] "
         + '{"position":"100,-50","size":"100,100"}',
         "Story settings for branching (https://branching.invalid): not part of the story.",
         f"id: {story.id}",
+        f"twine_format: {story_format}",
     ]
     if story.title != " ".join(story.title.split()) or not story.title:
         lines.append(f"title: {quote_json(story.title)}")
@@ -127,7 +205,13 @@ def _settings_passage(story: Story) -> str:
 
 
 def _node_passage(
-    story: Story, node_id: str, node: Node, names: dict[str, str], position: tuple[int, int]
+    story: Story,
+    node_id: str,
+    node: Node,
+    names: dict[str, str],
+    position: tuple[int, int],
+    story_format: TwineFormat,
+    context: Context,
 ) -> str:
     name = names[node_id]
     clauses: list[str] = []
@@ -145,14 +229,23 @@ def _node_passage(
     )
     if node.tags and not twine_tags:
         clauses.append(f"tags: {quote_json(node.tags)}")
-    text = node.text
-    if not _text_is_safe(text):
-        clauses.append(f"text: {quote_json(text)}")
-        text = visible_text(text)
+    writer = writer_for(story_format, context)
+    if node.text:
+        # The exact text, always: what the passage shows is the format's translation of it.
+        clauses.append(f"text: {quote_json(node.text)}")
+    try:
+        text = writer.text(node.text).strip("\n").rstrip()
+    except TextError as exc:
+        context.warnings.append(f"kept the text as written: it does not parse ({exc.reason})")
+        text = writer.literal(node.text).strip("\n").rstrip()
     for variable, value in node.set.items():
         clauses.append(f"set {variable}: {write_value(value)}")
     if node.timer is not None:
         clauses.append(f"timer: {quote_json(node.timer.seconds)} -> {node.timer.default}")
+        context.warnings.append(
+            f"{writer.title} has no timed choices: the timer ({node.timer.seconds} s) is kept "
+            "in the branching comment only"
+        )
     default_ending = node.ending is True and not node.choices
     if not default_ending and (node.ending is not None or not node.choices):
         ending = node.ending
@@ -183,34 +276,67 @@ def _node_passage(
     header += " " + json.dumps(
         {"position": f"{position[0]},{position[1]}", "size": "100,100"}, separators=(",", ":")
     )
-    body: list[str] = []
-    if clauses:
-        body.append("<!-- branching\n" + "\n".join(clauses) + "\n-->")
+    effects = _effects(writer, node.set, "the node")
+    links = [_link_line(choice, names, writer) for choice in node.choices or []]
+    visible: list[str] = []
+    if effects and story_format != "chapbook":
+        visible.append(effects)
     if text:
-        body.append(escape_text(text))
-    links = [_link_line(choice, names) for choice in node.choices or []]
+        visible.append(escape_text(text))
     if links:
-        body.append("\n".join(links))
-    return header + "\n" + "\n\n".join(body) + "\n"
+        visible.append("\n".join(links))
+    written = "\n\n".join(visible)
+    vars_section = [effects] if effects and story_format == "chapbook" else []
+    vars_section += getattr(writer, "vars", [])
+    before = "\n".join(vars_section) + "\n--\n" if vars_section else ""
+    after = "\n" + written if written else ""
+    clauses.append(f"digest: {body_digest(before + after)}")
+    note = "<!-- branching\n" + "\n".join(clauses) + "\n-->"
+    return header + "\n" + before + note + after + "\n"
 
 
-def _link_line(choice: Any, names: dict[str, str]) -> str:
+def _effects(writer: Any, effects: dict[str, Any], owner: str) -> str:
+    """``set`` effects in the format's notation; those it cannot say are reported."""
+    written: dict[str, str] = {}
+    for variable, value in effects.items():
+        source = value if isinstance(value, str) else json.dumps(value)
+        try:
+            if variable in writer.context.profile:
+                raise Untranslated("it is the viewer's profile")
+            written[variable] = writer.expression(parse_expression(source).tree)
+        except (Untranslated, ExpressionError) as exc:
+            writer.context.warnings.append(
+                f"{writer.title} will not set {variable} for {owner} ({exc}): the effect is "
+                "kept in the branching comment only"
+            )
+    return writer.effects(written) if written else ""
+
+
+def _link_line(choice: Choice, names: dict[str, str], writer: Any) -> str:
     target = names[choice.to]
     label = choice.label
-    clauses: list[str] = []
-    shown = " ".join(label.replace("]]", "] ]").replace("][", "] [").split())
-    if shown != label or not label:
-        clauses.append(f"label: {quote_json(label)}")
-    if shown == target and not re.search(r"->|<-|\|", target):
-        link = f"[[{target}]]"
-    else:
-        link = f"[[{shown}->{target}]]"
+    shown = shown_label(label)
+    clauses: list[str] = [f"to: {quote_json(target)}", f"label: {quote_json(label)}"]
     if choice.id is not None:
         clauses.append(f"id: {choice.id}")
     if choice.if_ is not None:
         clauses.append("if " + write_expression(choice.if_))
     for variable, value in choice.set.items():
         clauses.append(f"set {variable}: {write_value(value)}")
-    if clauses:
-        link += " <!-- branching: " + "; ".join(clauses) + " -->"
-    return link
+    condition: str | None = None
+    if choice.if_ is not None:
+        try:
+            condition = writer.expression(parse_expression(choice.if_).tree)
+        except (Untranslated, ExpressionError) as exc:
+            writer.context.warnings.append(
+                f'{writer.title} offers the choice "{shown}" always: its condition '
+                f"{choice.if_!r} cannot be translated ({exc})"
+            )
+    if "{" in label:
+        writer.context.warnings.append(
+            f'the label "{shown}" is shown as written: text that changes is not translated '
+            "in link labels"
+        )
+    effects = _effects(writer, choice.set, f'the choice "{shown}"')
+    note = " <!-- branching: " + "; ".join(clauses) + " -->"
+    return str(writer.link(shown, target, condition, effects, note))

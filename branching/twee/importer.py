@@ -23,9 +23,12 @@ from branching.twee.clauses import (
     comments,
     parse_clauses,
 )
+from branching.twee.exporter import body_digest
+from branching.twee.format_text import TWINE_FORMATS
 from branching.twee.formats import Dialect, guess_format, normalise_format, scan
 from branching.twee.formats.translate import constant_value
 from branching.twee.ids import ID_RE, VARIABLE_RE, assign_ids, slugify
+from branching.twee.links import link_markup, shown_label
 from branching.twee.notation import Passage, parse_twee, read_sources
 from branching.twee.problems import TweeProblem, quoted
 
@@ -147,14 +150,22 @@ def _import(
     ids = _node_ids(by_name, story_names)
     names = set(story_names)
 
+    exported = _exported_format(settings) if dialect == "native" else None
+    read_as: dict[str, Dialect] = {}
+    if exported is not None:
+        for name in story_names:
+            read_as[name] = _exported_passage(by_name[name], exported, problems)
+
     def build(passage: Passage) -> Draft:
-        events = scan(passage.text, passage.line + 1, dialect)
-        return Builder(passage, dialect, ids, names, keep_macros, problems).run(events)
+        own = read_as.get(passage.name, dialect)
+        events = scan(passage.text, passage.line + 1, own)
+        return Builder(passage, own, ids, names, keep_macros, problems).run(events)
 
     drafts: dict[str, Draft] = {}
     for name in story_names:
         draft = drafts[name] = build(by_name[name])
-        draft.text = finish_text(draft.pieces, draft.labels, dialect == "native")
+        own = read_as.get(name, dialect)
+        draft.text = finish_text(draft.pieces, draft.labels, own == "native")
     defaults: dict[str, Value] = {}
     for passage in init:
         _starting_values(passage, build(passage), defaults, problems)
@@ -178,6 +189,72 @@ def _import(
         result.story = ordered
         result.unplayable = _unplayable(ordered, assembler.dead_ends, by_name[start_name])
     return result
+
+
+def _exported_format(settings: Passage | None) -> Dialect | None:
+    """The story format an export wrote its passages in (its settings' ``twine_format``)."""
+    if settings is None:
+        return None
+    match = re.search(r"^twine_format:\s*(\w+)\s*$", settings.text, re.MULTILINE)
+    if match and match.group(1) in TWINE_FORMATS:
+        return match.group(1)  # type: ignore[return-value]
+    return None
+
+
+#: Clauses that describe what the passage shows: on an edited passage, the edit says it.
+_SHOWN_NODE_CLAUSES = ("text", "digest")
+_SHOWN_LINK_CLAUSES = ("to", "label", "if")
+
+
+def _exported_passage(
+    passage: Passage, story_format: Dialect, problems: list[TweeProblem]
+) -> Dialect:
+    """How to read a passage of an export in a story format, rewriting its text for that.
+
+    Unchanged since the export (its digest matches): the branching comments hold the exact
+    node, so the passage becomes the comments alone, read as branching's own notation. Edited
+    in Twine: the writer's edit wins, so the passage is read through the format's translator
+    and the comments keep only what Twine cannot show (ids, timers, endings).
+    """
+    notes = [
+        (start, body, parse_clauses(body[note.end() :]))
+        for start, body in comments(passage.text)
+        if (note := BRANCHING_NOTE.match(body))
+    ]
+    node = next((n for n in notes if not any(k == "to" for k, _ in n[2])), None)
+    digest = dict(node[2]).get("digest") if node is not None else None
+    if node is None or digest is None:
+        return "native"
+    if body_digest(passage.text) == digest:
+        lines = ["<!--" + node[1] + "-->"]
+        for _, body, clauses in notes:
+            values = dict(clauses)
+            if "to" not in values:
+                continue
+            target, label = clause_text(values["to"]), clause_text(values.get("label", '""'))
+            lines.append(f"[[{link_markup(shown_label(label), target)}]] <!--{body}-->")
+        passage.text = "\n".join(lines)
+        return "native"
+    problems.append(
+        passage.problem(
+            f"the passage was edited in Twine after export: read the edited text as "
+            f"{story_format.title()} (its branching comment keeps only ids, timers and endings)"
+        )
+    )
+    out: list[str] = []
+    position = 0
+    for start, body, clauses in notes:
+        out.append(passage.text[position:start])
+        position = start + len(body) + 7
+        is_link = any(k == "to" for k, _ in clauses)
+        dropped = _SHOWN_LINK_CLAUSES if is_link else _SHOWN_NODE_CLAUSES
+        kept = [(k, v) for k, v in clauses if k not in dropped and not k.startswith("set ")]
+        if kept:
+            written = "; ".join(f"{k}: {v}" if k != "if" else f"if {v}" for k, v in kept)
+            out.append(f"<!-- branching: {written} -->")
+    out.append(passage.text[position:])
+    passage.text = "".join(out)
+    return story_format
 
 
 def _unplayable(

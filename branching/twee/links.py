@@ -50,3 +50,19 @@ def link_from_arg(arg: str) -> tuple[str, str] | None:
         link = parse_link(arg[2:-2])
         return (link.label, link.target) if not link.external else None
     return None
+
+
+def shown_label(label: str) -> str:
+    """A choice label as a Twine link can show it: one line, no ``]]`` or ``][`` inside.
+
+    >>> shown_label("[[Odd]] label\\n][ x")
+    '[[Odd] ] label ] [ x'
+    """
+    return " ".join(label.replace("]]", "] ]").replace("][", "] [").split())
+
+
+def link_markup(shown: str, target: str) -> str:
+    """The inside of ``[[...]]`` for a label and a passage name: ``Name`` or ``label->Name``."""
+    if shown == target and not re.search(r"->|<-|\|", target):
+        return target
+    return f"{shown}->{target}"
