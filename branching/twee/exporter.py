@@ -282,7 +282,7 @@ def _node_passage(
     if effects and story_format != "chapbook":
         visible.append(effects)
     if text:
-        visible.append(escape_text(text))
+        visible.append(text)
     if links:
         visible.append("\n".join(links))
     written = "\n\n".join(visible)
@@ -292,7 +292,8 @@ def _node_passage(
     after = "\n" + written if written else ""
     clauses.append(f"digest: {body_digest(before + after)}")
     note = "<!-- branching\n" + "\n".join(clauses) + "\n-->"
-    return header + "\n" + before + note + after + "\n"
+    # The digest is of the text as read back, so "::" at a line start is escaped after it.
+    return header + "\n" + escape_text(before + note + after) + "\n"
 
 
 def _effects(writer: Any, effects: dict[str, Any], owner: str) -> str:

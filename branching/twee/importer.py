@@ -147,14 +147,14 @@ def _import(
             )
         )
         return result
-    ids = _node_ids(by_name, story_names)
-    names = set(story_names)
-
     exported = _exported_format(settings) if dialect == "native" else None
     read_as: dict[str, Dialect] = {}
     if exported is not None:
         for name in story_names:
             read_as[name] = _exported_passage(by_name[name], exported, problems)
+    ids = _node_ids(by_name, story_names)
+    names = set(story_names)
+
 
     def build(passage: Passage) -> Draft:
         own = read_as.get(passage.name, dialect)
@@ -203,7 +203,7 @@ def _exported_format(settings: Passage | None) -> Dialect | None:
 
 #: Clauses that describe what the passage shows: on an edited passage, the edit says it.
 _SHOWN_NODE_CLAUSES = ("text", "digest")
-_SHOWN_LINK_CLAUSES = ("to", "label", "if")
+_SHOWN_LINK_CLAUSES = ("label", "if")
 
 
 def _exported_passage(
@@ -248,10 +248,14 @@ def _exported_passage(
         position = start + len(body) + 7
         is_link = any(k == "to" for k, _ in clauses)
         dropped = _SHOWN_LINK_CLAUSES if is_link else _SHOWN_NODE_CLAUSES
-        kept = [(k, v) for k, v in clauses if k not in dropped and not k.startswith("set ")]
-        if kept:
-            written = "; ".join(f"{k}: {v}" if k != "if" else f"if {v}" for k, v in kept)
-            out.append(f"<!-- branching: {written} -->")
+        kept = [
+            (k, v)
+            for k, v in clauses
+            if k not in dropped and not k.startswith("set ") and re.fullmatch(r"[a-z]+", k)
+        ]
+        if kept:  # one clause a line: an edit may have left a quote open in one of them
+            written = "\n".join(f"{k}: {v}" for k, v in kept)
+            out.append(f"<!-- branching\n{written}\n-->")
     out.append(passage.text[position:])
     passage.text = "".join(out)
     return story_format
@@ -557,9 +561,10 @@ def _node_clause(text: str, key: str) -> str | None:
         note = BRANCHING_NOTE.match(body)
         if not note:
             continue
-        if link_on_line:
+        clauses = parse_clauses(body[note.end() :])
+        if link_on_line or any(clause == "to" for clause, _ in clauses):
             continue  # a link's comment
-        for clause, value in parse_clauses(body[note.end() :]):
+        for clause, value in clauses:
             if clause == key:
                 return clause_text(value)
     return None
