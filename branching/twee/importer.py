@@ -155,7 +155,6 @@ def _import(
     ids = _node_ids(by_name, story_names)
     names = set(story_names)
 
-
     def build(passage: Passage) -> Draft:
         own = read_as.get(passage.name, dialect)
         events = scan(passage.text, passage.line + 1, own)

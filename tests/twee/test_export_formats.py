@@ -1,0 +1,162 @@
+"""``export twee --format``: what a Twine writer sees in each story format, and round trips."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from branching.story.loader import read_story
+from branching.story.model import Story
+from branching.twee import TWINE_FORMATS, export_story, export_twee, import_twee, parse_twee
+
+from .helpers import ROOT
+from .test_roundtrip import TRICKY
+
+BLOCKS: dict[str, Any] = {
+    "format": "branching/1",
+    "id": "blocks",
+    "title": "Blocks",
+    "language": "ru",
+    "start": "hut",
+    "variables": {"gold": 3, "lit": False, "mood": "calm", "flares": 2},
+    "profile": {"seen": False},
+    "nodes": {
+        "hut": {
+            "text": (
+                "You have {gold} gold. {lit: The lamp is lit.|It is dark.}\n"
+                "The wind {&howls|moans}. {first|second|always}. {!once|twice} {~a|b|c}\n"
+                "{flares, plural, =0 {no flares} one {# flare} few {# flares!} other {# lots}}\n"
+                "{mood, select, calm {Calm.} other {Not calm.}} {seen: Again?} {lit: {&x|y}}"
+            ),
+            "set": {"gold": "gold + 1"},
+            "choices": [
+                {
+                    "label": "Light it",
+                    "to": "hut",
+                    "id": "light",
+                    "if": "not lit",
+                    "set": {"lit": True},
+                },
+                {"label": "Leave", "to": "out", "if": "gold >= 2 and mood == 'calm'"},
+            ],
+        },
+        "out": {"text": "Out.", "ending": True},
+    },
+}
+
+HOSTILE = '(if: true)[boom] <<run alert(1)>> [[x->y]] $gold _tmp [if true] --> `tick` """q"""'
+
+
+def _roundtrip(data: dict[str, Any] | Story, story_format: str) -> tuple[str, dict[str, Any]]:
+    story = data if isinstance(data, Story) else Story.model_validate(data)
+    twee = export_twee(story, story_format=story_format)  # type: ignore[arg-type]
+    result = import_twee([("story.twee", twee)])
+    assert result.problems == [], [p.format() for p in result.problems]
+    assert result.story is not None
+    return twee, result.story
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+@pytest.mark.parametrize("name", ["tricky", "blocks", "demo", "tutorial"])
+def test_every_format_round_trips_exactly(story_format: str, name: str) -> None:
+    if name in ("demo", "tutorial"):
+        story = read_story(ROOT / "stories" / f"{name}.json")
+    else:
+        story = Story.model_validate(TRICKY if name == "tricky" else BLOCKS)
+    twee, back = _roundtrip(story, story_format)
+    assert Story.model_validate(back).model_dump() == story.model_dump()
+    assert export_twee(Story.model_validate(back), story_format=story_format) == twee  # type: ignore[arg-type]
+
+
+def test_harlowe_writes_blocks_as_macros() -> None:
+    twee = export_twee(Story.model_validate(BLOCKS), story_format="harlowe")
+    assert '"format": "Harlowe"' in twee and '"format-version": "3.3.0"' in twee
+    assert "You have (print: $gold) gold. (if: $lit)[The lamp is lit.](else:)[It is dark.]" in twee
+    assert "(if: visits % 2 is 1)[howls](else:)[moans]" in twee
+    assert "(if: visits is 1)[first](else-if: visits is 2)[second](else:)[always]" in twee
+    assert "(if: visits is 1)[once](else-if: visits is 2)[twice]" in twee
+    assert '(either: "a", "b", "c")' in twee
+    # Russian plural rules from CLDR, =0 first; # is the number
+    assert "(if: $flares is 0)[no flares](else-if: ((((abs: $flares) % 10) >= 2 and" in twee
+    one = "(((abs: $flares) % 10) is 1 and (not (((abs: $flares) % 100) is 11)))"
+    assert f"(else-if: {one})" in twee
+    assert "[(print: $flares) flare]" in twee and "(else:)[(print: $flares) lots]" in twee
+    assert '(if: $mood is "calm")[Calm.](else:)[Not calm.]' in twee
+    assert "(set: $gold to ($gold + 1))" in twee
+    assert '(if: (not $lit))[(link-reveal-goto: "Light it", "hut")[(set: $lit to true)]' in twee
+    assert '(if: (($gold >= 2) and ($mood is "calm")))[[[Leave->out]]' in twee
+
+
+def test_sugarcube_and_chapbook_write_blocks_in_their_notation() -> None:
+    story = Story.model_validate(BLOCKS)
+    sugar = export_twee(story, story_format="sugarcube")
+    assert '"format": "SugarCube"' in sugar
+    assert "<<print $gold>>" in sugar
+    assert "<<if $lit>>The lamp is lit.<<else>>It is dark.<</if>>" in sugar
+    assert "<<if visited() % 2 === 1>>howls<<else>>moans<</if>>" in sugar
+    assert "<<set _shuffle1 to either(1, 2, 3)>>" in sugar
+    assert '<<print Number($flares).toLocaleString("ru")>>' in sugar
+    assert "<<set $gold to ($gold + 1)>>" not in sugar  # node effects: <<set>> list
+    assert "$gold to ($gold + 1)" in sugar
+    assert "[[Light it->hut][$lit to true]]" in sugar
+    chapbook = export_twee(story, story_format="chapbook")
+    assert '"format": "Chapbook"' in chapbook
+    vars_section = chapbook.split(":: hut", 1)[1].split("\n--\n", 1)[0]
+    assert "gold: (gold + 1)" in vars_section
+    assert '(lit ? "The lamp is lit." : "It is dark.")' in vars_section
+    assert "passage.visits" in vars_section
+    assert "You have {gold} gold." in chapbook
+    assert '[if ((gold >= 2) && (mood === "calm"))]\n[[Leave->out]]' in chapbook
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_untranslatable_blocks_are_kept_as_text_and_reported(story_format: str) -> None:
+    result = export_story(Story.model_validate(BLOCKS), story_format=story_format)  # type: ignore[arg-type]
+    messages = [note.format("s.twee") for note in result.notes]
+    assert any("kept {seen: Again?} as text" in m and "profile" in m for m in messages)
+    assert any("{&x|y}" in m and "sequence inside another block" in m for m in messages)
+    assert all(m.startswith("s.twee:") and 'passage "hut"' in m for m in messages)
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_story_text_never_becomes_live_code(story_format: str) -> None:
+    data = {
+        "format": "branching/1",
+        "id": "h",
+        "title": "H",
+        "start": "a",
+        "variables": {"gold": 1},
+        "nodes": {"a": {"text": HOSTILE + " {gold}", "ending": True}},
+    }
+    twee, back = _roundtrip(data, story_format)
+    assert back["nodes"]["a"]["text"] == HOSTILE + " {gold}"
+    passages, _ = parse_twee(twee)
+    body = next(p.text for p in passages if p.name == "a").split("-->\n", 1)[1]
+    if story_format == "harlowe":
+        assert "`(if: true)[boom] <<run alert(1)>> [[x->y]] $gold _tmp [if true] --> `" in body
+    elif story_format == "sugarcube":
+        verbatim = "(if: true)[boom] <<run alert(1)>> [[x->y]] $gold _tmp [if true] --> `tick` "
+        assert f'"""{verbatim}"""' in body
+        assert "&quot;" in body
+    else:
+        assert "&lt;&lt;run" in body and "&#91;&#91;x-&gt;y&#93;&#93;" in body
+        assert "<<" not in body and "[[" not in body
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_a_writers_edit_in_twine_wins(story_format: str) -> None:
+    story = Story.model_validate(BLOCKS)
+    twee = export_twee(story, story_format=story_format)  # type: ignore[arg-type]
+    passages, _ = parse_twee(twee)
+    out = next(p for p in passages if p.name == "out")
+    assert "Out." in out.text
+    edited = twee.replace("-->\nOut.", "-->\nOut, and free.")
+    assert edited != twee
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    assert result.story["nodes"]["out"]["text"] == "Out, and free."
+    assert result.story["nodes"]["out"]["ending"] is True
+    assert any("edited in Twine after export" in p.message for p in result.problems)
+    # the untouched passages still come back exactly
+    assert result.story["nodes"]["hut"]["text"] == BLOCKS["nodes"]["hut"]["text"]
