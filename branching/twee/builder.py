@@ -187,7 +187,8 @@ class Builder:
     def translate(self, source: str, line: int, what: str, it: str | None = None) -> str | None:
         dialect = self.dialect if self.dialect != "native" else "plain"
         try:
-            return translate_expression(source, dialect, self.ids, it)
+            current = self.ids.get(self.passage.name)
+            return translate_expression(source, dialect, self.ids, it, current)
         except Untranslatable as exc:
             self.warn(f"could not translate the {what} {source.strip()[:60]!r} ({exc})", line)
             return None

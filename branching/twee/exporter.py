@@ -276,7 +276,7 @@ def _node_passage(
     header += " " + json.dumps(
         {"position": f"{position[0]},{position[1]}", "size": "100,100"}, separators=(",", ":")
     )
-    effects = _effects(writer, node.set, "the node")
+    effects = _effects(writer, node.set, "the node", node_level=True)
     links = [_link_line(choice, names, writer) for choice in node.choices or []]
     visible: list[str] = []
     if effects and story_format != "chapbook":
@@ -296,7 +296,7 @@ def _node_passage(
     return header + "\n" + escape_text(before + note + after) + "\n"
 
 
-def _effects(writer: Any, effects: dict[str, Any], owner: str) -> str:
+def _effects(writer: Any, effects: dict[str, Any], owner: str, node_level: bool = False) -> str:
     """``set`` effects in the format's notation; those it cannot say are reported."""
     written: dict[str, str] = {}
     for variable, value in effects.items():
@@ -310,7 +310,9 @@ def _effects(writer: Any, effects: dict[str, Any], owner: str) -> str:
                 f"{writer.title} will not set {variable} for {owner} ({exc}): the effect is "
                 "kept in the branching comment only"
             )
-    return writer.effects(written) if written else ""
+    if not written:
+        return ""
+    return str(writer.node_effects(written) if node_level else writer.effects(written))
 
 
 def _link_line(choice: Choice, names: dict[str, str], writer: Any) -> str:

@@ -205,6 +205,13 @@ class _Writer:
     def string(self, text: str) -> str:
         return json.dumps(text, ensure_ascii=False)
 
+    def effects(self, effects: dict[str, str]) -> str:
+        raise NotImplementedError
+
+    def node_effects(self, effects: dict[str, str]) -> str:
+        """A node's effects, run when the passage is shown, before its text."""
+        return self.effects(effects)
+
     # Text.
     def text(self, source: str) -> str:
         """Node text (branching's syntax) as the format's passage text."""
@@ -421,6 +428,7 @@ class HarloweWriter(_Writer):
         return "".join(f"(set: ${name} to {value})" for name, value in effects.items())
 
     def link(self, shown: str, target: str, condition: str | None, effects: str, note: str) -> str:
+        # A space between the hook and the link: "[[[" would read as a link to Harlowe's eye.
         if effects:
             link = (
                 f"(link-reveal-goto: {self.string(_harlowe_literal(shown))}, "
@@ -428,7 +436,7 @@ class HarloweWriter(_Writer):
             )
         else:
             link = f"[[{shown}->{target}]]{note}"
-        return f"(if: {condition})[{link}]" if condition else link
+        return f"(if: {condition})[ {link} ]" if condition else link
 
 
 class SugarCubeWriter(_Writer):
@@ -496,6 +504,9 @@ class SugarCubeWriter(_Writer):
 
     def effects(self, effects: dict[str, str]) -> str:
         return ", ".join(f"${name} to {value}" for name, value in effects.items())
+
+    def node_effects(self, effects: dict[str, str]) -> str:
+        return f"<<set {self.effects(effects)}>>"
 
     def link(self, shown: str, target: str, condition: str | None, effects: str, note: str) -> str:
         setter = f"[{effects}]" if effects else ""

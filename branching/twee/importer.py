@@ -252,9 +252,10 @@ def _exported_passage(
             for k, v in clauses
             if k not in dropped and not k.startswith("set ") and re.fullmatch(r"[a-z]+", k)
         ]
-        if kept:  # one clause a line: an edit may have left a quote open in one of them
-            written = "\n".join(f"{k}: {v}" for k, v in kept)
-            out.append(f"<!-- branching\n{written}\n-->")
+        if kept and is_link:  # on the link's line, or it is not the link's any more
+            out.append("<!-- branching: " + "; ".join(f"{k}: {v}" for k, v in kept) + " -->")
+        elif kept:  # one clause a line: an edit may have left a quote open in one of them
+            out.append("<!-- branching\n" + "\n".join(f"{k}: {v}" for k, v in kept) + "\n-->")
     out.append(passage.text[position:])
     passage.text = "".join(out)
     return story_format

@@ -120,7 +120,7 @@ def test_experiments_and_variants_round_trip_exactly() -> None:
 def test_export_is_readable_twee() -> None:
     twee = export_twee(Story.model_validate(TRICKY))
     # Harlowe has no setter links: a link with effects runs them, then goes.
-    assert '(if: ($key and ($gold >= 2)))[(link-reveal-goto: "Open it", ' in twee
+    assert '(if: ($key and ($gold >= 2)))[ (link-reveal-goto: "Open it", ' in twee
     assert "[(set: $key to false)] <!-- branching: to: " in twee
     assert '"Open it"; if key and gold >= 2; set key: false -->' in twee
     assert "set mood: 'tense'" in twee and "timer: 8 -> wait" in twee

@@ -67,17 +67,23 @@ def translate_expression(
     dialect: Dialect,
     passage_ids: dict[str, str] | None = None,
     it: str | None = None,
+    current: str | None = None,
 ) -> str:
     """Translate a story format's condition or value to the ``branching`` expression language.
 
     Variables (``$gold``, ``_temp``; bare names in Chapbook), literals, comparisons (``is``,
     ``===``, ``gte``...), ``and``/``or``/``not`` (``&&``, ``||``, ``!``), arithmetic and
     SugarCube's ``visited("Passage")`` translate; anything else raises :class:`Untranslatable`.
+    The visits of the passage itself (Harlowe's ``visits``, SugarCube's ``visited()``,
+    Chapbook's ``passage.visits``; 1 on the first visit) are ``visits("current")``, where
+    ``current`` is the passage's node id.
 
     >>> translate_expression("$gold gte 3 and not $cursed", "sugarcube")
     'gold >= 3 and not cursed'
     >>> translate_expression("_previousRoom === 'Outside' || !hasCloak", "chapbook")
     "_previousRoom == 'Outside' or not hasCloak"
+    >>> translate_expression("($a is 1) and (not ($b))", "harlowe")
+    '(a == 1) and (not (b))'
     """
     out: list[str] = []
     tokens: list[tuple[str, str]] = []
@@ -109,14 +115,19 @@ def translate_expression(
             out.append(_SYMBOL_OPS.get(text, text))
         elif kind == "name":
             lower = text.lower()
-            if (
+            own = _own_visits(dialect, text, following, tokens, i)
+            if own is not None and current is not None:
+                out.append(f'visits("{current}")')
+                i += own
+            elif (
                 following == ("op", "(")
                 and dialect == "sugarcube"
                 and text in ("visited", "visitedTags")
             ):
                 out.append(_visited(tokens, i, passage_ids or {}))
                 i += 3
-            elif following == ("op", "("):
+            elif following == ("op", "(") and not (lower in _WORD_OPS and dialect != "chapbook"):
+                # "and (...)" is an operator before parentheses, not a call
                 raise Untranslatable(f"the function {text}(...) has no equivalent")
             elif lower == "is" and following == ("name", "not"):
                 out.append("!=")
@@ -155,6 +166,35 @@ def translate_expression(
     except ExpressionError as exc:
         raise Untranslatable(exc.reason) from None
     return result
+
+
+def _own_visits(
+    dialect: Dialect, text: str, following: tuple[str, str], tokens: list[tuple[str, str]], i: int
+) -> int | None:
+    """How many more tokens make up the passage's own visit count at ``text``, or None."""
+    if dialect == "harlowe" and text in ("visits", "visit") and following != ("op", "("):
+        return 0
+    if (
+        dialect == "sugarcube"
+        and text == "visited"
+        and tokens[i : i + 2]
+        == [
+            ("op", "("),
+            ("op", ")"),
+        ]
+    ):
+        return 2
+    if (
+        dialect == "chapbook"
+        and text == "passage"
+        and tokens[i : i + 2]
+        == [
+            ("op", "."),
+            ("name", "visits"),
+        ]
+    ):
+        return 2
+    return None
 
 
 def _visited(tokens: list[tuple[str, str]], i: int, passage_ids: dict[str, str]) -> str:
