@@ -28,6 +28,7 @@ from branching.twee.formats.events import (
 )
 from branching.twee.formats.translate import (
     Untranslatable,
+    literal_string,
     literal_value,
     translate_expression,
     variable_name,
@@ -279,6 +280,8 @@ class Builder:
 
     def on_link(self, event: Link) -> None:
         label = event.label.strip()
+        if self.dialect == "sugarcube":
+            label = _evaluated_label(label)
         target = event.target
         if self.dialect == "sugarcube" and target.strip() == "previous()":
             # [[Back|previous()]]: the passage the viewer came from, nothing undone.
@@ -463,6 +466,24 @@ class Builder:
         self.draft.pieces[link.marker] = _MARK.format(marker)
         link.marker = marker
         self.draft.choices.append(link)
+
+
+def _evaluated_label(label: str) -> str:
+    r"""What SugarCube shows for link text that is a string literal: the string (it evaluates
+    link text as an expression; exports quote labels so that they show as written).
+
+    >>> _evaluated_label('"1+1 \\"quoted\\""'), _evaluated_label("Go on")
+    ('1+1 "quoted"', 'Go on')
+    """
+    if len(label) >= 2 and label[0] == label[-1] and label[0] in "\"'":
+        try:
+            translated = translate_expression(label, "sugarcube")
+        except Untranslatable:
+            return label
+        value = literal_string(translated)
+        if value is not None:
+            return value
+    return label
 
 
 def finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -85,26 +86,41 @@ def _plain(text: str) -> bool:
     return not _RISKY.search(text)
 
 
-def _harlowe_literal(text: str) -> str:
-    """Harlowe's verbatim markup around each line piece that is not plain prose; a backtick
-    itself is written as an HTML character reference (Harlowe passes those to the page)."""
+def _split_literal(text: str, wrap: Callable[[str], str], breaks: dict[str, str]) -> str:
+    """Each line piece between ``breaks`` characters wrapped by ``wrap`` when it is not plain
+    prose; the ``breaks`` characters themselves written as HTML character references."""
     out: list[str] = []
     for line in text.split("\n"):
-        pieces = line.split("`")
-        written = [p if _plain(p) else f"`{p}`" for p in pieces]
-        out.append("&#96;".join(written))
+        written: list[str] = []
+        start = 0
+        for index, char in enumerate(line):
+            if char in breaks:
+                piece = line[start:index]
+                written.append(piece if _plain(piece) else wrap(piece))
+                written.append(breaks[char])
+                start = index + 1
+        piece = line[start:]
+        written.append(piece if _plain(piece) else wrap(piece))
+        out.append("".join(written))
     return "\n".join(out)
+
+
+#: "[" is written as a reference in Harlowe and SugarCube text, so that no "[[" is left for
+#: Twine's story map to draw as a link (it reads passage text, verbatim markup or not).
+_HARLOWE_BREAKS = {"`": "&#96;", "[": "&#91;"}
+_SUGARCUBE_BREAKS = {'"': "&quot;", "[": "&#91;"}
+
+
+def _harlowe_literal(text: str) -> str:
+    """Harlowe's verbatim markup around each line piece that is not plain prose; a backtick
+    (the delimiter) and "[" are written as HTML character references, which Harlowe shows."""
+    return _split_literal(text, lambda piece: f"`{piece}`", _HARLOWE_BREAKS)
 
 
 def _sugarcube_literal(text: str) -> str:
-    """SugarCube's verbatim text ``\"\"\"...\"\"\"`` around each line piece that is not plain
-    prose; a double quote is written ``&quot;`` so that no piece holds the delimiter."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        pieces = line.split('"')
-        written = [p if not p or _plain(p) else f'"""{p}"""' for p in pieces]
-        out.append("&quot;".join(written))
-    return "\n".join(out)
+    """SugarCube's verbatim text ``\"\"\"...\"\"\"`` around each line piece that is not
+    plain prose; a double quote (the delimiter) and "[" as HTML character references."""
+    return _split_literal(text, lambda piece: f'"""{piece}"""', _SUGARCUBE_BREAKS)
 
 
 _CHAPBOOK_ENTITIES = {
@@ -434,8 +450,12 @@ class HarloweWriter(_Writer):
                 f"(link-reveal-goto: {self.string(_harlowe_literal(shown))}, "
                 f"{self.string(target)})[{effects}]{note}"
             )
-        else:
+        elif _plain(shown):
             link = f"[[{shown}->{target}]]{note}"
+        else:  # Harlowe renders link text as markup: a string of verbatim text stays text
+            link = (
+                f"(link-goto: {self.string(_harlowe_literal(shown))}, {self.string(target)}){note}"
+            )
         return f"(if: {condition})[ {link} ]" if condition else link
 
 
@@ -509,8 +529,10 @@ class SugarCubeWriter(_Writer):
         return f"<<set {self.effects(effects)}>>"
 
     def link(self, shown: str, target: str, condition: str | None, effects: str, note: str) -> str:
+        # SugarCube evaluates link text as an expression when it can ("1+1" shows 2, and
+        # "alert(1)" would run): a string literal is the one form that shows itself.
         setter = f"[{effects}]" if effects else ""
-        link = f"[[{shown}->{target}]{setter}]{note}"
+        link = f"[[{self.string(shown)}->{target}]{setter}]{note}"
         return f"<<if {condition}>>{link}<</if>>" if condition else link
 
 
@@ -614,7 +636,7 @@ class ChapbookWriter(_Writer):
         return "\n".join(f"{name}: {value}" for name, value in effects.items())
 
     def link(self, shown: str, target: str, condition: str | None, effects: str, note: str) -> str:
-        link = f"[[{shown}->{target}]]{note}"
+        link = f"[[{_chapbook_literal(shown)}->{target}]]{note}"
         return f"[if {condition}]\n{link}\n[continue]" if condition else link
 
 

@@ -99,7 +99,7 @@ def test_sugarcube_and_chapbook_write_blocks_in_their_notation() -> None:
     assert "<<set _shuffle1 to either(1, 2, 3)>>" in sugar
     assert '<<print Number($flares).toLocaleString("ru")>>' in sugar
     assert "<<set $gold to ($gold + 1)>>" in sugar
-    assert "[[Light it->hut][$lit to true]]" in sugar
+    assert '[["Light it"->hut][$lit to true]]' in sugar
     chapbook = export_twee(story, story_format="chapbook")
     assert '"format": "Chapbook"' in chapbook
     vars_section = chapbook.split(":: hut", 1)[1].split("\n--\n", 1)[0]
@@ -133,15 +133,51 @@ def test_story_text_never_becomes_live_code(story_format: str) -> None:
     assert back["nodes"]["a"]["text"] == HOSTILE + " {gold}"
     passages, _ = parse_twee(twee)
     body = next(p.text for p in passages if p.name == "a").split("-->\n", 1)[1]
+    # no "[[" is left for Twine's story map to draw as a link; "[" is a character reference
+    assert "[[" not in body and "&#91;&#91;" in body
     if story_format == "harlowe":
-        assert "`(if: true)[boom] <<run alert(1)>> [[x->y]] $gold _tmp [if true] --> `" in body
+        assert body.startswith(
+            "`(if: true)`&#91;`boom] <<run alert(1)>> `&#91;&#91;`x->y]] $gold _tmp `&#91;"
+            "`if true] --> `&#96;tick&#96; "
+        )
+        assert body.endswith(" (print: $gold)")
     elif story_format == "sugarcube":
-        verbatim = "(if: true)[boom] <<run alert(1)>> [[x->y]] $gold _tmp [if true] --> `tick` "
-        assert f'"""{verbatim}"""' in body
-        assert "&quot;" in body
+        assert body.startswith(
+            '"""(if: true)"""&#91;"""boom] <<run alert(1)>> """&#91;&#91;"""x->y]] $gold _tmp '
+            '"""&#91;"""if true] --> `tick` """&quot;&quot;&quot;q&quot;&quot;&quot; '
+        )
+        assert body.endswith(" <<print $gold>>")
     else:
         assert "&lt;&lt;run" in body and "&#91;&#91;x-&gt;y&#93;&#93;" in body
-        assert "<<" not in body and "[[" not in body
+        assert "<<" not in body and body.endswith(" {gold}")
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_hostile_labels_show_as_text(story_format: str) -> None:
+    label = "alert(1) [[x]] <<run 1>> $gold"
+    data = {
+        "format": "branching/1",
+        "id": "h",
+        "title": "H",
+        "start": "a",
+        "variables": {"gold": 1},
+        "nodes": {
+            "a": {"text": "A.", "choices": [{"label": label, "to": "b"}]},
+            "b": {"text": "B.", "ending": True},
+        },
+    }
+    twee, back = _roundtrip(data, story_format)
+    assert back["nodes"]["a"]["choices"][0]["label"] == label
+    passages, _ = parse_twee(twee)
+    body = next(p.text for p in passages if p.name == "a").split("-->\n", 1)[1]
+    shown = {
+        # Harlowe renders link text as markup: verbatim text in a (link-goto:) string
+        "harlowe": '(link-goto: "alert(1) &#91;&#91;`x] ] <<run 1>> $gold`", "b")',
+        # SugarCube evaluates link text: a string literal shows itself
+        "sugarcube": '[["alert(1) [[x] ] <<run 1>> $gold"->b]]',
+        "chapbook": "[[alert(1) &#91;&#91;x&#93; &#93; &lt;&lt;run 1&gt;&gt; &#36;gold->b]]",
+    }[story_format]
+    assert body.startswith("A.\n\n" + shown), body
 
 
 @pytest.mark.parametrize("story_format", TWINE_FORMATS)

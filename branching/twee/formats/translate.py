@@ -228,6 +228,18 @@ def literal_value(expression: str) -> Value | None:
     return None
 
 
+def literal_string(expression: str) -> str | None:
+    r"""The text of an expression that is one string literal, or None.
+
+    >>> literal_string("'it\\'s'"), literal_string("'a' + 'b'")
+    ("it's", None)
+    """
+    tree = parse_expression(expression).tree
+    if isinstance(tree, Lit) and isinstance(tree.value, str):
+        return tree.value
+    return None
+
+
 def constant_value(expression: str, known: dict[str, Value]) -> Value | None:
     """The value of an expression over ``known`` variables, or None when it needs others."""
     try:
