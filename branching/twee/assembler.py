@@ -308,7 +308,18 @@ class Assembler:
                 self.problems.append(
                     passage.problem(f"ignored the variants {clauses['variants'][:60]!r}")
                 )
-        known = {"id", "title", "tags", "text", "timer", "ending", "choices", "variants", "digest"}
+        known = {
+            "id",
+            "title",
+            "tags",
+            "text",
+            "timer",
+            "ending",
+            "choices",
+            "variants",
+            "digest",
+            "texts",
+        }
         for key in clauses:
             if key not in known and not key.startswith("set "):
                 self.problems.append(

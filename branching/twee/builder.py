@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
 from branching.story.expressions import Value
 from branching.story.text import TextError, escape_alternative, parse_text, unparse
+from branching.story.untrusted import CONTROL
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
     Assign,
@@ -82,6 +84,31 @@ class Draft:
     labels: dict[int, str] = field(default_factory=dict)
     interpolated: set[str] = field(default_factory=set)
     text: str = ""
+
+
+#: Formats whose passages become HTML: a character reference (&#91;, &amp;) in their prose
+#: shows as its character.
+_HTML_FORMATS = ("harlowe", "sugarcube", "chapbook")
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _character(match: re.Match[str]) -> str:
+    """The character of a reference, unless it names none or a control character (story text
+    may not hold those: the reference then stays as written).
+
+    >>> _REFERENCE.sub(_character, "&#91;&amp;&#27;&#0;&bogus;&#65533;")
+    '[&&#27;&#0;&bogus;\ufffd'
+    """
+    reference = match.group()
+    character = html.unescape(reference)
+    named_replacement = reference.lower() in ("&#65533;", "&#xfffd;")
+    if (
+        character in ("", reference)
+        or CONTROL.search(character)
+        or ("\ufffd" in character and not named_replacement)
+    ):
+        return reference
+    return character
 
 
 _MARK = "\x00{}\x01"
@@ -211,7 +238,10 @@ class Builder:
         if isinstance(event, Prose):
             if event.text.strip():
                 self.closed = None
-            self.add_text(event.text, event.verbatim)
+            text = event.text
+            if not (event.verbatim or event.literal) and self.dialect in _HTML_FORMATS:
+                text = _REFERENCE.sub(_character, text)
+            self.add_text(text, event.verbatim)
         elif isinstance(event, Interp):
             self.interpolate(event)
         elif isinstance(event, Vary):

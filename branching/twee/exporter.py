@@ -285,6 +285,9 @@ def _node_passage(
         visible.append(text)
     if links:
         visible.append("\n".join(links))
+    sources = getattr(writer, "sources", None)
+    if sources:
+        clauses.append(f"texts: {quote_json({n: list(v) for n, v in sources.items()})}")
     written = "\n\n".join(visible)
     vars_section = [effects] if effects and story_format == "chapbook" else []
     vars_section += getattr(writer, "vars", [])

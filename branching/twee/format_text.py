@@ -546,6 +546,9 @@ class ChapbookWriter(_Writer):
     def __init__(self, context: Context) -> None:
         super().__init__(context)
         self.vars: list[str] = []
+        #: Per temporary: the JavaScript written and the branching block it came from, so that
+        #: an import of an edited passage can give back the blocks the writer left alone.
+        self.sources: dict[str, tuple[str, str]] = {}
 
     def variable(self, name: str) -> str:
         return name
@@ -561,6 +564,7 @@ class ChapbookWriter(_Writer):
         expression = self.js(block, top, None)
         name = self.context.temporary("text")
         self.vars.append(f"{name}: {expression}")
+        self.sources[name] = (expression, unparse((block,)))
         return "{" + name + "}"
 
     def js_parts(self, parts: Parts, count: str | None) -> str:

@@ -24,7 +24,7 @@ from branching.twee.clauses import (
     parse_clauses,
 )
 from branching.twee.exporter import body_digest
-from branching.twee.format_text import TWINE_FORMATS
+from branching.twee.format_text import FORMAT_DATA, TWINE_FORMATS
 from branching.twee.formats import Dialect, guess_format, normalise_format, scan
 from branching.twee.formats.translate import constant_value
 from branching.twee.ids import ID_RE, VARIABLE_RE, assign_ids, slugify
@@ -149,9 +149,13 @@ def _import(
         return result
     exported = _exported_format(settings) if dialect == "native" else None
     read_as: dict[str, Dialect] = {}
+    #: Per passage: Chapbook text temporaries the writer left alone -> their branching block.
+    kept_blocks: dict[str, dict[str, str]] = {}
     if exported is not None:
         for name in story_names:
-            read_as[name] = _exported_passage(by_name[name], exported, problems)
+            read_as[name] = _exported_passage(
+                by_name[name], exported, problems, kept_blocks.setdefault(name, {})
+            )
     ids = _node_ids(by_name, story_names)
     names = set(story_names)
 
@@ -165,6 +169,9 @@ def _import(
         draft = drafts[name] = build(by_name[name])
         own = read_as.get(name, dialect)
         draft.text = finish_text(draft.pieces, draft.labels, own == "native")
+        for temporary, block in kept_blocks.get(name, {}).items():
+            draft.text = draft.text.replace("{" + temporary + "}", block)
+            draft.interpolated.discard(temporary)
     defaults: dict[str, Value] = {}
     for passage in init:
         _starting_values(passage, build(passage), defaults, problems)
@@ -201,12 +208,15 @@ def _exported_format(settings: Passage | None) -> Dialect | None:
 
 
 #: Clauses that describe what the passage shows: on an edited passage, the edit says it.
-_SHOWN_NODE_CLAUSES = ("text", "digest")
+_SHOWN_NODE_CLAUSES = ("text", "digest", "texts")
 _SHOWN_LINK_CLAUSES = ("label", "if")
 
 
 def _exported_passage(
-    passage: Passage, story_format: Dialect, problems: list[TweeProblem]
+    passage: Passage,
+    story_format: Dialect,
+    problems: list[TweeProblem],
+    kept_blocks: dict[str, str],
 ) -> Dialect:
     """How to read a passage of an export in a story format, rewriting its text for that.
 
@@ -234,12 +244,15 @@ def _exported_passage(
             lines.append(f"[[{link_markup(shown_label(label), target)}]] <!--{body}-->")
         passage.text = "\n".join(lines)
         return "native"
+    titles: dict[str, str] = {name: data[0] for name, data in FORMAT_DATA.items()}
+    title = titles.get(story_format, story_format.title())
     problems.append(
         passage.problem(
             f"the passage was edited in Twine after export: read the edited text as "
-            f"{story_format.title()} (its branching comment keeps only ids, timers and endings)"
+            f"{title} (its branching comment keeps only ids, timers and endings)"
         )
     )
+    texts = clause_value(dict(node[2]).get("texts", "{}"))
     out: list[str] = []
     position = 0
     for start, body, clauses in notes:
@@ -258,7 +271,34 @@ def _exported_passage(
             out.append("<!-- branching\n" + "\n".join(f"{k}: {v}" for k, v in kept) + "\n-->")
     out.append(passage.text[position:])
     passage.text = "".join(out)
+    if isinstance(texts, dict) and texts:
+        passage.text = _keep_untouched_blocks(passage.text, texts, kept_blocks)
     return story_format
+
+
+def _keep_untouched_blocks(text: str, texts: dict[str, Any], kept: dict[str, str]) -> str:
+    """Take out of a Chapbook vars section each text temporary the writer left as exported,
+    remembering its branching block (``kept``), so that the passage's ``{_text1}`` gives back
+    the block itself rather than JavaScript the importer cannot read."""
+    lines = text.split("\n")
+    if "--" not in (line.strip() for line in lines):
+        return text
+    end = next(i for i, line in enumerate(lines) if line.strip() == "--")
+    section: list[str] = []
+    for line in lines[:end]:
+        name, _, value = line.partition(":")
+        exported = texts.get(name.strip())
+        if (
+            isinstance(exported, list)
+            and len(exported) == 2
+            and all(isinstance(part, str) for part in exported)
+            and value.strip() == exported[0]
+        ):
+            kept[name.strip()] = exported[1]
+        else:
+            section.append(line)
+    rest = lines[end + 1 :]
+    return "\n".join([*section, "--", *rest] if section else rest)
 
 
 def _unplayable(

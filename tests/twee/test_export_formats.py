@@ -255,3 +255,38 @@ def test_an_edited_passage_reads_back_the_formats_code(story_format: str) -> Non
     assert "the passage was edited in Twine after export" in said[0]
     # plurals come back as their branches, said so (branching has no absolute value)
     assert any("could not translate the condition" in m for m in said)
+
+
+def test_an_edited_chapbook_passage_keeps_the_blocks_left_alone() -> None:
+    """Chapbook's text that changes lives in vars-section JavaScript, which no importer reads:
+    the blocks whose line the writer left as exported come back exactly; an edited one stays
+    the writer's (and is reported)."""
+    twee = export_twee(Story.model_validate(BLOCKS), story_format="chapbook")
+    at = twee.rindex(" gold. ")
+    edited = twee[:at] + " gold coins. " + twee[at + len(" gold. ") :]
+    edited = edited.replace('"The lamp is lit." : "It is dark."', '"Lit!" : "Dark."', 1)
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    text = result.story["nodes"]["hut"]["text"]
+    assert text.startswith("You have {gold} gold coins. {_text1}\nThe wind {&howls|moans}. ")
+    assert "{flares, plural, =0 {no flares} one {# flare} few {# flares!} other {# lots}}" in text
+    # the kept-as-text block shows as Chapbook showed it: its character references decoded
+    assert text.endswith("{{seen: Again?}} {{lit: {{&x|y}}}}")
+    said = [p.message for p in result.problems]
+    assert any("could not translate the value" in m and "Lit!" in m for m in said)
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_character_references_in_prose_read_as_their_characters(story_format: str) -> None:
+    """Twine's formats show &#91; as "["; a control character stays a reference."""
+    from .helpers import imp
+
+    title = {"harlowe": "Harlowe", "sugarcube": "SugarCube", "chapbook": "Chapbook"}
+    twee = (
+        ':: StoryData\n{"ifid": "D674C58C-DEFA-4F70-B7A2-27742230C0FC", '
+        f'"format": "{title[story_format]}", "start": "A"}}\n\n'
+        ":: A\nAT&amp;T &#91;1&#93; &#27;]2;x &copy\n"
+    )
+    result = imp(twee)
+    assert result.story is not None
+    assert result.story["nodes"]["a"]["text"] == "AT&T [1] &#27;]2;x &copy"

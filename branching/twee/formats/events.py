@@ -25,6 +25,9 @@ class Prose(Event):
 
     text: str
     verbatim: bool = False  # already in branching's text syntax (no brace escaping)
+    #: The format's verbatim markup (Harlowe's `...`, SugarCube's """..."""): shown exactly as
+    #: written, character references such as &amp; included.
+    literal: bool = False
 
 
 @dataclass

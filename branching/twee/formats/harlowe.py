@@ -164,7 +164,7 @@ def _harlowe_run(
                 pos = start + 1
                 continue
             flush(start)
-            events.append(Prose(line, text[start + 1 : end]))
+            events.append(Prose(line, text[start + 1 : end], literal=True))
             prose_start = pos = end + 1
             continue
         if token.startswith("|") and depth < MAX_HOOK_DEPTH:  # named hook |name>[ ... ]

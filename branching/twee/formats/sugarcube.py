@@ -117,7 +117,7 @@ def scan_sugarcube(text: str, at: Lines) -> list[Event]:
             end = find_closer(text, closer, start + len(token))
             if end < 0:
                 return None
-            return [Prose(line, text[start + len(token) : end])], end + len(closer)
+            return [Prose(line, text[start + len(token) : end], literal=True)], end + len(closer)
         return _naked_variable(text, start, line)
 
     return scan_prose(text, _SC_SPECIAL, at, construct)
