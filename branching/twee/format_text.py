@@ -89,20 +89,16 @@ def _plain(text: str) -> bool:
 def _split_literal(text: str, wrap: Callable[[str], str], breaks: dict[str, str]) -> str:
     """Each line piece between ``breaks`` characters wrapped by ``wrap`` when it is not plain
     prose; the ``breaks`` characters themselves written as HTML character references."""
+    splitter = re.compile("([" + re.escape("".join(breaks)) + "\n])")
     out: list[str] = []
-    for line in text.split("\n"):
-        written: list[str] = []
-        start = 0
-        for index, char in enumerate(line):
-            if char in breaks:
-                piece = line[start:index]
-                written.append(piece if _plain(piece) else wrap(piece))
-                written.append(breaks[char])
-                start = index + 1
-        piece = line[start:]
-        written.append(piece if _plain(piece) else wrap(piece))
-        out.append("".join(written))
-    return "\n".join(out)
+    for piece in splitter.split(text):
+        if piece in breaks:
+            out.append(breaks[piece])
+        elif piece == "\n" or _plain(piece):
+            out.append(piece)
+        else:
+            out.append(wrap(piece))
+    return "".join(out)
 
 
 #: "[" is written as a reference in Harlowe and SugarCube text, so that no "[[" is left for
