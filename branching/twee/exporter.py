@@ -270,6 +270,10 @@ def _node_passage(
             for experiment, arms in node.variants.items()
         }
         clauses.append(f"variants: {quote_json(variants)}")
+        context.warnings.append(
+            f"{writer.title} shows the node as it is without experiments: its variants "
+            f"({', '.join(node.variants)}) are kept in the branching comment only"
+        )
     header = f":: {escape_header(name)}"
     if node.tags and twine_tags:
         header += " [" + " ".join(escape_header(tag) for tag in node.tags) + "]"
