@@ -311,6 +311,7 @@ def _effects(writer: Any, effects: dict[str, Any], owner: str, node_level: bool 
         try:
             if variable in writer.context.profile:
                 raise Untranslated("it is the viewer's profile")
+            writer.variable(variable)  # a name the format cannot have raises
             written[variable] = writer.expression(parse_expression(source).tree)
         except (Untranslated, ExpressionError) as exc:
             writer.context.warnings.append(

@@ -173,7 +173,7 @@ class _Writer:
                 return "true" if value else "false"
             if isinstance(value, int | float):
                 return _number(value)
-            return json.dumps(value, ensure_ascii=False)
+            return self.string(value)
         if isinstance(tree, Var):
             if tree.name in self.context.profile:
                 raise Untranslated(
@@ -215,7 +215,10 @@ class _Writer:
         raise Untranslated(f"{self.title} cannot count the visits of another passage")
 
     def string(self, text: str) -> str:
-        return json.dumps(text, ensure_ascii=False)
+        """A JavaScript string literal; brackets as escapes, so that no "[[" or "]" in it can
+        end a link or a modifier, or draw a link on Twine's story map."""
+        written = json.dumps(text, ensure_ascii=False)
+        return written.replace("[", "\\u005b").replace("]", "\\u005d")
 
     def effects(self, effects: dict[str, str]) -> str:
         raise NotImplementedError
@@ -377,6 +380,14 @@ class HarloweWriter(_Writer):
     def absolute(self, value: str) -> str:
         return f"(abs: {value})"
 
+    def string(self, text: str) -> str:
+        """A Harlowe string; one holding "[[" is joined from pieces, so that Twine's story map
+        does not read a link in it."""
+        if "[[" not in text:
+            return json.dumps(text, ensure_ascii=False)
+        pieces = text.split("[")
+        return ' + "[" + '.join(json.dumps(piece, ensure_ascii=False) for piece in pieces)
+
     def literal(self, text: str) -> str:
         return _harlowe_literal(text)
 
@@ -532,6 +543,76 @@ class SugarCubeWriter(_Writer):
         return f"<<if {condition}>>{link}<</if>>" if condition else link
 
 
+#: Names a Chapbook variable cannot have: JavaScript's reserved words and literals, and the
+#: objects of Chapbook's lookups and state.
+_CHAPBOOK_TAKEN = frozenset(
+    [
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "default",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "if",
+        "implements",
+        "import",
+        "in",
+        "instanceof",
+        "interface",
+        "let",
+        "new",
+        "null",
+        "package",
+        "private",
+        "protected",
+        "public",
+        "return",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+        "await",
+        "arguments",
+        "eval",
+        "undefined",
+        "NaN",
+        "Infinity",
+        "Math",
+        "String",
+        "Number",
+        "passage",
+        "story",
+        "browser",
+        "engine",
+        "now",
+        "config",
+        "random",
+        "trail",
+    ]
+)
+
+
 class ChapbookWriter(_Writer):
     """Chapbook: text that changes is computed in the vars section as a JavaScript string into
     a temporary variable, and shown with an insert ``{_text1}`` (Chapbook has no inline
@@ -547,6 +628,10 @@ class ChapbookWriter(_Writer):
         self.sources: dict[str, tuple[str, str]] = {}
 
     def variable(self, name: str) -> str:
+        if name in _CHAPBOOK_TAKEN:
+            raise Untranslated(
+                f"{name} is a word of JavaScript or a Chapbook lookup, not a variable there"
+            )
         return name
 
     def visits_of(self, passage: str) -> str:

@@ -8,7 +8,14 @@ import pytest
 
 from branching.story.loader import read_story
 from branching.story.model import Story
-from branching.twee import TWINE_FORMATS, export_story, export_twee, import_twee, parse_twee
+from branching.twee import (
+    TWINE_FORMATS,
+    export_story,
+    export_twee,
+    import_twee,
+    parse_link,
+    parse_twee,
+)
 
 from .helpers import ROOT
 from .test_roundtrip import TRICKY
@@ -174,7 +181,7 @@ def test_hostile_labels_show_as_text(story_format: str) -> None:
         # Harlowe renders link text as markup: verbatim text in a (link-goto:) string
         "harlowe": '(link-goto: "alert(1) &#91;&#91;`x] ] <<run 1>> $gold`", "b")',
         # SugarCube evaluates link text: a string literal shows itself
-        "sugarcube": '[["alert(1) [[x] ] <<run 1>> $gold"->b]]',
+        "sugarcube": '[["alert(1) \\u005b\\u005bx\\u005d \\u005d <<run 1>> $gold"->b]]',
         "chapbook": "[[alert(1) &#91;&#91;x&#93; &#93; &lt;&lt;run 1&gt;&gt; &#36;gold->b]]",
     }[story_format]
     assert body.startswith("A.\n\n" + shown), body
@@ -290,3 +297,38 @@ def test_character_references_in_prose_read_as_their_characters(story_format: st
     result = imp(twee)
     assert result.story is not None
     assert result.story["nodes"]["a"]["text"] == "AT&T [1] &#27;]2;x &copy"
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_twines_story_map_sees_only_real_links(story_format: str) -> None:
+    """Twine draws (and on editing, creates passages for) every [[...]] it finds in passage
+    text: brackets in story text, labels, strings of conditions and effects never make one."""
+    import re
+
+    odd = "[[x->Nowhere]] ]] [["
+    data = {
+        "format": "branching/1",
+        "id": "m",
+        "title": "M",
+        "start": "a",
+        "variables": {"word": "a", "new": 1},
+        "nodes": {
+            "a": {
+                "text": f"{odd} {{word == '{odd}': yes|no}} {{new}}",
+                "set": {"word": f"'{odd}'", "new": 2},
+                "choices": [
+                    {"label": odd, "to": "b", "if": f"word != '{odd}'"},
+                    {"label": "On", "to": "b", "id": "on", "set": {"word": f"'{odd}'"}},
+                ],
+            },
+            "b": {"text": "B.", "ending": True},
+        },
+    }
+    twee, back = _roundtrip(data, story_format)
+    assert Story.model_validate(back).model_dump() == Story.model_validate(data).model_dump()
+    names = {p.name for p in parse_twee(twee)[0]}
+    for inner in re.findall(r"\[\[(.*?)\]\]", twee):  # as Twine reads links
+        assert parse_link(inner).target in names, inner
+    notes = export_story(Story.model_validate(data), story_format=story_format).notes  # type: ignore[arg-type]
+    if story_format == "chapbook":  # "new" is a word of JavaScript
+        assert any("new is a word of JavaScript" in n.message for n in notes)
