@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -208,6 +209,22 @@ def _no_visits(node_id: str) -> int:
 _PLAIN = Context({}, _no_visits)
 
 
+#: Offers that never change, by (node, translation): see :meth:`Session._offers_now`. A
+#: simulator visits the same nodes of one story thousands of times; Offer is frozen, so sessions
+#: can share them.
+_STATIC_OFFERS: dict[tuple[int, int], tuple[Node, Mapping[str, str], tuple[Offer, ...]]] = {}
+_MAX_STATIC_OFFERS = 4096
+_NO_TRANSLATION: Mapping[str, str] = MappingProxyType({})
+
+
+def _is_plain(text: str) -> bool:
+    """Whether story text has no block (it shows the same words whatever the state)."""
+    try:
+        return parse_text(text).plain
+    except TextError:
+        return False
+
+
 class _Fault(Exception):
     """Internal: a runtime fault at a node; becomes ``status = "failed"``."""
 
@@ -346,7 +363,8 @@ class Session:
         self.timers = timers if timers is not None else TimerOptions()
         self.recorder_factory = recorder_factory
         self.resume_notes = []
-        self.translation = translation if translation is not None else {}
+        # One shared empty mapping, so sessions without a translation share static offers.
+        self.translation = translation if translation is not None else _NO_TRANSLATION
         self.language = language or story.language or locales.DEFAULT_LANGUAGE
 
     def _open_recorder(self, recorder: Recorder | None) -> Recorder:
@@ -683,42 +701,13 @@ class Session:
         """Work out the offers at the current node and start its clock (and timer)."""
         node = self.node
         timer = node.timer
-        offers: list[Offer] = []
-        scope: dict[str, Value] | None = None
-        try:
-            for choice in node.choices or []:
-                if choice.if_ is not None:
-                    if scope is None:
-                        scope = self._scope(self.variables, self.profile)
-                    try:
-                        shown = evaluate(choice.if_, scope, self._visit_count, self._history)
-                    except (EvaluationError, ExpressionError) as exc:
-                        raise _Fault(f"{_condition(choice)} failed: {exc}") from None
-                    if not isinstance(shown, bool):
-                        raise _Fault(
-                            f"{_condition(choice)} gave {format_value(shown)!r}, not true or false"
-                        )
-                    if not shown:
-                        continue
-                label = self._render(
-                    self._context("choices", f"choice/{choice.key}/label"),
-                    choice.label,
-                    f'the label of choice "{choice.key}"',
-                )
-                offers.append(
-                    Offer(
-                        choice=choice,
-                        id=choice.key,
-                        label=label,
-                        number=len(offers) + 1,
-                        default=timer is not None and choice.key == timer.default,
-                    )
-                )
+        cached = _STATIC_OFFERS.get((id(node), id(self.translation)))
+        if cached is not None and cached[0] is node and cached[1] is self.translation:
+            offers = list(cached[2])
+        else:
+            offers = self._offers_now(node)
             if not offers:
-                raise _Fault("every choice is disabled by its condition, so the story cannot go on")
-        except _Fault as fault:
-            self._fail(str(fault))
-            return
+                return  # failed
         self._offers = offers
         self._shown_at = self.clock() - elapsed
         self._paused_at = None
@@ -732,6 +721,57 @@ class Session:
         else:
             left = max(min(timer_remaining, full), min(full, RESUME_GRACE_SECONDS))
             self._timer_total = left + elapsed
+
+    def _offers_now(self, node: Node) -> list[Offer]:
+        """The offers at the current node on the current values (empty after a fault, which
+        fails the playthrough). Offers that can never change (no conditions, labels without
+        blocks, words not varied by an experiment) are kept for the next visit to the node,
+        by this or any session with the same translation."""
+        timer = node.timer
+        offers: list[Offer] = []
+        scope: dict[str, Value] | None = None
+        written = self._written.nodes.get(self.node_id)
+        static = written is not None and not written.variants
+        try:
+            for choice in node.choices or []:
+                if choice.if_ is not None:
+                    if scope is None:
+                        scope = self._scope(self.variables, self.profile)
+                    try:
+                        shown = evaluate(choice.if_, scope, self._visit_count, self._history)
+                    except (EvaluationError, ExpressionError) as exc:
+                        raise _Fault(f"{_condition(choice)} failed: {exc}") from None
+                    if not isinstance(shown, bool):
+                        raise _Fault(
+                            f"{_condition(choice)} gave {format_value(shown)!r}, not true or false"
+                        )
+                    static = False
+                    if not shown:
+                        continue
+                key = self._context("choices", f"choice/{choice.key}/label")
+                label = self._render(key, choice.label, f'the label of choice "{choice.key}"')
+                if static:
+                    static = _is_plain(self.translation.get(key, choice.label))
+                offers.append(
+                    Offer(
+                        choice=choice,
+                        id=choice.key,
+                        label=label,
+                        number=len(offers) + 1,
+                        default=timer is not None and choice.key == timer.default,
+                    )
+                )
+            if not offers:
+                raise _Fault("every choice is disabled by its condition, so the story cannot go on")
+        except _Fault as fault:
+            self._fail(str(fault))
+            return []
+        if static:
+            if len(_STATIC_OFFERS) >= _MAX_STATIC_OFFERS:
+                _STATIC_OFFERS.clear()
+            # Holding the node and translation keeps their ids from being reused meanwhile.
+            _STATIC_OFFERS[(id(node), id(self.translation))] = (node, self.translation, tuple(offers))
+        return offers
 
     def _take(self, offer: Offer, *, timed_out: bool) -> None:
         decision_ms = round(self._elapsed() * 1000)

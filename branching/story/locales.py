@@ -101,6 +101,7 @@ def _locale_or_default(tag: str) -> Locale:
         return _locale(DEFAULT_LANGUAGE)
 
 
+@lru_cache(maxsize=4096, typed=True)  # as format_number
 def plural_category(tag: str, number: int | float) -> str:
     """The CLDR plural category of ``number`` in the language ``tag``."""
     return str(_locale_or_default(tag).plural_form(abs(number)))
@@ -139,6 +140,9 @@ def warm_up(tag: str) -> None:
     format_number(tag, 1)
 
 
+# Cached: a story shows the same few numbers over and over, and Babel takes tens of µs for each.
+# ``typed``: 1, 1.0 and True are equal keys otherwise, and need not read the same.
+@lru_cache(maxsize=4096, typed=True)
 def format_number(tag: str, number: int | float) -> str:
     """``number`` written the language's way (the ``#`` of a plural): ``1,234`` in English."""
     from babel.numbers import format_decimal

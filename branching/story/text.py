@@ -204,16 +204,23 @@ class Text:
     nodes: frozenset[str] = field(default_factory=frozenset)
     #: Number of sequences (their ordinals are 0 .. sequences - 1).
     sequences: int = 0
+    #: The text as shown when it has no block (``None`` when it has): worked out once, since
+    #: every node entered renders its text (the simulator's hot path).
+    flat: str | None = field(init=False, default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if all(isinstance(part, str) for part in self.parts):
+            object.__setattr__(self, "flat", "".join(self.parts))  # type: ignore[arg-type]
 
     @property
     def plain(self) -> bool:
         """True when the text has no block: it renders as itself, braces unescaped."""
-        return all(isinstance(part, str) for part in self.parts)
+        return self.flat is not None
 
     def render(self, context: Context) -> str:
         """The text as the viewer sees it now; raises :class:`TextEvaluationError`."""
-        if self.plain:
-            return "".join(self.parts)  # type: ignore[arg-type]
+        if self.flat is not None:
+            return self.flat
         out: list[str] = []
         _render(self.parts, context, out, None)
         return "".join(out)
