@@ -147,6 +147,7 @@ class _Unit:
 
 
 _UNIT_COLUMNS = "story_id, origin, experiment, viewer, arm, playthrough, exposed_at"
+_INSERT_UNIT = f"INSERT INTO experiment_units ({_UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 _INSERT_EXPOSURE = (
     "INSERT OR IGNORE INTO exposures (playthrough, experiment, arm, node, seq, at) "
     "VALUES (?, ?, ?, ?, ?, ?)"
@@ -206,23 +207,83 @@ def _public_id(conn: sqlite3.Connection, pk: int) -> str:
 
 def update_experiments(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     """Bring exposures, units and per-arm counts up to date with ``batch`` (already written
-    by the log's write path, in the caller's transaction)."""
+    by the log's write path, in the caller's transaction).
+
+    The batch's exposures go in one statement. A new playthrough's exposure whose viewer has
+    no unit yet (in the file or earlier in the batch), the common case in a bulk write, becomes
+    the unit with no query of its own: one look-up per few hundred viewers says which have one.
+    """
     deltas = _Deltas()
+    exposures = [(p.state.pk, *e) for p in batch for e in p.exposures]
+    if not exposures:
+        # Playthroughs already in the file may still move their units' counts.
+        for pending in batch:
+            if pending.before is not None and pending.rows:
+                _follow_units(conn, pending, deltas)
+        deltas.write(conn)
+        return
+    conn.executemany(_INSERT_EXPOSURE, exposures)
+    known = _units_known(conn, batch)
+    fresh: list[tuple[Any, ...]] = []  # new units, inserted together
+
+    def flush() -> None:  # before anything that reads experiment_units
+        if fresh:
+            conn.executemany(_INSERT_UNIT, fresh)
+            fresh.clear()
+
     for pending in batch:
         state = pending.state
         pk = state.pk
         assert pk is not None
-        if pending.exposures:
-            conn.executemany(
-                _INSERT_EXPOSURE,
-                [(pk, e, arm, node, seq, at) for e, arm, node, seq, at in pending.exposures],
-            )
         if pending.before is not None and pending.rows:
+            flush()
             _follow_units(conn, pending, deltas)
         for experiment, arm, _node, seq, at in pending.exposures:
             candidate = _Unit(state.story_id, state.origin, experiment, state.viewer, arm, pk, at)
-            _offer_unit(conn, candidate, state.id, deltas, pending=pending, seq=seq)
+            key = (state.story_id, state.origin, experiment, state.viewer)
+            if pending.before is None and key not in known:
+                known.add(key)
+                fresh.append((*key, arm, pk, at))
+                facts = unit_facts(
+                    state.status, state.ending, (r for r in pending.rows if r[_SEQ] >= seq)
+                )
+                deltas.add(candidate, facts, 1)
+            else:
+                flush()
+                known.add(key)
+                _offer_unit(conn, candidate, state.id, deltas, pending=pending, seq=seq)
+    flush()
     deltas.write(conn)
+
+
+#: Viewers per look-up in :func:`_units_known` (SQLite allows 999 parameters a statement).
+_LOOKUP = 500
+
+
+def _units_known(conn: sqlite3.Connection, batch: Sequence[Pending]) -> set[tuple[str, ...]]:
+    """The (story, origin, experiment, viewer) keys of the batch's new exposures that already
+    have a unit in the file."""
+    wanted: dict[tuple[str, str, str], set[str]] = {}
+    for pending in batch:
+        if pending.before is None:
+            state = pending.state
+            for experiment, *_ in pending.exposures:
+                wanted.setdefault((state.story_id, state.origin, experiment), set()).add(
+                    state.viewer
+                )
+    known: set[tuple[str, ...]] = set()
+    for group, viewers in wanted.items():
+        ordered = sorted(viewers)
+        for i in range(0, len(ordered), _LOOKUP):
+            chunk = ordered[i : i + _LOOKUP]
+            marks = ",".join("?" for _ in chunk)
+            for (viewer,) in conn.execute(
+                "SELECT viewer FROM experiment_units WHERE story_id = ? AND origin = ? "
+                f"AND experiment = ? AND viewer IN ({marks})",
+                (*group, *chunk),
+            ):
+                known.add((*group, viewer))
+    return known
 
 
 def _follow_units(conn: sqlite3.Connection, pending: Pending, deltas: _Deltas) -> None:
@@ -280,7 +341,7 @@ def _offer_unit(
             key,
         )
     conn.execute(
-        f"INSERT INTO experiment_units ({_UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_UNIT,
         (*key[:3], candidate.viewer, candidate.arm, candidate.playthrough, candidate.exposed_at),
     )
     if pending is not None and pending.before is None:

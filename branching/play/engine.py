@@ -209,10 +209,10 @@ def _no_visits(node_id: str) -> int:
 _PLAIN = Context({}, _no_visits)
 
 
-#: Offers that never change, by (node, translation): see :meth:`Session._offers_now`. A
+#: Offers that never change, by (node, translation, choices shown): see :meth:`Session._offers_now`. A
 #: simulator visits the same nodes of one story thousands of times; Offer is frozen, so sessions
 #: can share them.
-_STATIC_OFFERS: dict[tuple[int, int], tuple[Node, Mapping[str, str], tuple[Offer, ...]]] = {}
+_STATIC_OFFERS: dict[tuple[int, int, tuple[bool, ...]], tuple[Node, Mapping[str, str], tuple[Offer, ...]]] = {}
 _MAX_STATIC_OFFERS = 4096
 _NO_TRANSLATION: Mapping[str, str] = MappingProxyType({})
 
@@ -671,11 +671,12 @@ class Session:
         self, effects: Mapping[str, Value], where: str
     ) -> tuple[dict[str, Value], dict[str, Value]]:
         """The variables and profile after ``effects``, applied in order (each sees the ones
-        before it); raises _Fault with nothing applied."""
+        before it); raises _Fault with nothing applied. Without effects: the dicts as they are
+        (the session replaces them, never changes them in place)."""
+        if not effects:
+            return self.variables, self.profile
         variables = dict(self.variables)
         profile = dict(self.profile)
-        if not effects:
-            return variables, profile
         scope = self._scope(variables, profile)
         for name, value in effects.items():
             try:
@@ -701,13 +702,9 @@ class Session:
         """Work out the offers at the current node and start its clock (and timer)."""
         node = self.node
         timer = node.timer
-        cached = _STATIC_OFFERS.get((id(node), id(self.translation)))
-        if cached is not None and cached[0] is node and cached[1] is self.translation:
-            offers = list(cached[2])
-        else:
-            offers = self._offers_now(node)
-            if not offers:
-                return  # failed
+        offers = self._offers_now(node)
+        if not offers:
+            return  # failed
         self._offers = offers
         self._shown_at = self.clock() - elapsed
         self._paused_at = None
@@ -725,8 +722,14 @@ class Session:
     def _offers_now(self, node: Node) -> list[Offer]:
         """The offers at the current node on the current values (empty after a fault, which
         fails the playthrough). Offers that can never change (no conditions, labels without
-        blocks, words not varied by an experiment) are kept for the next visit to the node,
-        by this or any session with the same translation."""
+        blocks, words not varied by an experiment) are kept, for each set of choices the
+        conditions let through, for the next visit to the node by this or any session with the
+        same translation."""
+        shown = self._shown(node)
+        if shown is not None:
+            cached = _STATIC_OFFERS.get((id(node), id(self.translation), shown))
+            if cached is not None and cached[0] is node and cached[1] is self.translation:
+                return list(cached[2])
         timer = node.timer
         offers: list[Offer] = []
         scope: dict[str, Value] | None = None
@@ -738,15 +741,14 @@ class Session:
                     if scope is None:
                         scope = self._scope(self.variables, self.profile)
                     try:
-                        shown = evaluate(choice.if_, scope, self._visit_count, self._history)
+                        passes = evaluate(choice.if_, scope, self._visit_count, self._history)
                     except (EvaluationError, ExpressionError) as exc:
                         raise _Fault(f"{_condition(choice)} failed: {exc}") from None
-                    if not isinstance(shown, bool):
+                    if not isinstance(passes, bool):
                         raise _Fault(
-                            f"{_condition(choice)} gave {format_value(shown)!r}, not true or false"
+                            f"{_condition(choice)} gave {format_value(passes)!r}, not true or false"
                         )
-                    static = False
-                    if not shown:
+                    if not passes:
                         continue
                 key = self._context("choices", f"choice/{choice.key}/label")
                 label = self._render(key, choice.label, f'the label of choice "{choice.key}"')
@@ -766,12 +768,36 @@ class Session:
         except _Fault as fault:
             self._fail(str(fault))
             return []
-        if static:
+        if static and shown is not None:
             if len(_STATIC_OFFERS) >= _MAX_STATIC_OFFERS:
                 _STATIC_OFFERS.clear()
             # Holding the node and translation keeps their ids from being reused meanwhile.
-            _STATIC_OFFERS[(id(node), id(self.translation))] = (node, self.translation, tuple(offers))
+            _STATIC_OFFERS[(id(node), id(self.translation), shown)] = (
+                node,
+                self.translation,
+                tuple(offers),
+            )
         return offers
+
+    def _shown(self, node: Node) -> tuple[bool, ...] | None:
+        """Which of the node's choices their conditions let through now (``None`` when a
+        condition fails: :meth:`_offers_now` then reports the fault as it meets it)."""
+        scope: dict[str, Value] | None = None
+        shown = []
+        for choice in node.choices or []:
+            if choice.if_ is None:
+                shown.append(True)
+                continue
+            if scope is None:
+                scope = self._scope(self.variables, self.profile)
+            try:
+                value = evaluate(choice.if_, scope, self._visit_count, self._history)
+            except (EvaluationError, ExpressionError):
+                return None
+            if not isinstance(value, bool):
+                return None
+            shown.append(value)
+        return tuple(shown)
 
     def _take(self, offer: Offer, *, timed_out: bool) -> None:
         decision_ms = round(self._elapsed() * 1000)
