@@ -225,6 +225,22 @@ def _is_plain(text: str) -> bool:
         return False
 
 
+def _ending_ids(story: Story) -> frozenset[str]:
+    """The story's ending ids, worked out once per story (a simulator starts thousands of
+    sessions of one story)."""
+    cached = _ENDINGS.get(id(story))
+    if cached is not None and cached[0] is story:
+        return cached[1]
+    if len(_ENDINGS) >= _MAX_STATIC_OFFERS:
+        _ENDINGS.clear()
+    found = frozenset(story.endings())
+    _ENDINGS[id(story)] = (story, found)  # holding the story keeps its id from being reused
+    return found
+
+
+_ENDINGS: dict[int, tuple[Story, frozenset[str]]] = {}
+
+
 class _Fault(Exception):
     """Internal: a runtime fault at a node; becomes ``status = "failed"``."""
 
@@ -318,7 +334,7 @@ class Session:
         self.profile = profile
         self.earlier_playthroughs = viewer.earlier(self.playthrough_id)
         self.endings_found = set(viewer.endings)
-        self._ending_ids = frozenset(self.story.endings())
+        self._ending_ids = _ending_ids(self.story)
         self._history = self._viewer_history()
 
     def _viewer_history(self) -> ViewerHistory:
