@@ -209,10 +209,11 @@ def _no_visits(node_id: str) -> int:
 _PLAIN = Context({}, _no_visits)
 
 
-#: Offers that never change, by (node, translation, choices shown): see :meth:`Session._offers_now`. A
-#: simulator visits the same nodes of one story thousands of times; Offer is frozen, so sessions
-#: can share them.
-_STATIC_OFFERS: dict[tuple[int, int, tuple[bool, ...]], tuple[Node, Mapping[str, str], tuple[Offer, ...]]] = {}
+#: Offers that never change, by (node, translation, choices shown): see
+#: :meth:`Session._offers_now`. A simulator visits the same nodes of one story thousands of
+#: times; Offer is frozen, so sessions can share them.
+_StaticOffers = tuple[Node, Mapping[str, str], tuple[Offer, ...]]
+_STATIC_OFFERS: dict[tuple[int, int, tuple[bool, ...]], _StaticOffers] = {}
 _MAX_STATIC_OFFERS = 4096
 _NO_TRANSLATION: Mapping[str, str] = MappingProxyType({})
 

@@ -90,6 +90,42 @@ def test_bulk_writes_equal_a_recount_and_a_rebuild(tmp_path: Path) -> None:
         assert experiment_snapshot(log.conn) == before
 
 
+def test_one_batch_with_repeat_viewers_equals_a_recount(tmp_path: Path) -> None:
+    """A bulk batch holding several exposed playthroughs of one viewer, later ones first, and
+    viewers whose unit an earlier batch made: each viewer's earliest exposure is their unit,
+    exactly as a recount from the events finds it (the batch's new units are written together,
+    so the repeats must still see them)."""
+    with ChoiceLog.open(tmp_path / "log.db") as log:
+        with log.bulk_writer(batch_size=1_000_000) as writer:  # one transaction each
+            for viewer in ("ann", "bob"):
+                start = 5_000.0
+                writer.write_playthrough(
+                    info(viewer, story="cliff"),
+                    [(start + i, e) for i, e in enumerate(exposed_run("walk"))],
+                )
+        with log.bulk_writer(batch_size=1_000_000) as writer:
+            for viewer, start, choice in (
+                ("cy", 9_000.0, "walk"),
+                ("cy", 1_000.0, "jump"),  # earlier than the one before it in the batch
+                ("cy", 3_000.0, "walk"),
+                ("ann", 1_000.0, "jump"),  # earlier than the unit already in the file
+                ("bob", 9_000.0, "jump"),  # later: bob's unit stays
+                ("dee", 2_000.0, "jump"),
+            ):
+                writer.write_playthrough(
+                    info(viewer, story="cliff"),
+                    [(start + i, e) for i, e in enumerate(exposed_run(choice))],
+                )
+        written = counts(log)
+        assert written == recount_experiments(log.conn)
+        by_choice = {key[-1]: n for key, n in written.items() if key[4] == "choice" and n}
+        assert by_choice == {"jump": 3, "walk": 1}  # cy, ann, dee jumped; bob walked
+        before = experiment_snapshot(log.conn)
+        with log.write_transaction() as conn:
+            rebuild_experiments(conn)
+        assert experiment_snapshot(log.conn) == before
+
+
 def test_the_first_exposure_wins_whatever_the_merge_order(tmp_path: Path) -> None:
     """A viewer exposed on two machines: the earlier playthrough is their unit, and merging
     in either order gives the same tables."""

@@ -104,6 +104,63 @@ def test_conditions_filter_choices_and_numbers_stay_consecutive() -> None:
     assert offered(session) == ["cellar", "bridge"]
 
 
+def test_sessions_of_one_story_each_get_the_offers_their_own_state_allows() -> None:
+    """Offers that cannot change are shared between sessions (a simulator plays thousands):
+    sharing must never show one session the choices, numbers, labels or timer default that
+    another session's state or translation gave."""
+    story = make_story(
+        {
+            "hall": {
+                "text": "A hall.",
+                "choices": [
+                    {"id": "beg", "label": "Beg", "to": "gate"},
+                    {"id": "inherit", "label": "Inherit", "to": "gate", "set": {"rich": True}},
+                ],
+            },
+            "gate": {
+                "text": "A gate.",
+                "set": {"coins": "coins + 1"},
+                "timer": {"seconds": 5, "default": "wait"},
+                "choices": [
+                    {"id": "pay", "label": "Pay", "to": "end", "if": "rich"},
+                    {"id": "wait", "label": "Wait", "to": "yard"},
+                ],
+            },
+            "yard": {
+                "text": "A yard.",
+                "choices": [
+                    {"id": "count", "label": "Count {coins} coins", "to": "gate"},
+                    {"id": "leave", "label": "Leave", "to": "end"},
+                ],
+            },
+            "end": {"text": "The end.", "ending": {"kind": "good"}},
+        },
+        {"rich": False, "coins": 0},
+    )
+    poor, rich = play(story)[0], play(story)[0]
+    poor.choose("beg")
+    rich.choose("inherit")
+    for session in (poor, rich, poor, rich, poor):
+        session.choose("wait")
+        session.choose("count")  # back to the gate: its offers are worked out again
+    assert [(o.number, o.id, o.default) for o in poor.available_choices()] == [(1, "wait", True)]
+    assert [(o.number, o.id, o.default) for o in rich.available_choices()] == [
+        (1, "pay", False),
+        (2, "wait", True),
+    ]
+    # A label with a block is rendered for each session and visit.
+    poor.choose("wait")
+    rich.choose("wait")
+    assert [o.label for o in poor.available_choices()] == ["Count 4 coins", "Leave"]
+    assert [o.label for o in rich.available_choices()] == ["Count 3 coins", "Leave"]
+    translated = play(story, translation={"node/gate/choice/wait/label": "Warten"})[0]
+    translated.choose("beg")
+    assert [o.label for o in translated.available_choices()] == ["Warten"]
+    untranslated = play(story)[0]
+    untranslated.choose("beg")
+    assert [o.label for o in untranslated.available_choices()] == ["Wait"]
+
+
 def test_choose_applies_choice_effects_then_enters_target_and_records_in_order() -> None:
     session, recorder, clock = play(lantern())
     clock.advance(2.5)

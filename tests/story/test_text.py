@@ -258,3 +258,33 @@ def test_validate_checks_labels_and_the_language() -> None:
     codes = {(p.code, p.path) for p in result.errors}
     assert ("unknown-language", "/language") in codes
     assert ("interpolation", "/nodes/a/choices/0/label") in codes
+
+
+def test_text_without_blocks_renders_as_itself_after_a_copy_or_pickle() -> None:
+    """A parsed text knows once whether it has blocks (every node entered renders its text);
+    what it knows survives being copied to a worker process."""
+    import dataclasses
+    import pickle
+
+    plain, block = parse_text("A {{brace}} and words"), parse_text("You have {gold} gold")
+    assert plain.plain and not block.plain
+    for text in (plain, pickle.loads(pickle.dumps(plain)), dataclasses.replace(plain)):
+        assert text.render(Context({}, lambda node: 0)) == "A {brace} and words"
+    again = pickle.loads(pickle.dumps(block))
+    assert not again.plain
+    assert again.render(Context({"gold": 3}, lambda node: 0)) == "You have 3 gold"
+    assert again == block
+
+
+@pytest.mark.parametrize("tag", ["en", "de", "fr"])
+def test_numbers_read_as_babel_writes_them_whatever_was_asked_before(tag: str) -> None:
+    """Number formats are cached; 1 and 1.0 are equal keys to a plain cache, so the cache
+    keeps them apart."""
+    from babel.numbers import format_decimal
+
+    from branching.story import locales
+
+    for number in (1, 1.0, 2.5, 1234567, 1234567.25, -3, 0.1):
+        for _ in range(2):  # the second time from the cache
+            expected = str(format_decimal(number, locale=locales._locale_or_default(tag)))
+            assert locales.format_number(tag, number) == expected
