@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from branching.log.errors import LogWriteError, UnknownPlaythrough
@@ -193,16 +192,27 @@ def _check_times(batch: Sequence[Pending]) -> None:
 
 
 def _insert_events(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
-    params = [(p.state.pk, *row) for p in batch for row in p.rows]
-    whole = len(params) - len(params) % _ROWS_PER_INSERT
+    # One flat list of every value, cut into statements of _ROWS_PER_INSERT rows (a pass over
+    # the rows instead of a tuple per row and then per statement).
+    flat: list[Any] = []
+    extend = flat.extend
+    for pending in batch:
+        head = (pending.state.pk,)
+        for row in pending.rows:
+            extend(head)
+            extend(row)
+    width = len(EVENT_COLUMNS) + 1
+    rows = len(flat) // width
+    whole = rows - rows % _ROWS_PER_INSERT
+    step = _ROWS_PER_INSERT * width
     if whole:
-        step = _ROWS_PER_INSERT
         conn.executemany(
-            _INSERT_EVENTS,
-            [tuple(chain.from_iterable(params[i : i + step])) for i in range(0, whole, step)],
+            _INSERT_EVENTS, [flat[i : i + step] for i in range(0, whole * width, step)]
         )
-    if whole < len(params):
-        conn.executemany(_INSERT_EVENT, params[whole:])
+    if whole < rows:
+        conn.executemany(
+            _INSERT_EVENT, [flat[i : i + width] for i in range(whole * width, rows * width, width)]
+        )
 
 
 def _integrity_message(error: sqlite3.IntegrityError) -> str:
