@@ -62,7 +62,7 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     from branching.warehouse.export import default_source, export_log
     from branching.warehouse.layout import FolderError
 
-    need_packages("pyarrow")
+    need_packages("pyarrow", "sqlglot")
     if not db.path.is_file():
         unreadable(f"No choice log at {db.describe()}: nothing to export.")
     name = source or default_source(db.path)
@@ -79,6 +79,11 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
                 f"Cannot write {printable(where)}: {e.strerror or e}; nothing was committed "
                 "(exporting again resumes)"
             ) from e
+    if result.upgraded:
+        click.echo(
+            f"Added the pre-aggregated counts of {result.upgraded:,} older "
+            f"batch{'es' if result.upgraded != 1 else ''} (exported before they were written)."
+        )
     if not result.playthroughs:
         click.echo(f"Nothing new to export: {printable(output)} already holds this log.")
         return

@@ -144,12 +144,9 @@ def report(
             param_hint="--experiment",
         )
     if engine != "sqlite" or events is not None:
-        if language is not None:
-            raise click.BadParameter(
-                "--lang filters a SQLite log: the exported events do not carry the language yet",
-                param_hint="--lang",
-            )
-        selection = _selection(parsed, versions, all_versions, variant, since, until, origins)
+        selection = _selection(
+            parsed, versions, all_versions, variant, since, until, origins, language
+        )
         from branching.commands.report_engines import engine_report
 
         if exact:

@@ -13,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from branching.warehouse.layout import TABLES, commit_files, data_files, schema
+from branching.warehouse.layout import (
+    TABLES,
+    DataFile,
+    commit_files,
+    data_files,
+    facts_files,
+    schema,
+)
 from branching.warehouse.metrics import transpile
 
 ENGINES = ("duckdb", "spark")
@@ -28,13 +35,35 @@ def _sql_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _files(folder: Path, table: str, batch: str | None) -> list[DataFile]:
+    """A table's data files, or only those of one batch (named ``part-<batch>-<n>.parquet``;
+    the queries also filter on the batch column, so a longer batch id sharing the prefix is
+    harmless)."""
+    found = list(data_files(folder, table))
+    if batch is None:
+        return found
+    return [d for d in found if d.path.name.startswith(f"part-{batch}-")]
+
+
+def _empty_select(table: str, partitions: bool) -> str:
+    columns = [f"NULL::{_duck_type(f.type)} AS {f.name}" for f in schema(table)]
+    if partitions:
+        columns += [f"NULL::VARCHAR AS {c}" for c in ("story_id", "story_version", "date")]
+    return f"SELECT {', '.join(columns)} WHERE FALSE"
+
+
 class DuckDBEngine:
     """DuckDB over the folder's Parquet files (in memory, no extension downloads)."""
 
     name = "duckdb"
 
     def __init__(
-        self, folder: Path, *, threads: int | None = None, memory_limit: str | None = None
+        self,
+        folder: Path,
+        *,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+        batch: str | None = None,
     ) -> None:
         try:
             import duckdb
@@ -48,8 +77,7 @@ class DuckDBEngine:
             self.con.execute(f"SET memory_limit = {_sql_quote(memory_limit)}")
         self.con.execute("SET preserve_insertion_order = false")
         for table in TABLES:
-            files = [d.path.as_posix() for d in data_files(folder, table)]
-            columns = ", ".join(f"NULL::{_duck_type(f.type)} AS {f.name}" for f in schema(table))
+            files = [d.path.as_posix() for d in _files(folder, table, batch)]
             if files:
                 listed = ", ".join(_sql_quote(f) for f in files)
                 # The file list was checked (layout.check_folder): read exactly those files.
@@ -58,19 +86,17 @@ class DuckDBEngine:
                     f"hive_types = {_HIVE_TYPES})"
                 )
             else:
-                source = (
-                    f"SELECT {columns}, NULL::VARCHAR AS story_id, "
-                    "NULL::VARCHAR AS story_version, NULL::VARCHAR AS date WHERE FALSE"
-                )
+                source = _empty_select(table, partitions=True)
             self.con.execute(f"CREATE VIEW {table} AS {source}")
-        commits = [p.as_posix() for p in commit_files(folder)]
-        if commits:
-            listed = ", ".join(_sql_quote(f) for f in commits)
-            self.con.execute(f"CREATE VIEW commits AS SELECT * FROM read_parquet([{listed}])")
-        else:
-            self.con.execute(
-                "CREATE VIEW commits AS SELECT NULL::VARCHAR AS export_batch WHERE FALSE"
-            )
+        facts = {} if batch is not None else facts_files(folder)
+        self.facts = set(facts)
+        for table, paths in (("commits", commit_files(folder)), ("facts", list(facts.values()))):
+            if paths:
+                listed = ", ".join(_sql_quote(p.as_posix()) for p in paths)
+                source = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
+            else:
+                source = _empty_select(table, partitions=False)
+            self.con.execute(f"CREATE VIEW {table} AS {source}")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         return list(self.con.execute(sql).fetchall())
@@ -94,6 +120,39 @@ def _duck_type(arrow_type: Any) -> str:
         "bool": "BOOLEAN",
         "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
     }[text]
+
+
+def batch_facts(folder: Path, batch: str) -> Any:
+    """The pre-aggregated facts of one batch (an Arrow table of the ``facts`` schema): the one
+    definition (:data:`~branching.warehouse.metrics.FACTS_SQL`) over the batch's own events,
+    on DuckDB when it is installed, else on SQLite (the export needs only PyArrow and sqlglot)."""
+    import pyarrow as pa
+
+    from branching.warehouse.metrics import EVENTS_JOINED, facts_sql
+
+    engine: DuckDBEngine | SQLiteEngine
+    try:
+        engine = DuckDBEngine(folder, batch=batch, threads=1)
+    except EngineMissing:
+        engine = SQLiteEngine(folder, batch=batch)
+    try:
+        name = _sql_quote(batch)
+        engine.keep(
+            "pt",
+            "SELECT playthrough_id, export_batch, language FROM playthroughs "
+            f"WHERE export_batch = {name}",
+        )
+        rows = engine.rows(facts_sql(EVENTS_JOINED, "w.language", f"e.export_batch = {name}"))
+    finally:
+        engine.close()
+    wanted = schema("facts")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
+    arrays = {}
+    for field, values in zip(wanted, columns, strict=True):
+        if field.name == "timed_out":  # SQLite gives 0 and 1
+            values = tuple(None if v is None else bool(v) for v in values)
+        arrays[field.name] = pa.array(values, type=field.type)
+    return pa.table(arrays, schema=wanted)
 
 
 _SPARK: Any = None
@@ -201,6 +260,29 @@ class SparkEngine:
             else self.spark.createDataFrame([], commits)
         )
         frame.createOrReplaceTempView("commits")
+        facts_struct = T.StructType(
+            [T.StructField(f.name, mapping[str(f.type)], True) for f in schema("facts")]
+        )
+        self.facts: set[str] = set()
+        if files and isinstance(folder, Path):
+            found = facts_files(folder)
+            self.facts = set(found)
+            frame = (
+                self.spark.read.schema(facts_struct).parquet(
+                    *(p.as_posix() for p in found.values())
+                )
+                if found
+                else self.spark.createDataFrame([], facts_struct)
+            )
+        else:  # a URL: the batches named in its facts files, if it has any
+            try:
+                frame = self.spark.read.schema(facts_struct).parquet(f"{base}/facts")
+                self.facts = {r[0] for r in frame.select("export_batch").distinct().collect()}
+            except Exception as e:  # no facts/ under the URL: every count from the events
+                if "PATH_NOT_FOUND" not in str(e) and "does not exist" not in str(e):
+                    raise
+                frame = self.spark.createDataFrame([], facts_struct)
+        frame.createOrReplaceTempView("facts")
         self._cached: dict[str, Any] = {}
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -229,21 +311,24 @@ class SQLiteEngine:
 
     name = "sqlite"
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, batch: str | None = None) -> None:
         import pyarrow.parquet as pq
 
         self.con = sqlite3.connect(":memory:")
-        for table in (*TABLES, "commits"):
+        facts = {} if batch is not None else facts_files(folder)
+        self.facts = set(facts)
+        for table in (*TABLES, "commits", "facts"):
             names = list(schema(table).names)
-            if table != "commits":
+            if table in TABLES:
                 names += ["story_id", "story_version", "date"]
             self.con.execute(f"CREATE TABLE {table} ({', '.join(names)})")
             marks = ", ".join("?" for _ in names)
-            files = (
-                [(p, None) for p in commit_files(folder)]
-                if table == "commits"
-                else [(d.path, d.partition) for d in data_files(folder, table)]
-            )
+            if table == "commits":
+                files: list[tuple[Path, Any]] = [(p, None) for p in commit_files(folder)]
+            elif table == "facts":
+                files = [(p, None) for p in facts.values()]
+            else:
+                files = [(d.path, d.partition) for d in _files(folder, table, batch)]
             for path, partition in files:
                 data = pq.read_table(path, columns=list(schema(table).names)).to_pylist()
                 extra = tuple(partition) if partition is not None else ()

@@ -39,6 +39,7 @@ from branching.warehouse.layout import (
     check_folder,
     commit_files,
     data_files,
+    facts_files,
     hive_value,
     schema,
 )
@@ -104,6 +105,8 @@ class ExportResult:
     playthroughs: int = 0
     events: int = 0
     files: int = 0
+    #: Older batches given the pre-aggregated counts they lacked.
+    upgraded: int = 0
 
 
 def default_source(db: Path) -> str:
@@ -182,13 +185,17 @@ def export_log(
         raise FolderError(
             f"{out}: the folder holds other files and no commits/: not an export folder"
         )
+    result = ExportResult()
     done = exported_counts(out) if out.exists() else {}
+    if out.exists():  # a folder from before facts were written: add them (counts unchanged)
+        for older in missing_facts(out):
+            write_facts(out, older)
+            result.upgraded += 1
     todo = [
         row
         for row in conn.execute(f"SELECT {_PT_COLUMNS} FROM playthroughs ORDER BY pk")
         if row[16] > done.get(row[1], -1)  # new (even with no events yet), or went on
     ]
-    result = ExportResult()
     if not todo:
         return result
     digest = hashlib.sha256()
@@ -302,9 +309,11 @@ def export_log(
             result.events += n
         for _, table, key in list(buffers):
             flush(table, key)
-        # Commit: the data files, then the commit row. Readers count only committed batches.
+        # Commit: the data files, the batch's facts, then the commit row. Readers count only
+        # committed batches.
         for tmp, final in pending:
             os.replace(tmp, final)
+        pending.append(write_facts(out, batch))
         commits = out / "commits"
         commits.mkdir(parents=True, exist_ok=True)
         tmp = commits / f".part-{batch}.parquet.tmp"
@@ -328,3 +337,32 @@ def export_log(
             if tmp.exists():
                 tmp.unlink()
     return result
+
+
+def write_facts(out: Path, batch: str) -> tuple[Path, Path]:
+    """Write the batch's pre-aggregated counts (``facts/part-<batch>.parquet``) from its data
+    files in ``out``; returns the temporary and final names (already renamed)."""
+    import pyarrow.parquet as pq
+
+    from branching.warehouse.engines import batch_facts
+
+    table = batch_facts(out, batch)
+    directory = out / "facts"
+    directory.mkdir(parents=True, exist_ok=True)
+    final = directory / f"part-{batch}.parquet"
+    tmp = directory / f".part-{batch}.parquet.tmp"
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return tmp, final
+
+
+def missing_facts(out: Path) -> list[str]:
+    """Committed batches without pre-aggregated counts (exported before they were written)."""
+    committed: set[str] = set()
+    for path in commit_files(out):
+        committed.update(_column(path, "export_batch"))
+    return sorted(committed - set(facts_files(out)))

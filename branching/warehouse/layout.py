@@ -5,11 +5,14 @@
     DIR/events/story_id=S/story_version=V/date=YYYY-MM-DD/part-<batch>-<n>.parquet
     DIR/playthroughs/story_id=S/story_version=V/date=YYYY-MM-DD/part-<batch>-<n>.parquet
     DIR/exposures/story_id=S/story_version=V/date=YYYY-MM-DD/part-<batch>-<n>.parquet
+    DIR/facts/part-<batch>.parquet
     DIR/commits/part-<batch>.parquet
 
 Hive-style partitions (DuckDB, Spark, Trino and ClickHouse read them as they are); ``date`` is
 the UTC day the playthrough started, so a playthrough's rows share one partition. A *batch* is
-what one export run of one log wrote; it counts only once its row is in ``commits``.
+what one export run of one log wrote; it counts only once its row is in ``commits``. ``facts``
+holds each batch's per-node and per-choice counts (:data:`~branching.warehouse.metrics.FACTS_SQL`
+over the batch's own events), written once at export since a committed batch never changes.
 """
 
 from __future__ import annotations
@@ -124,6 +127,28 @@ def _arrow_schemas() -> dict[str, pa.Schema]:
                 ("export_batch", pa.string()),
             ]
         ),
+        # One batch's event counts, grouped by everything a selection filters on
+        # (branching.warehouse.metrics.FACTS_SQL); not partitioned: a few thousand rows a batch.
+        "facts": pa.schema(
+            [
+                ("story_id", pa.string()),
+                ("story_version", pa.string()),
+                ("date", pa.string()),
+                ("variant", pa.string()),
+                ("origin", pa.string()),
+                ("language", pa.string()),
+                ("kind", pa.string()),
+                ("node", pa.string()),
+                ("choice", pa.string()),
+                ("target", pa.string()),
+                ("timed_out", pa.bool_()),
+                ("bucket", pa.int32()),
+                ("n", pa.int64()),
+                ("visits", pa.int64()),
+                ("reached", pa.int64()),
+                ("export_batch", pa.string()),
+            ]
+        ),
         "commits": pa.schema(
             [
                 ("export_batch", pa.string()),
@@ -228,10 +253,13 @@ def check_file_schema(path: Path, table: str) -> None:
         raise FolderError(f"{where}: columns {table} does not have: {listed}")
 
 
-def commit_files(folder: Path) -> list[Path]:
-    root = folder / "commits"
-    if not root.is_dir():
+def _batch_files(folder: Path, table: str) -> list[Path]:
+    """The files of an unpartitioned table (``commits``, ``facts``): one per batch."""
+    root = folder / table
+    if not root.exists():
         return []
+    if not root.is_dir():
+        raise FolderError(f"{printable(root, one_line=True)}: not a folder")
     found = []
     for path in sorted(root.iterdir()):
         if not _is_data(path.name):
@@ -240,6 +268,41 @@ def commit_files(folder: Path) -> list[Path]:
             raise FolderError(f"{printable(path, one_line=True)}: not a file")
         found.append(path)
     return found
+
+
+def file_batch(path: Path) -> str:
+    """The batch a ``commits`` or ``facts`` file is named after (``part-<batch>.parquet``)."""
+    return path.name.removeprefix("part-").removesuffix(".parquet")
+
+
+def commit_files(folder: Path) -> list[Path]:
+    return _batch_files(folder, "commits")
+
+
+def facts_files(folder: Path) -> dict[str, Path]:
+    """Per batch, its file of pre-aggregated event counts (batches exported before aggregates
+    were written have none: their counts are computed from their events)."""
+    return {file_batch(path): path for path in _batch_files(folder, "facts")}
+
+
+def check_facts_content(path: Path) -> None:
+    """Refuse a facts file holding rows of another batch than the one it is named after (its
+    rows would be added to that batch's counts)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    batch = file_batch(path)
+    where = printable(path, one_line=True)
+    try:
+        found = pc.unique(pq.read_table(path, columns=["export_batch"]).column(0)).to_pylist()
+    except (OSError, ValueError) as e:
+        raise FolderError(f"{where}: not a readable Parquet file ({printable(e)})") from e
+    strangers = [b for b in found if b != batch]
+    if strangers:
+        raise FolderError(
+            f"{where}: holds counts of batch {printable(str(strangers[0]), one_line=True)}, "
+            f"not of {batch}"
+        )
 
 
 def check_folder(folder: Path, *, must_exist: bool = True) -> None:
@@ -268,5 +331,10 @@ def check_folder(folder: Path, *, must_exist: bool = True) -> None:
             check_file_schema(data.path, table)
     for path in commit_files(folder):
         check_file_schema(path, "commits")
-        if not _BATCH.fullmatch(path.name.removeprefix("part-").removesuffix(".parquet")):
+        if not _BATCH.fullmatch(file_batch(path)):
             raise FolderError(f"{printable(path, one_line=True)}: not a commit file name")
+    for path in facts_files(folder).values():
+        if not _BATCH.fullmatch(file_batch(path)):
+            raise FolderError(f"{printable(path, one_line=True)}: not a facts file name")
+        check_file_schema(path, "facts")
+        check_facts_content(path)

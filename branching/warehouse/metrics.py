@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from analytics.report import Selection
+from analytics.report import UNKNOWN_LANGUAGE, Selection
 from analytics.tally import ChoiceCounts, PathCounts, Tally
 from branching.log.encoding import EDGES_MS, NUM_BUCKETS
 
@@ -48,9 +48,20 @@ def _lit(value: str) -> str:
     return str(exp.Literal.string(value).sql("duckdb"))
 
 
-def selection_sql(selection: Selection, alias: str) -> str:
+def language_sql(wanted: str, column: str) -> str:
+    """:func:`analytics.report.language_matches` as SQL: the same tag, or a regional variant of
+    a tag without region (``fr`` matches ``fr-CA``), whatever the case and ``_`` or ``-``."""
+    tag = wanted.replace("_", "-").lower()
+    value = f"lower(replace({column}, '_', '-'))"
+    if "-" in tag:
+        return f"{value} = {_lit(tag)}"
+    return f"({value} = {_lit(tag)} OR substr({value}, 1, {len(tag) + 1}) = {_lit(tag + '-')})"
+
+
+def selection_sql(selection: Selection, alias: str, *, language: bool = True) -> str:
     """The WHERE condition of a :class:`Selection` on a table with the partition columns,
-    ``variant`` and ``origin`` (the same rules as :meth:`Selection.matches`)."""
+    ``variant``, ``origin`` and ``language`` (the same rules as :meth:`Selection.matches`).
+    ``language=False`` for ``events``, which carry no language: their playthroughs do."""
     a = alias + "."
     parts = [f"{a}story_id = {_lit(selection.story_id)}"]
     if selection.versions is not None:
@@ -70,6 +81,10 @@ def selection_sql(selection: Selection, alias: str) -> str:
         parts.append(f"{a}date >= {_lit(selection.since.isoformat())}")
     if selection.until is not None:
         parts.append(f"{a}date <= {_lit(selection.until.isoformat())}")
+    if selection.language is not None:
+        if not language:
+            raise ValueError("a language filter needs the playthroughs' language")
+        parts.append(language_sql(selection.language, f"{a}language"))
     return " AND ".join(parts)
 
 
@@ -147,36 +162,58 @@ GROUP BY p.path_hash
 """
 
 #: One pass over the events gives every per-node and per-choice count and the decision-time
-#: histograms: reached, visits, explicit picks, timer defaults, rewinds away from a node.
-EVENT_FACTS_SQL = """
-SELECT e.kind, e.node, e.choice, e.target, e.timed_out,
-       CASE WHEN e.kind = 'choice' AND NOT e.timed_out AND e.decision_ms IS NOT NULL
-            THEN {bucket} END AS bucket,
+#: histograms: reached, visits, explicit picks, timer defaults, rewinds away from a node. Grouped
+#: by everything a selection filters on and by batch, so that the same query, run once over a
+#: batch's events at export, gives the batch's pre-aggregated ``facts`` (a committed batch never
+#: changes), and run at report time over the events of batches without them gives rows of the
+#: same shape. ``{language}``: the playthrough's language (``w.language`` through the join).
+FACTS_SQL = """
+SELECT e.story_id, e.story_version, e.date, e.variant, e.origin, {language} AS language,
+       e.kind, e.node, e.choice, e.target, e.timed_out,
+       CAST(CASE WHEN e.kind = 'choice' AND NOT e.timed_out AND e.decision_ms IS NOT NULL
+                 THEN {bucket} END AS INTEGER) AS bucket,
        count(*) AS n,
        sum(CASE WHEN e.visit THEN 1 ELSE 0 END) AS visits,
-       sum(CASE WHEN e.first_visit THEN 1 ELSE 0 END) AS reached
+       sum(CASE WHEN e.first_visit THEN 1 ELSE 0 END) AS reached,
+       e.export_batch
 FROM {source}
 WHERE e.kind IN ('enter', 'choice', 'rewind') AND {where}
-GROUP BY e.kind, e.node, e.choice, e.target, e.timed_out,
+GROUP BY e.story_id, e.story_version, e.date, e.variant, e.origin, {language},
+         e.kind, e.node, e.choice, e.target, e.timed_out,
          CASE WHEN e.kind = 'choice' AND NOT e.timed_out AND e.decision_ms IS NOT NULL
-              THEN {bucket} END
+              THEN {bucket} END,
+         e.export_batch
 """
 
-#: The events counted are those of each winner's own batch. Batches in which every row is a
-#: winner are read without a join (the common case: no playthrough exported twice); the join is
-#: kept for batches holding superseded snapshots.
+#: The counts of a selection: the facts rows (pre-aggregated, or computed above) added up.
+SUM_FACTS_SQL = """
+SELECT f.language, f.kind, f.node, f.choice, f.target, f.timed_out, f.bucket,
+       sum(f.n) AS n, sum(f.visits) AS visits, sum(f.reached) AS reached
+FROM {facts}
+WHERE {where}
+GROUP BY f.language, f.kind, f.node, f.choice, f.target, f.timed_out, f.bucket
+"""
+
+#: The events counted are those of each winner's own batch. A batch's pre-aggregated facts are
+#: used when every row of the selection in it is a winner (the common case: no playthrough
+#: exported twice); otherwise its events are read, joined to the winners. Without facts (a
+#: folder exported before they were written) and without a language to tell apart, a batch of
+#: winners is read without the join.
 EVENTS_PLAIN = "events AS e"
 EVENTS_JOINED = (
     "events AS e JOIN pt AS w ON w.playthrough_id = e.playthrough_id "
     "AND w.export_batch = e.export_batch"
 )
+NO_LANGUAGE = "CAST(NULL AS VARCHAR)"
 COMMITTED_SQL = "SELECT export_batch FROM commits"
-#: Batches with at least one playthrough row of the selection that is not counted.
+#: Batches with a row of the selection that is not counted: the rows of playthroughs held more
+#: than once, other than the winner's.
 MIXED_BATCHES_SQL = """
 SELECT DISTINCT p.export_batch
 FROM playthroughs AS p
-LEFT JOIN pt AS w ON w.playthrough_id = p.playthrough_id AND w.export_batch = p.export_batch
-WHERE {where} AND w.playthrough_id IS NULL
+JOIN (SELECT playthrough_id, export_batch FROM pt WHERE versions > 1) AS w
+  ON w.playthrough_id = p.playthrough_id
+WHERE p.export_batch <> w.export_batch AND {where}
 """
 
 #: Playthroughs per origin (for choosing viewers' or simulated playthroughs, as ``--db`` does).
@@ -252,6 +289,8 @@ class Engine(Protocol):
     it), and keep a SELECT's result as a named relation for the next queries."""
 
     name: str
+    #: Batches whose pre-aggregated facts the engine can read.
+    facts: set[str]
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
     def keep(self, name: str, sql: str) -> None: ...
@@ -269,6 +308,11 @@ class TallyInfo:
     rows_read: int = 0
     superseded: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Per language (``unknown`` for none), the choice counts, when there are several languages.
+    by_language: dict[str, dict[tuple[str, str, str], ChoiceCounts]] = field(default_factory=dict)
+    #: Batches counted from their pre-aggregated facts, and from their events.
+    from_facts: int = 0
+    from_events: int = 0
 
 
 def compute_tally(
@@ -312,29 +356,43 @@ def compute_tally(
     lap("playthroughs")
 
     superseded = int(rows_read or 0) - int(playthroughs or 0)
-    where = selection_sql(selection, "e")
-    bucket = bucket_sql("e.decision_ms")
     committed = {str(b) for (b,) in engine.rows(COMMITTED_SQL)}
     mixed: set[str] = set()
     if superseded:
         sql = MIXED_BATCHES_SQL.format(where=selection_sql(selection, "p"))
         mixed = {str(b) for (b,) in engine.rows(sql)} & committed
+    # Languages apart: shares per language when there are several, or a language filter.
+    by_language = selection.language is not None or len(languages) > 1
+    from_facts = sorted((committed - mixed) & engine.facts)
+    raw = committed - set(from_facts)
+    plain = set() if by_language else raw - mixed
     queries = []
-    for batches, source in (
-        (sorted(committed - mixed), EVENTS_PLAIN),
-        (sorted(mixed), EVENTS_JOINED),
+    if from_facts:
+        listed = ", ".join(_lit(b) for b in from_facts)
+        queries.append(
+            SUM_FACTS_SQL.format(
+                facts="facts AS f",
+                where=f"{selection_sql(selection, 'f')} AND f.export_batch IN ({listed})",
+            )
+        )
+    for batches, source, language in (
+        (sorted(plain), EVENTS_PLAIN, NO_LANGUAGE),
+        (sorted(raw - plain), EVENTS_JOINED, "w.language"),
     ):
         if batches:
             listed = ", ".join(_lit(b) for b in batches)
-            queries.append(
-                EVENT_FACTS_SQL.format(
-                    source=source,
-                    where=f"{where} AND e.export_batch IN ({listed})",
-                    bucket=bucket,
-                )
+            facts = facts_sql(
+                source,
+                language,
+                f"{selection_sql(replace(selection, language=None), 'e', language=False)} "
+                f"AND e.export_batch IN ({listed})",
             )
+            queries.append(SUM_FACTS_SQL.format(facts=f"({facts}) AS f", where="TRUE"))
+    per_language: dict[str, dict[tuple[str, str, str], ChoiceCounts]] = {}
     for sql in queries:
-        for kind, node, choice, target, timed_out, b, n, visits, reached in engine.rows(sql):
+        for language, kind, node, choice, target, timed_out, b, n, visits, reached in engine.rows(
+            sql
+        ):
             n = int(n)
             if kind == "enter":
                 counts = tally.node(node)
@@ -343,19 +401,35 @@ def compute_tally(
             elif kind == "choice":
                 counts = tally.node(node)
                 chosen = tally.choices.setdefault((node, choice, target), ChoiceCounts())
+                mine = per_language.setdefault(language or UNKNOWN_LANGUAGE, {}).setdefault(
+                    (node, choice, target), ChoiceCounts()
+                )
                 if timed_out:
                     counts.timeouts += n
                     chosen.timeouts += n
+                    mine.timeouts += n
                 else:
                     counts.explicit += n
                     chosen.explicit += n
+                    mine.explicit += n
                     if b is not None:
                         counts.times[int(b)] += n
             else:  # rewind: away from its node
                 tally.node(node).rewinds += n
     lap("events")
     engine.drop("pt")
-    return TallyInfo(tally, hashes, languages, int(rows_read or 0), superseded, timings)
+    info = TallyInfo(tally, hashes, languages, int(rows_read or 0), superseded, timings)
+    info.from_facts, info.from_events = len(from_facts), len(raw)
+    if len(languages) > 1:
+        info.by_language = per_language
+    return info
+
+
+def facts_sql(source: str, language: str, where: str) -> str:
+    """:data:`FACTS_SQL` over ``source`` (events aliased ``e``)."""
+    return FACTS_SQL.format(
+        source=source, language=language, where=where, bucket=bucket_sql("e.decision_ms")
+    )
 
 
 def origin_counts(engine: Engine, selection: Selection) -> Counter[str]:
@@ -390,7 +464,6 @@ def experiment_counts(
 
 def every_query(selection: Selection) -> dict[str, str]:
     """Each definition as the engines run it, for reading and for the transpile tests."""
-    bucket = bucket_sql("e.decision_ms")
     return {
         "winners": WINNERS_SQL.format(where=selection_sql(selection, "p")),
         "outcomes": OUTCOMES_SQL,
@@ -399,9 +472,9 @@ def every_query(selection: Selection) -> dict[str, str]:
         "languages": LANGUAGES_SQL,
         "top_paths": TOP_PATHS_SQL.format(limit="LIMIT 10"),
         "path_steps": PATH_STEPS_SQL.format(hashes="1, 2", where=selection_sql(selection, "p")),
-        "event_facts": EVENT_FACTS_SQL.format(
-            source=EVENTS_JOINED, where=selection_sql(selection, "e"), bucket=bucket
-        ),
+        "facts": facts_sql(EVENTS_JOINED, "w.language", selection_sql(selection, "e")),
+        "sum_facts": SUM_FACTS_SQL.format(facts="facts AS f", where=selection_sql(selection, "f")),
+        "mixed_batches": MIXED_BATCHES_SQL.format(where=selection_sql(selection, "p")),
         "units": UNITS_SQL.format(experiment=_lit("exp")),
         "first_choices": FIRST_CHOICES_SQL.format(story=_lit(selection.story_id)),
         "experiment_counts": EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms")),

@@ -80,8 +80,8 @@ def load_engine_report(
     note = story_files_note(info.story_hashes, story.content_hash)
     if note:
         notes.append(note)
-    # Playthroughs per language, as the log lists them; the choice shares by language side by
-    # side are not computed on the engines yet (docs/scale.md).
+    # Playthroughs per language, and choice shares per language side by side, as the log gives
+    # them (analytics.source.load_report).
     languages: dict[str, int] = {}
     for language, count in info.languages.items():
         name = language or UNKNOWN_LANGUAGE
@@ -96,6 +96,9 @@ def load_engine_report(
         notes=notes,
         now=now,
         languages=languages,
+        by_language={language: info.by_language.get(language, {}) for language in languages}
+        if len(languages) > 1
+        else None,
     )
     if story.experiments:
         from analytics.experiments import build_experiment

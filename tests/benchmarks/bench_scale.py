@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -34,12 +35,14 @@ def run_report(folder: Path, engine: str, story: Path) -> dict[str, float]:
         capture_output=True, text=True, cwd=ROOT, check=False,
     )  # fmt: skip
     wall = time.perf_counter() - started
+    load = os.getloadavg()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode:
         raise SystemExit(result.stderr[-2000:])
     doc = json.loads(result.stdout)
     return {
         "wall_s": round(wall, 1),
+        "load_after": [round(x, 2) for x in load],
         "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
         "peak_rss_gb": round(after.ru_maxrss / 1024 / 1024, 2),
         "playthroughs": doc["playthroughs"]["started"],
@@ -54,8 +57,6 @@ def main() -> None:
     parser.add_argument("--story", type=Path, default=ROOT / "stories" / "demo.json")
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    import os
-
     print(f"load average before: {os.getloadavg()}", flush=True)
     for i in range(args.runs):
         print(

@@ -3,9 +3,12 @@
 Simulating 100 million events one by one would take hours here; instead a simulated log is
 exported once (``branching log export``), and DuckDB copies its rows REPLICAS times under new
 playthrough ids (``id-k``), new viewers, one start day per replica (its own ``date`` partition)
-and its own committed batch. A ``--stale`` share of the playthroughs also gets an older, shorter
-snapshot in a separate batch (as a live export of playthroughs that went on would leave), so the
-report must deduplicate as it would in real use.
+and its own committed batch. Each replica's pre-aggregated facts are the base's facts (written by
+``branching log export`` with the one definition) with the replica's day and batch: the counts
+do not depend on ids or viewers. A ``--stale`` share of the playthroughs also gets an older,
+shorter snapshot in a separate batch without facts (as a live export of playthroughs that went on
+would leave, or an export from before facts were written), so the report must deduplicate, and
+read those batches' events, as it would in real use.
 
     python -m tests.benchmarks.scale_data BASE_FOLDER OUT --replicas 24 [--stale 0.01]
 """
@@ -41,6 +44,10 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
     con.execute(
         f"CREATE TABLE pt AS SELECT * FROM read_parquet('{base}/playthroughs/**/*.parquet', {HIVE})"
     )
+    con.execute(
+        f"CREATE TABLE facts AS SELECT * FROM read_parquet('{base}/facts/*.parquet', "
+        "hive_partitioning = false)"
+    )
     (n_ev,) = con.execute("SELECT count(*) FROM ev").fetchone()  # type: ignore[misc]
     (n_pt,) = con.execute("SELECT count(*) FROM pt").fetchone()  # type: ignore[misc]
     print(f"base: {n_pt:,} playthroughs, {n_ev:,} events", flush=True)
@@ -55,7 +62,8 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
         return f"strftime(CAST(date AS DATE) + INTERVAL {shift} DAY, '%Y-%m-%d')"
 
     def copy(batch: str, k: int, where: str = "TRUE", events_where: str = "TRUE",
-             count: str = "event_count", viewer: str | None = None) -> None:  # fmt: skip
+             count: str = "event_count", viewer: str | None = None,
+             facts: bool = True) -> None:  # fmt: skip
         shift = f"INTERVAL {k} DAY"
         who = viewer or f"'viewer-' || CAST(hash(viewer || '{k}') % {viewers} AS VARCHAR)"
         con.execute(
@@ -75,11 +83,22 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
                    variant, origin, started_at + {shift} AS started_at,
                    updated_at + {shift} AS updated_at, ended_at + {shift} AS ended_at, status,
                    last_node, ending, ending_kind, failure, CAST({count} AS INTEGER) AS event_count,
-                   rewound, path_hash, path, '{batch}' AS export_batch, story_id, story_version,
+                   rewound, path_hash, path, language, '{batch}' AS export_batch, story_id,
+                   story_version,
                    {day(k)} AS date
             FROM pt WHERE {where}
         ) TO '{out}/playthroughs' ({opts}, FILENAME_PATTERN 'part-{batch}-{{uuid}}')"""
         )
+        if facts:
+            (out / "facts").mkdir(exist_ok=True)
+            con.execute(
+                f"""COPY (
+                SELECT story_id, story_version, {day(k)} AS date, variant, origin, language, kind,
+                       node, choice, target, timed_out, bucket, n, visits, reached,
+                       '{batch}' AS export_batch
+                FROM facts
+            ) TO '{out}/facts/part-{batch}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
+            )
         con.execute(
             f"COPY (SELECT '{batch}' AS export_batch, 'bench' AS source, now() AS exported_at, "
             f"{n_pt}::BIGINT AS playthroughs, {n_ev}::BIGINT AS events) "
@@ -95,9 +114,9 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
         pick = f"hash(playthrough_id) % 1000 < {int(stale * 1000)}"
         for k in range(min(replicas, 4)):
             copy(f"bench-stale-{k:04d}", k, where=pick, count="event_count // 2",
-                 viewer="'viewer-stale'")  # fmt: skip
+                 viewer="'viewer-stale'", facts=False)  # fmt: skip
         print(f"stale snapshots: {time.perf_counter() - started:.0f} s", flush=True)
-    for table in ("events", "playthroughs"):
+    for table in ("events", "playthroughs", "facts"):
         files = list((out / table).rglob("*.parquet"))
         size = sum(p.stat().st_size for p in files)
         print(f"{table}: {len(files)} files, {size / 1e9:.2f} GB", flush=True)
