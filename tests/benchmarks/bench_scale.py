@@ -50,13 +50,51 @@ def run_report(folder: Path, engine: str, story: Path) -> dict[str, float]:
     }
 
 
+def phases(folder: Path, engine: str, story_path: Path) -> dict[str, float]:
+    """CPU time (all threads of this process) of each part of the report, in one process."""
+    from analytics.report import Selection
+    from branching.story.loader import load_story
+    from branching.warehouse.engines import open_engine
+    from branching.warehouse.layout import check_folder
+    from branching.warehouse.metrics import compute_tally, experiment_counts
+
+    story = load_story(story_path).story
+    assert story is not None
+    found: dict[str, float] = {}
+    last = time.process_time()
+
+    def lap(name: str) -> None:
+        nonlocal last
+        now = time.process_time()
+        found[name] = round(now - last, 2)
+        last = now
+
+    check_folder(folder)
+    lap("check_folder")
+    opened = open_engine(engine, folder)
+    lap("open")
+    info = compute_tally(opened, Selection(story.id), top=20)
+    lap("tally")
+    found.update({f"tally_wall_{k}": v for k, v in info.timings.items()})
+    found["batches_from_facts"], found["batches_from_events"] = info.from_facts, info.from_events
+    for experiment in story.experiments:
+        experiment_counts(opened, story.id, experiment, None)
+        lap(f"experiment {experiment}")
+    opened.close()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     parser.add_argument("--story", type=Path, default=ROOT / "stories" / "demo.json")
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--phases", action="store_true", help="CPU time of each part, in process")
     args = parser.parse_args()
+    if args.phases:
+        print(json.dumps(phases(args.folder, args.engine, args.story)), flush=True)
+        return
     print(f"load average before: {os.getloadavg()}", flush=True)
     for i in range(args.runs):
         print(

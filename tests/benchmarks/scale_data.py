@@ -45,6 +45,9 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
         f"CREATE TABLE pt AS SELECT * FROM read_parquet('{base}/playthroughs/**/*.parquet', {HIVE})"
     )
     con.execute(
+        f"CREATE TABLE xp AS SELECT * FROM read_parquet('{base}/exposures/**/*.parquet', {HIVE})"
+    )
+    con.execute(
         f"CREATE TABLE facts AS SELECT * FROM read_parquet('{base}/facts/*.parquet', "
         "hive_partitioning = false)"
     )
@@ -89,6 +92,17 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
             FROM pt WHERE {where}
         ) TO '{out}/playthroughs' ({opts}, FILENAME_PATTERN 'part-{batch}-{{uuid}}')"""
         )
+        # The experiment exposures of the copied playthroughs (same viewers, shifted times).
+        con.execute(
+            f"""COPY (
+            SELECT x.playthrough_id || '-{k}' AS playthrough_id, experiment, arm, node, seq,
+                   "at" + {shift} AS "at", {who} AS viewer, origin,
+                   '{batch}' AS export_batch, story_id, story_version, {day(k)} AS date
+            FROM xp AS x JOIN (SELECT playthrough_id, {count} AS n FROM pt WHERE {where}) AS s
+              USING (playthrough_id)
+            WHERE x.seq < s.n
+        ) TO '{out}/exposures' ({opts}, FILENAME_PATTERN 'part-{batch}-{{uuid}}')"""
+        )
         if facts:
             (out / "facts").mkdir(exist_ok=True)
             con.execute(
@@ -116,7 +130,7 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
             copy(f"bench-stale-{k:04d}", k, where=pick, count="event_count // 2",
                  viewer="'viewer-stale'", facts=False)  # fmt: skip
         print(f"stale snapshots: {time.perf_counter() - started:.0f} s", flush=True)
-    for table in ("events", "playthroughs", "facts"):
+    for table in ("events", "playthroughs", "exposures", "facts"):
         files = list((out / table).rglob("*.parquet"))
         size = sum(p.stat().st_size for p in files)
         print(f"{table}: {len(files)} files, {size / 1e9:.2f} GB", flush=True)

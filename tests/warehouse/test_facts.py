@@ -253,3 +253,27 @@ def test_a_damaged_facts_file_is_refused_with_the_file_named(
         assert "facts" in result.output and "damaged" in result.output
         assert "Traceback" not in result.output
         assert "\x1b" not in result.output and "\x07" not in result.output
+
+
+def test_spark_reads_facts_superseded_batches_and_older_batches(
+    tmp_path: Path, spark: Any
+) -> None:
+    """Spark over a folder with a superseded snapshot and a batch without facts, with and
+    without languages to tell apart (the plain and the joined reads of events)."""
+    from branching.warehouse.engines import SparkEngine
+
+    folder = tmp_path / "x"
+    with ChoiceLog.open(":memory:") as log:
+        scripted_log(log)
+        export_log(log.conn, folder, source="a")
+        grow(log)
+        second = export_log(log.conn, folder, source="a").batch
+        facts_files(folder)[second].unlink()
+        engine = SparkEngine(folder, spark=spark)
+        try:
+            for name in ("everything", "no version"):
+                got = compute_tally(engine, SELECTIONS[name], top=None)
+                assert got.tally == rollup_tally(log, SELECTIONS[name], None), name
+                assert got.from_events == 2  # batch 1 is superseded, batch 2 has no facts
+        finally:
+            engine.close()
