@@ -321,8 +321,12 @@ def compute_tally(
     *,
     top: int | None = 20,
     clock: Callable[[], float] = time.perf_counter,
+    keep_winners: bool = False,
 ) -> TallyInfo:
-    """The :class:`Tally` of ``selection`` (the ``top`` most popular paths; ``None``: all)."""
+    """The :class:`Tally` of ``selection`` (the ``top`` most popular paths; ``None``: all).
+
+    ``keep_winners``: leave the selection's winners in ``pt`` (for :func:`experiment_counts`
+    over the same playthroughs); the caller drops it."""
     timings: dict[str, float] = {}
     started = clock()
 
@@ -417,7 +421,8 @@ def compute_tally(
             else:  # rewind: away from its node
                 tally.node(node).rewinds += n
     lap("events")
-    engine.drop("pt")
+    if not keep_winners:
+        engine.drop("pt")
     info = TallyInfo(tally, hashes, languages, int(rows_read or 0), superseded, timings)
     info.from_facts, info.from_events = len(from_facts), len(raw)
     if len(languages) > 1:
@@ -443,13 +448,29 @@ def story_counts(engine: Engine) -> list[tuple[str, int]]:
     return [(str(s), int(n)) for s, n in engine.rows(STORIES_SQL)]
 
 
+def experiment_selection(story_id: str, origins: Sequence[str] | None) -> Selection:
+    """The playthroughs an experiment counts: the story's, of the origins (every version,
+    variant, day and language, as the log's experiment counts)."""
+    return Selection(story_id, origins=None if origins is None else tuple(origins))
+
+
 def experiment_counts(
-    engine: Engine, story_id: str, experiment: str, origins: Sequence[str] | None
+    engine: Engine,
+    story_id: str,
+    experiment: str,
+    origins: Sequence[str] | None,
+    *,
+    winners_kept: Selection | None = None,
 ) -> dict[str, Counter[tuple[str, str, str]]]:
     """Per arm, the experiment's viewer counts, as
-    :func:`analytics.rollups.read_experiment_counts` reads them from the log."""
-    chosen = Selection(story_id, origins=None if origins is None else tuple(origins))
-    engine.keep("pt", WINNERS_SQL.format(where=selection_sql(chosen, "p")))
+    :func:`analytics.rollups.read_experiment_counts` reads them from the log.
+
+    ``winners_kept``: the selection whose winners ``pt`` holds (``compute_tally(...,
+    keep_winners=True)``); when it is the experiment's own, they are not computed again."""
+    chosen = experiment_selection(story_id, origins)
+    reuse = winners_kept == chosen
+    if not reuse:
+        engine.keep("pt", WINNERS_SQL.format(where=selection_sql(chosen, "p")))
     engine.keep("units", UNITS_SQL.format(experiment=_lit(experiment)))
     engine.keep("first_choices", FIRST_CHOICES_SQL.format(story=_lit(story_id)))
     found: dict[str, Counter[tuple[str, str, str]]] = {}
@@ -457,7 +478,7 @@ def experiment_counts(
     for arm, metric, node, key, b, viewers in engine.rows(sql):
         text = str(int(b)) if metric == "time" else str(key)
         found.setdefault(str(arm), Counter())[(str(metric), str(node), text)] += int(viewers)
-    for name in ("first_choices", "units", "pt"):
+    for name in ("first_choices", "units") if reuse else ("first_choices", "units", "pt"):
         engine.drop(name)
     return found
 

@@ -23,6 +23,7 @@ from branching.warehouse.metrics import (
     TallyInfo,
     compute_tally,
     experiment_counts,
+    experiment_selection,
     origin_counts,
     story_counts,
 )
@@ -73,9 +74,15 @@ def load_engine_report(
         selection, note = _choose_origins(engine, selection)
         if note:
             notes.append(note)
-    info = compute_tally(engine, selection, top=top)
+    # The experiments count every version, day and language of the selection's origins: when
+    # the report's selection is that too, its winners serve both.
+    shared = experiment_selection(story.id, selection.origins)
+    reuse = bool(story.experiments) and selection == shared
+    info = compute_tally(engine, selection, top=top, keep_winners=reuse)
     tally = info.tally
     if not tally.playthroughs:
+        if reuse:
+            engine.drop("pt")
         raise NoData(_explain_empty(engine, story, selection, source))
     note = story_files_note(info.story_hashes, story.content_hash)
     if note:
@@ -106,9 +113,17 @@ def load_engine_report(
         ids = [experiment] if experiment is not None else list(story.experiments)
         reports = []
         for experiment_id in ids:
-            counts = experiment_counts(engine, story.id, experiment_id, selection.origins)
+            counts = experiment_counts(
+                engine,
+                story.id,
+                experiment_id,
+                selection.origins,
+                winners_kept=shared if reuse else None,
+            )
             result = build_experiment(story, experiment_id, counts)
             result.notes.append(experiment_note(selection))
             reports.append(result)
         report.experiments = reports
+    if reuse:
+        engine.drop("pt")
     return report, info
