@@ -128,7 +128,7 @@ def _arrow_schemas() -> dict[str, pa.Schema]:
             ]
         ),
         # One batch's event counts, grouped by everything a selection filters on
-        # (branching.warehouse.metrics.FACTS_SQL); not partitioned: a few thousand rows a batch.
+        # (branching.warehouse.metrics.FACTS_SQL); not partitioned: ~1% of a batch's events.
         "facts": pa.schema(
             [
                 ("story_id", pa.string()),
