@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from branching.story.json_input import InputTooLarge, read_limited
 from branching.story.strings import StoryString
 
 if TYPE_CHECKING:
@@ -69,16 +70,15 @@ class PoFile:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """The file's bytes, at most :data:`MAX_BYTES`; :class:`PoReadError` otherwise."""
+    """The file's bytes, at most :data:`MAX_BYTES`; :class:`PoReadError` otherwise (a device
+    or a pipe is read up to the limit, as story files are)."""
     name = str(path)
     try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_BYTES + 1)
+        return read_limited(path, MAX_BYTES)
+    except InputTooLarge as exc:
+        raise PoReadError(f"{name}: {exc}; refused") from None
     except OSError as exc:
         raise PoReadError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise PoReadError(f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB; refused")
-    return data
 
 
 def read_catalog(data: bytes, name: str = "<po>") -> Catalog:

@@ -301,8 +301,14 @@ def test_a_file_too_large_is_refused_before_parsing(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(po, "MAX_BYTES", 100)
     path = tmp_path / "big.po"
     path.write_bytes(b"#" * 200)
-    with pytest.raises(po.PoReadError, match="larger than"):
+    with pytest.raises(po.PoReadError, match="200 bytes, more than 100 bytes"):
         po.read_po_file(path)
+
+
+def test_a_device_is_read_only_up_to_the_limit(monkeypatch: Any) -> None:
+    monkeypatch.setattr(po, "MAX_BYTES", 100)
+    with pytest.raises(po.PoReadError, match=r"^/dev/zero: more than 100 bytes"):
+        po.read_po_file("/dev/zero")
 
 
 def test_entries_without_context_twice_or_with_gettext_plurals_are_errors(tmp_path: Path) -> None:
