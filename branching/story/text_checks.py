@@ -126,13 +126,16 @@ def _sequence(block: Sequence, add: _Add) -> None:
     alternatives = block.alternatives
     if all(_empty(alternative) for alternative in alternatives):
         add(TextFinding("warning", "empty-text", "every alternative is empty", block.offset))
-    elif len(alternatives) == 1 and block.kind in ("cycle", "shuffle"):
-        kind = "cycle" if block.kind == "cycle" else "shuffle"
+    elif len(alternatives) == 1 and block.kind != "once":
+        # A block too long to be an expression is read as text alternatives, so a mistyped
+        # long block lands here too instead of passing silently.
+        kind = {"cycle": "cycle", "shuffle": "shuffle"}.get(block.kind, "sequence")
         add(
             TextFinding(
                 "warning",
                 "empty-text",
-                f"a {kind} of one alternative always shows it; separate alternatives with |",
+                f"a {kind} of one alternative always shows it (without its braces); separate "
+                "alternatives with |, or write {{ and }} for literal braces",
                 block.offset,
             )
         )
