@@ -625,9 +625,33 @@ def verdicts(report: ExperimentReport) -> list[str]:
             said.append(
                 f"No difference shown on {subject}: {where} went from {change} in arm "
                 f"{best.arm}; {_p(test.p_adjusted)} (Pearson chi-square, Holm-adjusted"
-                f"{anytime}), not below {es.ALPHA}."
+                f"{anytime}), not below {es.ALPHA}.{_unadjusted_note(report, metric, d, fixed)}"
             )
     return said
+
+
+def _unadjusted_note(
+    report: ExperimentReport, metric: str, d: es.EffectEstimate, tests: Mapping[str, object]
+) -> str:
+    """Why an interval that leaves out 0 sits beside "no difference shown": it is the largest
+    of several shares, picked after looking, and not adjusted for that or for the other tests,
+    while the verdict's test is of the whole table and adjusted."""
+    if d.low is None or d.high is None or d.low <= 0 <= d.high:
+        return ""
+    shares = sum(1 for e in report.effects if e.metric == metric)
+    picked = f"the largest change of {shares} compared, " if shares > 1 else ""
+    others = len(tests) - 1
+    adjusted = (
+        f" or for the experiment's {others} other test{'s' if others != 1 else ''}"
+        if others
+        else ""
+    )
+    # One decimal: a bound of +0.4 points would read "0" at the verdict's precision.
+    bounds = f"{d.low * 100:+.1f} to {d.high * 100:+.1f} points"
+    return (
+        f" Its 95% CI ({bounds}) leaves out 0 but is not a verdict: it is {picked}an interval "
+        f"for this one share, not adjusted for picking it{adjusted}."
+    )
 
 
 def _subject(report: ExperimentReport, metric: str) -> str:

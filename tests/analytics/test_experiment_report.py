@@ -170,3 +170,26 @@ def test_an_unknown_experiment_is_a_usage_error(tmp_path: Path) -> None:
         main, ["report", str(path), "--db", str(tmp_path / "x.db"), "--experiment", "wordin"]
     )
     assert result.exit_code == 2 and "its experiments: wording" in result.output
+
+
+def test_an_interval_that_leaves_out_zero_beside_no_difference_says_why() -> None:
+    # Unadjusted, 'Leap!' rose by 4.5 points (p about 0.03, its interval above 0); Holm's
+    # adjustment over the experiment's three tests lifts the choice's p above 0.05.
+    report = build_experiment(
+        story(), "wording", {"old": arm(330, 670, quit_=100), "new": arm(375, 625, quit_=100)}
+    )
+    choice = next(t for t in report.tests if t.metric == "choice:edge" and t.method == PEARSON)
+    assert choice.p_value is not None and choice.p_value < 0.05
+    assert choice.p_adjusted is not None and choice.p_adjusted > 0.05
+    said = report.verdicts[0]
+    assert said.startswith("No difference shown on the choice at"), said
+    low, high = (next(e for e in report.effects if e.key == "jump").difference.low,
+                 next(e for e in report.effects if e.key == "jump").difference.high)  # fmt: skip
+    assert low is not None and high is not None and 0 < low < 0.01
+    assert said.endswith(
+        f"Its 95% CI ({low * 100:+.1f} to {high * 100:+.1f} points) leaves out 0 but is not a "
+        "verdict: it is the largest change of 2 compared, an interval for this one share, not "
+        "adjusted for picking it or for the experiment's 2 other tests."
+    ), said
+    # Completion did not move: its interval holds 0, so no note.
+    assert "leaves out 0" not in report.verdicts[1]
