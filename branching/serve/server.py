@@ -405,7 +405,10 @@ class BranchingServer(Server):
                     bounded(data.get("height"), 24, MIN_SIZE[1]),
                 )
             elif kind == "ping":
-                await websocket.send_json(["pong", str(data)[:32]])
+                try:
+                    await websocket.send_json(["pong", str(data)[:32]])
+                except ConnectionResetError:  # the tab closed while we answered: its end
+                    return
             elif kind == "blur":
                 await app_service.blur()
             elif kind == "focus":
