@@ -11,6 +11,7 @@ from branching.play.engine import Session
 from branching.play.languages import choose_language
 from branching.story.loader import load_story_bytes, read_story
 from branching.ui.app import make_app
+from branching.ui.widgets.passage import Passage
 from tests.ui.conftest import FakeClock, screen_text, wait_for_text
 
 DEMO = Path(__file__).resolve().parents[2] / "stories" / "demo.json"
@@ -77,3 +78,28 @@ async def test_wide_characters_wrap_inside_the_screen() -> None:
         # Every character of the passage is on screen, in order, none cut at the edge.
         flat = "".join(line.strip("│ ▎▐▌▕") for line in shown.splitlines())
         assert "吹雪が来る。小屋まではまだ遠い。" * 3 in "".join(flat.split())
+
+
+async def test_a_longer_translated_ending_stays_whole_at_80x24() -> None:
+    # The French ending "Blanc total" after ten choice points wraps to more rows than the
+    # passage shown before it; the list under it gives up rows, the passage never does.
+    story = read_story(DEMO)
+    chosen = choose_language(story, DEMO, requested="fr", explicit=True)
+    session = Session(
+        story, clock=FakeClock(), language=chosen.language, translation=chosen.strings
+    )
+    app = make_app(story, session, viewer="ada", timers=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_text(app, "Dernière Lumière")
+        for _ in range(9):
+            step = len(session.history)
+            await app.run_action("screen.choose(1)")
+            while len(session.history) == step:
+                await pilot.pause(0.05)
+        await wait_for_text(app, "Fermer les yeux")
+        await app.run_action("screen.choose(5)")
+        shown = await wait_for_text(app, "The End — A bad ending")
+        passage = app.screen.query_one(Passage)
+        assert passage.max_scroll_y == 0, shown
+        assert "Personne ne mentionne les prévisions." in shown
+        fits(shown)

@@ -170,7 +170,7 @@ class PlayScreen(Screen[None]):
         # The passage comes first; the list keeps a few rows and scrolls (the highlighted
         # suggestion or point stays in view).
         least = fixed + (min(rows, MIN_POINTS_SHOWN) + 2 if count else 0)
-        needs = passage.virtual_size.height
+        needs = passage.rows_needed()
         panel.fit(max(least, min(wanted, shared - needs)))
 
     # --- the countdown ------------------------------------------------------------------

@@ -34,3 +34,17 @@ class Passage(VerticalScroll, can_focus=False):
         title_widget.display = bool(title)
         self.query_one("#text", Static).update(Markdown(text, hyperlinks=False))
         self.scroll_home(animate=False)
+
+    def rows_needed(self) -> int:
+        """Rows the passage takes to be read whole at its width, measured from what it shows
+        now: its ``virtual_size`` is stale until the next layout, and a longer passage (a
+        translation) would then be cut. Measured without the scrollbar's column, which a
+        passage that overflowed before the fit still shows (and then wraps narrower)."""
+        width = max(1, self.size.width - self.styles.scrollbar_size_vertical)
+        rows = 0
+        for part in self.query(Static):
+            if part.display:
+                margin = part.styles.margin
+                rows += margin.top + margin.bottom
+                rows += part.get_content_height(self.size, self.app.size, width)
+        return rows
