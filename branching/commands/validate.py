@@ -26,10 +26,11 @@ import click
 )
 @click.option(
     "--max-states",
-    type=click.IntRange(min=1),
+    # A state takes from a few hundred bytes to kilobytes: ten million is minutes and gigabytes.
+    type=click.IntRange(min=1, max=10_000_000),
     default=100_000,
     show_default=True,
-    help="Bound of --deep: stop after this many distinct states.",
+    help="Bound of --deep: stop after this many distinct states (at most 10,000,000).",
 )
 def validate(
     story: str, output_format: str, no_warnings: bool, deep: bool, max_states: int

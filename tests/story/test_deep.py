@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 import branching.story.deep
@@ -224,6 +225,15 @@ def test_cli_deep_summary_and_bound(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "[deep-bound]" in result.output
     assert "deep check: 20 states (stopped at --max-states 20)" in result.output
+
+
+@pytest.mark.parametrize("bound", ["0", "10000001", "99999999999999", "-5"])
+def test_cli_max_states_out_of_range_is_a_usage_error(tmp_path: Path, bound: str) -> None:
+    # A bound nobody's memory can hold would run until the machine gives out.
+    path = write(tmp_path, {"a": {"text": "x", "ending": True}}, {})
+    result = CliRunner().invoke(main, ["validate", "--deep", "--max-states", bound, str(path)])
+    assert result.exit_code == 2
+    assert "1<=x<=10000000" in result.output
 
 
 def test_cli_deep_is_skipped_when_there_are_errors(tmp_path: Path) -> None:
