@@ -64,6 +64,9 @@ def check_story(
     if not isinstance(nodes, dict):
         return problems
     kinds: dict[str, Kind] = {}
+    #: Names declared with a value no variable can hold: declared all the same, so their uses
+    #: are not also called undeclared (the schema error on the value is the one to fix).
+    broken: set[str] = set()
     # Profile names are read and set like variables: one namespace, checked the same way.
     for field in ("variables", "profile"):
         declared = raw.get(field)
@@ -71,6 +74,7 @@ def check_story(
             continue
         for name, value in declared.items():
             if not isinstance(value, bool | int | float | str):
+                broken.add(name)  # the schema reports the value
                 continue
             if _out_of_range(value):
                 problems.append(_range_problem(value, pointer(field, name), None))
@@ -142,6 +146,13 @@ def check_story(
                     written,
                 )
             )
+    if broken:
+        named = tuple(f'"{name}"' for name in broken)
+        problems[:] = [
+            p
+            for p in problems
+            if not (p.code == "undefined-variable" and any(n in p.message for n in named))
+        ]
     return problems
 
 

@@ -330,15 +330,30 @@ def _quote(value: Any, limit: int = 60) -> str:
     return _json_kind(value)
 
 
+def _stripped(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """``loc`` without pydantic's names of union members."""
+    return tuple(part for part in loc if not (isinstance(part, str) and _is_union_tag(part)))
+
+
 def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[str] = set()
+    # An object given where a union takes a scalar or an object (`ending`: true or {...}) is
+    # the object member's case: its own errors inside say what is wrong, the scalar member's
+    # "should be a valid boolean" would be a second, wrong, error.
+    inside = {_stripped(e["loc"])[:-1] for e in errors if len(_stripped(e["loc"])) > 1}
     for error in errors:
         # A union (e.g. `ending`: true or an object) reports one error per member; keep the first.
-        loc = tuple(
-            part for part in error["loc"] if not (isinstance(part, str) and _is_union_tag(part))
-        )
+        loc = _stripped(error["loc"])
+        if (
+            error["loc"][-1:] != loc[-1:]
+            and isinstance(error.get("input"), dict)
+            and any(deeper[: len(loc)] == loc for deeper in inside if len(deeper) >= len(loc))
+        ):
+            continue
         scalar = error["loc"][-1:] == ("bool",) and error["type"] == "bool_type" and _is_value(loc)
+        # `seconds` and the like take an integer or a fraction: say "a number", not "integer".
+        number = error["loc"][-1:] == ("int",) and error["type"] == "int_type"
         path = pointer(*loc)
         if path in seen:
             continue
@@ -357,6 +372,8 @@ def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
         if scalar:  # the first member of bool | int | float | str: say what all of them take
             found = _json_kind(error.get("input"))
             message = f"expected true/false, a number or a string, not {found}"
+        elif number:
+            message = f"expected a number (such as 10 or 2.5), not {_json_kind(error.get('input'))}"
         elif not loc:
             message = f"a story file is one JSON object {{...}}, not {_json_kind(raw)}"
         elif kind == "extra_forbidden":

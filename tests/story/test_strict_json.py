@@ -195,6 +195,40 @@ def test_a_variable_default_that_is_not_a_scalar_says_what_is_allowed() -> None:
     assert problem.message == "expected true/false, a number or a string, not an array"
 
 
+def test_a_variable_with_a_broken_default_is_still_declared() -> None:
+    # One error, on the value: its uses are not also called undeclared.
+    data = story()
+    data["variables"]["gold"] = None
+    data["nodes"]["a"]["text"] = "You have {gold} gold. {gold, plural, one {#} other {#}}"
+    data["nodes"]["a"]["choices"][0]["set"] = {"gold": "gold + 1"}
+    data["nodes"]["a"]["choices"][0]["if"] = "gold > 0 and ghost"
+    problems = load(data).problems
+    assert [(p.code, p.path) for p in problems if p.code == "schema"] == [
+        ("schema", "/variables/gold")
+    ]
+    # A variable that is really undeclared is still reported.
+    undefined = [p for p in problems if p.code == "undefined-variable"]
+    assert len(undefined) == 1 and '"ghost"' in undefined[0].message, problems
+
+
+@pytest.mark.parametrize(
+    ("seconds", "found"), [("5", "a string"), (True, "true"), ([5], "an array")]
+)
+def test_timer_seconds_that_are_not_a_number_say_a_number(seconds: Any, found: str) -> None:
+    data = story()
+    data["nodes"]["a"]["timer"] = {"seconds": seconds, "default": "end"}
+    (problem,) = [p for p in load(data).problems if p.code == "schema"]
+    assert problem.path == "/nodes/a/timer/seconds"
+    assert problem.message == f"expected a number (such as 10 or 2.5), not {found}"
+
+
+def test_an_ending_object_with_a_wrong_kind_is_one_error_about_the_kind() -> None:
+    data = story()
+    data["nodes"]["end"]["ending"] = {"title": "Fin", "kind": "happy"}
+    (problem,) = [p for p in load(data).problems if p.code == "schema"]
+    assert problem.path == "/nodes/end/ending/kind"
+
+
 def first_choice(data: dict[str, Any]) -> dict[str, Any]:
     choice: dict[str, Any] = data["nodes"]["a"]["choices"][0]
     return choice
