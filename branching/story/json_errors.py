@@ -36,13 +36,19 @@ def syntax_problem(text: str, exc: json.JSONDecodeError) -> Problem:
     (1, 2, 'not valid JSON: keys and strings need double quotes ("), not single quotes')
     >>> said('{"a" 1}')
     (1, 5, 'not valid JSON: missing colon after the key')
+    >>> said('{\n  "a": {"b": 1}\n')
+    (2, 16, 'not valid JSON: the file ends before the JSON does (a closing } or ] is missing)')
     """
     position = exc.pos
     message = f"not valid JSON: {exc.msg}"
     at = position
     before = _previous(text, position)
     here = text[position] if position < len(text) else ""
-    if exc.msg.startswith("Expecting ',' delimiter") and before >= 0:
+    if not text[position:].strip(_SPACE) and before >= 0 and exc.msg.startswith("Expecting ','"):
+        # The decoder wanted more at the very end: not a comma, the closing brackets.
+        at = before + 1
+        message = "not valid JSON: the file ends before the JSON does (a closing } or ] is missing)"
+    elif exc.msg.startswith("Expecting ',' delimiter") and before >= 0:
         at = before + 1
         if "\n" in text[before:position]:
             line, _ = _line_column(text, before)

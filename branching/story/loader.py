@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -221,7 +222,13 @@ def _load(data: bytes, name: str, *, warnings: bool, build: bool) -> LoadResult:
     if problems:
         surrogates = {p.path for p in problems if p.code == "lone-surrogate"}
         if surrogates:  # pydantic saw them too, with a vaguer message: keep ours
-            problems = [p for p in problems if p.code != "schema" or p.path not in surrogates]
+            # (in a key, pydantic's path has the surrogate as U+FFFD, so it never matches ours)
+            problems = [
+                p
+                for p in problems
+                if p.code != "schema"
+                or (p.path not in surrogates and p.message != _FRIENDLY["string_unicode"])
+            ]
         problems = locate(data.decode("utf-8-sig"), problems)
         problems.sort(key=lambda p: (p.severity != "error", p.line or 0, p.column or 0))
     if any(p.severity == "error" for p in problems):
@@ -283,12 +290,14 @@ def _duplicate_problems(raw: Any, duplicates: list[tuple[dict[str, Any], str]]) 
     while stack and keys_of:
         value, parts = stack.pop()
         if isinstance(value, dict):
-            for key in keys_of.pop(id(value), ()):
+            # One problem per key, however many copies: they all point at the last one.
+            for key, extra in Counter(keys_of.pop(id(value), ())).items():
+                times = "twice" if extra == 1 else f"{extra + 1} times"
                 found.append(
                     Problem(
                         "error",
                         "duplicate-key",
-                        f'"{key}" appears more than once here; JSON readers keep only the last',
+                        f'"{key}" appears {times} here; JSON readers keep only the last',
                         pointer(*parts, key),
                         _node_of((*parts, key)),
                     )

@@ -240,6 +240,8 @@ def first_choice(data: dict[str, Any]) -> dict[str, Any]:
         (lambda d: d.update(title="T\\ud800"), "/title"),
         (lambda d: d.update(author="\\udc00x"), "/author"),
         (lambda d: d["variables"].update(name="\\ud83d"), "/variables/name"),
+        # In a key, pydantic saw it too (as U+FFFD): still said once.
+        (lambda d: d["variables"].update({"na\\ud800me": 1}), "/variables/na\ud800me"),
         (lambda d: d["nodes"]["a"].update(text="a \\udfff b"), "/nodes/a/text"),
         (lambda d: d["nodes"]["a"].update(tags=["ok", "\\ud800"]), "/nodes/a/tags/1"),
         (lambda d: first_choice(d).update(label="Go\\ud800"), "/nodes/a/choices/0/label"),

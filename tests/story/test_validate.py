@@ -172,6 +172,13 @@ def test_duplicate_keys_anywhere(text: str, path: str, line: int) -> None:
     assert (problem.path, problem.line) == (path, line)
 
 
+def test_a_key_given_three_times_is_one_problem_that_says_so() -> None:
+    text = '{"format": "branching/1",\n"id": "a",\n"id": "b",\n"id": "c"}'
+    problem = only(load(text), "duplicate-key")
+    assert (problem.path, problem.line) == ("/id", 4)
+    assert problem.message.startswith('"id" appears 3 times here')
+
+
 def test_missing_start_and_missing_target() -> None:
     data = story(
         a={"text": "Start", "choices": [{"label": "Go", "to": "nowhere"}]},
