@@ -419,8 +419,11 @@ class StoryCheck:
 def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> StoryCheck:
     """Replay every playthrough of ``story`` (same id and content hash) through the engine:
     each event must be one the story could have produced at that point (conditions, effects
-    and timers included). Problems at most ``limit`` (then a line saying how many more)."""
-    from branching.play.engine import Diverged, Session
+    and timers included) for some viewer: what the log cannot know of the viewer (profile
+    values, earlier playthroughs) may be anything (:mod:`branching.log.replay`). Problems at
+    most ``limit`` (then a line saying how many more)."""
+    from branching.log.replay import replay_any_viewer
+    from branching.play.engine import Diverged
 
     problems = Problems()
     replayed = more = 0
@@ -441,7 +444,7 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
         )
         try:
             events = [row_to_event(row) for row in rows]
-            Session.replay(story, events, arms=arms)
+            replay_any_viewer(story, events, arms=arms)
         except Diverged as e:
             problem = (
                 f"playthrough {state.id}: event {e.index} ({describe(e.event)}) does not fit "
