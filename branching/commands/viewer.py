@@ -45,11 +45,12 @@ def viewer_id() -> None:
 def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     """Print everything stored about VIEWER as JSON (default: you).
 
-    Every playthrough in the log with its story, status and times, and every event in order;
-    and the viewer's profile of each story kept on this computer (profile values, playthroughs
-    begun, endings found).
+    Every playthrough in the log with every column it holds (story, language, status, times),
+    its events in order and its experiment exposures; and on this computer the viewer's profile
+    of each story (profile values, playthroughs begun, endings found) and saved places.
     """
     from branching.play.profiles import ProfileStore
+    from branching.play.saves import SaveStore
 
     if db.path.exists():
         with using_log(db, create=False, readonly=True, outdated_ok=True) as log:
@@ -59,6 +60,7 @@ def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     from branching.commands._io import is_stdout, shown, write_output
 
     data["profiles"] = ProfileStore().export_viewer(viewer)
+    data["saves"] = SaveStore().export_viewer(viewer)
     text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
     write_output(text, output)
     if not is_stdout(output):

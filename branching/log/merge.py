@@ -26,6 +26,7 @@ from branching.log.errors import LogError, LogOutdated, LogUnavailable, describe
 from branching.log.schema import APPLICATION_ID
 from branching.log.state import (
     EVENT_COLUMNS,
+    FIXED_COLUMNS,
     EventRow,
     ExposureRow,
     PlaythroughState,
@@ -34,7 +35,6 @@ from branching.log.state import (
 )
 from branching.log.store import ChoiceLog, readonly_uri
 from branching.log.writer import SELECT_PLAYTHROUGH, Pending, load_state, write_batch
-from branching.play.events import PlaythroughInfo
 
 _CHUNK = 1000  # source playthroughs read at a time
 
@@ -281,20 +281,12 @@ def _unmergeable(
 
 
 def _replayed(state: PlaythroughState, rows: list[EventRow]) -> Pending:
-    """A new playthrough for the target: the source's fixed columns, and a state replayed from
-    its events (the source of truth), whatever the source's row said."""
-    fresh = PlaythroughState.new(
-        PlaythroughInfo(
-            state.id,
-            state.story_id,
-            state.story_version,
-            state.story_hash,
-            state.viewer,
-            state.variant,
-        ),
-        at=state.started_at,
-        origin=state.origin,
-    )
+    """A new playthrough for the target: every one of the source's fixed columns, and a state
+    replayed from its events (the source of truth), whatever the source's row said."""
+    # Copied column by column from FIXED_COLUMNS, not through PlaythroughInfo: a column added
+    # to the log (as ``language`` was) then survives a merge without this code knowing it.
+    fixed = {column: getattr(state, column) for column in FIXED_COLUMNS}
+    fresh = PlaythroughState(pk=None, **fixed, updated_at=state.started_at)
     new_rows = [apply_event(fresh, row_to_event(row), row[1]) for row in rows]
     return Pending(fresh, None, new_rows)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
@@ -203,44 +203,69 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def export_viewer(conn: sqlite3.Connection, viewer: str) -> list[dict[str, Any]]:
-    """Everything stored about ``viewer``: each playthrough with all its events, oldest first.
+    """Everything stored about ``viewer``: each playthrough with all its events and exposures,
+    oldest first, every column the file holds (read from the file, so a column added later is
+    exported too; only this file's row numbers are left out).
 
-    Times are ISO 8601 UTC strings; event columns that are empty are left out.
+    Times (columns ending in ``_at``) are ISO 8601 UTC strings; event columns that are empty
+    are left out.
     """
     out = []
+    columns = [c for c in _columns(conn, "playthroughs") if c not in _ROW_NUMBERS]
+    event_columns = [c for c in _columns(conn, "events") if c not in _ROW_NUMBERS]
+    events_sql = "SELECT {} FROM events WHERE playthrough = ? ORDER BY seq".format(
+        ", ".join(event_columns)
+    )
     # A log older than experiments (read as it is, e.g. read-only) has no exposures table.
-    has_exposures = _has_table(conn, "exposures")
+    exposure_columns = (
+        [c for c in _columns(conn, "exposures") if c not in _ROW_NUMBERS]
+        if _has_table(conn, "exposures")
+        else []
+    )
+    exposures_sql = "SELECT {} FROM exposures WHERE playthrough = ? ORDER BY seq, experiment"
     playthroughs = conn.execute(
-        f"SELECT pk, {_SUMMARY_COLUMNS} FROM playthroughs WHERE viewer = ? ORDER BY started_at, pk",
+        "SELECT pk, {} FROM playthroughs WHERE viewer = ? ORDER BY started_at, pk".format(
+            ", ".join(columns)
+        ),
         (viewer,),
     ).fetchall()
-    for values in playthroughs:
-        pk = values[0]
-        summary = asdict(PlaythroughSummary(*values[1:]))
-        for key in ("started_at", "updated_at", "ended_at"):
-            summary[key] = iso(summary[key])
+    for pk, *values in playthroughs:
+        summary: dict[str, Any] = _with_times(dict(zip(columns, values, strict=True)))
         events = []
-        for row in conn.execute(_EVENTS_SQL, (pk,)):
-            event = {k: v for k, v in zip(EVENT_COLUMNS, row, strict=True) if v is not None}
-            event["at"] = iso(event["at"])
+        for row in conn.execute(events_sql, (pk,)):
+            event = _with_times(
+                {k: v for k, v in zip(event_columns, row, strict=True) if v is not None}
+            )
             if "timed_out" in event:
                 event["timed_out"] = bool(event["timed_out"])
             events.append(event)
         summary["events"] = events
         summary["exposures"] = (
             [
-                {"experiment": experiment, "arm": arm, "node": node, "at": iso(at)}
-                for experiment, arm, node, at in conn.execute(
-                    "SELECT experiment, arm, node, at FROM exposures WHERE playthrough = ? "
-                    "ORDER BY seq, experiment",
-                    (pk,),
-                )
+                _with_times(dict(zip(exposure_columns, row, strict=True)))
+                for row in conn.execute(exposures_sql.format(", ".join(exposure_columns)), (pk,))
             ]
-            if has_exposures
+            if exposure_columns
             else []
         )
         out.append(summary)
     return out
+
+
+#: Columns that number rows in this file (a playthrough's ``pk``, and the references to it):
+#: not data about the viewer, and different in every copy of the log.
+_ROW_NUMBERS = frozenset({"pk", "playthrough"})
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def _with_times(row: dict[str, Any]) -> dict[str, Any]:
+    for key, value in row.items():
+        if key.endswith("_at") or key == "at":
+            row[key] = iso(value)
+    return row
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,8 +444,11 @@ class StoryCheck:
 def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> StoryCheck:
     """Replay every playthrough of ``story`` (same id and content hash) through the engine:
     each event must be one the story could have produced at that point (conditions, effects
-    and timers included). Problems at most ``limit`` (then a line saying how many more)."""
-    from branching.play.engine import Diverged, Session
+    and timers included) for some viewer: what the log cannot know of the viewer (profile
+    values, earlier playthroughs) may be anything (:mod:`branching.log.replay`). Problems at
+    most ``limit`` (then a line saying how many more)."""
+    from branching.log.replay import replay_any_viewer
+    from branching.play.engine import Diverged
 
     problems = Problems()
     replayed = more = 0
@@ -441,7 +469,7 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
         )
         try:
             events = [row_to_event(row) for row in rows]
-            Session.replay(story, events, arms=arms)
+            replay_any_viewer(story, events, arms=arms)
         except Diverged as e:
             problem = (
                 f"playthrough {state.id}: event {e.index} ({describe(e.event)}) does not fit "

@@ -16,6 +16,7 @@ from typing import Any
 from branching.play.engine import ResumeError
 from branching.play.home import data_dir, file_part
 from branching.story.json_input import InputTooLarge, JsonInputError, loads, read_limited
+from branching.story.untrusted import printable
 
 
 class SaveStore:
@@ -73,6 +74,22 @@ class SaveStore:
             return sorted(p for p in (self.root / file_part(viewer)).iterdir() if p.is_file())
         except OSError:
             return []
+
+    def export_viewer(self, viewer: str) -> list[dict[str, Any]]:
+        """Every saved place of ``viewer`` as the JSON it holds, with its file (a save that
+        cannot be read with why, instead)."""
+        found: list[dict[str, Any]] = []
+        for path in self.viewer_files(viewer):
+            if not path.name.endswith(".json"):
+                continue  # a half-written temporary file (see save) holds nothing yet
+            try:
+                data = loads(read_limited(path).decode("utf-8"))
+            except (OSError, InputTooLarge, UnicodeDecodeError, JsonInputError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                found.append({"file": str(path), "error": printable(reason, one_line=True)})
+                continue
+            found.append({"file": str(path), "save": data})
+        return found
 
     def delete_viewer(self, viewer: str) -> list[Path]:
         """Delete every saved place of ``viewer``; returns the files deleted."""

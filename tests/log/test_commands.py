@@ -13,7 +13,7 @@ from branching.cli import main
 from branching.log import ChoiceLog
 from branching.log.schema import SCHEMA_VERSION
 from branching.play.events import ChoiceMade, Failed, NodeEntered
-from tests.log.helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
+from tests.log.helpers import PATH_WITH_REWIND, ROOT, info, quit_path, record_all, rows, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -154,3 +154,64 @@ def test_the_real_cli_in_a_subprocess(db: Path) -> None:
     result = run_cli("viewer", "export", "v2", "--db", str(db))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["playthroughs"][0]["status"] == "quit"
+
+
+def _columns(db: Path, table: str) -> list[str]:
+    return [row[1] for row in rows(db, f"PRAGMA table_info({table})")]
+
+
+def test_export_holds_every_column_of_the_viewers_rows(tmp_path: Path) -> None:
+    """Every column the file holds for the viewer's playthroughs, events and exposures, read
+    from the file itself: a column added to the log later cannot be left out of the export."""
+    db = tmp_path / "fr.db"
+    story = str(ROOT / "stories" / "demo.json")
+    simulated = run_cli(
+        "simulate", story, "-n", "6", "--viewers", "2", "--seed", "3", "--lang", "fr",
+        "--db", str(db), "--workers", "1",
+    )  # fmt: skip
+    assert simulated.returncode == 0, simulated.stderr
+    [(viewer, pk)] = rows(db, "SELECT viewer, pk FROM playthroughs ORDER BY started_at LIMIT 1")
+    data = json.loads(invoke("viewer", "export", viewer, "--db", str(db)).output)
+    first = data["playthroughs"][0]
+    assert first["language"] == "fr"
+    internal = {"pk", "playthrough"}  # this file's row numbers
+    assert set(first) == set(_columns(db, "playthroughs")) - internal | {"events", "exposures"}
+    stored = rows(db, "SELECT * FROM playthroughs WHERE pk = ?", (pk,))[0]
+    for column, value in zip(_columns(db, "playthroughs"), stored, strict=True):
+        if column not in internal and not column.endswith("_at"):
+            assert first[column] == value, column
+    # Events leave out their empty columns: every column with a value is there.
+    held = rows(db, "SELECT * FROM events WHERE playthrough = ? ORDER BY seq", (pk,))
+    assert [set(event) for event in first["events"]] == [
+        {c for c, v in zip(_columns(db, "events"), row, strict=True) if v is not None} - internal
+        for row in held
+    ]
+    assert (
+        len(first["events"])
+        == rows(db, "SELECT count(*) FROM events WHERE playthrough = ?", (pk,))[0][0]
+    )
+    assert first["exposures"], "the demo story's experiment exposes every playthrough"
+    assert set(first["exposures"][0]) == set(_columns(db, "exposures")) - internal
+
+
+def test_export_holds_the_viewers_saves(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRANCHING_HOME", str(tmp_path))
+    from branching.play.saves import SaveStore
+
+    saves = SaveStore()
+    saves.save("keeper", "ann", {"format": "x", "node": "door", "bad": "\x1b]2;pwned\x07"})
+    saves.save("keeper", "bob", {"node": "elsewhere"})
+    damaged = saves.path("lantern", "ann")
+    damaged.write_text("{not json")
+    result = invoke("viewer", "export", "ann", "--db", str(tmp_path / "none.db"))
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output
+    exported = json.loads(result.output)["saves"]
+    assert [Path(s["file"]).name for s in exported] == ["keeper.json", "lantern.json"]
+    assert exported[0]["save"] == {"format": "x", "node": "door", "bad": "\x1b]2;pwned\x07"}
+    assert "error" in exported[1] and "save" not in exported[1]
+    # What forget deletes is what export shows.
+    assert (
+        invoke("viewer", "forget", "ann", "--yes", "--db", str(tmp_path / "none.db")).exit_code == 0
+    )
+    assert json.loads(invoke("viewer", "export", "ann").output)["saves"] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -260,3 +261,128 @@ def test_an_empty_file_is_no_log_to_merge(tmp_path: Path, source: str, why: str)
     assert why in result.stderr
     assert not out.exists()
     assert not Path("/dev/null-journal").exists()
+
+
+# -- every column survives ----------------------------------------------------------------------
+
+#: Integer columns that hold a row number of ``playthroughs`` without a declared foreign key.
+_PLAYTHROUGH_PK_COLUMNS = {("rollup_paths", "example")}
+
+
+def _every_table(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the log at ``path``, with every column the file has (read
+    from the file, not from the code: a column added later is compared too). Row numbers,
+    which differ from file to file, are replaced by what they stand for: a playthrough by its
+    id, a roll-up cohort by its key."""
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite%' AND name NOT LIKE '\\_%' ESCAPE '\\'"
+            )
+        ]
+        pk_ids = dict(conn.execute("SELECT pk, id FROM playthroughs").fetchall())
+        cohort_columns = [r[1] for r in conn.execute("PRAGMA table_info(rollup_cohorts)")]
+        cohorts = {
+            row[0]: row[1:]
+            for row in conn.execute(f"SELECT {', '.join(cohort_columns)} FROM rollup_cohorts")
+        }
+        dump = {}
+        for name in names:
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+            refs = {r[3]: r[2] for r in conn.execute(f"PRAGMA foreign_key_list({name})")}
+            mapped = []
+            for row in conn.execute(f"SELECT {', '.join(columns)} FROM {name}"):
+                values: list[object] = []
+                for column, value in zip(columns, row, strict=True):
+                    target = refs.get(column)
+                    if target == "playthroughs" or (name, column) in _PLAYTHROUGH_PK_COLUMNS:
+                        value = pk_ids.get(value, value)
+                    elif target == "rollup_cohorts":
+                        value = cohorts.get(value, value)
+                    elif (name, column) in {("playthroughs", "pk"), ("rollup_cohorts", "id")}:
+                        continue  # this file's row numbers
+                    values.append((column, value))
+                mapped.append(tuple(values))
+            dump[name] = sorted(mapped, key=repr)
+        return dump
+    finally:
+        conn.close()
+
+
+def _simulated_log(path: Path, *args: str) -> None:
+    story = str(ROOT / "stories" / "demo.json")
+    done = run_cli("simulate", story, "--db", str(path), "--workers", "1", *args)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_merged_log_holds_every_column_of_its_source(tmp_path: Path) -> None:
+    """Every table, every column (the language, exposures, roll-ups split by language, shares,
+    runs): a log merged into an empty one is the same log, whatever columns it has."""
+    source, out = tmp_path / "fr.db", tmp_path / "merged.db"
+    _simulated_log(source, "-n", "40", "--seed", "3", "--lang", "fr", "--viewers", "10")
+    merged = run_cli("log", "merge", str(source), "-o", str(out))
+    assert merged.returncode == 0, merged.stderr
+    expected, got = _every_table(source), _every_table(out)
+    assert {"playthroughs", "events", "exposures", "rollup_cohorts"} <= set(expected)
+    assert rows(out, "SELECT DISTINCT language FROM playthroughs") == [("fr",)]
+    assert expected["exposures"], "the demo story's experiment exposes every playthrough"
+    for table in expected:
+        assert got[table] == expected[table], table
+
+
+def test_merging_two_logs_keeps_every_column_of_both(tmp_path: Path) -> None:
+    fr, en, out = tmp_path / "fr.db", tmp_path / "en.db", tmp_path / "merged.db"
+    _simulated_log(fr, "-n", "20", "--seed", "3", "--lang", "fr")
+    _simulated_log(en, "-n", "20", "--seed", "4")
+    merged = run_cli("log", "merge", str(fr), str(en), "-o", str(out))
+    assert merged.returncode == 0, merged.stderr
+    # The tables a merge copies row by row: the union of the sources, column by column.
+    sources, got = [_every_table(fr), _every_table(en)], _every_table(out)
+    for table in ("playthroughs", "events", "exposures"):
+        union = sorted(sources[0][table] + sources[1][table], key=repr)
+        assert got[table] == union, table
+
+
+def test_report_by_language_on_a_merged_log_equals_its_source(tmp_path: Path) -> None:
+    source, out = tmp_path / "fr.db", tmp_path / "merged.db"
+    _simulated_log(source, "-n", "50", "--seed", "3", "--lang", "fr")
+    assert run_cli("log", "merge", str(source), "-o", str(out)).returncode == 0
+    story = str(ROOT / "stories" / "demo.json")
+    reports = [
+        run_cli(
+            "report",
+            story,
+            "--db",
+            str(db),
+            "--origin",
+            "simulated",
+            "--lang",
+            "fr",
+            "--format",
+            "json",
+        )
+        for db in (source, out)
+    ]
+    assert [r.returncode for r in reports] == [0, 0], reports[1].stderr
+    source_report, merged_report = (json.loads(r.stdout) for r in reports)
+    for report in (source_report, merged_report):
+        del report["generated_at"], report["source"]  # when and which file, not what it counts
+    assert merged_report["playthroughs"]["started"] == 50
+    assert merged_report == source_report
+
+
+def test_merging_an_older_log_keeps_every_column_it_has(tmp_path: Path) -> None:
+    """A log from before the language column: merged, it holds what upgrading it in place
+    does (every column it had, and ``NULL`` for the ones added since)."""
+    old, upgraded, out = tmp_path / "old.db", tmp_path / "upgraded.db", tmp_path / "merged.db"
+    log_at_version(old, 5)
+    shutil.copy(old, upgraded)
+    ChoiceLog.open(upgraded).close()
+    assert run_cli("log", "merge", str(old), "-o", str(out)).returncode == 0
+    expected, got = _every_table(upgraded), _every_table(out)
+    assert expected["playthroughs"]
+    for table in expected:
+        assert got[table] == expected[table], table
