@@ -332,3 +332,47 @@ def test_twines_story_map_sees_only_real_links(story_format: str) -> None:
     notes = export_story(Story.model_validate(data), story_format=story_format).notes  # type: ignore[arg-type]
     if story_format == "chapbook":  # "new" is a word of JavaScript
         assert any("new is a word of JavaScript" in n.message for n in notes)
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_an_edited_passage_keeps_its_id_timer_and_ending(story_format: str) -> None:
+    """What the comment keeps on an edited passage (id, timer, ending) is kept in every format,
+    and the comment itself never becomes words a viewer reads."""
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "kept",
+        "title": "Kept",
+        "start": "a",
+        "nodes": {
+            "a": {
+                "title": "Start Here",
+                "text": "Plain words.",
+                "timer": {"seconds": 5, "default": "go"},
+                "choices": [{"id": "go", "label": "Go", "to": "b"}],
+            },
+            "b": {"title": "The End", "text": "End.", "ending": {"title": "Fin", "kind": "good"}},
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    edited = twee.replace("-->\nPlain words.", "-->\nPlain edited words.").replace(
+        "-->\nEnd.", "-->\nThe end, edited."
+    )
+    assert edited.count("edited") == 2
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    a, b = result.story["nodes"]["a"], result.story["nodes"]["b"]
+    assert a["text"] == "Plain edited words."
+    assert a["timer"] == {"seconds": 5, "default": "go"}
+    assert a["choices"][0]["id"] == "go"
+    assert b["text"] == "The end, edited."
+    assert b["ending"] == {"title": "Fin", "kind": "good"}
+
+
+def test_a_chapbook_comment_over_lines_is_not_shown() -> None:
+    twee = (
+        ':: StoryData\n{"format": "Chapbook"}\n\n'
+        ":: Start\nOne.\n<!-- a note\nover lines -->Two.\n[[End]]\n\n:: End\nEnd."
+    )
+    result = import_twee([("t.twee", twee)])
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "One.\nTwo."
