@@ -84,6 +84,8 @@ class Draft:
     labels: dict[int, str] = field(default_factory=dict)
     interpolated: set[str] = field(default_factory=set)
     text: str = ""
+    #: Code it could not translate was dropped (a start of nothing but links dropped none).
+    dropped_code: bool = False
 
 
 #: Formats whose passages become HTML: a character reference (&#91;, &amp;) in their prose
@@ -344,6 +346,7 @@ class Builder:
         if self.keep:
             self.add_text(event.raw)
         if not event.silent:
+            self.draft.dropped_code = self.draft.dropped_code or not self.keep
             verb = "kept as text" if self.keep else "dropped"
             shown = " ".join(event.raw.split())
             shown = shown if len(shown) <= 70 else shown[:67] + "..."

@@ -193,7 +193,9 @@ def _import(
     problems.extend(_validate(ordered, set(assembler.dead_ends)))
     if not any(p.severity == "error" for p in problems):
         result.story = ordered
-        result.unplayable = _unplayable(ordered, assembler.dead_ends, by_name[start_name])
+        result.unplayable = _unplayable(
+            ordered, assembler.dead_ends, by_name[start_name], drafts[start_name].dropped_code
+        )
     return result
 
 
@@ -302,7 +304,10 @@ def _keep_untouched_blocks(text: str, texts: dict[str, Any], kept: dict[str, str
 
 
 def _unplayable(
-    story: dict[str, Any], dead_ends: dict[str, tuple[Passage, str]], start: Passage
+    story: dict[str, Any],
+    dead_ends: dict[str, tuple[Passage, str]],
+    start: Passage,
+    start_dropped_code: bool,
 ) -> list[TweeProblem]:
     """Why a viewer could not play the imported story through (nothing when they can)."""
     found = [
@@ -314,13 +319,23 @@ def _unplayable(
     ]
     nodes: dict[str, Any] = story["nodes"]
     first = story["start"]
+    # A start of nothing but links (a menu, Twine's own example) is a normal start: only an
+    # empty screen, or words lost with the code they were written in, make it unplayable.
     if not re.search(r"\w", nodes[first].get("text", "")):
-        found.append(
-            start.problem(
-                "the start passage shows no words once the code branching cannot translate is "
-                "removed: a viewer would begin at an empty screen"
+        if start_dropped_code:
+            found.append(
+                start.problem(
+                    "the start passage shows no words once the code branching cannot translate "
+                    "is removed: a viewer would begin at an empty screen"
+                )
             )
-        )
+        elif not nodes[first].get("choices"):
+            found.append(
+                start.problem(
+                    "the start passage shows no words and offers no choice: a viewer would "
+                    "begin at an empty screen"
+                )
+            )
     seen, stack = {first}, [first]
     while stack:
         for choice in nodes[stack.pop()].get("choices") or ():

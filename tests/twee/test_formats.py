@@ -338,3 +338,26 @@ def test_going_back_plays_back_to_where_the_viewer_came_from() -> None:
         assert [offer.choice.to for offer in session.available_choices()] == [via]
         session.choose(via)
         assert session.node_id == via
+
+
+@pytest.mark.parametrize("fmt", ["", "Harlowe", "SugarCube", "Chapbook"])
+def test_a_start_of_nothing_but_links_is_playable(fmt: str) -> None:
+    """A menu of links is a normal start (Twine's own example has one): not an empty screen."""
+    data = f':: StoryData\n{{"format": "{fmt}"}}\n\n' if fmt else ""
+    result = imp(
+        data + ":: StoryTitle\nTwo Doors\n\n:: Start\n[[Left]]\n[[Right]]\n\n"
+        ":: Left\nYou went left.\n\n:: Right\nYou went right.\n"
+    )
+    assert result.unplayable == [], [p.format() for p in result.unplayable]
+    story = result.story
+    assert story is not None
+    assert [c["to"] for c in story["nodes"]["start"]["choices"]] == ["left", "right"]
+    loaded(story)
+
+
+def test_a_start_whose_words_were_all_code_is_unplayable() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n<<t "intro">>\n[[Go]]\n\n:: Go\nEnd.'
+    )
+    said = [p.format() for p in result.unplayable]
+    assert any("start passage shows no words once the code" in m for m in said), said
