@@ -577,12 +577,13 @@ class Assembler:
             if dropped:
                 node["text"] = fixed
                 for source, reason in dropped:
-                    self.problems.append(
-                        draft.passage.problem(
-                            f"the text under the condition {source!r} is kept and always "
-                            f"shown: {reason}"
-                        )
+                    said = (
+                        f"dropped the printed expression {source[1:]!r}: {reason}"
+                        if source.startswith("=")
+                        else f"the text under the condition {source!r} is kept and always "
+                        f"shown: {reason}"
                     )
+                    self.problems.append(draft.passage.problem(said))
         for choice, line, passage in self.conditions:
             condition = choice.get("if")
             if condition is None:
@@ -656,11 +657,13 @@ def _text_conditions(text: str) -> list[str]:
 
 def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, str]]) -> str:
     """``text`` with every conditional block whose condition does not check as true/false
-    replaced by its first part, shown always (each noted in ``dropped``)."""
+    replaced by its first part, shown always, and every printed expression that does not check
+    left out (each noted in ``dropped``, a print's source after "=")."""
     from branching.story.text import (
         Conditional,
         Parts,
         Plural,
+        Print,
         Select,
         Sequence,
         TextError,
@@ -671,7 +674,13 @@ def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, s
     def fix(parts: Parts) -> Parts:
         out: list[Any] = []
         for part in parts:
-            if isinstance(part, Conditional):
+            if isinstance(part, Print):
+                try:
+                    check(part.expr, kinds)
+                except ExpressionError as exc:  # a translated print of mixed types
+                    dropped.append(("=" + part.expr.source, str(exc)))
+                    continue
+            elif isinstance(part, Conditional):
                 problem = _expression_problem(part.condition.source, kinds, "bool")
                 if problem:
                     dropped.append((part.condition.source, problem))

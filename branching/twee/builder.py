@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from branching.story.expressions import Value
-from branching.story.text import TextError, escape_alternative, parse_text, unparse
+from branching.story.text import Print, TextError, escape_alternative, parse_text, unparse
 from branching.story.untrusted import CONTROL
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
@@ -25,6 +25,7 @@ from branching.twee.formats.events import (
     LinkOpen,
     Note,
     Open,
+    PrintExpr,
     Prose,
     Vary,
 )
@@ -246,6 +247,8 @@ class Builder:
             self.add_text(text, event.verbatim)
         elif isinstance(event, Interp):
             self.interpolate(event)
+        elif isinstance(event, PrintExpr):
+            self.print_expression(event)
         elif isinstance(event, Vary):
             alternatives = "|".join(escape_alternative(a) for a in event.alternatives)
             self.draft.pieces.append("{~" + alternatives + "}")
@@ -309,6 +312,32 @@ class Builder:
             self.draft.interpolated.add(name)
         else:
             self.add_text(event.name)
+
+    def print_expression(self, event: PrintExpr) -> None:
+        """A printed expression becomes ``{expression}``; one that does not translate is
+        dropped (or kept as text), said so by the translation's warning."""
+        expression = self.translate(event.source, event.line, "printed expression")
+        if expression is not None:
+            blocks = ["{" + expression + "}", "{(" + expression + ")}"]
+            if expression.startswith("(") and expression.endswith(")"):
+                # The translation brackets each operation: (print: ($gold * 2)), branching's
+                # own export of {gold * 2}, reads back as written. An inner part that parses
+                # alone was the whole: "(a) + (b)" gives "a) + (b", which does not.
+                blocks.insert(0, "{" + expression[1:-1] + "}")
+            for block in blocks:
+                try:
+                    text = parse_text(block)
+                except TextError:
+                    continue
+                if len(text.parts) == 1 and isinstance(text.parts[0], Print):
+                    self.draft.pieces.append(block)
+                    self.draft.interpolated.update(text.variables)
+                    if self.branches:
+                        self.branches[-1].prose = True
+                    return
+            self.warn(f"could not print {event.raw.strip()[:60]!r} in branching's text", event.line)
+        if self.keep:
+            self.add_text(event.raw)
 
     def on_link(self, event: Link) -> None:
         label = event.label.strip()

@@ -17,7 +17,7 @@ from branching.twee import (
     parse_twee,
 )
 
-from .helpers import ROOT
+from .helpers import ROOT, messages
 from .test_roundtrip import TRICKY
 
 BLOCKS: dict[str, Any] = {
@@ -376,3 +376,30 @@ def test_a_chapbook_comment_over_lines_is_not_shown() -> None:
     result = import_twee([("t.twee", twee)])
     assert result.story is not None
     assert result.story["nodes"]["start"]["text"] == "One.\nTwo."
+
+
+@pytest.mark.parametrize("story_format", ["harlowe", "sugarcube"])
+def test_an_edited_passage_reads_back_its_printed_expressions(story_format: str) -> None:
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "prints",
+        "title": "Prints",
+        "start": "a",
+        "variables": {"gold": 3},
+        "nodes": {
+            "a": {
+                "text": "Gold {gold}, doubled {gold * 2}, plus {gold + 1}.",
+                "choices": [{"label": "Go", "to": "b"}],
+            },
+            "b": {"text": "End.", "ending": True},
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    at = twee.rindex("Gold ")
+    edited = twee[:at] + "Gold: " + twee[at + len("Gold ") :]
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    assert (
+        result.story["nodes"]["a"]["text"] == "Gold: {gold}, doubled {gold * 2}, plus {gold + 1}."
+    )
+    assert not any("print" in p.message for p in result.problems), messages(result)

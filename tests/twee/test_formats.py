@@ -361,3 +361,34 @@ def test_a_start_whose_words_were_all_code_is_unplayable() -> None:
     )
     said = [p.format() for p in result.unplayable]
     assert any("start passage shows no words once the code" in m for m in said), said
+
+
+@pytest.mark.parametrize(
+    ("fmt", "code"),
+    [
+        ("Harlowe", "(set: $gold to 2)A (print: $gold + 1) B (print: $gold * 2) C"),
+        ("SugarCube", "<<set $gold to 2>>A <<print $gold + 1>> B <<= $gold * 2>> C"),
+        ("SugarCube", "<<set $gold to 2>>A <<- $gold + 1>> B <<print ($gold * 2)>> C"),
+    ],
+)
+def test_printed_expressions_are_read_back(fmt: str, code: str) -> None:
+    result = imp(
+        f':: StoryData\n{{"format": "{fmt}"}}\n\n:: Start\n{code}\n[[End]]\n\n:: End\nEnd.'
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "A {gold + 1} B {gold * 2} C"
+    assert not any("print" in m for m in messages(result)), messages(result)
+    loaded(result.story)
+
+
+def test_a_print_that_does_not_translate_or_check_is_dropped_and_said() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n<<set $gold to 2>>'
+        'A <<print Math.max(1, $gold)>> B <<= "x" + $gold>> C\n[[End]]\n\n:: End\nEnd.'
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "A  B  C"
+    said = messages(result)
+    assert any("could not translate the printed expression 'Math.max" in m for m in said), said
+    assert any("dropped the printed expression" in m for m in said), said
+    loaded(result.story)
