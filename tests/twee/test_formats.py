@@ -392,3 +392,45 @@ def test_a_print_that_does_not_translate_or_check_is_dropped_and_said() -> None:
     assert any("could not translate the printed expression 'Math.max" in m for m in said), said
     assert any("dropped the printed expression" in m for m in said), said
     loaded(result.story)
+
+
+@pytest.mark.parametrize(
+    ("source", "dialect", "expected"),
+    [
+        ('visited("Shop") gt 1', "sugarcube", 'visits("shop") > 1'),
+        ('visited("Shop") > 1', "sugarcube", 'visits("shop") > 1'),
+        ('visited("Shop") gte 2', "sugarcube", 'visits("shop") >= 2'),
+        ('visited("Shop") is 0', "sugarcube", 'visits("shop") == 0'),
+        ('2 <= visited("Shop")', "sugarcube", '2 <= visits("shop")'),
+        ('visited("Shop") && $x', "sugarcube", '(visits("shop") > 0) and x'),
+        ("visited() is 1", "sugarcube", 'visits("hall") == 1'),
+        ("visited()", "sugarcube", '(visits("hall") > 0)'),
+        ('(visited: "Shop")', "harlowe", '(visits("shop") > 0)'),
+        ('(history:) contains "Shop"', "harlowe", '(visits("shop") > 0)'),
+        ('(history:) contains "Hall"', "harlowe", '(visits("hall") > 1)'),
+        ('(count: (history:), "Shop") >= 2', "harlowe", 'visits("shop") >= 2'),
+        ('(count: (history:), "Hall") is 1', "harlowe", '(visits("hall") - 1) == 1'),
+        (  # branching's own export of visits("shop") == 0
+            '(((count: (history:), "Shop") + (cond: (passage:)\'s name is "Shop", 1, 0)) is 0)',
+            "harlowe",
+            '((visits("shop")) == 0)',
+        ),
+    ],
+)
+def test_visit_counts_translate_as_numbers_or_tests(
+    source: str, dialect: str, expected: str
+) -> None:
+    """SugarCube's visited() is a count: compared, it stays one; alone, it is true when not 0."""
+    ids = {"Shop": "shop", "Hall": "hall"}
+    assert translate_expression(source, dialect, ids, current="hall") == expected  # type: ignore[arg-type]
+
+
+def test_a_compared_visit_count_conditions_the_text() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n'
+        '<<if visited("Shop") gt 1>>Again.<</if>>\n[[Shop]]\n\n'
+        ":: Shop\nShop.\n[[Start]]\n[[End]]\n\n:: End\nEnd."
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == '{visits("shop") > 1: Again.}'
+    assert not any("could not translate" in m for m in messages(result)), messages(result)
