@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,14 @@ def import_twee(
     there are errors ``result.story`` is None.
     """
     with _cycle_collector_paused():
-        return _import(sources, keep_macros, story_format, start, fallback_title)
+        result = _import(sources, keep_macros, story_format, start, fallback_title)
+    # A problem of the whole import (an unknown --start, an invalid story) names the input,
+    # not "<twee>", so that the writer knows which import said it.
+    files = ", ".join(name for name, _ in sources)
+    if files:
+        result.problems[:] = [p if p.file else replace(p, file=files) for p in result.problems]
+        result.unplayable[:] = [p if p.file else replace(p, file=files) for p in result.unplayable]
+    return result
 
 
 @contextmanager
