@@ -216,6 +216,7 @@ def _exported_format(settings: Passage | None) -> Dialect | None:
     return None
 
 
+_HIDDEN_NOTE = re.compile(r"<!--\s*branching\b", re.IGNORECASE)
 #: Clauses that describe what the passage shows: on an edited passage, the edit says it.
 _SHOWN_NODE_CLAUSES = ("text", "digest", "texts")
 _SHOWN_LINK_CLAUSES = ("label", "if")
@@ -239,6 +240,14 @@ def _exported_passage(
         for start, body in comments(passage.text)
         if (note := BRANCHING_NOTE.match(body))
     ]
+    for _, body in comments(passage.text):
+        if not BRANCHING_NOTE.match(body) and _HIDDEN_NOTE.search(body):
+            problems.append(
+                passage.problem(
+                    "a '<!--' in the passage's text opens a comment that hides a branching "
+                    "comment: the choice or node details it kept are lost"
+                )
+            )
     node = next((n for n in notes if not any(k == "to" for k, _ in n[2])), None)
     digest = dict(node[2]).get("digest") if node is not None else None
     if node is None or digest is None:

@@ -403,3 +403,37 @@ def test_an_edited_passage_reads_back_its_printed_expressions(story_format: str)
         result.story["nodes"]["a"]["text"] == "Gold: {gold}, doubled {gold * 2}, plus {gold + 1}."
     )
     assert not any("print" in p.message for p in result.problems), messages(result)
+
+
+LABELS: dict[str, Any] = {
+    "format": "branching/1",
+    "id": "labels",
+    "title": "Labels",
+    "start": "a",
+    "nodes": {
+        "a": {
+            "text": "A.",
+            "choices": [
+                {"id": "c1", "label": "Open <!-- the door", "to": "b"},
+                {"id": "c2", "label": "other", "to": "b"},
+            ],
+        },
+        "b": {"text": "End.", "ending": True},
+    },
+}
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_a_label_opening_a_comment_round_trips(story_format: str) -> None:
+    _, back = _roundtrip(LABELS, story_format)
+    assert back["nodes"]["a"]["choices"] == LABELS["nodes"]["a"]["choices"]
+
+
+def test_a_comment_hiding_a_branching_comment_is_reported() -> None:
+    """An export written before labels were escaped: its "<!--" hides a link's comment."""
+    twee = export_twee(Story.model_validate(LABELS), story_format="harlowe")
+    hidden = twee.replace("Open <!\u200b--", "Open <!--")
+    assert hidden != twee
+    result = import_twee([("story.twee", hidden)])
+    said = messages(result)
+    assert any("hides a branching comment" in m for m in said), said
