@@ -492,7 +492,8 @@ class Assembler:
                 where.problem(
                     f"the variable {name} is used but never set "
                     "(in code branching could read); it starts as "
-                    f"{json.dumps(_ZERO[kinds[name]])}"
+                    f"{json.dumps(_ZERO[kinds[name]])}",
+                    _line_naming(where, name),
                 )
             )
         start_effects = self._start_effects(start)
@@ -522,6 +523,11 @@ class Assembler:
                 return passage
         for draft in self.drafts.values():
             if name in draft.interpolated:
+                return draft.passage
+        for draft, node in zip(self.drafts.values(), self.made, strict=True):
+            # In text that changes, or a label: not the first passage, which may not use it.
+            labels = (choice.get("label", "") for choice in node.get("choices") or [])
+            if any(name in _template_names(t) for t in (node.get("text", ""), *labels)):
                 return draft.passage
         return next(iter(self.drafts.values())).passage
 
@@ -711,6 +717,16 @@ def _names_in(expression: str) -> set[str]:
         return set(parse_expression(expression).variables)
     except ExpressionError:
         return set()
+
+
+def _line_naming(passage: Passage, name: str) -> int | None:
+    """The line of ``passage`` that first names the variable (``$name``, ``_name`` or bare),
+    or None (the passage's own line)."""
+    bare = name.removesuffix("_") if name.endswith("_") else name
+    found = re.search(r"(?<![\w$])\$?" + re.escape(bare) + r"\b", passage.text)
+    if found is None:
+        return None
+    return passage.line + 1 + passage.text.count("\n", 0, found.start())
 
 
 def _template_names(text: str) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from branching.story.expressions import Value
 from branching.story.text import Print, TextError, escape_alternative, parse_text, unparse
@@ -87,6 +88,8 @@ class Draft:
     text: str = ""
     #: Code it could not translate was dropped (a start of nothing but links dropped none).
     dropped_code: bool = False
+    #: Temporaries set to a random pick ``either(1, ..., n)``: name -> n (see shuffles_back).
+    shuffles: dict[str, int] = field(default_factory=dict)
 
 
 #: Formats whose passages become HTML: a character reference (&#91;, &amp;) in their prose
@@ -115,6 +118,12 @@ def _character(match: re.Match[str]) -> str:
 
 
 _MARK = "\x00{}\x01"
+#: ``either(1, 2, 3)`` (SugarCube) or ``(either: 1, 2, 3)`` (Harlowe): a random pick of 1..n.
+_SHUFFLE_PICK = re.compile(
+    r"\s*(?:either\s*\(|\(\s*either\s*:)\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\)\s*$"
+)
+#: A condition testing a pick: ``_shuffle1 == 2``.
+_PICK_TEST = re.compile(r"\(*\s*(_\w+)\s*==\s*(\d{1,3})\s*\)*")
 EMBED_MARK = "\x02{}\x03"
 _DECORATION = re.compile(r"^[\s*_~|•·\-–—,.;:/()<>]*$")
 
@@ -474,6 +483,14 @@ class Builder:
 
     def assignment(self, event: Assign) -> tuple[str, Value, int] | None:
         target = variable_name(event.target)
+        pick = _SHUFFLE_PICK.match(event.value) if event.op in ("to", "=") else None
+        if pick and target.startswith("_") and self.dialect in ("harlowe", "sugarcube"):
+            numbers = [int(n) for n in re.split(r"\s*,\s*", pick.group(1))]
+            if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)):
+                # A pick for a shuffle (branching's own export writes one): the text chosen on
+                # it becomes the shuffle again once the passage's text is finished.
+                self.draft.shuffles[target] = len(numbers)
+                return None
         if self.dialect in ("harlowe", "sugarcube") and not event.target.startswith(("$", "_")):
             target = ""
         if not VARIABLE_RE.match(target):
@@ -566,3 +583,65 @@ def finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str:
     if not native:
         result = re.sub(r"\n{3,}", "\n\n", result)
     return result.lstrip("\n").rstrip()
+
+
+def shuffles_back(text: str, shuffles: dict[str, int]) -> str:
+    """``text`` with each chain of conditions on a pick of ``shuffles`` (``{_s == 1: a|{_s ==
+    2: b|c}}``, what ``<<set _s to either(1, 2, 3)>><<if _s === 1>>a...`` reads as) written as
+    the shuffle it was, ``{~a|b|c}``; a chain that does not test 1, 2, ... n in order stays."""
+    from branching.story.text import Conditional, Parts, Plural, Select, Sequence
+
+    def tested(part: object, name: str | None, number: int) -> str | None:
+        if not isinstance(part, Conditional):
+            return None
+        match = _PICK_TEST.fullmatch(part.condition.source)
+        if not match or int(match.group(2)) != number or match.group(1) not in shuffles:
+            return None
+        return match.group(1) if name in (None, match.group(1)) else None
+
+    def shuffle(part: Conditional) -> Sequence | None:
+        name = tested(part, None, 1)
+        if name is None:
+            return None
+        size = shuffles[name]
+        alternatives: list[Parts] = []
+        current: object = part
+        for number in range(1, size):
+            if tested(current, name, number) is None:
+                return None
+            assert isinstance(current, Conditional)
+            alternatives.append(fix(current.then))
+            otherwise = current.otherwise or ()
+            if number == size - 1:
+                alternatives.append(fix(otherwise))
+            elif len(otherwise) == 1:
+                current = otherwise[0]
+            else:
+                return None
+        return Sequence("shuffle", tuple(alternatives), 0, part.offset)
+
+    def fix(parts: Parts) -> Parts:
+        out: list[Any] = []
+        for part in parts:
+            if isinstance(part, Conditional):
+                found = shuffle(part)
+                if found is not None:
+                    out.append(found)
+                    continue
+                otherwise = None if part.otherwise is None else fix(part.otherwise)
+                part = Conditional(part.condition, fix(part.then), otherwise, part.offset, part.at)
+            elif isinstance(part, Sequence):
+                part = Sequence(
+                    part.kind, tuple(fix(a) for a in part.alternatives), part.ordinal, part.offset
+                )
+            elif isinstance(part, Plural | Select):
+                branches = tuple((selector, fix(branch)) for selector, branch in part.branches)
+                part = type(part)(part.name, branches, part.offset)
+            out.append(part)
+        return tuple(out)
+
+    try:
+        parsed = parse_text(text)
+    except TextError:
+        return text
+    return unparse(fix(parsed.parts))

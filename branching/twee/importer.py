@@ -14,7 +14,7 @@ from branching.story.expressions import Value, in_range
 from branching.story.json_input import JsonInputError, loads
 from branching.story.model import FORMAT, Story
 from branching.twee.assembler import Assembler
-from branching.twee.builder import Builder, Draft, finish_text
+from branching.twee.builder import Builder, Draft, finish_text, shuffles_back
 from branching.twee.clauses import (
     BRANCHING_NOTE,
     SETTINGS_TAG,
@@ -176,6 +176,8 @@ def _import(
         draft = drafts[name] = build(by_name[name])
         own = read_as.get(name, dialect)
         draft.text = finish_text(draft.pieces, draft.labels, own == "native")
+        if draft.shuffles:
+            draft.text = shuffles_back(draft.text, draft.shuffles)
         for temporary, block in kept_blocks.get(name, {}).items():
             draft.text = draft.text.replace("{" + temporary + "}", block)
             draft.interpolated.discard(temporary)

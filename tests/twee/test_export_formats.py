@@ -437,3 +437,31 @@ def test_a_comment_hiding_a_branching_comment_is_reported() -> None:
     result = import_twee([("story.twee", hidden)])
     said = messages(result)
     assert any("hides a branching comment" in m for m in said), said
+
+
+@pytest.mark.parametrize("story_format", ["harlowe", "sugarcube"])
+def test_an_edited_passage_reads_back_its_shuffles(story_format: str) -> None:
+    """A shuffle is exported as a random pick and a chain on it; edited, it is a shuffle again."""
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "shuffles",
+        "title": "Shuffles",
+        "start": "hall",
+        "variables": {"x": True},
+        "nodes": {
+            "hall": {"text": "Hall.", "choices": [{"label": "Out", "to": "out"}]},
+            "out": {
+                "text": "Weather: {~Snow|Sleet|Hail}. {~a {x: y}|b|c\nd}\nMore.",
+                "ending": True,
+            },
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    at = twee.rindex("More.")
+    edited = twee[:at] + "More, edited." + twee[at + len("More.") :]
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    out = result.story["nodes"]["out"]["text"]
+    assert out == "Weather: {~Snow|Sleet|Hail}. {~a {x: y}|b|c\nd}\nMore, edited."
+    assert "variables" not in result.story or "_shuffle1" not in result.story["variables"]
+    assert not any("either" in m or "_shuffle" in m for m in messages(result)), messages(result)

@@ -434,3 +434,12 @@ def test_a_compared_visit_count_conditions_the_text() -> None:
     assert result.story is not None
     assert result.story["nodes"]["start"]["text"] == '{visits("shop") > 1: Again.}'
     assert not any("could not translate" in m for m in messages(result)), messages(result)
+
+
+def test_a_variable_never_set_is_located_where_it_is_used() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Hall\nHall.\n[[Out]]\n\n'
+        ":: Out\nOutside.\n\n<<if _pick === 1>>Snow<<else>>Hail<</if>>\n"
+    )
+    said = [m for m in messages(result) if "_pick is used but never set" in m]
+    assert said and said[0].startswith('t.twee:11: passage "Out"'), messages(result)
