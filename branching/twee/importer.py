@@ -159,9 +159,11 @@ def _import(
     #: Per passage: Chapbook text temporaries the writer left alone -> their branching block.
     kept_blocks: dict[str, dict[str, str]] = {}
     if exported is not None:
+        # No story format can set the viewer's profile: those effects live in the comments only.
+        profile = set(re.findall(r"^profile\s+(\S+):", settings.text if settings else "", re.M))
         for name in story_names:
             read_as[name] = _exported_passage(
-                by_name[name], exported, problems, kept_blocks.setdefault(name, {})
+                by_name[name], exported, problems, kept_blocks.setdefault(name, {}), profile
             )
     ids = _node_ids(by_name, story_names)
     names = set(story_names)
@@ -229,13 +231,15 @@ def _exported_passage(
     story_format: Dialect,
     problems: list[TweeProblem],
     kept_blocks: dict[str, str],
+    profile: set[str],
 ) -> Dialect:
     """How to read a passage of an export in a story format, rewriting its text for that.
 
     Unchanged since the export (its digest matches): the branching comments hold the exact
     node, so the passage becomes the comments alone, read as branching's own notation. Edited
     in Twine: the writer's edit wins, so the passage is read through the format's translator
-    and the comments keep only what Twine cannot show (ids, timers, endings).
+    and the comments keep only what Twine cannot show (ids, timers, endings, effects on the
+    viewer's profile).
     """
     notes = [
         (start, body, parse_clauses(body[note.end() :]))
@@ -283,7 +287,8 @@ def _exported_passage(
         kept = [
             (k, v)
             for k, v in clauses
-            if k not in dropped and not k.startswith("set ") and re.fullmatch(r"[a-z]+", k)
+            if (k not in dropped and re.fullmatch(r"[a-z]+", k))
+            or (k.startswith("set ") and k[4:].strip() in profile)
         ]
         if kept and is_link:  # on the link's line, or it is not the link's any more
             out.append("<!-- branching: " + "; ".join(f"{k}: {v}" for k, v in kept) + " -->")

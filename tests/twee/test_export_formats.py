@@ -336,19 +336,22 @@ def test_twines_story_map_sees_only_real_links(story_format: str) -> None:
 
 @pytest.mark.parametrize("story_format", TWINE_FORMATS)
 def test_an_edited_passage_keeps_its_id_timer_and_ending(story_format: str) -> None:
-    """What the comment keeps on an edited passage (id, timer, ending) is kept in every format,
-    and the comment itself never becomes words a viewer reads."""
+    """What the comment keeps on an edited passage (id, timer, ending, effects on the viewer's
+    profile, which no format can write) is kept in every format, and the comment itself never
+    becomes words a viewer reads."""
     data: dict[str, Any] = {
         "format": "branching/1",
         "id": "kept",
         "title": "Kept",
         "start": "a",
+        "profile": {"seen": False},
         "nodes": {
             "a": {
                 "title": "Start Here",
                 "text": "Plain words.",
+                "set": {"seen": True},
                 "timer": {"seconds": 5, "default": "go"},
-                "choices": [{"id": "go", "label": "Go", "to": "b"}],
+                "choices": [{"id": "go", "label": "Go", "to": "b", "set": {"seen": True}}],
             },
             "b": {"title": "The End", "text": "End.", "ending": {"title": "Fin", "kind": "good"}},
         },
@@ -364,6 +367,7 @@ def test_an_edited_passage_keeps_its_id_timer_and_ending(story_format: str) -> N
     assert a["text"] == "Plain edited words."
     assert a["timer"] == {"seconds": 5, "default": "go"}
     assert a["choices"][0]["id"] == "go"
+    assert a["set"] == {"seen": True} and a["choices"][0]["set"] == {"seen": True}
     assert b["text"] == "The end, edited."
     assert b["ending"] == {"title": "Fin", "kind": "good"}
 
