@@ -443,3 +443,23 @@ def test_a_variable_never_set_is_located_where_it_is_used() -> None:
     )
     said = [m for m in messages(result) if "_pick is used but never set" in m]
     assert said and said[0].startswith('t.twee:11: passage "Out"'), messages(result)
+
+
+def test_chapbook_comments_over_lines_scan_in_linear_time() -> None:
+    """Lines that each close a comment and open the next make one chunk as long as the passage:
+    its searches must not compare it with the passage, character by character, each time."""
+    import time
+
+    from branching.twee.formats.chapbook import scan_chapbook
+    from branching.twee.formats.events import Lines
+
+    def cost(times: int) -> float:
+        text = "a -->b<!--\n" * times
+        began = time.process_time()  # CPU time: the machine may be busy with other work
+        events = scan_chapbook(text, Lines(text, 1))
+        assert events
+        return time.process_time() - began
+
+    small, large = cost(50_000), cost(100_000)
+    # Twice the text, about twice the time (a quadratic scan takes three to four times as long).
+    assert large < 2.6 * small + 0.1 and large < 10.0, (small, large)

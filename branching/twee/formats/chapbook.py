@@ -98,27 +98,27 @@ def scan_chapbook(text: str, at: Lines) -> list[Event]:
             continue
         # A comment may run over lines (branching's own does): read it whole, with the rest
         # of the line it closes on, or its lines would be shown as words.
-        scanned = 0
-        while (close := _unclosed_comment(text, line_offset, line_text, scanned)) >= 0:
+        pos, first = line_offset, index
+        while (close := _unclosed_comment(text, pos, offset - 1)) >= 0:
             while offset <= close and index + 1 < len(lines):
                 index += 1
-                line_text += "\n" + lines[index]
                 offset += len(lines[index]) + 1
-            scanned = close - line_offset + 3  # each part of the chunk is read once
+            pos = close + 3  # each part of the chunk is read once
+        if index > first:
+            line_text = text[line_offset : offset - 1]
         events.extend(_chapbook_line(line_text + "\n", line_offset, at))
     if section == "branch":
         events.append(Close(at(0) + len(lines) - 1, ""))
     return events
 
 
-def _unclosed_comment(text: str, base: int, chunk: str, pos: int) -> int:
-    """Where in ``text`` the ``-->`` closing a comment left open in ``chunk`` (at ``base``,
-    read from ``pos``) is, or -1 when every comment closes in it (or one never does, so it is
-    not a comment)."""
-    while (start := chunk.find("<!--", pos)) >= 0:
-        close = chunk.find("-->", start + 4)
+def _unclosed_comment(text: str, pos: int, end: int) -> int:
+    """Where the ``-->`` closing a comment left open in ``text[pos:end]`` is, or -1 when every
+    comment there closes (or one never does, so it is not a comment)."""
+    while (start := text.find("<!--", pos, end)) >= 0:
+        close = text.find("-->", start + 4, end)
         if close < 0:
-            return find_closer(text, "-->", base + start + 4)
+            return find_closer(text, "-->", start + 4)
         pos = close + 3
     return -1
 
