@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass, field
@@ -217,6 +218,7 @@ class Builder:
             self.branches[-1].prose = True
 
     def add_choice(self, label: str, target: str, line: int) -> ChoiceDraft:
+        label = _shown_label(label, self.dialect)
         marker = len(self.draft.labels)
         choice = ChoiceDraft(label, target, line, self.conditions(), marker=marker)
         self.draft.labels[marker] = label
@@ -545,6 +547,51 @@ class Builder:
         self.draft.pieces[link.marker] = _MARK.format(marker)
         link.marker = marker
         self.draft.choices.append(link)
+
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def _shown_label(label: str, dialect: Dialect) -> str:
+    """A link's label as the format shows it: character references read (Harlowe's and
+    Chapbook's labels are markup), Harlowe's verbatim spans as written, and the "<!--" the
+    export wrote with a zero-width space (see ``shown_label``) as it was.
+
+    >>> _shown_label("a &#91;&#91;`x] ] &lt;` &lt;!\u200b--", "harlowe")
+    'a [[x] ] &lt; <!--'
+    """
+    if dialect in ("harlowe", "chapbook"):
+        parts: list[str] = []
+        position = 0
+        for start, end, inner in _verbatim_spans(label) if dialect == "harlowe" else ():
+            parts.append(_REFERENCE.sub(_character, label[position:start]))
+            parts.append(inner)
+            position = end
+        parts.append(_REFERENCE.sub(_character, label[position:]))
+        label = "".join(parts)
+    return label.replace("<!\u200b--", "<!--")
+
+
+def _verbatim_spans(text: str) -> list[tuple[int, int, str]]:
+    """Harlowe's verbatim spans: a run of n backticks up to the next run of exactly n
+    (``(start, end, inside)``). Each run is paired by a lookup in the later runs of its length,
+    not by a search of the text from each (a regex backtracks over every run length)."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    spans: list[tuple[int, int, str]] = []
+    done = -1  # runs up to this index are inside a span already
+    for index, (start, end) in enumerate(runs):
+        if index <= done:
+            continue
+        same = by_length[end - start]
+        after = bisect.bisect_right(same, index)
+        if after < len(same):
+            close = same[after]
+            spans.append((start, runs[close][1], text[end : runs[close][0]]))
+            done = close
+    return spans
 
 
 def _evaluated_label(label: str) -> str:

@@ -185,6 +185,13 @@ def test_hostile_labels_show_as_text(story_format: str) -> None:
         "chapbook": "[[alert(1) &#91;&#91;x&#93; &#93; &lt;&lt;run 1&gt;&gt; &#36;gold->b]]",
     }[story_format]
     assert body.startswith("A.\n\n" + shown), body
+    # edited in Twine, the label is read from the link as the format shows it (a link cannot
+    # hold "]]": Twine shows "] ]")
+    edited = twee.replace("-->\nA.", "-->\nA, edited.")
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    shown_back = result.story["nodes"]["a"]["choices"][0]["label"]
+    assert shown_back == label.replace("]]", "] ]"), messages(result)
 
 
 @pytest.mark.parametrize("story_format", TWINE_FORMATS)
@@ -429,8 +436,15 @@ LABELS: dict[str, Any] = {
 
 @pytest.mark.parametrize("story_format", TWINE_FORMATS)
 def test_a_label_opening_a_comment_round_trips(story_format: str) -> None:
-    _, back = _roundtrip(LABELS, story_format)
+    twee, back = _roundtrip(LABELS, story_format)
     assert back["nodes"]["a"]["choices"] == LABELS["nodes"]["a"]["choices"]
+    # edited in Twine: the label is read from the link, as the writer sees it
+    edited = twee.replace("-->\nA.", "-->\nA, edited.")
+    assert edited != twee
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    labels = [c["label"] for c in result.story["nodes"]["a"]["choices"]]
+    assert labels == ["Open <!-- the door", "other"], messages(result)
 
 
 def test_a_comment_hiding_a_branching_comment_is_reported() -> None:
