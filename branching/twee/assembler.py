@@ -492,7 +492,8 @@ class Assembler:
                 where.problem(
                     f"the variable {name} is used but never set "
                     "(in code branching could read); it starts as "
-                    f"{json.dumps(_ZERO[kinds[name]])}"
+                    f"{json.dumps(_ZERO[kinds[name]])}",
+                    _line_naming(where, name),
                 )
             )
         start_effects = self._start_effects(start)
@@ -522,6 +523,11 @@ class Assembler:
                 return passage
         for draft in self.drafts.values():
             if name in draft.interpolated:
+                return draft.passage
+        for draft, node in zip(self.drafts.values(), self.made, strict=True):
+            # In text that changes, or a label: not the first passage, which may not use it.
+            labels = (choice.get("label", "") for choice in node.get("choices") or [])
+            if any(name in _template_names(t) for t in (node.get("text", ""), *labels)):
                 return draft.passage
         return next(iter(self.drafts.values())).passage
 
@@ -577,12 +583,13 @@ class Assembler:
             if dropped:
                 node["text"] = fixed
                 for source, reason in dropped:
-                    self.problems.append(
-                        draft.passage.problem(
-                            f"the text under the condition {source!r} is kept and always "
-                            f"shown: {reason}"
-                        )
+                    said = (
+                        f"dropped the printed expression {source[1:]!r}: {reason}"
+                        if source.startswith("=")
+                        else f"the text under the condition {source!r} is kept and always "
+                        f"shown: {reason}"
                     )
+                    self.problems.append(draft.passage.problem(said))
         for choice, line, passage in self.conditions:
             condition = choice.get("if")
             if condition is None:
@@ -656,11 +663,13 @@ def _text_conditions(text: str) -> list[str]:
 
 def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, str]]) -> str:
     """``text`` with every conditional block whose condition does not check as true/false
-    replaced by its first part, shown always (each noted in ``dropped``)."""
+    replaced by its first part, shown always, and every printed expression that does not check
+    left out (each noted in ``dropped``, a print's source after "=")."""
     from branching.story.text import (
         Conditional,
         Parts,
         Plural,
+        Print,
         Select,
         Sequence,
         TextError,
@@ -671,7 +680,13 @@ def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, s
     def fix(parts: Parts) -> Parts:
         out: list[Any] = []
         for part in parts:
-            if isinstance(part, Conditional):
+            if isinstance(part, Print):
+                try:
+                    check(part.expr, kinds)
+                except ExpressionError as exc:  # a translated print of mixed types
+                    dropped.append(("=" + part.expr.source, str(exc)))
+                    continue
+            elif isinstance(part, Conditional):
                 problem = _expression_problem(part.condition.source, kinds, "bool")
                 if problem:
                     dropped.append((part.condition.source, problem))
@@ -702,6 +717,16 @@ def _names_in(expression: str) -> set[str]:
         return set(parse_expression(expression).variables)
     except ExpressionError:
         return set()
+
+
+def _line_naming(passage: Passage, name: str) -> int | None:
+    """The line of ``passage`` that first names the variable (``$name``, ``_name`` or bare),
+    or None (the passage's own line)."""
+    bare = name.removesuffix("_") if name.endswith("_") else name
+    found = re.search(r"(?<![\w$])\$?" + re.escape(bare) + r"\b", passage.text)
+    if found is None:
+        return None
+    return passage.line + 1 + passage.text.count("\n", 0, found.start())
 
 
 def _template_names(text: str) -> set[str]:

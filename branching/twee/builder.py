@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from branching.story.expressions import Value
-from branching.story.text import TextError, escape_alternative, parse_text, unparse
+from branching.story.text import Print, TextError, escape_alternative, parse_text, unparse
 from branching.story.untrusted import CONTROL
 from branching.twee.formats.common import assignments
 from branching.twee.formats.events import (
@@ -25,6 +27,7 @@ from branching.twee.formats.events import (
     LinkOpen,
     Note,
     Open,
+    PrintExpr,
     Prose,
     Vary,
 )
@@ -84,6 +87,10 @@ class Draft:
     labels: dict[int, str] = field(default_factory=dict)
     interpolated: set[str] = field(default_factory=set)
     text: str = ""
+    #: Code it could not translate was dropped (a start of nothing but links dropped none).
+    dropped_code: bool = False
+    #: Temporaries set to a random pick ``either(1, ..., n)``: name -> n (see shuffles_back).
+    shuffles: dict[str, int] = field(default_factory=dict)
 
 
 #: Formats whose passages become HTML: a character reference (&#91;, &amp;) in their prose
@@ -112,6 +119,12 @@ def _character(match: re.Match[str]) -> str:
 
 
 _MARK = "\x00{}\x01"
+#: ``either(1, 2, 3)`` (SugarCube) or ``(either: 1, 2, 3)`` (Harlowe): a random pick of 1..n.
+_SHUFFLE_PICK = re.compile(
+    r"\s*(?:either\s*\(|\(\s*either\s*:)\s*(\d{1,3}(?:\s*,\s*\d{1,3})*)\s*\)\s*$"
+)
+#: A condition testing a pick: ``_shuffle1 == 2``.
+_PICK_TEST = re.compile(r"\(*\s*(_\w+)\s*==\s*(\d{1,3})\s*\)*")
 EMBED_MARK = "\x02{}\x03"
 _DECORATION = re.compile(r"^[\s*_~|•·\-–—,.;:/()<>]*$")
 
@@ -205,6 +218,7 @@ class Builder:
             self.branches[-1].prose = True
 
     def add_choice(self, label: str, target: str, line: int) -> ChoiceDraft:
+        label = _shown_label(label, self.dialect)
         marker = len(self.draft.labels)
         choice = ChoiceDraft(label, target, line, self.conditions(), marker=marker)
         self.draft.labels[marker] = label
@@ -244,6 +258,8 @@ class Builder:
             self.add_text(text, event.verbatim)
         elif isinstance(event, Interp):
             self.interpolate(event)
+        elif isinstance(event, PrintExpr):
+            self.print_expression(event)
         elif isinstance(event, Vary):
             alternatives = "|".join(escape_alternative(a) for a in event.alternatives)
             self.draft.pieces.append("{~" + alternatives + "}")
@@ -308,6 +324,32 @@ class Builder:
         else:
             self.add_text(event.name)
 
+    def print_expression(self, event: PrintExpr) -> None:
+        """A printed expression becomes ``{expression}``; one that does not translate is
+        dropped (or kept as text), said so by the translation's warning."""
+        expression = self.translate(event.source, event.line, "printed expression")
+        if expression is not None:
+            blocks = ["{" + expression + "}", "{(" + expression + ")}"]
+            if expression.startswith("(") and expression.endswith(")"):
+                # The translation brackets each operation: (print: ($gold * 2)), branching's
+                # own export of {gold * 2}, reads back as written. An inner part that parses
+                # alone was the whole: "(a) + (b)" gives "a) + (b", which does not.
+                blocks.insert(0, "{" + expression[1:-1] + "}")
+            for block in blocks:
+                try:
+                    text = parse_text(block)
+                except TextError:
+                    continue
+                if len(text.parts) == 1 and isinstance(text.parts[0], Print):
+                    self.draft.pieces.append(block)
+                    self.draft.interpolated.update(text.variables)
+                    if self.branches:
+                        self.branches[-1].prose = True
+                    return
+            self.warn(f"could not print {event.raw.strip()[:60]!r} in branching's text", event.line)
+        if self.keep:
+            self.add_text(event.raw)
+
     def on_link(self, event: Link) -> None:
         label = event.label.strip()
         if self.dialect == "sugarcube":
@@ -344,6 +386,7 @@ class Builder:
         if self.keep:
             self.add_text(event.raw)
         if not event.silent:
+            self.draft.dropped_code = self.draft.dropped_code or not self.keep
             verb = "kept as text" if self.keep else "dropped"
             shown = " ".join(event.raw.split())
             shown = shown if len(shown) <= 70 else shown[:67] + "..."
@@ -442,6 +485,14 @@ class Builder:
 
     def assignment(self, event: Assign) -> tuple[str, Value, int] | None:
         target = variable_name(event.target)
+        pick = _SHUFFLE_PICK.match(event.value) if event.op in ("to", "=") else None
+        if pick and target.startswith("_") and self.dialect in ("harlowe", "sugarcube"):
+            numbers = [int(n) for n in re.split(r"\s*,\s*", pick.group(1))]
+            if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)):
+                # A pick for a shuffle (branching's own export writes one): the text chosen on
+                # it becomes the shuffle again once the passage's text is finished.
+                self.draft.shuffles[target] = len(numbers)
+                return None
         if self.dialect in ("harlowe", "sugarcube") and not event.target.startswith(("$", "_")):
             target = ""
         if not VARIABLE_RE.match(target):
@@ -498,6 +549,51 @@ class Builder:
         self.draft.choices.append(link)
 
 
+_BACKTICKS = re.compile(r"`+")
+
+
+def _shown_label(label: str, dialect: Dialect) -> str:
+    """A link's label as the format shows it: character references read (Harlowe's and
+    Chapbook's labels are markup), Harlowe's verbatim spans as written, and the "<!--" the
+    export wrote with a zero-width space (see ``shown_label``) as it was.
+
+    >>> _shown_label("a &#91;&#91;`x] ] &lt;` &lt;!\u200b--", "harlowe")
+    'a [[x] ] &lt; <!--'
+    """
+    if dialect in ("harlowe", "chapbook"):
+        parts: list[str] = []
+        position = 0
+        for start, end, inner in _verbatim_spans(label) if dialect == "harlowe" else ():
+            parts.append(_REFERENCE.sub(_character, label[position:start]))
+            parts.append(inner)
+            position = end
+        parts.append(_REFERENCE.sub(_character, label[position:]))
+        label = "".join(parts)
+    return label.replace("<!\u200b--", "<!--")
+
+
+def _verbatim_spans(text: str) -> list[tuple[int, int, str]]:
+    """Harlowe's verbatim spans: a run of n backticks up to the next run of exactly n
+    (``(start, end, inside)``). Each run is paired by a lookup in the later runs of its length,
+    not by a search of the text from each (a regex backtracks over every run length)."""
+    runs = [(m.start(), m.end()) for m in _BACKTICKS.finditer(text)]
+    by_length: dict[int, list[int]] = {}
+    for index, (start, end) in enumerate(runs):
+        by_length.setdefault(end - start, []).append(index)
+    spans: list[tuple[int, int, str]] = []
+    done = -1  # runs up to this index are inside a span already
+    for index, (start, end) in enumerate(runs):
+        if index <= done:
+            continue
+        same = by_length[end - start]
+        after = bisect.bisect_right(same, index)
+        if after < len(same):
+            close = same[after]
+            spans.append((start, runs[close][1], text[end : runs[close][0]]))
+            done = close
+    return spans
+
+
 def _evaluated_label(label: str) -> str:
     r"""What SugarCube shows for link text that is a string literal: the string (it evaluates
     link text as an expression; exports quote labels so that they show as written).
@@ -534,3 +630,65 @@ def finish_text(pieces: list[str], labels: dict[int, str], native: bool) -> str:
     if not native:
         result = re.sub(r"\n{3,}", "\n\n", result)
     return result.lstrip("\n").rstrip()
+
+
+def shuffles_back(text: str, shuffles: dict[str, int]) -> str:
+    """``text`` with each chain of conditions on a pick of ``shuffles`` (``{_s == 1: a|{_s ==
+    2: b|c}}``, what ``<<set _s to either(1, 2, 3)>><<if _s === 1>>a...`` reads as) written as
+    the shuffle it was, ``{~a|b|c}``; a chain that does not test 1, 2, ... n in order stays."""
+    from branching.story.text import Conditional, Parts, Plural, Select, Sequence
+
+    def tested(part: object, name: str | None, number: int) -> str | None:
+        if not isinstance(part, Conditional):
+            return None
+        match = _PICK_TEST.fullmatch(part.condition.source)
+        if not match or int(match.group(2)) != number or match.group(1) not in shuffles:
+            return None
+        return match.group(1) if name in (None, match.group(1)) else None
+
+    def shuffle(part: Conditional) -> Sequence | None:
+        name = tested(part, None, 1)
+        if name is None:
+            return None
+        size = shuffles[name]
+        alternatives: list[Parts] = []
+        current: object = part
+        for number in range(1, size):
+            if tested(current, name, number) is None:
+                return None
+            assert isinstance(current, Conditional)
+            alternatives.append(fix(current.then))
+            otherwise = current.otherwise or ()
+            if number == size - 1:
+                alternatives.append(fix(otherwise))
+            elif len(otherwise) == 1:
+                current = otherwise[0]
+            else:
+                return None
+        return Sequence("shuffle", tuple(alternatives), 0, part.offset)
+
+    def fix(parts: Parts) -> Parts:
+        out: list[Any] = []
+        for part in parts:
+            if isinstance(part, Conditional):
+                found = shuffle(part)
+                if found is not None:
+                    out.append(found)
+                    continue
+                otherwise = None if part.otherwise is None else fix(part.otherwise)
+                part = Conditional(part.condition, fix(part.then), otherwise, part.offset, part.at)
+            elif isinstance(part, Sequence):
+                part = Sequence(
+                    part.kind, tuple(fix(a) for a in part.alternatives), part.ordinal, part.offset
+                )
+            elif isinstance(part, Plural | Select):
+                branches = tuple((selector, fix(branch)) for selector, branch in part.branches)
+                part = type(part)(part.name, branches, part.offset)
+            out.append(part)
+        return tuple(out)
+
+    try:
+        parsed = parse_text(text)
+    except TextError:
+        return text
+    return unparse(fix(parsed.parts))

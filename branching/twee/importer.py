@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from branching.story.expressions import Value, in_range
 from branching.story.json_input import JsonInputError, loads
 from branching.story.model import FORMAT, Story
 from branching.twee.assembler import Assembler
-from branching.twee.builder import Builder, Draft, finish_text
+from branching.twee.builder import Builder, Draft, finish_text, shuffles_back
 from branching.twee.clauses import (
     BRANCHING_NOTE,
     SETTINGS_TAG,
@@ -93,7 +93,14 @@ def import_twee(
     there are errors ``result.story`` is None.
     """
     with _cycle_collector_paused():
-        return _import(sources, keep_macros, story_format, start, fallback_title)
+        result = _import(sources, keep_macros, story_format, start, fallback_title)
+    # A problem of the whole import (an unknown --start, an invalid story) names the input,
+    # not "<twee>", so that the writer knows which import said it.
+    files = ", ".join(name for name, _ in sources)
+    if files:
+        result.problems[:] = [p if p.file else replace(p, file=files) for p in result.problems]
+        result.unplayable[:] = [p if p.file else replace(p, file=files) for p in result.unplayable]
+    return result
 
 
 @contextmanager
@@ -152,9 +159,11 @@ def _import(
     #: Per passage: Chapbook text temporaries the writer left alone -> their branching block.
     kept_blocks: dict[str, dict[str, str]] = {}
     if exported is not None:
+        # No story format can set the viewer's profile: those effects live in the comments only.
+        profile = set(re.findall(r"^profile\s+(\S+):", settings.text if settings else "", re.M))
         for name in story_names:
             read_as[name] = _exported_passage(
-                by_name[name], exported, problems, kept_blocks.setdefault(name, {})
+                by_name[name], exported, problems, kept_blocks.setdefault(name, {}), profile
             )
     ids = _node_ids(by_name, story_names)
     names = set(story_names)
@@ -169,6 +178,8 @@ def _import(
         draft = drafts[name] = build(by_name[name])
         own = read_as.get(name, dialect)
         draft.text = finish_text(draft.pieces, draft.labels, own == "native")
+        if draft.shuffles:
+            draft.text = shuffles_back(draft.text, draft.shuffles)
         for temporary, block in kept_blocks.get(name, {}).items():
             draft.text = draft.text.replace("{" + temporary + "}", block)
             draft.interpolated.discard(temporary)
@@ -193,7 +204,9 @@ def _import(
     problems.extend(_validate(ordered, set(assembler.dead_ends)))
     if not any(p.severity == "error" for p in problems):
         result.story = ordered
-        result.unplayable = _unplayable(ordered, assembler.dead_ends, by_name[start_name])
+        result.unplayable = _unplayable(
+            ordered, assembler.dead_ends, by_name[start_name], drafts[start_name].dropped_code
+        )
     return result
 
 
@@ -207,6 +220,7 @@ def _exported_format(settings: Passage | None) -> Dialect | None:
     return None
 
 
+_HIDDEN_NOTE = re.compile(r"<!--\s*branching\b", re.IGNORECASE)
 #: Clauses that describe what the passage shows: on an edited passage, the edit says it.
 _SHOWN_NODE_CLAUSES = ("text", "digest", "texts")
 _SHOWN_LINK_CLAUSES = ("label", "if")
@@ -217,19 +231,29 @@ def _exported_passage(
     story_format: Dialect,
     problems: list[TweeProblem],
     kept_blocks: dict[str, str],
+    profile: set[str],
 ) -> Dialect:
     """How to read a passage of an export in a story format, rewriting its text for that.
 
     Unchanged since the export (its digest matches): the branching comments hold the exact
     node, so the passage becomes the comments alone, read as branching's own notation. Edited
     in Twine: the writer's edit wins, so the passage is read through the format's translator
-    and the comments keep only what Twine cannot show (ids, timers, endings).
+    and the comments keep only what Twine cannot show (ids, timers, endings, effects on the
+    viewer's profile).
     """
     notes = [
         (start, body, parse_clauses(body[note.end() :]))
         for start, body in comments(passage.text)
         if (note := BRANCHING_NOTE.match(body))
     ]
+    for _, body in comments(passage.text):
+        if not BRANCHING_NOTE.match(body) and _HIDDEN_NOTE.search(body):
+            problems.append(
+                passage.problem(
+                    "a '<!--' in the passage's text opens a comment that hides a branching "
+                    "comment: the choice or node details it kept are lost"
+                )
+            )
     node = next((n for n in notes if not any(k == "to" for k, _ in n[2])), None)
     digest = dict(node[2]).get("digest") if node is not None else None
     if node is None or digest is None:
@@ -263,7 +287,8 @@ def _exported_passage(
         kept = [
             (k, v)
             for k, v in clauses
-            if k not in dropped and not k.startswith("set ") and re.fullmatch(r"[a-z]+", k)
+            if (k not in dropped and re.fullmatch(r"[a-z]+", k))
+            or (k.startswith("set ") and k[4:].strip() in profile)
         ]
         if kept and is_link:  # on the link's line, or it is not the link's any more
             out.append("<!-- branching: " + "; ".join(f"{k}: {v}" for k, v in kept) + " -->")
@@ -302,7 +327,10 @@ def _keep_untouched_blocks(text: str, texts: dict[str, Any], kept: dict[str, str
 
 
 def _unplayable(
-    story: dict[str, Any], dead_ends: dict[str, tuple[Passage, str]], start: Passage
+    story: dict[str, Any],
+    dead_ends: dict[str, tuple[Passage, str]],
+    start: Passage,
+    start_dropped_code: bool,
 ) -> list[TweeProblem]:
     """Why a viewer could not play the imported story through (nothing when they can)."""
     found = [
@@ -314,13 +342,23 @@ def _unplayable(
     ]
     nodes: dict[str, Any] = story["nodes"]
     first = story["start"]
+    # A start of nothing but links (a menu, Twine's own example) is a normal start: only an
+    # empty screen, or words lost with the code they were written in, make it unplayable.
     if not re.search(r"\w", nodes[first].get("text", "")):
-        found.append(
-            start.problem(
-                "the start passage shows no words once the code branching cannot translate is "
-                "removed: a viewer would begin at an empty screen"
+        if start_dropped_code:
+            found.append(
+                start.problem(
+                    "the start passage shows no words once the code branching cannot translate "
+                    "is removed: a viewer would begin at an empty screen"
+                )
             )
-        )
+        elif not nodes[first].get("choices"):
+            found.append(
+                start.problem(
+                    "the start passage shows no words and offers no choice: a viewer would "
+                    "begin at an empty screen"
+                )
+            )
     seen, stack = {first}, [first]
     while stack:
         for choice in nodes[stack.pop()].get("choices") or ():

@@ -53,11 +53,15 @@ def link_from_arg(arg: str) -> tuple[str, str] | None:
 
 
 def shown_label(label: str) -> str:
-    """A choice label as a Twine link can show it: one line, no ``]]`` or ``][`` inside.
+    """A choice label as a Twine link can show it: one line, no ``]]`` or ``][`` inside, and
+    no ``<!--`` (it would open a comment hiding the link's branching comment, as in text).
 
     >>> shown_label("[[Odd]] label\\n][ x")
     '[[Odd] ] label ] [ x'
+    >>> shown_label("Open <!-- the door")
+    'Open <!\u200b-- the door'
     """
+    label = label.replace("<!--", "<!\u200b--")
     return " ".join(label.replace("]]", "] ]").replace("][", "] [").split())
 
 

@@ -13,7 +13,7 @@ so the searches of one text cost about one pass over it.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections import OrderedDict
 
 #: The rest of a string after its opening quote: backslash escapes anything, the quote ends it.
 _STRING_REST = {q: re.compile(rf"(?:[^{q}\\]++|\\.)*+{q}", re.DOTALL) for q in "\"'`"}
@@ -33,10 +33,22 @@ class _Searches:
         self.unclosed: dict[str, int] = {}
 
 
-@lru_cache(maxsize=16)
+#: The searches of the last texts searched, by identity: ``id -> (text, searches)``.
+_RECENT: OrderedDict[int, tuple[str, _Searches]] = OrderedDict()
+
+
 def _searches(text: str) -> _Searches:
-    # Keyed by the text itself: scanners pass the same string object, so a hit costs a lookup.
-    return _Searches()
+    # By identity, not by value: a cache keyed by the text compares an equal copy (a chapbook
+    # line chunk that is the whole passage) character by character on every call.
+    entry = _RECENT.get(id(text))
+    if entry is not None and entry[0] is text:
+        _RECENT.move_to_end(id(text))
+        return entry[1]
+    searches = _Searches()
+    _RECENT[id(text)] = (text, searches)  # holding the text keeps its id from being reused
+    if len(_RECENT) > 16:
+        _RECENT.popitem(last=False)
+    return searches
 
 
 def find_closer(text: str, needle: str | re.Pattern[str], start: int) -> int:

@@ -139,3 +139,11 @@ def test_importing_an_unplayable_story_says_so_and_exits_1(tmp_path: Path) -> No
     assert "error: the imported story is not playable" in done.stderr
     assert "Traceback" not in done.stderr
     assert json.loads(out.read_text())["start"] == "start"  # written, to be finished by hand
+
+
+@pytest.mark.parametrize("name", ["TweeParser/example.twee", "Roundtrip/Files/example2.twee"])
+def test_twines_own_example_is_playable(name: str) -> None:
+    path = next(p for p in EXTWEE if p.as_posix().endswith(name))
+    result = import_files([path])
+    assert result.story is not None
+    assert result.unplayable == [], [p.format() for p in result.unplayable]

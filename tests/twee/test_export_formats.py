@@ -17,7 +17,7 @@ from branching.twee import (
     parse_twee,
 )
 
-from .helpers import ROOT
+from .helpers import ROOT, messages
 from .test_roundtrip import TRICKY
 
 BLOCKS: dict[str, Any] = {
@@ -185,6 +185,13 @@ def test_hostile_labels_show_as_text(story_format: str) -> None:
         "chapbook": "[[alert(1) &#91;&#91;x&#93; &#93; &lt;&lt;run 1&gt;&gt; &#36;gold->b]]",
     }[story_format]
     assert body.startswith("A.\n\n" + shown), body
+    # edited in Twine, the label is read from the link as the format shows it (a link cannot
+    # hold "]]": Twine shows "] ]")
+    edited = twee.replace("-->\nA.", "-->\nA, edited.")
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    shown_back = result.story["nodes"]["a"]["choices"][0]["label"]
+    assert shown_back == label.replace("]]", "] ]"), messages(result)
 
 
 @pytest.mark.parametrize("story_format", TWINE_FORMATS)
@@ -332,3 +339,147 @@ def test_twines_story_map_sees_only_real_links(story_format: str) -> None:
     notes = export_story(Story.model_validate(data), story_format=story_format).notes  # type: ignore[arg-type]
     if story_format == "chapbook":  # "new" is a word of JavaScript
         assert any("new is a word of JavaScript" in n.message for n in notes)
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_an_edited_passage_keeps_its_id_timer_and_ending(story_format: str) -> None:
+    """What the comment keeps on an edited passage (id, timer, ending, effects on the viewer's
+    profile, which no format can write) is kept in every format, and the comment itself never
+    becomes words a viewer reads."""
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "kept",
+        "title": "Kept",
+        "start": "a",
+        "profile": {"seen": False},
+        "nodes": {
+            "a": {
+                "title": "Start Here",
+                "text": "Plain words.",
+                "set": {"seen": True},
+                "timer": {"seconds": 5, "default": "go"},
+                "choices": [{"id": "go", "label": "Go", "to": "b", "set": {"seen": True}}],
+            },
+            "b": {"title": "The End", "text": "End.", "ending": {"title": "Fin", "kind": "good"}},
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    edited = twee.replace("-->\nPlain words.", "-->\nPlain edited words.").replace(
+        "-->\nEnd.", "-->\nThe end, edited."
+    )
+    assert edited.count("edited") == 2
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    a, b = result.story["nodes"]["a"], result.story["nodes"]["b"]
+    assert a["text"] == "Plain edited words."
+    assert a["timer"] == {"seconds": 5, "default": "go"}
+    assert a["choices"][0]["id"] == "go"
+    assert a["set"] == {"seen": True} and a["choices"][0]["set"] == {"seen": True}
+    assert b["text"] == "The end, edited."
+    assert b["ending"] == {"title": "Fin", "kind": "good"}
+
+
+def test_a_chapbook_comment_over_lines_is_not_shown() -> None:
+    twee = (
+        ':: StoryData\n{"format": "Chapbook"}\n\n'
+        ":: Start\nOne.\n<!-- a note\nover lines -->Two.\n[[End]]\n\n:: End\nEnd."
+    )
+    result = import_twee([("t.twee", twee)])
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "One.\nTwo."
+
+
+@pytest.mark.parametrize("story_format", ["harlowe", "sugarcube"])
+def test_an_edited_passage_reads_back_its_printed_expressions(story_format: str) -> None:
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "prints",
+        "title": "Prints",
+        "start": "a",
+        "variables": {"gold": 3},
+        "nodes": {
+            "a": {
+                "text": "Gold {gold}, doubled {gold * 2}, plus {gold + 1}.",
+                "choices": [{"label": "Go", "to": "b"}],
+            },
+            "b": {"text": "End.", "ending": True},
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    at = twee.rindex("Gold ")
+    edited = twee[:at] + "Gold: " + twee[at + len("Gold ") :]
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    assert (
+        result.story["nodes"]["a"]["text"] == "Gold: {gold}, doubled {gold * 2}, plus {gold + 1}."
+    )
+    assert not any("print" in p.message for p in result.problems), messages(result)
+
+
+LABELS: dict[str, Any] = {
+    "format": "branching/1",
+    "id": "labels",
+    "title": "Labels",
+    "start": "a",
+    "nodes": {
+        "a": {
+            "text": "A.",
+            "choices": [
+                {"id": "c1", "label": "Open <!-- the door", "to": "b"},
+                {"id": "c2", "label": "other", "to": "b"},
+            ],
+        },
+        "b": {"text": "End.", "ending": True},
+    },
+}
+
+
+@pytest.mark.parametrize("story_format", TWINE_FORMATS)
+def test_a_label_opening_a_comment_round_trips(story_format: str) -> None:
+    twee, back = _roundtrip(LABELS, story_format)
+    assert back["nodes"]["a"]["choices"] == LABELS["nodes"]["a"]["choices"]
+    # edited in Twine: the label is read from the link, as the writer sees it
+    edited = twee.replace("-->\nA.", "-->\nA, edited.")
+    assert edited != twee
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    labels = [c["label"] for c in result.story["nodes"]["a"]["choices"]]
+    assert labels == ["Open <!-- the door", "other"], messages(result)
+
+
+def test_a_comment_hiding_a_branching_comment_is_reported() -> None:
+    """An export written before labels were escaped: its "<!--" hides a link's comment."""
+    twee = export_twee(Story.model_validate(LABELS), story_format="harlowe")
+    hidden = twee.replace("Open <!\u200b--", "Open <!--")
+    assert hidden != twee
+    result = import_twee([("story.twee", hidden)])
+    said = messages(result)
+    assert any("hides a branching comment" in m for m in said), said
+
+
+@pytest.mark.parametrize("story_format", ["harlowe", "sugarcube"])
+def test_an_edited_passage_reads_back_its_shuffles(story_format: str) -> None:
+    """A shuffle is exported as a random pick and a chain on it; edited, it is a shuffle again."""
+    data: dict[str, Any] = {
+        "format": "branching/1",
+        "id": "shuffles",
+        "title": "Shuffles",
+        "start": "hall",
+        "variables": {"x": True},
+        "nodes": {
+            "hall": {"text": "Hall.", "choices": [{"label": "Out", "to": "out"}]},
+            "out": {
+                "text": "Weather: {~Snow|Sleet|Hail}. {~a {x: y}|b|c\nd}\nMore.",
+                "ending": True,
+            },
+        },
+    }
+    twee = export_twee(Story.model_validate(data), story_format=story_format)  # type: ignore[arg-type]
+    at = twee.rindex("More.")
+    edited = twee[:at] + "More, edited." + twee[at + len("More.") :]
+    result = import_twee([("story.twee", edited)])
+    assert result.story is not None
+    out = result.story["nodes"]["out"]["text"]
+    assert out == "Weather: {~Snow|Sleet|Hail}. {~a {x: y}|b|c\nd}\nMore, edited."
+    assert "variables" not in result.story or "_shuffle1" not in result.story["variables"]
+    assert not any("either" in m or "_shuffle" in m for m in messages(result)), messages(result)

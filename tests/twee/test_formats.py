@@ -338,3 +338,128 @@ def test_going_back_plays_back_to_where_the_viewer_came_from() -> None:
         assert [offer.choice.to for offer in session.available_choices()] == [via]
         session.choose(via)
         assert session.node_id == via
+
+
+@pytest.mark.parametrize("fmt", ["", "Harlowe", "SugarCube", "Chapbook"])
+def test_a_start_of_nothing_but_links_is_playable(fmt: str) -> None:
+    """A menu of links is a normal start (Twine's own example has one): not an empty screen."""
+    data = f':: StoryData\n{{"format": "{fmt}"}}\n\n' if fmt else ""
+    result = imp(
+        data + ":: StoryTitle\nTwo Doors\n\n:: Start\n[[Left]]\n[[Right]]\n\n"
+        ":: Left\nYou went left.\n\n:: Right\nYou went right.\n"
+    )
+    assert result.unplayable == [], [p.format() for p in result.unplayable]
+    story = result.story
+    assert story is not None
+    assert [c["to"] for c in story["nodes"]["start"]["choices"]] == ["left", "right"]
+    loaded(story)
+
+
+def test_a_start_whose_words_were_all_code_is_unplayable() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n<<t "intro">>\n[[Go]]\n\n:: Go\nEnd.'
+    )
+    said = [p.format() for p in result.unplayable]
+    assert any("start passage shows no words once the code" in m for m in said), said
+
+
+@pytest.mark.parametrize(
+    ("fmt", "code"),
+    [
+        ("Harlowe", "(set: $gold to 2)A (print: $gold + 1) B (print: $gold * 2) C"),
+        ("SugarCube", "<<set $gold to 2>>A <<print $gold + 1>> B <<= $gold * 2>> C"),
+        ("SugarCube", "<<set $gold to 2>>A <<- $gold + 1>> B <<print ($gold * 2)>> C"),
+    ],
+)
+def test_printed_expressions_are_read_back(fmt: str, code: str) -> None:
+    result = imp(
+        f':: StoryData\n{{"format": "{fmt}"}}\n\n:: Start\n{code}\n[[End]]\n\n:: End\nEnd.'
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "A {gold + 1} B {gold * 2} C"
+    assert not any("print" in m for m in messages(result)), messages(result)
+    loaded(result.story)
+
+
+def test_a_print_that_does_not_translate_or_check_is_dropped_and_said() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n<<set $gold to 2>>'
+        'A <<print Math.max(1, $gold)>> B <<= "x" + $gold>> C\n[[End]]\n\n:: End\nEnd.'
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == "A  B  C"
+    said = messages(result)
+    assert any("could not translate the printed expression 'Math.max" in m for m in said), said
+    assert any("dropped the printed expression" in m for m in said), said
+    loaded(result.story)
+
+
+@pytest.mark.parametrize(
+    ("source", "dialect", "expected"),
+    [
+        ('visited("Shop") gt 1', "sugarcube", 'visits("shop") > 1'),
+        ('visited("Shop") > 1', "sugarcube", 'visits("shop") > 1'),
+        ('visited("Shop") gte 2', "sugarcube", 'visits("shop") >= 2'),
+        ('visited("Shop") is 0', "sugarcube", 'visits("shop") == 0'),
+        ('2 <= visited("Shop")', "sugarcube", '2 <= visits("shop")'),
+        ('visited("Shop") && $x', "sugarcube", '(visits("shop") > 0) and x'),
+        ("visited() is 1", "sugarcube", 'visits("hall") == 1'),
+        ("visited()", "sugarcube", '(visits("hall") > 0)'),
+        ('(visited: "Shop")', "harlowe", '(visits("shop") > 0)'),
+        ('(history:) contains "Shop"', "harlowe", '(visits("shop") > 0)'),
+        ('(history:) contains "Hall"', "harlowe", '(visits("hall") > 1)'),
+        ('(count: (history:), "Shop") >= 2', "harlowe", 'visits("shop") >= 2'),
+        ('(count: (history:), "Hall") is 1', "harlowe", '(visits("hall") - 1) == 1'),
+        (  # branching's own export of visits("shop") == 0
+            '(((count: (history:), "Shop") + (cond: (passage:)\'s name is "Shop", 1, 0)) is 0)',
+            "harlowe",
+            '((visits("shop")) == 0)',
+        ),
+    ],
+)
+def test_visit_counts_translate_as_numbers_or_tests(
+    source: str, dialect: str, expected: str
+) -> None:
+    """SugarCube's visited() is a count: compared, it stays one; alone, it is true when not 0."""
+    ids = {"Shop": "shop", "Hall": "hall"}
+    assert translate_expression(source, dialect, ids, current="hall") == expected  # type: ignore[arg-type]
+
+
+def test_a_compared_visit_count_conditions_the_text() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Start\n'
+        '<<if visited("Shop") gt 1>>Again.<</if>>\n[[Shop]]\n\n'
+        ":: Shop\nShop.\n[[Start]]\n[[End]]\n\n:: End\nEnd."
+    )
+    assert result.story is not None
+    assert result.story["nodes"]["start"]["text"] == '{visits("shop") > 1: Again.}'
+    assert not any("could not translate" in m for m in messages(result)), messages(result)
+
+
+def test_a_variable_never_set_is_located_where_it_is_used() -> None:
+    result = imp(
+        ':: StoryData\n{"format": "SugarCube"}\n\n:: Hall\nHall.\n[[Out]]\n\n'
+        ":: Out\nOutside.\n\n<<if _pick === 1>>Snow<<else>>Hail<</if>>\n"
+    )
+    said = [m for m in messages(result) if "_pick is used but never set" in m]
+    assert said and said[0].startswith('t.twee:11: passage "Out"'), messages(result)
+
+
+def test_chapbook_comments_over_lines_scan_in_linear_time() -> None:
+    """Lines that each close a comment and open the next make one chunk as long as the passage:
+    its searches must not compare it with the passage, character by character, each time."""
+    import time
+
+    from branching.twee.formats.chapbook import scan_chapbook
+    from branching.twee.formats.events import Lines
+
+    def cost(times: int) -> float:
+        text = "a -->b<!--\n" * times
+        began = time.process_time()  # CPU time: the machine may be busy with other work
+        events = scan_chapbook(text, Lines(text, 1))
+        assert events
+        return time.process_time() - began
+
+    small, large = cost(50_000), cost(100_000)
+    # Twice the text, about twice the time (a quadratic scan takes three to four times as long).
+    assert large < 2.6 * small + 0.1 and large < 10.0, (small, large)

@@ -311,3 +311,12 @@ def test_import_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> No
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_an_unknown_start_is_located_in_the_file_imported(tmp_path: Path) -> None:
+    doors = tmp_path / "doors.twee"
+    doors.write_text(":: Start\n[[Left]]\n\n:: Left\nLeft.\n", encoding="utf-8")
+    done = run("import", "twee", str(doors), "--start", "Nope")
+    assert done.returncode == 1
+    assert f'{doors}: error: --start names no story passage: "Nope"' in done.stderr
+    assert "<twee>" not in done.stderr

@@ -19,7 +19,7 @@ from branching.twee.formats.events import (
     Open,
     Prose,
 )
-from branching.twee.strings import string_args
+from branching.twee.strings import find_closer, string_args
 
 # Not "\s*(...)?\s*:" nor "(.*?)\s*$": adjacent runs of spaces backtrack quadratically.
 _CB_VAR_LINE = re.compile(r"^\s*([A-Za-z_$][\w$.]*)\s*(?:(\([^)]*\))\s*)?:(.*)$")
@@ -60,7 +60,9 @@ def scan_chapbook(text: str, at: Lines) -> list[Event]:
         body_from = separator + 1
         offset = sum(len(line) + 1 for line in lines[:body_from])
     section: Literal["none", "branch", "skip"] = "none"
-    for index in range(body_from, len(lines)):
+    index = body_from - 1
+    while index + 1 < len(lines):
+        index += 1
         line_text = lines[index]
         line = at(0) + index
         line_offset = offset
@@ -94,10 +96,31 @@ def scan_chapbook(text: str, at: Lines) -> list[Event]:
             continue
         if section == "skip":
             continue
+        # A comment may run over lines (branching's own does): read it whole, with the rest
+        # of the line it closes on, or its lines would be shown as words.
+        pos, first = line_offset, index
+        while (close := _unclosed_comment(text, pos, offset - 1)) >= 0:
+            while offset <= close and index + 1 < len(lines):
+                index += 1
+                offset += len(lines[index]) + 1
+            pos = close + 3  # each part of the chunk is read once
+        if index > first:
+            line_text = text[line_offset : offset - 1]
         events.extend(_chapbook_line(line_text + "\n", line_offset, at))
     if section == "branch":
         events.append(Close(at(0) + len(lines) - 1, ""))
     return events
+
+
+def _unclosed_comment(text: str, pos: int, end: int) -> int:
+    """Where the ``-->`` closing a comment left open in ``text[pos:end]`` is, or -1 when every
+    comment there closes (or one never does, so it is not a comment)."""
+    while (start := text.find("<!--", pos, end)) >= 0:
+        close = text.find("-->", start + 4, end)
+        if close < 0:
+            return find_closer(text, "-->", start + 4)
+        pos = close + 3
+    return -1
 
 
 def _chapbook_line(text: str, base: int, at: Lines) -> list[Event]:

@@ -38,6 +38,14 @@ class Interp(Event):
 
 
 @dataclass
+class PrintExpr(Event):
+    """An expression printed in the text (``(print: $gold * 2)``, ``<<= $gold + 1>>``)."""
+
+    source: str
+    raw: str
+
+
+@dataclass
 class Link(Event):
     """A link: becomes a choice (``setter`` is SugarCube's ``][$x to 1``)."""
 

@@ -21,6 +21,7 @@ from branching.twee.formats.events import (
     LinkClose,
     LinkOpen,
     Open,
+    PrintExpr,
     Prose,
     Vary,
 )
@@ -292,6 +293,9 @@ def _harlowe_macro(
         return end
     if name == "print" and FORMAT_VARIABLE.fullmatch(args):
         events.append(Interp(line, args.lstrip("$")))
+        return end
+    if name == "print" and args.strip() and not hook:
+        events.append(PrintExpr(line, args, raw))
         return end
     if name in ("link-reveal-goto", "linkrevealgoto") and strings and hook:
         target = strings[1] if len(strings) > 1 else strings[0]

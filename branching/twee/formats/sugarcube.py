@@ -25,6 +25,7 @@ from branching.twee.formats.events import (
     LinkClose,
     LinkOpen,
     Open,
+    PrintExpr,
     Prose,
 )
 from branching.twee.links import link_from_arg
@@ -236,6 +237,8 @@ def _sugarcube_macro(text: str, start: int, at: Lines) -> Scanned:
             return events, end
     if lower in ("print", "=", "-") and FORMAT_VARIABLE.fullmatch(args):
         return [Interp(line, args.lstrip("$"))], end
+    if lower in ("print", "=", "-") and args.strip():
+        return [PrintExpr(line, args, raw)], end
     if lower in ("back", "return"):
         strings = string_args(args)
         label = strings[0] if strings else lower.title()

@@ -44,6 +44,29 @@ _WORD_OPS = {
     "false": "false",
 }
 _SYMBOL_OPS = {"===": "==", "!==": "!=", "&&": "and", "||": "or", "!": "not"}
+#: Next to these a visit count is a number (SugarCube's visited() returns one); elsewhere it is
+#: read as JavaScript does a number in a condition: true when not 0.
+_NUMBER_OPS = {"<", ">", "<=", ">=", "==", "!=", "===", "!==", "+", "-", "*", "/", "%"}
+_NUMBER_WORDS = {"gt", "gte", "lt", "lte", "is", "eq", "neq", "isnot"}
+# Harlowe's ways of asking about a passage's visits, rewritten before the tokens are read into
+# names no Harlowe variable can have (they need $ or _): (visited: "X") and (history:) contains
+# "X" are true/false, (count: (history:), "X") a number.
+_H_STRING = r"(\"[^\"\n]*\"|'[^'\n]*')"
+_H_VISITED = re.compile(r"\(\s*visited\s*:\s*" + _H_STRING + r"\s*\)", re.IGNORECASE)
+_H_HISTORY = re.compile(r"\(\s*history\s*:\s*\)\s*contains\s+" + _H_STRING, re.IGNORECASE)
+_H_COUNT = re.compile(
+    r"\(\s*count\s*:\s*\(\s*history\s*:\s*\)\s*,\s*" + _H_STRING + r"\s*\)", re.IGNORECASE
+)
+#: branching's own export of visits("X"): the earlier visits and this one if it is X.
+_H_VISITS = re.compile(
+    r"\(\s*count\s*:\s*\(\s*history\s*:\s*\)\s*,\s*" + _H_STRING + r"\s*\)\s*\+\s*"
+    r"\(\s*cond\s*:\s*\(\s*passage\s*:\s*\)'s\s+name\s+is\s+"
+    + _H_STRING
+    + r"\s*,\s*1\s*,\s*0\s*\)",
+    re.IGNORECASE,
+)
+_VISITED_NAME, _HISTORY_NAME, _COUNT_NAME = "visited__h", "history__h", "count__h"
+_VISITS_NAME = "visits__h"
 
 
 def variable_name(name: str) -> str:
@@ -73,7 +96,9 @@ def translate_expression(
 
     Variables (``$gold``, ``_temp``; bare names in Chapbook), literals, comparisons (``is``,
     ``===``, ``gte``...), ``and``/``or``/``not`` (``&&``, ``||``, ``!``), arithmetic and
-    SugarCube's ``visited("Passage")`` translate; anything else raises :class:`Untranslatable`.
+    the visits of a passage (SugarCube's ``visited("Passage")``, a count; Harlowe's
+    ``(visited: "Passage")``, ``(history:) contains "Passage"`` and ``(count: (history:),
+    "Passage")``) translate; anything else raises :class:`Untranslatable`.
     The visits of the passage itself (Harlowe's ``visits``, SugarCube's ``visited()``,
     Chapbook's ``passage.visits``; 1 on the first visit) are ``visits("current")``, where
     ``current`` is the passage's node id.
@@ -87,6 +112,14 @@ def translate_expression(
     """
     out: list[str] = []
     tokens: list[tuple[str, str]] = []
+    if dialect == "harlowe" and "(" in source:
+        source = _H_VISITS.sub(
+            lambda m: f"{_VISITS_NAME}({m.group(1)})" if m.group(1) == m.group(2) else m.group(),
+            source,
+        )
+        source = _H_VISITED.sub(lambda m: f"{_VISITED_NAME}({m.group(1)})", source)
+        source = _H_HISTORY.sub(lambda m: f"{_HISTORY_NAME}({m.group(1)})", source)
+        source = _H_COUNT.sub(lambda m: f"{_COUNT_NAME}({m.group(1)})", source)
     for m in _SCRIPT_TOKEN.finditer(source):
         if m.lastgroup != "space":
             tokens.append((m.lastgroup or "other", m.group()))
@@ -117,14 +150,27 @@ def translate_expression(
             lower = text.lower()
             own = _own_visits(dialect, text, following, tokens, i)
             if own is not None and current is not None:
-                out.append(f'visits("{current}")')
+                visits = f'visits("{current}")'
+                counted = dialect != "sugarcube" or _counted(tokens, i - 1, i + own)
+                out.append(visits if counted else f"({visits} > 0)")
                 i += own
-            elif (
-                following == ("op", "(")
-                and dialect == "sugarcube"
-                and text in ("visited", "visitedTags")
+            elif following == ("op", "(") and (
+                (dialect == "sugarcube" and text in ("visited", "visitedTags"))
+                or (
+                    dialect == "harlowe"
+                    and text in (_VISITED_NAME, _HISTORY_NAME, _COUNT_NAME, _VISITS_NAME)
+                )
             ):
-                out.append(_visited(tokens, i, passage_ids or {}))
+                visits = _visited(tokens, i, passage_ids or {})
+                before = 0  # (history:) holds the passages before this one
+                if text in (_HISTORY_NAME, _COUNT_NAME) and visits == f'visits("{current}")':
+                    before = 1
+                if text in (_COUNT_NAME, _VISITS_NAME) or (
+                    text == "visited" and _counted(tokens, i - 1, i + 3)
+                ):
+                    out.append(f"({visits} - 1)" if before else visits)
+                else:
+                    out.append(f"({visits} > {before})")
                 i += 3
             elif following == ("op", "(") and not (lower in _WORD_OPS and dialect != "chapbook"):
                 # "and (...)" is an operator before parentheses, not a call
@@ -197,16 +243,27 @@ def _own_visits(
     return None
 
 
+def _counted(tokens: list[tuple[str, str]], first: int, after: int) -> bool:
+    """Whether the visit count in ``tokens[first:after]`` is compared or computed with (a
+    number), rather than tested alone (true when not 0)."""
+    around = [tokens[first - 1]] if first > 0 else []
+    around += tokens[after : after + 1]
+    return any(
+        (kind == "op" and text in _NUMBER_OPS) or (kind == "name" and text.lower() in _NUMBER_WORDS)
+        for kind, text in around
+    )
+
+
 def _visited(tokens: list[tuple[str, str]], i: int, passage_ids: dict[str, str]) -> str:
-    # tokens[i] is "(": expect visited("Passage")
-    if tokens[i - 1][1] != "visited" or len(tokens) < i + 3 or tokens[i + 1][0] != "string":
+    """``visits("id")`` of ``visited("Passage")`` (its "(" at ``tokens[i]``)."""
+    if tokens[i - 1][1] == "visitedTags" or len(tokens) < i + 3 or tokens[i + 1][0] != "string":
         raise Untranslatable("visited() needs a passage name")
     if tokens[i + 2] != ("op", ")"):
         raise Untranslatable("visited() with several passages has no equivalent")
     name = tokens[i + 1][1][1:-1]
     if name not in passage_ids:
         raise Untranslatable(f'visited("{name}") names no passage')
-    return f'(visits("{passage_ids[name]}") > 0)'
+    return f'visits("{passage_ids[name]}")'
 
 
 def literal_value(expression: str) -> Value | None:
