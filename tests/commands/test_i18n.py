@@ -162,6 +162,20 @@ def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: 
     )
 
 
+def test_control_characters_count_as_errors_in_the_notice(demo: Path, tmp_path: Path) -> None:
+    po_file = demo.with_name("demo.fr.po")
+    text = po_file.read_text(encoding="utf-8")
+    for raw in ("\x1b", "\x00"):
+        po_file.write_text(
+            text.replace('msgstr "Faire signe au drone"', f'msgstr "Faire signe{raw} au drone"'),
+            encoding="utf-8",
+        )
+        shown = play(demo, "--lang", "fr", home=tmp_path / repr(raw))
+        assert "Wave at the drone" in shown.stdout and raw not in shown.stdout
+        # Translated but invalid: the notice sends the translator to `i18n check`.
+        assert "(1 avec des erreurs\u00a0: lancez `branching i18n check`)" in shown.stderr
+
+
 def test_play_with_an_explicit_translations_file_and_bad_requests(
     demo: Path, tmp_path: Path
 ) -> None:
