@@ -117,6 +117,25 @@ def test_update_creates_a_new_translation_named_by_its_file(demo: Path) -> None:
     assert nameless.exit_code == 2 and "--lang" in nameless.output
 
 
+def test_written_files_keep_their_mode_and_new_ones_follow_the_umask(demo: Path) -> None:
+    translation = demo.with_name("demo.fr.po")
+    translation.chmod(0o664)
+    assert run("i18n", "update", demo, translation).exit_code == 0
+    assert translation.stat().st_mode & 0o777 == 0o664  # a shared checkout stays shared
+    old = os.umask(0o022)
+    try:
+        assert run("i18n", "update", demo, demo.with_name("demo.de.po")).exit_code == 0
+        assert run("i18n", "extract", demo, "-o", demo.with_name("demo.pot")).exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("demo.de.po", "demo.pot"):
+        assert demo.with_name(name).stat().st_mode & 0o777 == 0o644, name
+    link = demo.with_name("linked.fr.po")
+    link.symlink_to(translation.name)
+    assert run("i18n", "update", demo, link).exit_code == 0
+    assert link.is_symlink() and translation.stat().st_mode & 0o777 == 0o664
+
+
 def test_check_refuses_an_unreadable_translation_with_exit_2(demo: Path) -> None:
     bad = demo.with_name("demo.de.po")
     bad.write_bytes(b'msgid "x"\nmsgstr "\xff\xfe"\n')
