@@ -150,15 +150,17 @@ def play(
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
     loaded = load_story_or_exit(story, "played")
     check_arms(loaded, arms)
-    from branching.play.languages import LanguageError, choose_language, environment_language
+    from branching.play.languages import LanguageError, choose_language, environment_languages
 
+    wanted = [lang] if lang is not None else environment_languages()
     try:
         chosen = choose_language(
             loaded,
             story,
-            requested=lang or environment_language(),
+            requested=wanted[0] if wanted else None,
             explicit=lang is not None,
             translations=translations,
+            fallbacks=wanted[1:],
         )
     except LanguageError as exc:
         click.echo(str(exc), err=True)

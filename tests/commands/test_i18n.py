@@ -156,6 +156,16 @@ def test_play_in_french_by_option_or_by_locale(tmp_path: Path) -> None:
     assert "Ask Jonah to rope up" in english.stdout
 
 
+def test_the_language_variable_is_a_priority_list(tmp_path: Path) -> None:
+    # No German translation: gettext's order goes on to French, as the docs promise.
+    shown = play(DEMO, home=tmp_path / "a", env={"LANGUAGE": "de:fr", "LANG": "de_DE.UTF-8"})
+    assert "Demander à Jonah de s’encorder" in shown.stdout, shown.stderr
+    english_first = play(DEMO, home=tmp_path / "b", env={"LANGUAGE": "de:en:fr"})
+    assert "Ask Jonah to rope up" in english_first.stdout
+    hostile = play(DEMO, home=tmp_path / "c", env={"LANGUAGE": "x/y:../z:fr"})
+    assert hostile.returncode == 0 and "Demander à Jonah de s’encorder" in hostile.stdout
+
+
 def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: Path) -> None:
     nothing = play(demo, "--lang", "de", home=tmp_path / "a")
     assert "Ask Jonah to rope up" in nothing.stdout
