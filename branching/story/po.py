@@ -386,10 +386,18 @@ def new_catalog(fresh: Catalog, language: str) -> Catalog:
     return catalog
 
 
+#: Flags Babel adds to any entry whose words happen to parse as a Python format string
+#: (``{felt_the_crack: ...}``, ``50% off``). Story text is not Python's: translators' tools
+#: (Weblate's format checks) would flag correct translations, so they are never written.
+_FORMAT_FLAGS = frozenset({"python-format", "python-brace-format"})
+
+
 def po_text(catalog: Catalog, *, template: bool = False) -> bytes:
     """The catalog as PO (or POT) bytes, as Poedit and Weblate write them (width 76)."""
     from babel.messages.pofile import write_po
 
+    for message in (*catalog, *catalog.obsolete.values()):
+        message.flags -= _FORMAT_FLAGS
     buffer = io.BytesIO()
     write_po(
         buffer,

@@ -136,6 +136,44 @@ def test_written_files_keep_their_mode_and_new_ones_follow_the_umask(demo: Path)
     assert link.is_symlink() and translation.stat().st_mode & 0o777 == 0o664
 
 
+def test_story_strings_get_no_python_format_flags(demo: Path, tmp_path: Path) -> None:
+    pot = run("i18n", "extract", demo).output
+    assert "{felt_the_crack:" in pot and "{You lose count" in pot  # Python would parse them
+    assert "python-brace-format" not in pot and "python-format" not in pot
+    # A file that has them (an older branching wrote them) loses them; the translator's own
+    # flags stay.
+    translation = demo.with_name("demo.fr.po")
+    text = translation.read_text(encoding="utf-8")
+    text = text.replace(
+        'msgctxt "node/ledge/text"', '#, fuzzy, python-brace-format\nmsgctxt "node/ledge/text"'
+    )
+    assert "#: demo.json:319\n" in text
+    translation.write_text(
+        text.replace("#: demo.json:319\n", "#: demo.json:319\n#, python-format\n"),
+        encoding="utf-8",
+    )
+    assert run("i18n", "update", demo, translation).exit_code == 0
+    updated = translation.read_text(encoding="utf-8")
+    assert "python-brace-format" not in updated and "python-format" not in updated
+    assert '#, fuzzy\nmsgctxt "node/ledge/text"' in updated
+
+
+@pytest.mark.parametrize(
+    "shipped", sorted((ROOT / "stories").glob("*.po")) + sorted((ROOT / "stories").glob("*.pot"))
+)
+def test_shipped_translations_are_as_update_writes_them(shipped: Path, tmp_path: Path) -> None:
+    story = ROOT / "stories" / f"{shipped.name.split('.')[0]}.json"
+    copy = tmp_path / shipped.name
+    shutil.copy(shipped, copy)
+    shutil.copy(story, tmp_path / story.name)
+    if shipped.suffix == ".pot":
+        result = run("i18n", "extract", tmp_path / story.name, "-o", copy)
+    else:
+        result = run("i18n", "update", tmp_path / story.name, copy)
+    assert result.exit_code == 0, result.output
+    assert copy.read_bytes() == shipped.read_bytes()
+
+
 def test_check_refuses_an_unreadable_translation_with_exit_2(demo: Path) -> None:
     bad = demo.with_name("demo.de.po")
     bad.write_bytes(b'msgid "x"\nmsgstr "\xff\xfe"\n')
