@@ -80,6 +80,15 @@ def environment_language(environ: Mapping[str, str] | None = None) -> str | None
     return next(iter(environment_languages(environ)), None)
 
 
+def check_requested(tag: str) -> None:
+    """:class:`LanguageError` (``--lang: unknown language ...``) unless ``tag`` names a
+    language: the one check of ``--lang`` for every command that takes it."""
+    try:
+        locales.check_language(tag)
+    except locales.LanguageError as exc:
+        raise LanguageError(f"--lang: {exc}") from None
+
+
 def candidates(story_path: str | Path, tag: str) -> list[Path]:
     """Where a translation into ``tag`` of the story file may be, most specific first.
 
@@ -120,10 +129,7 @@ def choose_language(
     if requested is None:
         return LanguageChoice(source)
     if explicit:
-        try:
-            locales.check_language(requested)
-        except locales.LanguageError as exc:
-            raise LanguageError(f"--lang: {exc}") from None
+        check_requested(requested)
     if locales.same_language(requested, source):
         return LanguageChoice(source)
     found = next((path for path in candidates(story_path, requested) if path.is_file()), None)

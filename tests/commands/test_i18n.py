@@ -256,6 +256,15 @@ def test_play_with_an_explicit_translations_file_and_bad_requests(
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
+def test_report_checks_lang_as_play_does(demo: Path, tmp_path: Path) -> None:
+    played = play(demo, "--lang", "xx!", home=tmp_path / "a")
+    reported = CliRunner().invoke(
+        main, ["report", str(demo), "--db", str(tmp_path / "log.db"), "--lang", "xx!"]
+    )
+    assert played.returncode == reported.exit_code == 2
+    assert played.stderr.startswith("--lang: ") and reported.output == played.stderr
+
+
 def test_reports_split_choice_shares_by_language(demo: Path, tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     for lang, seed in (("en", "1"), ("fr", "2")):
