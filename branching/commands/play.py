@@ -265,7 +265,10 @@ def play(
             finally:
                 to_viewer.target = to_stderr  # the app is gone: back to the terminal
                 finish(session, autosave)
-            sys.exit(1 if session.status == "failed" else 0)
+            # Textual ends the app with return code 1 after an exception it caught (and shows
+            # the traceback): a crash must never look like a normal end to a script.
+            crashed = app.return_code not in (None, 0)
+            sys.exit(1 if crashed or session.status == "failed" else 0)
         sys.exit(run_plain(session, resumed, autosave, audience))
 
 
