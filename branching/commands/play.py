@@ -150,15 +150,17 @@ def play(
         sys.stdout.reconfigure(errors="replace")  # story text the terminal cannot show
     loaded = load_story_or_exit(story, "played")
     check_arms(loaded, arms)
-    from branching.play.languages import LanguageError, choose_language, environment_language
+    from branching.play.languages import LanguageError, choose_language, environment_languages
 
+    wanted = [lang] if lang is not None else environment_languages()
     try:
         chosen = choose_language(
             loaded,
             story,
-            requested=lang or environment_language(),
+            requested=wanted[0] if wanted else None,
             explicit=lang is not None,
             translations=translations,
+            fallbacks=wanted[1:],
         )
     except LanguageError as exc:
         click.echo(str(exc), err=True)
@@ -263,7 +265,10 @@ def play(
             finally:
                 to_viewer.target = to_stderr  # the app is gone: back to the terminal
                 finish(session, autosave)
-            sys.exit(1 if session.status == "failed" else 0)
+            # Textual ends the app with return code 1 after an exception it caught (and shows
+            # the traceback): a crash must never look like a normal end to a script.
+            crashed = app.return_code not in (None, 0)
+            sys.exit(1 if crashed or session.status == "failed" else 0)
         sys.exit(run_plain(session, resumed, autosave, audience))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -136,6 +137,14 @@ def report(
 
     if since and until and since > until:
         raise click.BadParameter("--since is after --until", param_hint="--since")
+    if language is not None:
+        from branching.play.languages import LanguageError, check_requested
+
+        try:
+            check_requested(language)  # as `play --lang` checks it: same message, exit 2
+        except LanguageError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
     parsed = load_story_or_exit(story, "reported on")
     if experiment is not None and experiment not in parsed.experiments:
         known = ", ".join(parsed.experiments) or "none"

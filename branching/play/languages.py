@@ -10,7 +10,7 @@ story's own language, with one notice saying how many.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,8 +41,34 @@ class LanguageChoice:
         return self.translation.strings if self.translation is not None else {}
 
 
+def environment_languages(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The viewer's languages from the locale variables, most wanted first, as BCP 47 tags.
+
+    ``LANGUAGE`` is a priority list, as gettext reads it (``de:fr``: German, else French).
+
+    >>> environment_languages({"LANGUAGE": "de:fr_FR:", "LANG": "en_US.UTF-8"})
+    ['de', 'fr-FR']
+    >>> environment_languages({"LC_ALL": "C", "LANG": "de_DE"})
+    []
+    """
+    env = os.environ if environ is None else environ
+    for name in LOCALE_VARIABLES:
+        value = env.get(name, "")
+        if not value:
+            continue
+        names = value.split(":") if name == "LANGUAGE" else [value]
+        tags = [n.split(".")[0].split("@")[0].replace("_", "-") for n in names]
+        tags = [tag for tag in dict.fromkeys(tags) if tag]
+        if not tags:
+            continue  # LANGUAGE=":" names nothing
+        if tags[0] in ("C", "POSIX"):
+            return []  # gettext: the first of LC_ALL, LC_MESSAGES, LANG that is set decides
+        return tags
+    return []
+
+
 def environment_language(environ: Mapping[str, str] | None = None) -> str | None:
-    """The viewer's language from the locale variables, as a BCP 47 tag, or None.
+    """The viewer's first language from the locale variables, as a BCP 47 tag, or None.
 
     >>> environment_language({"LANG": "fr_CA.UTF-8"})
     'fr-CA'
@@ -51,17 +77,16 @@ def environment_language(environ: Mapping[str, str] | None = None) -> str | None
     >>> environment_language({"LC_ALL": "C", "LANG": "de_DE"}) is None
     True
     """
-    env = os.environ if environ is None else environ
-    for name in LOCALE_VARIABLES:
-        value = env.get(name, "")
-        if not value:
-            continue
-        first = value.split(":")[0] if name == "LANGUAGE" else value
-        tag = first.split(".")[0].split("@")[0].replace("_", "-")
-        if tag in ("C", "POSIX", ""):
-            return None  # gettext: the first of LC_ALL, LC_MESSAGES, LANG that is set decides
-        return tag
-    return None
+    return next(iter(environment_languages(environ)), None)
+
+
+def check_requested(tag: str) -> None:
+    """:class:`LanguageError` (``--lang: unknown language ...``) unless ``tag`` names a
+    language: the one check of ``--lang`` for every command that takes it."""
+    try:
+        locales.check_language(tag)
+    except locales.LanguageError as exc:
+        raise LanguageError(f"--lang: {exc}") from None
 
 
 def candidates(story_path: str | Path, tag: str) -> list[Path]:
@@ -82,10 +107,13 @@ def choose_language(
     requested: str | None,
     explicit: bool,
     translations: str | Path | None = None,
+    fallbacks: Sequence[str] = (),
 ) -> LanguageChoice:
     """The language and translation for a playthrough of ``story``.
 
-    ``requested`` is ``--lang`` (``explicit``) or the environment's language. Raises
+    ``requested`` is ``--lang`` (``explicit``) or the environment's language; ``fallbacks``
+    the environment's next languages, tried in order when ``requested`` has no translation
+    (``LANGUAGE=de:fr``). Raises
     :class:`LanguageError` for an explicit request that cannot work (an unknown language, a
     ``--translations`` file that cannot be read).
     """
@@ -96,13 +124,12 @@ def choose_language(
         except PoReadError as exc:
             raise LanguageError(str(exc)) from None
         return _with_notice(LanguageChoice(translation.language, translation), source)
+    if not explicit:
+        requested = _first_available(story_path, source, [requested or "", *fallbacks])
     if requested is None:
         return LanguageChoice(source)
     if explicit:
-        try:
-            locales.check_language(requested)
-        except locales.LanguageError as exc:
-            raise LanguageError(f"--lang: {exc}") from None
+        check_requested(requested)
     if locales.same_language(requested, source):
         return LanguageChoice(source)
     found = next((path for path in candidates(story_path, requested) if path.is_file()), None)
@@ -133,6 +160,21 @@ def choose_language(
             )
         return choice
     return _with_notice(LanguageChoice(translation.language, translation), source)
+
+
+def _first_available(story_path: str | Path, source: str, tags: Sequence[str]) -> str | None:
+    """The first of the environment's languages the story can be shown in: its own, or one
+    with a translation file (gettext's order); None when there is none."""
+    for tag in tags:
+        try:
+            locales.check_language(tag)  # the environment may hold anything
+        except locales.LanguageError:
+            continue
+        if locales.same_language(tag, source) or any(
+            path.is_file() for path in candidates(story_path, tag)
+        ):
+            return tag
+    return None
 
 
 def _with_notice(choice: LanguageChoice, source: str) -> LanguageChoice:

@@ -386,10 +386,18 @@ def new_catalog(fresh: Catalog, language: str) -> Catalog:
     return catalog
 
 
+#: Flags Babel adds to any entry whose words happen to parse as a Python format string
+#: (``{felt_the_crack: ...}``, ``50% off``). Story text is not Python's: translators' tools
+#: (Weblate's format checks) would flag correct translations, so they are never written.
+_FORMAT_FLAGS = frozenset({"python-format", "python-brace-format"})
+
+
 def po_text(catalog: Catalog, *, template: bool = False) -> bytes:
     """The catalog as PO (or POT) bytes, as Poedit and Weblate write them (width 76)."""
     from babel.messages.pofile import write_po
 
+    for message in (*catalog, *catalog.obsolete.values()):
+        message.flags -= _FORMAT_FLAGS
     buffer = io.BytesIO()
     write_po(
         buffer,
@@ -432,15 +440,33 @@ def _with_previous_words(data: bytes, catalog: Catalog) -> bytes:
 
 
 def write_atomically(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never half."""
-    target = Path(path)
+    """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never half.
+
+    The file keeps its mode (``chmod 664`` for a shared checkout stays 664), and a new one gets
+    the mode a plain ``open()`` gives it: the temporary file ``mkstemp`` makes is 0600, which
+    would otherwise hide a translation from the team that shares it. A symbolic link keeps
+    pointing at the new content.
+    """
+    target = Path(path).resolve()
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = _default_mode()
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
+            os.fchmod(file.fileno(), mode)
             os.fsync(file.fileno())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _default_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

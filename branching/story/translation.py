@@ -129,12 +129,15 @@ def load_translation(story: Story, path: str | Path, language: str | None = None
     tag = language_of(po, language) or language or locales.DEFAULT_LANGUAGE
     translation = Translation(tag, file=str(path))
     kinds = _kinds(story)
+    duplicated = {entry.context for entry in po.duplicates}
     for string in story_strings(story):
         translation.total += 1
         entry = po.entries.get(string.context)
         if entry is None or not _usable(entry, string):
             continue
-        if _has_errors(string, entry.translation, kinds, story, tag):
+        # The very checks `i18n check` runs, so the player never shows a string it rejects.
+        found = _check_entry(string, entry, kinds, story, tag, "")
+        if string.context in duplicated or any(p.severity == "error" for p in found):
             translation.broken += 1
             continue
         translation.strings[string.context] = entry.translation
@@ -142,25 +145,14 @@ def load_translation(story: Story, path: str | Path, language: str | None = None
 
 
 def _usable(entry: PoEntry, string: StoryString) -> bool:
+    """Translated for the current source words and not waiting for review (the problems
+    ``i18n check`` calls incomplete, or gettext plurals)."""
     return (
         bool(entry.translation)
         and not entry.fuzzy
         and not entry.gettext_plural
         and entry.source == string.source
-        and CONTROL.search(entry.translation) is None
-        and not has_surrogate(entry.translation)
     )
-
-
-def _has_errors(
-    string: StoryString, text: str, kinds: Mapping[str, Kind], story: Story, tag: str
-) -> bool:
-    if not string.has_blocks or ("{" not in text and "}" not in text):
-        return False
-    found = check_text(text, kinds, story.nodes, tag)
-    if any(f.severity == "error" for f in found):
-        return True
-    return bool(_differences(string.source, text, tag, errors_only=True))
 
 
 # --- Checking ----------------------------------------------------------------------------------
@@ -372,9 +364,7 @@ def _signature(text: Text) -> _Signature:
     return signature
 
 
-def _differences(
-    source: str, translation: str, language: str, *, errors_only: bool = False
-) -> list[tuple[Severity, str, str]]:
+def _differences(source: str, translation: str, language: str) -> list[tuple[Severity, str, str]]:
     """How a translation's blocks differ from the source's, as (severity, code, message)."""
     try:
         want = _signature(parse_text(source))
@@ -457,8 +447,6 @@ def _differences(
                     f"for everyday numbers; {{{plural.name}, plural, ...}} has no {forms}",
                 )
             )
-    if errors_only:
-        return [item for item in found if item[0] == "error"]
     if sorted(want.sequences) != sorted(got.sequences):
         found.append(
             (

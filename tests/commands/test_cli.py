@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,30 @@ def test_a_broken_story_is_refused_in_the_commands_own_words(
     assert f"has 4 errors, so it cannot be {verb}" in result.output
     if command != "play":
         assert "cannot be played" not in result.output
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_crash_of_the_full_screen_player_never_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    import branching.ui.app as ui_app
+
+    real_make_app = ui_app.make_app
+
+    def crashing_app(*args: object, **kwargs: object) -> object:
+        app = real_make_app(*args, **kwargs)  # type: ignore[arg-type]
+
+        def run() -> None:
+            app._return_code = 1  # what Textual sets when it caught an exception
+
+        monkeypatch.setattr(app, "run", run)
+        return app
+
+    monkeypatch.setattr(ui_app, "make_app", crashing_app)
+    monkeypatch.setattr(sys, "stdin", _Terminal())
+    monkeypatch.setattr(sys, "stdout", _Terminal())
+    with pytest.raises(SystemExit) as exited:
+        main(["play", str(ROOT / "stories" / "demo.json"), "--no-log", "--new"])
+    assert exited.value.code == 1

@@ -117,6 +117,63 @@ def test_update_creates_a_new_translation_named_by_its_file(demo: Path) -> None:
     assert nameless.exit_code == 2 and "--lang" in nameless.output
 
 
+def test_written_files_keep_their_mode_and_new_ones_follow_the_umask(demo: Path) -> None:
+    translation = demo.with_name("demo.fr.po")
+    translation.chmod(0o664)
+    assert run("i18n", "update", demo, translation).exit_code == 0
+    assert translation.stat().st_mode & 0o777 == 0o664  # a shared checkout stays shared
+    old = os.umask(0o022)
+    try:
+        assert run("i18n", "update", demo, demo.with_name("demo.de.po")).exit_code == 0
+        assert run("i18n", "extract", demo, "-o", demo.with_name("demo.pot")).exit_code == 0
+    finally:
+        os.umask(old)
+    for name in ("demo.de.po", "demo.pot"):
+        assert demo.with_name(name).stat().st_mode & 0o777 == 0o644, name
+    link = demo.with_name("linked.fr.po")
+    link.symlink_to(translation.name)
+    assert run("i18n", "update", demo, link).exit_code == 0
+    assert link.is_symlink() and translation.stat().st_mode & 0o777 == 0o664
+
+
+def test_story_strings_get_no_python_format_flags(demo: Path, tmp_path: Path) -> None:
+    pot = run("i18n", "extract", demo).output
+    assert "{felt_the_crack:" in pot and "{You lose count" in pot  # Python would parse them
+    assert "python-brace-format" not in pot and "python-format" not in pot
+    # A file that has them (an older branching wrote them) loses them; the translator's own
+    # flags stay.
+    translation = demo.with_name("demo.fr.po")
+    text = translation.read_text(encoding="utf-8")
+    text = text.replace(
+        'msgctxt "node/ledge/text"', '#, fuzzy, python-brace-format\nmsgctxt "node/ledge/text"'
+    )
+    assert "#: demo.json:319\n" in text
+    translation.write_text(
+        text.replace("#: demo.json:319\n", "#: demo.json:319\n#, python-format\n"),
+        encoding="utf-8",
+    )
+    assert run("i18n", "update", demo, translation).exit_code == 0
+    updated = translation.read_text(encoding="utf-8")
+    assert "python-brace-format" not in updated and "python-format" not in updated
+    assert '#, fuzzy\nmsgctxt "node/ledge/text"' in updated
+
+
+@pytest.mark.parametrize(
+    "shipped", sorted((ROOT / "stories").glob("*.po")) + sorted((ROOT / "stories").glob("*.pot"))
+)
+def test_shipped_translations_are_as_update_writes_them(shipped: Path, tmp_path: Path) -> None:
+    story = ROOT / "stories" / f"{shipped.name.split('.')[0]}.json"
+    copy = tmp_path / shipped.name
+    shutil.copy(shipped, copy)
+    shutil.copy(story, tmp_path / story.name)
+    if shipped.suffix == ".pot":
+        result = run("i18n", "extract", tmp_path / story.name, "-o", copy)
+    else:
+        result = run("i18n", "update", tmp_path / story.name, copy)
+    assert result.exit_code == 0, result.output
+    assert copy.read_bytes() == shipped.read_bytes()
+
+
 def test_check_refuses_an_unreadable_translation_with_exit_2(demo: Path) -> None:
     bad = demo.with_name("demo.de.po")
     bad.write_bytes(b'msgid "x"\nmsgstr "\xff\xfe"\n')
@@ -135,6 +192,16 @@ def test_play_in_french_by_option_or_by_locale(tmp_path: Path) -> None:
     assert "Demander à Jonah de s’encorder" in by_locale.stdout
     english = play(DEMO, home=tmp_path / "c", env={"LANG": "C.UTF-8"})
     assert "Ask Jonah to rope up" in english.stdout
+
+
+def test_the_language_variable_is_a_priority_list(tmp_path: Path) -> None:
+    # No German translation: gettext's order goes on to French, as the docs promise.
+    shown = play(DEMO, home=tmp_path / "a", env={"LANGUAGE": "de:fr", "LANG": "de_DE.UTF-8"})
+    assert "Demander à Jonah de s’encorder" in shown.stdout, shown.stderr
+    english_first = play(DEMO, home=tmp_path / "b", env={"LANGUAGE": "de:en:fr"})
+    assert "Ask Jonah to rope up" in english_first.stdout
+    hostile = play(DEMO, home=tmp_path / "c", env={"LANGUAGE": "x/y:../z:fr"})
+    assert hostile.returncode == 0 and "Demander à Jonah de s’encorder" in hostile.stdout
 
 
 def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: Path) -> None:
@@ -162,6 +229,20 @@ def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: 
     )
 
 
+def test_control_characters_count_as_errors_in_the_notice(demo: Path, tmp_path: Path) -> None:
+    po_file = demo.with_name("demo.fr.po")
+    text = po_file.read_text(encoding="utf-8")
+    for raw in ("\x1b", "\x00"):
+        po_file.write_text(
+            text.replace('msgstr "Faire signe au drone"', f'msgstr "Faire signe{raw} au drone"'),
+            encoding="utf-8",
+        )
+        shown = play(demo, "--lang", "fr", home=tmp_path / repr(raw))
+        assert "Wave at the drone" in shown.stdout and raw not in shown.stdout
+        # Translated but invalid: the notice sends the translator to `i18n check`.
+        assert "(1 avec des erreurs\u00a0: lancez `branching i18n check`)" in shown.stderr
+
+
 def test_play_with_an_explicit_translations_file_and_bad_requests(
     demo: Path, tmp_path: Path
 ) -> None:
@@ -173,6 +254,15 @@ def test_play_with_an_explicit_translations_file_and_bad_requests(
     assert unknown.returncode == 2 and "--lang" in unknown.stderr
     missing = play(demo, "--translations", tmp_path / "nope.po", home=tmp_path / "c")
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+def test_report_checks_lang_as_play_does(demo: Path, tmp_path: Path) -> None:
+    played = play(demo, "--lang", "xx!", home=tmp_path / "a")
+    reported = CliRunner().invoke(
+        main, ["report", str(demo), "--db", str(tmp_path / "log.db"), "--lang", "xx!"]
+    )
+    assert played.returncode == reported.exit_code == 2
+    assert played.stderr.startswith("--lang: ") and reported.output == played.stderr
 
 
 def test_reports_split_choice_shares_by_language(demo: Path, tmp_path: Path) -> None:

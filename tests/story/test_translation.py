@@ -372,3 +372,69 @@ def test_the_demo_translation_is_complete_and_clean() -> None:
     translation = po.read_po_file(ROOT / "stories" / "demo.fr.po")
     assert check_translation(demo, translation) == []
     assert len(translation.entries) == sum(1 for _ in story_strings(demo))
+
+
+#: A story with a source string of every kind of field, each showing {flares} so that a
+#: translation can drop it.
+EVERY_FIELD: dict[str, Any] = {
+    "format": "branching/1",
+    "id": "lamp",
+    "title": "The Lamp",
+    "language": "en",
+    "start": "hut",
+    "variables": {"flares": 2, "mood": "calm"},
+    "experiments": {"wording": {"title": "Wording", "arms": {"old": 1, "new": 1}}},
+    "nodes": {
+        "hut": {
+            "title": "The Hut",
+            "text": "{flares} left.",
+            "choices": [{"id": "go", "label": "Light a flare ({flares} left)", "to": "out"}],
+            "variants": {
+                "wording": {
+                    "new": {
+                        "title": "The Cabin",
+                        "text": "Still {flares} left.",
+                        "choices": [{"id": "go", "label": "Burn one ({flares})", "to": "out"}],
+                    }
+                }
+            },
+        },
+        "out": {"text": "Snow.", "ending": {"title": "Outside", "kind": "good"}},
+    },
+}
+
+#: Translations with one kind of problem each; {} stands for the source's own words.
+BAD_TRANSLATIONS = [
+    "Sans placeholder",  # drops {flares} where the source has it
+    "{flares} {mood} en trop",  # shows a variable the source does not
+    "{flares} {ghost}",  # an unknown variable
+    "{flares",  # a block that does not parse
+    "{flares, plural, one {#}}",  # a plural without other
+    "{mood, plural, other {#}} {flares}",  # a plural of a string
+    "{flares} es\x1bc",  # a control character
+    "{flares} nul\x00",
+    "{flares} \u202eà l'envers",  # a warning only: still shown
+    "Aucun bloc, ni accolade",  # fine in a title (no blocks there), an error in text
+]
+
+
+@pytest.mark.parametrize("bad", BAD_TRANSLATIONS)
+def test_the_player_uses_exactly_the_strings_check_accepts(tmp_path: Path, bad: str) -> None:
+    parsed = story(EVERY_FIELD)
+    contexts = [s.context for s in story_strings(parsed)]
+    assert {c.rsplit("/", 1)[-1] for c in contexts} >= {"title", "text", "label"}
+    assert any("/variant/" in c for c in contexts) and "node/out/ending/title" in contexts
+    for broken in contexts:
+        entries = {c: f"{{flares}} fr {c}" for c in contexts}
+        entries |= {c: "Fr" for c in contexts if c.endswith("title") or c == "node/out/text"}
+        entries[broken] = bad
+        path = write_po(tmp_path / "lamp.fr.po", entries, data=EVERY_FIELD)
+        errors = {
+            p.context
+            for p in check_translation(parsed, po.read_po_file(path))
+            if p.severity == "error"
+        }
+        translation = load_translation(parsed, path)
+        shown = set(translation.strings)
+        assert shown == set(contexts) - errors, (broken, bad, errors)
+        assert translation.broken == len(errors)

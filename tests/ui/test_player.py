@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.widgets import OptionList
 
 from branching.play.engine import Session
@@ -538,3 +539,18 @@ async def test_a_save_that_fails_is_reported_once_and_play_goes_on(build: Any) -
         messages = [str(n.message) for n in app._notifications]
         assert sum("Cannot save your place" in m for m in messages) == 1
         assert any("read-only folder" in m for m in messages)
+
+
+@pytest.mark.parametrize("width", [1, 2, 4, 5, 8])
+async def test_a_terminal_a_few_columns_wide_never_crashes_the_player(
+    width: int, build: Any, recorder: MemoryRecorder
+) -> None:
+    """Too narrow for a word: the player lays itself out clipped, and still plays, through
+    the help and quit dialogs and the ending panel."""
+    app = build()
+    async with app.run_test(size=(width, 24)) as pilot:
+        for key in ("1", "question_mark", "escape", *"1111111", "q"):
+            await pilot.press(key)
+            await pilot.pause()
+        assert any(isinstance(e, EndingReached) for e in recorder.events)
+    assert app.return_code in (None, 0)
