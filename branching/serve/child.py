@@ -174,7 +174,9 @@ def play(story: Story, viewer: str, args: argparse.Namespace) -> int:
     finally:
         to_viewer.target = to_stderr  # the server's log
         finish(session, autosave)
-    return 1 if session.status == "failed" else 0
+    # Textual's return code is 1 after an exception it caught: the server logs a crash as one.
+    crashed = app.return_code not in (None, 0)
+    return 1 if crashed or session.status == "failed" else 0
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
