@@ -236,6 +236,13 @@ class ChoiceLog:
                 raise LogWriteError(
                     f"cannot write to {self._shown}: {describe_sqlite_error(e)}"
                 ) from e
+            except BaseException:
+                # A Ctrl-C lands when the call returns: the transaction may have begun. Left
+                # open, it would hold the write lock and refuse every PRAGMA after it.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
         try:
             yield conn
             conn.execute("COMMIT")

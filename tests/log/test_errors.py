@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +214,34 @@ def test_a_log_on_read_only_media_can_still_be_read(tmp_path: Path) -> None:
         folder.chmod(0o755)
         path.chmod(0o644)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+class _InterruptedAfterBegin:
+    """A connection on which Ctrl-C lands just as ``BEGIN IMMEDIATE`` returns (Python runs
+    the signal handler after the C call: the transaction has begun)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        cursor = self._conn.execute(sql, *args)
+        if sql == "BEGIN IMMEDIATE":
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def test_ctrl_c_as_a_transaction_begins_leaves_none_open(tmp_path: Path) -> None:
+    # Seen in `simulate`: the bulk writer's close then failed with "Safety level may not be
+    # changed inside a transaction" instead of ending with status 130.
+    with ChoiceLog.open(tmp_path / "log.db") as log:
+        real = log.conn
+        log.set_bulk_mode(True)
+        log.conn = _InterruptedAfterBegin(real)  # type: ignore[assignment]
+        with pytest.raises(KeyboardInterrupt), log.write_transaction():
+            pass
+        log.conn = real
+        assert not real.in_transaction
+        log.set_bulk_mode(False)  # a PRAGMA: refused inside a transaction
