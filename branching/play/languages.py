@@ -82,9 +82,10 @@ def environment_language(environ: Mapping[str, str] | None = None) -> str | None
 
 def check_requested(tag: str) -> None:
     """:class:`LanguageError` (``--lang: unknown language ...``) unless ``tag`` names a
-    language: the one check of ``--lang`` for every command that takes it."""
+    language: the one check of ``--lang`` for every command that takes it. A locale's
+    spelling (``fr_CA``) is taken as the tag it names (``fr-CA``), as reports match it."""
     try:
-        locales.check_language(tag)
+        locales.check_language(tag.replace("_", "-"))
     except locales.LanguageError as exc:
         raise LanguageError(f"--lang: {exc}") from None
 
@@ -128,6 +129,7 @@ def choose_language(
         requested = _first_available(story_path, source, [requested or "", *fallbacks])
     if requested is None:
         return LanguageChoice(source)
+    requested = requested.replace("_", "-")  # a locale's spelling of the tag
     if explicit:
         check_requested(requested)
     if locales.same_language(requested, source):

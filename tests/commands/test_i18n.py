@@ -265,6 +265,17 @@ def test_report_checks_lang_as_play_does(demo: Path, tmp_path: Path) -> None:
     assert played.stderr.startswith("--lang: ") and reported.output == played.stderr
 
 
+def test_a_locale_spelling_of_a_tag_is_taken_by_play_and_report(demo: Path, tmp_path: Path) -> None:
+    # fr_CA is how locales spell fr-CA: both commands take it, as reports match it.
+    played = play(demo, "--lang", "fr_CA", home=tmp_path / "a")
+    assert played.returncode == 0, played.stderr
+    assert "Blanc total" in played.stdout
+    reported = CliRunner().invoke(
+        main, ["report", str(demo), "--db", str(tmp_path / "log.db"), "--lang", "fr_CA"]
+    )
+    assert "is not a BCP 47" not in reported.output
+
+
 def test_reports_split_choice_shares_by_language(demo: Path, tmp_path: Path) -> None:
     db = tmp_path / "log.db"
     for lang, seed in (("en", "1"), ("fr", "2")):
