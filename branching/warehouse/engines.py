@@ -2,7 +2,9 @@
 an export would write (the tests' bridge from the choice log to the one definition).
 
 Each engine binds the relations :mod:`branching.warehouse.metrics` names: ``events``,
-``playthroughs``, ``exposures`` (with the partition columns as text) and ``commits``.
+``playthroughs``, ``exposures`` (with the partition columns as text), ``commits``, and the
+pre-aggregated ``facts`` and ``first_choices`` (the engine's ``facts`` and ``first_choices``
+sets list the batches that have them).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from branching.warehouse.layout import (
+    PRE_AGGREGATED,
     TABLES,
     DataFile,
     commit_files,
     data_files,
-    facts_files,
+    pre_aggregated_files,
     schema,
 )
 from branching.warehouse.metrics import transpile
@@ -88,9 +91,14 @@ class DuckDBEngine:
             else:
                 source = _empty_select(table, partitions=True)
             self.con.execute(f"CREATE VIEW {table} AS {source}")
-        facts = {} if batch is not None else facts_files(folder)
-        self.facts = set(facts)
-        for table, paths in (("commits", commit_files(folder)), ("facts", list(facts.values()))):
+        found = {
+            table: {} if batch is not None else pre_aggregated_files(folder, table)
+            for table in PRE_AGGREGATED
+        }
+        self.facts, self.first_choices = set(found["facts"]), set(found["first_choices"])
+        unpartitioned = [("commits", commit_files(folder))]
+        unpartitioned += [(table, list(found[table].values())) for table in PRE_AGGREGATED]
+        for table, paths in unpartitioned:
             if paths:
                 listed = ", ".join(_sql_quote(p.as_posix()) for p in paths)
                 source = f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"
@@ -123,33 +131,53 @@ def _duck_type(arrow_type: Any) -> str:
 
 
 def batch_facts(folder: Path, batch: str) -> Any:
-    """The pre-aggregated facts of one batch (an Arrow table of the ``facts`` schema): the one
-    definition (:data:`~branching.warehouse.metrics.FACTS_SQL`) over the batch's own events,
-    on DuckDB when it is installed, else on SQLite (the export needs only PyArrow and sqlglot)."""
-    import pyarrow as pa
+    """The pre-aggregated facts of one batch (an Arrow table of the ``facts`` schema)."""
+    return batch_tables(folder, batch, ("facts",))["facts"]
 
-    from branching.warehouse.metrics import EVENTS_JOINED, facts_sql
+
+def batch_tables(
+    folder: Path, batch: str, tables: tuple[str, ...] = PRE_AGGREGATED
+) -> dict[str, Any]:
+    """The pre-aggregated tables of one batch, by name (Arrow tables of their schemas): the one
+    definition (:data:`~branching.warehouse.metrics.FACTS_SQL`,
+    :data:`~branching.warehouse.metrics.EXPOSED_FIRST_CHOICES_SQL`) over the batch's own
+    events, on DuckDB when it is installed, else on SQLite (the export needs only PyArrow and
+    sqlglot)."""
+
+    from branching.warehouse.metrics import EVENTS_JOINED, exposed_first_choices_sql, facts_sql
 
     engine: DuckDBEngine | SQLiteEngine
     try:
         engine = DuckDBEngine(folder, batch=batch, threads=1)
     except EngineMissing:
         engine = SQLiteEngine(folder, batch=batch)
+    name = _sql_quote(batch)
+    found: dict[str, Any] = {}
     try:
-        name = _sql_quote(batch)
-        engine.keep(
-            "pt",
-            "SELECT playthrough_id, export_batch, language FROM playthroughs "
-            f"WHERE export_batch = {name}",
-        )
-        rows = engine.rows(facts_sql(EVENTS_JOINED, "w.language", f"e.export_batch = {name}"))
+        for table in tables:
+            if table == "facts":
+                engine.keep(
+                    "pt",
+                    "SELECT playthrough_id, export_batch, language FROM playthroughs "
+                    f"WHERE export_batch = {name}",
+                )
+                sql = facts_sql(EVENTS_JOINED, "w.language", f"e.export_batch = {name}")
+            else:
+                sql = exposed_first_choices_sql(f"x.export_batch = {name}")
+            found[table] = _arrow(engine.rows(sql), table)
     finally:
         engine.close()
-    wanted = schema("facts")
+    return found
+
+
+def _arrow(rows: list[tuple[Any, ...]], table: str) -> Any:
+    import pyarrow as pa
+
+    wanted = schema(table)
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
     arrays = {}
     for field, values in zip(wanted, columns, strict=True):
-        if field.name == "timed_out":  # SQLite gives 0 and 1
+        if pa.types.is_boolean(field.type):  # SQLite gives 0 and 1
             values = tuple(None if v is None else bool(v) for v in values)
         arrays[field.name] = pa.array(values, type=field.type)
     return pa.table(arrays, schema=wanted)
@@ -260,29 +288,31 @@ class SparkEngine:
             else self.spark.createDataFrame([], commits)
         )
         frame.createOrReplaceTempView("commits")
-        facts_struct = T.StructType(
-            [T.StructField(f.name, mapping[str(f.type)], True) for f in schema("facts")]
-        )
-        self.facts: set[str] = set()
-        if files and isinstance(folder, Path):
-            found = facts_files(folder)
-            self.facts = set(found)
-            frame = (
-                self.spark.read.schema(facts_struct).parquet(
-                    *(p.as_posix() for p in found.values())
-                )
-                if found
-                else self.spark.createDataFrame([], facts_struct)
+        ready: dict[str, set[str]] = {}
+        for table in PRE_AGGREGATED:
+            struct = T.StructType(
+                [T.StructField(f.name, mapping[str(f.type)], True) for f in schema(table)]
             )
-        else:  # a URL: the batches named in its facts files, if it has any
-            try:
-                frame = self.spark.read.schema(facts_struct).parquet(f"{base}/facts")
-                self.facts = {r[0] for r in frame.select("export_batch").distinct().collect()}
-            except Exception as e:  # no facts/ under the URL: every count from the events
-                if "PATH_NOT_FOUND" not in str(e) and "does not exist" not in str(e):
-                    raise
-                frame = self.spark.createDataFrame([], facts_struct)
-        frame.createOrReplaceTempView("facts")
+            ready[table] = set()
+            if files and isinstance(folder, Path):
+                found = pre_aggregated_files(folder, table)
+                ready[table] = set(found)
+                frame = (
+                    self.spark.read.schema(struct).parquet(*(p.as_posix() for p in found.values()))
+                    if found
+                    else self.spark.createDataFrame([], struct)
+                )
+            else:  # a URL: the batches named in its files, if it has any
+                try:
+                    frame = self.spark.read.schema(struct).parquet(f"{base}/{table}")
+                    batches = frame.select("export_batch").distinct().collect()
+                    ready[table] = {r[0] for r in batches}
+                except Exception as e:  # none under the URL: read from the events
+                    if "PATH_NOT_FOUND" not in str(e) and "does not exist" not in str(e):
+                        raise
+                    frame = self.spark.createDataFrame([], struct)
+            frame.createOrReplaceTempView(table)
+        self.facts, self.first_choices = ready["facts"], ready["first_choices"]
         self._cached: dict[str, Any] = {}
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -315,9 +345,12 @@ class SQLiteEngine:
         import pyarrow.parquet as pq
 
         self.con = sqlite3.connect(":memory:")
-        facts = {} if batch is not None else facts_files(folder)
-        self.facts = set(facts)
-        for table in (*TABLES, "commits", "facts"):
+        found = {
+            table: {} if batch is not None else pre_aggregated_files(folder, table)
+            for table in PRE_AGGREGATED
+        }
+        self.facts, self.first_choices = set(found["facts"]), set(found["first_choices"])
+        for table in (*TABLES, "commits", *PRE_AGGREGATED):
             names = list(schema(table).names)
             if table in TABLES:
                 names += ["story_id", "story_version", "date"]
@@ -325,8 +358,8 @@ class SQLiteEngine:
             marks = ", ".join("?" for _ in names)
             if table == "commits":
                 files: list[tuple[Path, Any]] = [(p, None) for p in commit_files(folder)]
-            elif table == "facts":
-                files = [(p, None) for p in facts.values()]
+            elif table in PRE_AGGREGATED:
+                files = [(p, None) for p in found[table].values()]
             else:
                 files = [(d.path, d.partition) for d in _files(folder, table, batch)]
             for path, partition in files:

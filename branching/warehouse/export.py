@@ -34,13 +34,14 @@ from branching.log.encoding import path_hash
 from branching.log.rollups import utc_day
 from branching.log.state import EVENT_COLUMNS, row_to_event
 from branching.warehouse.layout import (
+    PRE_AGGREGATED,
     FolderError,
     batch_name,
     check_folder,
     commit_files,
     data_files,
-    facts_files,
     hive_value,
+    pre_aggregated_files,
     schema,
 )
 
@@ -105,7 +106,7 @@ class ExportResult:
     playthroughs: int = 0
     events: int = 0
     files: int = 0
-    #: Older batches given the pre-aggregated counts they lacked.
+    #: Older batches given the pre-aggregated tables (facts, first choices) they lacked.
     upgraded: int = 0
 
 
@@ -187,9 +188,9 @@ def export_log(
         )
     result = ExportResult()
     done = exported_counts(out) if out.exists() else {}
-    if out.exists():  # a folder from before facts were written: add them (counts unchanged)
-        for older in missing_facts(out):
-            write_facts(out, older)
+    if out.exists():  # batches from before facts or first choices were written: add them
+        for older, tables in sorted(missing_pre_aggregated(out).items()):
+            write_pre_aggregated(out, older, tables)
             result.upgraded += 1
     todo = [
         row
@@ -309,11 +310,11 @@ def export_log(
             result.events += n
         for _, table, key in list(buffers):
             flush(table, key)
-        # Commit: the data files, the batch's facts, then the commit row. Readers count only
-        # committed batches.
+        # Commit: the data files, the batch's pre-aggregated tables, then the commit row.
+        # Readers count only committed batches.
         for tmp, final in pending:
             os.replace(tmp, final)
-        pending.append(write_facts(out, batch))
+        pending.extend(write_pre_aggregated(out, batch))
         commits = out / "commits"
         commits.mkdir(parents=True, exist_ok=True)
         tmp = commits / f".part-{batch}.parquet.tmp"
@@ -339,30 +340,41 @@ def export_log(
     return result
 
 
-def write_facts(out: Path, batch: str) -> tuple[Path, Path]:
-    """Write the batch's pre-aggregated counts (``facts/part-<batch>.parquet``) from its data
-    files in ``out``; returns the temporary and final names (already renamed)."""
+def write_pre_aggregated(
+    out: Path, batch: str, tables: tuple[str, ...] = PRE_AGGREGATED
+) -> list[tuple[Path, Path]]:
+    """Write the batch's pre-aggregated ``tables`` (``facts/part-<batch>.parquet``,
+    ``first_choices/part-<batch>.parquet``) from its data files in ``out``; returns the
+    temporary and final names (already renamed). A batch without exposures gets an empty
+    ``first_choices`` file: it says that nothing is to be read from its events."""
     import pyarrow.parquet as pq
 
-    from branching.warehouse.engines import batch_facts
+    from branching.warehouse.engines import batch_tables
 
-    table = batch_facts(out, batch)
-    directory = out / "facts"
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / f"part-{batch}.parquet"
-    tmp = directory / f".part-{batch}.parquet.tmp"
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return tmp, final
+    written = []
+    for table, rows in batch_tables(out, batch, tables).items():
+        directory = out / table
+        directory.mkdir(parents=True, exist_ok=True)
+        final = directory / f"part-{batch}.parquet"
+        tmp = directory / f".part-{batch}.parquet.tmp"
+        try:
+            pq.write_table(rows, tmp, compression="zstd")
+            os.replace(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        written.append((tmp, final))
+    return written
 
 
-def missing_facts(out: Path) -> list[str]:
-    """Committed batches without pre-aggregated counts (exported before they were written)."""
+def missing_pre_aggregated(out: Path) -> dict[str, tuple[str, ...]]:
+    """Per committed batch lacking some, the pre-aggregated tables it lacks (exported before
+    they were written)."""
     committed: set[str] = set()
     for path in commit_files(out):
         committed.update(_column(path, "export_batch"))
-    return sorted(committed - set(facts_files(out)))
+    missing: dict[str, tuple[str, ...]] = {}
+    for table in PRE_AGGREGATED:
+        for batch in sorted(committed - set(pre_aggregated_files(out, table))):
+            missing[batch] = (*missing.get(batch, ()), table)
+    return missing

@@ -6,13 +6,17 @@
     DIR/playthroughs/story_id=S/story_version=V/date=YYYY-MM-DD/part-<batch>-<n>.parquet
     DIR/exposures/story_id=S/story_version=V/date=YYYY-MM-DD/part-<batch>-<n>.parquet
     DIR/facts/part-<batch>.parquet
+    DIR/first_choices/part-<batch>.parquet
     DIR/commits/part-<batch>.parquet
 
 Hive-style partitions (DuckDB, Spark, Trino and ClickHouse read them as they are); ``date`` is
 the UTC day the playthrough started, so a playthrough's rows share one partition. A *batch* is
 what one export run of one log wrote; it counts only once its row is in ``commits``. ``facts``
 holds each batch's per-node and per-choice counts (:data:`~branching.warehouse.metrics.FACTS_SQL`
-over the batch's own events), written once at export since a committed batch never changes.
+over the batch's own events), written once at export since a committed batch never changes;
+``first_choices`` holds, per exposure of the batch, the playthrough's first choice at each node
+from the exposure on (:data:`~branching.warehouse.metrics.EXPOSED_FIRST_CHOICES_SQL`), what an
+experiment's units are joined with.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 PARTITION_COLUMNS = ("story_id", "story_version", "date")
 #: Partitioned tables of the folder, in the order an export commits them.
 TABLES = ("events", "playthroughs", "exposures")
+#: A batch's pre-aggregated tables: one file per batch, written at export before its commit.
+PRE_AGGREGATED = ("facts", "first_choices")
 
 # Hive's escapePathName set (Hive FileUtils, Spark ExternalCatalogUtils): control characters,
 # "#%'*/:=?\{[]^ and DEL. Only these ASCII characters are %XX-encoded; non-ASCII text is kept as
@@ -149,6 +155,22 @@ def _arrow_schemas() -> dict[str, pa.Schema]:
                 ("export_batch", pa.string()),
             ]
         ),
+        # Per exposure (playthrough, experiment, exposure's seq) and node, the playthrough's
+        # first choice there from the exposure on (metrics.EXPOSED_FIRST_CHOICES_SQL): a few rows
+        # per exposed playthrough instead of its events.
+        "first_choices": pa.schema(
+            [
+                ("story_id", pa.string()),
+                ("playthrough_id", pa.string()),
+                ("experiment", pa.string()),
+                ("exposed_seq", pa.int32()),
+                ("node", pa.string()),
+                ("choice", pa.string()),
+                ("timed_out", pa.bool_()),
+                ("decision_ms", pa.int64()),
+                ("export_batch", pa.string()),
+            ]
+        ),
         "commits": pa.schema(
             [
                 ("export_batch", pa.string()),
@@ -254,7 +276,8 @@ def check_file_schema(path: Path, table: str) -> None:
 
 
 def _batch_files(folder: Path, table: str) -> list[Path]:
-    """The files of an unpartitioned table (``commits``, ``facts``): one per batch."""
+    """The files of an unpartitioned table (``commits``, ``facts``, ``first_choices``): one per
+    batch."""
     root = folder / table
     if not root.exists():
         return []
@@ -271,7 +294,8 @@ def _batch_files(folder: Path, table: str) -> list[Path]:
 
 
 def file_batch(path: Path) -> str:
-    """The batch a ``commits`` or ``facts`` file is named after (``part-<batch>.parquet``)."""
+    """The batch a ``commits``, ``facts`` or ``first_choices`` file is named after
+    (``part-<batch>.parquet``)."""
     return path.name.removeprefix("part-").removesuffix(".parquet")
 
 
@@ -282,12 +306,18 @@ def commit_files(folder: Path) -> list[Path]:
 def facts_files(folder: Path) -> dict[str, Path]:
     """Per batch, its file of pre-aggregated event counts (batches exported before aggregates
     were written have none: their counts are computed from their events)."""
-    return {file_batch(path): path for path in _batch_files(folder, "facts")}
+    return pre_aggregated_files(folder, "facts")
+
+
+def pre_aggregated_files(folder: Path, table: str) -> dict[str, Path]:
+    """Per batch, its file of the pre-aggregated ``table`` (one of :data:`PRE_AGGREGATED`;
+    batches exported before that table was written have none: read from their events)."""
+    return {file_batch(path): path for path in _batch_files(folder, table)}
 
 
 def check_facts_content(path: Path) -> None:
-    """Refuse a facts file holding rows of another batch than the one it is named after (its
-    rows would be added to that batch's counts)."""
+    """Refuse a pre-aggregated file (``facts``, ``first_choices``) holding rows of another batch
+    than the one it is named after (its rows would be counted as that batch's)."""
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
@@ -300,7 +330,7 @@ def check_facts_content(path: Path) -> None:
     strangers = [b for b in found if b != batch]
     if strangers:
         raise FolderError(
-            f"{where}: holds counts of batch {printable(str(strangers[0]), one_line=True)}, "
+            f"{where}: holds rows of batch {printable(str(strangers[0]), one_line=True)}, "
             f"not of {batch}"
         )
 
@@ -333,8 +363,9 @@ def check_folder(folder: Path, *, must_exist: bool = True) -> None:
         check_file_schema(path, "commits")
         if not _BATCH.fullmatch(file_batch(path)):
             raise FolderError(f"{printable(path, one_line=True)}: not a commit file name")
-    for path in facts_files(folder).values():
-        if not _BATCH.fullmatch(file_batch(path)):
-            raise FolderError(f"{printable(path, one_line=True)}: not a facts file name")
-        check_file_schema(path, "facts")
-        check_facts_content(path)
+    for table in PRE_AGGREGATED:
+        for path in pre_aggregated_files(folder, table).values():
+            if not _BATCH.fullmatch(file_batch(path)):
+                raise FolderError(f"{printable(path, one_line=True)}: not a {table} file name")
+            check_file_schema(path, table)
+            check_facts_content(path)

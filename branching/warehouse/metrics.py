@@ -13,6 +13,9 @@ Relations the queries name (each engine binds them, :mod:`branching.warehouse.en
 * ``events``, ``playthroughs``, ``exposures``: the folder's tables, with the partition columns
   ``story_id``, ``story_version`` and ``date`` (all text; ``date`` is ``YYYY-MM-DD``);
 * ``commits``: committed export batches;
+* ``facts``, ``first_choices``: the batches' pre-aggregated rows (:data:`FACTS_SQL`,
+  :data:`EXPOSED_FIRST_CHOICES_SQL`), for the batches listed in the engine's ``facts`` and
+  ``first_choices``;
 * ``pt``: the playthroughs *counted*: committed, selected, one row per playthrough id (the most
   events, then the smallest batch id), materialised once per report (:data:`WINNERS_SQL`).
 """
@@ -259,25 +262,57 @@ UNION ALL
 SELECT arm, 'ending', '', ending, NULL, count(*) FROM units
 WHERE status = 'completed' AND ending IS NOT NULL GROUP BY arm, ending
 UNION ALL
-SELECT arm, 'choice', node, choice, NULL, count(*) FROM first_choices GROUP BY arm, node, choice
+SELECT arm, 'choice', node, choice, NULL, count(*) FROM unit_choices GROUP BY arm, node, choice
 UNION ALL
-SELECT arm, 'timeout', node, '', NULL, count(*) FROM first_choices WHERE timed_out
+SELECT arm, 'timeout', node, '', NULL, count(*) FROM unit_choices WHERE timed_out
 GROUP BY arm, node
 UNION ALL
-SELECT arm, 'time', node, '', {bucket} AS bucket, count(*) FROM first_choices
+SELECT arm, 'time', node, '', {bucket} AS bucket, count(*) FROM unit_choices
 WHERE NOT timed_out AND decision_ms IS NOT NULL GROUP BY arm, node, {bucket}
 """
 
-#: Each unit's first choice at each node, from its exposure on.
+#: Each unit's first choice at each node, from its exposure on, read from the events of the
+#: units' batches that match ``{batches}`` (those without pre-aggregated first choices).
 FIRST_CHOICES_SQL = """
-SELECT * FROM (
+SELECT arm, node, choice, timed_out, decision_ms FROM (
   SELECT u.arm, e.node, e.choice, e.timed_out, e.decision_ms,
          row_number() OVER (PARTITION BY u.origin, u.viewer, e.node ORDER BY e.seq) AS pick
   FROM units AS u
   JOIN events AS e ON e.playthrough_id = u.playthrough_id AND e.export_batch = u.export_batch
-  WHERE e.kind = 'choice' AND e.seq >= u.exposed_seq AND e.story_id = {story}
+  WHERE e.kind = 'choice' AND e.seq >= u.exposed_seq AND e.story_id = {story} AND {batches}
 ) AS ranked
 WHERE pick = 1
+"""
+
+#: Pre-aggregation of :data:`FIRST_CHOICES_SQL`, run once per batch at export: per exposure
+#: (playthrough, experiment, the exposure's seq), the playthrough's first choice at each node
+#: from the exposure on. A unit is one playthrough with one exposure, so the window there per
+#: (origin, viewer, node) is exactly this one per exposure and node (and story, which
+#: FIRST_CHOICES_SQL filters the events on); about five rows per exposed playthrough.
+EXPOSED_FIRST_CHOICES_SQL = """
+SELECT story_id, playthrough_id, experiment, exposed_seq, node, choice, timed_out, decision_ms,
+       export_batch
+FROM (
+  SELECT e.story_id, x.playthrough_id, x.experiment, x.seq AS exposed_seq, e.node, e.choice,
+         e.timed_out, e.decision_ms, x.export_batch,
+         row_number() OVER (PARTITION BY x.export_batch, x.playthrough_id, x.experiment, x.seq,
+                                         e.story_id, e.node
+                            ORDER BY e.seq) AS pick
+  FROM exposures AS x
+  JOIN events AS e ON e.playthrough_id = x.playthrough_id AND e.export_batch = x.export_batch
+  WHERE e.kind = 'choice' AND e.seq >= x.seq AND {where}
+) AS ranked
+WHERE pick = 1
+"""
+
+#: :data:`FIRST_CHOICES_SQL` for the units of batches with pre-aggregated first choices: the
+#: units joined with their exposure's rows, no window and no events.
+UNIT_FIRST_CHOICES_SQL = """
+SELECT u.arm, f.node, f.choice, f.timed_out, f.decision_ms
+FROM units AS u
+JOIN first_choices AS f ON f.playthrough_id = u.playthrough_id
+  AND f.export_batch = u.export_batch AND f.exposed_seq = u.exposed_seq
+WHERE f.experiment = {experiment} AND f.story_id = {story} AND {batches}
 """
 
 
@@ -289,8 +324,9 @@ class Engine(Protocol):
     it), and keep a SELECT's result as a named relation for the next queries."""
 
     name: str
-    #: Batches whose pre-aggregated facts the engine can read.
+    #: Batches whose pre-aggregated facts, and first choices, the engine can read.
     facts: set[str]
+    first_choices: set[str]
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]: ...
     def keep(self, name: str, sql: str) -> None: ...
@@ -472,15 +508,43 @@ def experiment_counts(
     if not reuse:
         engine.keep("pt", WINNERS_SQL.format(where=selection_sql(chosen, "p")))
     engine.keep("units", UNITS_SQL.format(experiment=_lit(experiment)))
-    engine.keep("first_choices", FIRST_CHOICES_SQL.format(story=_lit(story_id)))
+    engine.keep("unit_choices", unit_choices_sql(engine, story_id, experiment))
     found: dict[str, Counter[tuple[str, str, str]]] = {}
     sql = EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms"))
     for arm, metric, node, key, b, viewers in engine.rows(sql):
         text = str(int(b)) if metric == "time" else str(key)
         found.setdefault(str(arm), Counter())[(str(metric), str(node), text)] += int(viewers)
-    for name in ("first_choices", "units") if reuse else ("first_choices", "units", "pt"):
+    for name in ("unit_choices", "units") if reuse else ("unit_choices", "units", "pt"):
         engine.drop(name)
     return found
+
+
+def unit_choices_sql(engine: Engine, story_id: str, experiment: str) -> str:
+    """The units' first choices (over ``units``): from the pre-aggregated first choices of the
+    units' batches that have them, from the events of the others (older exports)."""
+    batches = {str(b) for (b,) in engine.rows("SELECT DISTINCT export_batch FROM units")}
+    ready = sorted(batches & engine.first_choices)
+    raw = sorted(batches - engine.first_choices)
+    story = _lit(story_id)
+    parts = []
+    if ready:
+        listed = f"u.export_batch IN ({', '.join(_lit(b) for b in ready)})"
+        parts.append(
+            UNIT_FIRST_CHOICES_SQL.format(experiment=_lit(experiment), story=story, batches=listed)
+        )
+    if raw or not parts:  # no units at all: an empty relation of the same shape
+        listed = f"u.export_batch IN ({', '.join(_lit(b) for b in raw)})" if raw else "FALSE"
+        parts.append(FIRST_CHOICES_SQL.format(story=story, batches=listed))
+    return "\nUNION ALL\n".join(parts)
+
+
+def exposed_first_choices_sql(where: str) -> str:
+    """:data:`EXPOSED_FIRST_CHOICES_SQL` (exposures aliased ``x``, events ``e``), in a fixed
+    order so that the same batch always gives the same file."""
+    return (
+        f"SELECT * FROM ({EXPOSED_FIRST_CHOICES_SQL.format(where=where)}) AS f "
+        "ORDER BY f.playthrough_id, f.experiment, f.exposed_seq, f.story_id, f.node"
+    )
 
 
 def every_query(selection: Selection) -> dict[str, str]:
@@ -497,6 +561,12 @@ def every_query(selection: Selection) -> dict[str, str]:
         "sum_facts": SUM_FACTS_SQL.format(facts="facts AS f", where=selection_sql(selection, "f")),
         "mixed_batches": MIXED_BATCHES_SQL.format(where=selection_sql(selection, "p")),
         "units": UNITS_SQL.format(experiment=_lit("exp")),
-        "first_choices": FIRST_CHOICES_SQL.format(story=_lit(selection.story_id)),
+        "first_choices": FIRST_CHOICES_SQL.format(
+            story=_lit(selection.story_id), batches="u.export_batch IN ('a', 'b')"
+        ),
+        "exposed_first_choices": exposed_first_choices_sql("x.export_batch = 'a'"),
+        "unit_first_choices": UNIT_FIRST_CHOICES_SQL.format(
+            experiment=_lit("exp"), story=_lit(selection.story_id), batches="TRUE"
+        ),
         "experiment_counts": EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms")),
     }

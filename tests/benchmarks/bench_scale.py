@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,8 +51,9 @@ def run_report(folder: Path, engine: str, story: Path) -> dict[str, float]:
     }
 
 
-def phases(folder: Path, engine: str, story_path: Path) -> dict[str, float]:
-    """CPU time (all threads of this process) of each part of the report, in one process."""
+def phases(folder: Path, engine: str, story_path: Path) -> dict[str, Any]:
+    """CPU time (all threads of this process) of each part of the report, in one process, and
+    of each relation kept and each query (``cpu_by_query``, CPU seconds, largest first)."""
     from analytics.report import Selection
     from branching.story.loader import load_story
     from branching.warehouse.engines import open_engine
@@ -60,7 +62,8 @@ def phases(folder: Path, engine: str, story_path: Path) -> dict[str, float]:
 
     story = load_story(story_path).story
     assert story is not None
-    found: dict[str, float] = {}
+    found: dict[str, Any] = {}
+    by_query: dict[str, float] = {}
     last = time.process_time()
 
     def lap(name: str) -> None:
@@ -72,6 +75,21 @@ def phases(folder: Path, engine: str, story_path: Path) -> dict[str, float]:
     check_folder(folder)
     lap("check_folder")
     opened = open_engine(engine, folder)
+    keep, rows = opened.keep, opened.rows
+
+    def timed_keep(name: str, sql: str) -> None:
+        started = time.process_time()
+        keep(name, sql)
+        by_query[f"keep {name}"] = by_query.get(f"keep {name}", 0) + time.process_time() - started
+
+    def timed_rows(sql: str) -> list[tuple[Any, ...]]:
+        started = time.process_time()
+        found_rows = rows(sql)
+        name = " ".join(sql.split())[:48]
+        by_query[name] = by_query.get(name, 0) + time.process_time() - started
+        return found_rows
+
+    opened.keep, opened.rows = timed_keep, timed_rows  # type: ignore[method-assign]
     lap("open")
     info = compute_tally(opened, Selection(story.id), top=20)
     lap("tally")
@@ -81,6 +99,9 @@ def phases(folder: Path, engine: str, story_path: Path) -> dict[str, float]:
         experiment_counts(opened, story.id, experiment, None)
         lap(f"experiment {experiment}")
     opened.close()
+    found["cpu_by_query"] = {
+        k: round(v, 2) for k, v in sorted(by_query.items(), key=lambda kv: -kv[1]) if v >= 0.05
+    }
     return found
 
 

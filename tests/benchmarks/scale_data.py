@@ -5,8 +5,9 @@ exported once (``branching log export``), and DuckDB copies its rows REPLICAS ti
 playthrough ids (``id-k``), new viewers, one start day per replica (its own ``date`` partition)
 and its own committed batch. Each replica's pre-aggregated facts are the base's facts (written by
 ``branching log export`` with the one definition) with the replica's day and batch: the counts
-do not depend on ids or viewers. A ``--stale`` share of the playthroughs also gets an older,
-shorter snapshot in a separate batch without facts (as a live export of playthroughs that went on
+do not depend on ids or viewers; its first choices are the base's with the replica's
+playthrough ids and batch. A ``--stale`` share of the playthroughs also gets an older,
+shorter snapshot in a separate batch without either (as a live export of playthroughs that went on
 would leave, or an export from before facts were written), so the report must deduplicate, and
 read those batches' events, as it would in real use.
 
@@ -47,10 +48,11 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
     con.execute(
         f"CREATE TABLE xp AS SELECT * FROM read_parquet('{base}/exposures/**/*.parquet', {HIVE})"
     )
-    con.execute(
-        f"CREATE TABLE facts AS SELECT * FROM read_parquet('{base}/facts/*.parquet', "
-        "hive_partitioning = false)"
-    )
+    for table in ("facts", "first_choices"):
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{base}/{table}/*.parquet', "
+            "hive_partitioning = false)"
+        )
     (n_ev,) = con.execute("SELECT count(*) FROM ev").fetchone()  # type: ignore[misc]
     (n_pt,) = con.execute("SELECT count(*) FROM pt").fetchone()  # type: ignore[misc]
     print(f"base: {n_pt:,} playthroughs, {n_ev:,} events", flush=True)
@@ -113,6 +115,15 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
                 FROM facts
             ) TO '{out}/facts/part-{batch}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
             )
+            (out / "first_choices").mkdir(exist_ok=True)
+            con.execute(
+                f"""COPY (
+                SELECT story_id, playthrough_id || '-{k}' AS playthrough_id, experiment,
+                       exposed_seq, node, choice, timed_out, decision_ms,
+                       '{batch}' AS export_batch
+                FROM first_choices ORDER BY playthrough_id, experiment, exposed_seq, node
+            ) TO '{out}/first_choices/part-{batch}.parquet' (FORMAT parquet, COMPRESSION zstd)"""
+            )
         con.execute(
             f"COPY (SELECT '{batch}' AS export_batch, 'bench' AS source, now() AS exported_at, "
             f"{n_pt}::BIGINT AS playthroughs, {n_ev}::BIGINT AS events) "
@@ -130,7 +141,7 @@ def replicate(base: Path, out: Path, replicas: int, stale: float, threads: int =
             copy(f"bench-stale-{k:04d}", k, where=pick, count="event_count // 2",
                  viewer="'viewer-stale'", facts=False)  # fmt: skip
         print(f"stale snapshots: {time.perf_counter() - started:.0f} s", flush=True)
-    for table in ("events", "playthroughs", "exposures", "facts"):
+    for table in ("events", "playthroughs", "exposures", "facts", "first_choices"):
         files = list((out / table).rglob("*.parquet"))
         size = sum(p.stat().st_size for p in files)
         print(f"{table}: {len(files)} files, {size / 1e9:.2f} GB", flush=True)

@@ -16,7 +16,7 @@ from branching.log import ChoiceLog
 from branching.play.events import PlaythroughInfo
 from branching.warehouse.engines import DuckDBEngine, SQLiteEngine, batch_facts
 from branching.warehouse.export import export_log
-from branching.warehouse.layout import facts_files
+from branching.warehouse.layout import PRE_AGGREGATED, facts_files, pre_aggregated_files
 from branching.warehouse.metrics import compute_tally
 from tests.analytics import scripted
 from tests.warehouse.helpers import SELECTIONS, grow, rollup_tally, scripted_log, ts
@@ -204,46 +204,48 @@ def test_languages_on_spark(languages_folder: tuple[Path, Path, Path], spark: An
         same_report(want.output, got.output)
 
 
-def _facts_path(folder: Path) -> Path:
-    return next(iter(facts_files(folder).values()))
+DAMAGES = [
+    "wrong schema", "another batch's rows", "bad name", "a folder as a file",
+    "the table is a file", "another table's file", "not parquet",
+]  # fmt: skip
 
 
-def _damage_facts(kind: str, folder: Path) -> None:
+def damage_pre_aggregated(kind: str, folder: Path, table: str = "facts") -> None:
+    """Damage the first file of a pre-aggregated table (``facts``, ``first_choices``)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = _facts_path(folder)
+    path = next(iter(pre_aggregated_files(folder, table).values()))
     if kind == "wrong schema":
         pq.write_table(pa.table({"export_batch": [1]}), path)
     elif kind == "another batch's rows":
-        table = pq.read_table(path)
-        others = pa.array(["other\x1b[2J"] * table.num_rows, type=pa.string())
-        pq.write_table(table.set_column(table.num_columns - 1, "export_batch", others), path)
+        rows = pq.read_table(path)
+        others = pa.array(["other\x1b[2J"] * rows.num_rows, type=pa.string())
+        pq.write_table(rows.set_column(rows.num_columns - 1, "export_batch", others), path)
     elif kind == "bad name":
         path.rename(path.with_name("part-a b\x07.parquet"))
     elif kind == "a folder as a file":
-        (folder / "facts" / "part-x.parquet").mkdir()
-    elif kind == "facts is a file":
-        shutil.rmtree(folder / "facts")
-        (folder / "facts").write_text("x")
+        (folder / table / "part-x.parquet").mkdir()
+    elif kind == "the table is a file":
+        shutil.rmtree(folder / table)
+        (folder / table).write_text("x")
+    elif kind == "another table's file":
+        other = next(t for t in PRE_AGGREGATED if t != table)
+        shutil.copyfile(next(iter(pre_aggregated_files(folder, other).values())), path)
     elif kind == "not parquet":
         path.write_bytes(b"PAR1 not really")
     else:  # pragma: no cover
         raise AssertionError(kind)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    ["wrong schema", "another batch's rows", "bad name", "a folder as a file",
-     "facts is a file", "not parquet"],
-)  # fmt: skip
+@pytest.mark.parametrize("kind", DAMAGES)
 def test_a_damaged_facts_file_is_refused_with_the_file_named(
     languages_folder: tuple[Path, Path, Path], tmp_path: Path, kind: str
 ) -> None:
     db, folder, story = languages_folder
     damaged = tmp_path / "damaged"
     shutil.copytree(folder, damaged)
-    _damage_facts(kind, damaged)
+    damage_pre_aggregated(kind, damaged)
     for args in (
         ["report", story, "--engine", "duckdb", "--events", damaged],
         ["log", "export", "--db", db, "--format", "parquet", "-o", damaged],
