@@ -45,6 +45,10 @@ _RAW_C1_TEXT = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _Finding = tuple[str, str]
 
 
+#: A name quoted in a message.
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
 def check_story(
     raw: dict[str, Any], *, warnings: bool = True, text: str | bytes | None = None
 ) -> list[Problem]:
@@ -146,12 +150,11 @@ def check_story(
                     written,
                 )
             )
-    if broken:
-        named = tuple(f'"{name}"' for name in broken)
+    if broken:  # the names an undefined-variable message quotes, looked up in a set
         problems[:] = [
             p
             for p in problems
-            if not (p.code == "undefined-variable" and any(n in p.message for n in named))
+            if not (p.code == "undefined-variable" and broken & set(_QUOTED.findall(p.message)))
         ]
     return problems
 

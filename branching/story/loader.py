@@ -350,15 +350,16 @@ def _schema_problems(raw: Any, errors: list[ErrorDetails]) -> list[Problem]:
     # An object given where a union takes a scalar or an object (`ending`: true or {...}) is
     # the object member's case: its own errors inside say what is wrong, the scalar member's
     # "should be a valid boolean" would be a second, wrong, error.
-    inside = {_stripped(e["loc"])[:-1] for e in errors if len(_stripped(e["loc"])) > 1}
+    # Every place with an error further in (each prefix once: linear in the errors' depth).
+    inside = {
+        stripped[:end]
+        for stripped in map(_stripped, (e["loc"] for e in errors))
+        for end in range(1, len(stripped))
+    }
     for error in errors:
         # A union (e.g. `ending`: true or an object) reports one error per member; keep the first.
         loc = _stripped(error["loc"])
-        if (
-            error["loc"][-1:] != loc[-1:]
-            and isinstance(error.get("input"), dict)
-            and any(deeper[: len(loc)] == loc for deeper in inside if len(deeper) >= len(loc))
-        ):
+        if error["loc"][-1:] != loc[-1:] and isinstance(error.get("input"), dict) and loc in inside:
             continue
         scalar = error["loc"][-1:] == ("bool",) and error["type"] == "bool_type" and _is_value(loc)
         # `seconds` and the like take an integer or a fraction: say "a number", not "integer".
