@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, TypeAlias
@@ -172,6 +172,26 @@ class Count:
 
 Block: TypeAlias = Print | Conditional | Sequence | Plural | Select | Number | Count
 Parts: TypeAlias = tuple[str | Block, ...]
+
+
+def with_parts(block: Block, fix: Callable[[Parts], Parts]) -> Block:
+    """``block`` with every text inside it (a condition's sides, alternatives, branches)
+    passed through ``fix``: the one walk for rewriting parsed text.
+
+    >>> parts = parse_text("{lit: on|off}").parts
+    >>> unparse((with_parts(parts[0], lambda p: tuple(x.upper() for x in p)),))
+    '{lit: ON|OFF}'
+    """
+    if isinstance(block, Conditional):
+        otherwise = None if block.otherwise is None else fix(block.otherwise)
+        return Conditional(block.condition, fix(block.then), otherwise, block.offset, block.at)
+    if isinstance(block, Sequence):
+        alternatives = tuple(fix(a) for a in block.alternatives)
+        return Sequence(block.kind, alternatives, block.ordinal, block.offset)
+    if isinstance(block, Plural | Select):
+        branches = tuple((selector, fix(branch)) for selector, branch in block.branches)
+        return type(block)(block.name, branches, block.offset)
+    return block
 
 
 @dataclass(frozen=True, slots=True)

@@ -668,13 +668,11 @@ def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, s
     from branching.story.text import (
         Conditional,
         Parts,
-        Plural,
         Print,
-        Select,
-        Sequence,
         TextError,
         parse_text,
         unparse,
+        with_parts,
     )
 
     def fix(parts: Parts) -> Parts:
@@ -692,15 +690,8 @@ def _unconditional(text: str, kinds: dict[str, Kind], dropped: list[tuple[str, s
                     dropped.append((part.condition.source, problem))
                     out.extend(fix(part.then))
                     continue
-                otherwise = None if part.otherwise is None else fix(part.otherwise)
-                part = Conditional(part.condition, fix(part.then), otherwise, part.offset, part.at)
-            elif isinstance(part, Sequence):
-                part = Sequence(
-                    part.kind, tuple(fix(a) for a in part.alternatives), part.ordinal, part.offset
-                )
-            elif isinstance(part, Plural | Select):
-                branches = tuple((selector, fix(branch)) for selector, branch in part.branches)
-                part = type(part)(part.name, branches, part.offset)
+            if not isinstance(part, str):
+                part = with_parts(part, fix)
             out.append(part)
         return tuple(out)
 

@@ -636,7 +636,7 @@ def shuffles_back(text: str, shuffles: dict[str, int]) -> str:
     """``text`` with each chain of conditions on a pick of ``shuffles`` (``{_s == 1: a|{_s ==
     2: b|c}}``, what ``<<set _s to either(1, 2, 3)>><<if _s === 1>>a...`` reads as) written as
     the shuffle it was, ``{~a|b|c}``; a chain that does not test 1, 2, ... n in order stays."""
-    from branching.story.text import Conditional, Parts, Plural, Select, Sequence
+    from branching.story.text import Conditional, Parts, Sequence, with_parts
 
     def tested(part: object, name: str | None, number: int) -> str | None:
         if not isinstance(part, Conditional):
@@ -675,15 +675,8 @@ def shuffles_back(text: str, shuffles: dict[str, int]) -> str:
                 if found is not None:
                     out.append(found)
                     continue
-                otherwise = None if part.otherwise is None else fix(part.otherwise)
-                part = Conditional(part.condition, fix(part.then), otherwise, part.offset, part.at)
-            elif isinstance(part, Sequence):
-                part = Sequence(
-                    part.kind, tuple(fix(a) for a in part.alternatives), part.ordinal, part.offset
-                )
-            elif isinstance(part, Plural | Select):
-                branches = tuple((selector, fix(branch)) for selector, branch in part.branches)
-                part = type(part)(part.name, branches, part.offset)
+            if not isinstance(part, str):
+                part = with_parts(part, fix)
             out.append(part)
         return tuple(out)
 
