@@ -324,7 +324,11 @@ def check_facts_content(path: Path) -> None:
     batch = file_batch(path)
     where = printable(path, one_line=True)
     try:
-        found = pc.unique(pq.read_table(path, columns=["export_batch"]).column(0)).to_pylist()
+        # Kept dictionary-encoded: the distinct values without decoding millions of strings.
+        column = pq.read_table(
+            path, columns=["export_batch"], read_dictionary=["export_batch"]
+        ).column(0)
+        found = pc.unique(column).to_pylist()
     except (OSError, ValueError) as e:
         raise FolderError(f"{where}: not a readable Parquet file ({printable(e)})") from e
     strangers = [b for b in found if b != batch]

@@ -8,6 +8,7 @@ playthroughs, the note on story files, the experiments), with the counts from
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from analytics.report import UNKNOWN_LANGUAGE, Report, Selection, build_report
 from analytics.source import (
@@ -22,16 +23,22 @@ from branching.warehouse.metrics import (
     Engine,
     TallyInfo,
     compute_tally,
+    drop_winners,
     experiment_counts,
     experiment_selection,
     origin_counts,
+    origin_rows,
     story_counts,
 )
 
 
 def _choose_origins(engine: Engine, selection: Selection) -> tuple[Selection, str | None]:
-    counts = origin_counts(engine, selection)
-    return choose_origins(selection, sum(counts[o] for o in REAL_ORIGINS), counts["simulated"])
+    rows = origin_rows(engine, selection)
+    n_real, n_simulated = sum(rows[o] for o in REAL_ORIGINS), rows["simulated"]
+    if n_real and n_simulated:  # the note says how many simulated playthroughs are left out
+        simulated = replace(selection, origins=("simulated",))
+        n_simulated = origin_counts(engine, simulated)["simulated"]
+    return choose_origins(selection, n_real, n_simulated)
 
 
 def _explain_empty(engine: Engine, story: Story, selection: Selection, source: str) -> str:
@@ -78,11 +85,11 @@ def load_engine_report(
     # the report's selection is that too, its winners serve both.
     shared = experiment_selection(story.id, selection.origins)
     reuse = bool(story.experiments) and selection == shared
-    info = compute_tally(engine, selection, top=top, keep_winners=reuse)
+    info = compute_tally(engine, selection, top=top, keep_counted=reuse)
     tally = info.tally
     if not tally.playthroughs:
         if reuse:
-            engine.drop("pt")
+            drop_winners(engine)
         raise NoData(_explain_empty(engine, story, selection, source))
     note = story_files_note(info.story_hashes, story.content_hash)
     if note:
@@ -125,5 +132,5 @@ def load_engine_report(
             reports.append(result)
         report.experiments = reports
     if reuse:
-        engine.drop("pt")
+        drop_winners(engine)
     return report, info

@@ -314,3 +314,29 @@ def test_without_java_spark_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(engines, "_SPARK", None)
     with pytest.raises(engines.EngineMissing, match="Java 17"):
         engines.spark_session()
+
+
+def test_playthroughs_held_twice_count_once_in_the_note_on_simulated_ones(
+    scripted_folder: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """Two machines export the same log (viewers' and simulated playthroughs) into one folder:
+    the report keeps the viewers', and says how many simulated playthroughs it left out, each
+    counted once, as ``--db`` does."""
+    db, _, story = scripted_folder
+    log = tmp_path / "log.db"
+    log.write_bytes(db.read_bytes())
+    simulated = run("simulate", story, "-n", 12, "--seed", 3, "--db", log, "--workers", 1)
+    assert simulated.exit_code == 0, simulated.output
+    folder, elsewhere = tmp_path / "folder", tmp_path / "elsewhere"
+    for source, target in (("machine-a", folder), ("machine-b", elsewhere)):
+        exported = run("log", "export", "--db", log, "--format", "parquet", "-o", target,
+                       "--source", source)  # fmt: skip
+        assert exported.exit_code == 0, exported.output
+    for path in elsewhere.rglob("*.parquet"):
+        (folder / path.relative_to(elsewhere)).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.relative_to(elsewhere)).write_bytes(path.read_bytes())
+    want = run("report", story, "--db", log, "--format", "json")
+    got = run("report", story, "--engine", "duckdb", "--events", folder, "--format", "json")
+    assert got.exit_code == 0, got.output
+    same_report(want.output, got.output)
+    assert "12 simulated playthroughs are left out" in " ".join(json.loads(got.output)["notes"])
