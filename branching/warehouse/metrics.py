@@ -279,23 +279,28 @@ FROM (
 JOIN pt AS w ON w.playthrough_id = u.playthrough_id AND w.export_batch = u.export_batch
 """
 
-#: Viewers per (arm, metric, node, key); ``time`` keys are bucket numbers.
+#: Viewers per (arm, metric, key) over the units: exposed, per outcome, per ending.
 EXPERIMENT_COUNTS_SQL = """
-SELECT arm, 'exposed' AS metric, '' AS node, '' AS key, NULL AS bucket, count(*) AS viewers
+SELECT arm, 'exposed' AS metric, '' AS key, count(*) AS viewers
 FROM units GROUP BY arm
 UNION ALL
-SELECT arm, 'outcome', '', status, NULL, count(*) FROM units GROUP BY arm, status
+SELECT arm, 'outcome', status, count(*) FROM units GROUP BY arm, status
 UNION ALL
-SELECT arm, 'ending', '', ending, NULL, count(*) FROM units
+SELECT arm, 'ending', ending, count(*) FROM units
 WHERE status = 'completed' AND ending IS NOT NULL GROUP BY arm, ending
-UNION ALL
-SELECT arm, 'choice', node, choice, NULL, count(*) FROM unit_choices GROUP BY arm, node, choice
-UNION ALL
-SELECT arm, 'timeout', node, '', NULL, count(*) FROM unit_choices WHERE timed_out
-GROUP BY arm, node
-UNION ALL
-SELECT arm, 'time', node, '', {bucket} AS bucket, count(*) FROM unit_choices
-WHERE NOT timed_out AND decision_ms IS NOT NULL GROUP BY arm, node, {bucket}
+"""
+
+#: Viewers per arm and first choice at a node, with whether the timer chose it and the
+#: decision-time bucket of an explicit pick: one pass over the units' first choices
+#: (``{unit_choices}``, not kept), from which :func:`experiment_counts` adds up the ``choice``,
+#: ``timeout`` and ``time`` counts.
+UNIT_CHOICE_COUNTS_SQL = """
+SELECT arm, node, choice, timed_out, bucket, count(*) AS viewers FROM (
+  SELECT c.arm, c.node, c.choice, c.timed_out,
+         CASE WHEN NOT c.timed_out AND c.decision_ms IS NOT NULL THEN {bucket} END AS bucket
+  FROM ({unit_choices}) AS c
+) AS picked
+GROUP BY arm, node, choice, timed_out, bucket
 """
 
 #: Each unit's first choice at each node, from its exposure on, read from the events of the
@@ -559,13 +564,20 @@ def experiment_counts(
         experiment=_lit(experiment), where=selection_sql(chosen, "x", language=False)
     )
     engine.keep("units", units)
-    engine.keep("unit_choices", unit_choices_sql(engine, story_id, experiment))
     found: dict[str, Counter[tuple[str, str, str]]] = {}
-    sql = EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms"))
-    for arm, metric, node, key, b, viewers in engine.rows(sql):
-        text = str(int(b)) if metric == "time" else str(key)
-        found.setdefault(str(arm), Counter())[(str(metric), str(node), text)] += int(viewers)
-    engine.drop("unit_choices")
+    for arm, metric, key, viewers in engine.rows(EXPERIMENT_COUNTS_SQL):
+        found.setdefault(str(arm), Counter())[(str(metric), "", str(key))] += int(viewers)
+    sql = UNIT_CHOICE_COUNTS_SQL.format(
+        unit_choices=unit_choices_sql(engine, story_id, experiment),
+        bucket=bucket_sql("c.decision_ms"),
+    )
+    for arm, node, choice, timed_out, b, viewers in engine.rows(sql):
+        counts, n = found.setdefault(str(arm), Counter()), int(viewers)
+        counts[("choice", str(node), str(choice))] += n
+        if timed_out:
+            counts[("timeout", str(node), "")] += n
+        if b is not None:  # an explicit pick with its decision time
+            counts[("time", str(node), str(int(b)))] += n
     engine.drop("units")
     if not reuse:
         drop_winners(engine)
@@ -629,5 +641,11 @@ def every_query(selection: Selection) -> dict[str, str]:
         "unit_first_choices": UNIT_FIRST_CHOICES_SQL.format(
             experiment=_lit("exp"), story=_lit(selection.story_id), batches="TRUE"
         ),
-        "experiment_counts": EXPERIMENT_COUNTS_SQL.format(bucket=bucket_sql("decision_ms")),
+        "experiment_counts": EXPERIMENT_COUNTS_SQL,
+        "unit_choice_counts": UNIT_CHOICE_COUNTS_SQL.format(
+            unit_choices=FIRST_CHOICES_SQL.format(
+                story=_lit(selection.story_id), batches="u.export_batch IN ('a', 'b')"
+            ),
+            bucket=bucket_sql("c.decision_ms"),
+        ),
     }
