@@ -32,7 +32,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from math import exp
 from typing import TYPE_CHECKING, Literal
@@ -274,9 +274,23 @@ def resolved(options: SimulationOptions) -> SimulationOptions:
     return options if options.end_time is not None else replace(options, end_time=time.time())
 
 
-def blocks(playthroughs: int) -> list[tuple[int, int]]:
-    """The ``[start, stop)`` ranges of playthrough numbers, :data:`BLOCK` at a time."""
-    return [(lo, min(lo + BLOCK, playthroughs)) for lo in range(0, playthroughs, BLOCK)]
+def blocks(playthroughs: int) -> Iterator[tuple[int, int]]:
+    """The ``[start, stop)`` ranges of playthrough numbers, :data:`BLOCK` at a time, made as
+    they are needed (a run of a trillion playthroughs holds no list of a billion ranges).
+
+    >>> list(blocks(2500))
+    [(0, 1000), (1000, 2000), (2000, 2500)]
+    """
+    return ((lo, min(lo + BLOCK, playthroughs)) for lo in range(0, playthroughs, BLOCK))
+
+
+def block_count(playthroughs: int) -> int:
+    """How many ranges :func:`blocks` makes.
+
+    >>> block_count(2500), block_count(1000), block_count(10**30)
+    (3, 1, 1000000000000000000000000000)
+    """
+    return -(-playthroughs // BLOCK)
 
 
 def play_block(
@@ -463,16 +477,20 @@ def simulate(
             progress(done)
 
     ranges = blocks(options.playthroughs)
+    several = block_count(options.playthroughs) > 1
     if options.viewers:
         # Returning viewers: each playthrough starts from the profile the viewer's last one
         # left, so the blocks are played in order, in this process.
         profiles: dict[str, ViewerProfile] = {}
         for lo, hi in ranges:
             take(play_block(story, options, lo, hi, log=writer is not None, profiles=profiles))
-    elif workers > 1 and len(ranges) > 1:
+    elif workers > 1 and several:
         from analytics.simulate_pool import play_in_workers
 
-        played = play_in_workers(story, options, ranges, workers, log=writer is not None)
+        played = play_in_workers(
+            story, options, ranges, block_count(options.playthroughs), workers,
+            log=writer is not None,
+        )  # fmt: skip
         with contextlib.closing(played):  # an error here stops the workers at once
             for block in played:
                 take(block)

@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from analytics.simulate import Block, SimulationOptions, play_block
@@ -84,16 +84,17 @@ def _context() -> multiprocessing.context.BaseContext:
 def play_in_workers(
     story: Story,
     options: SimulationOptions,
-    ranges: Sequence[tuple[int, int]],
+    ranges: Iterable[tuple[int, int]],
+    count: int,
     workers: int,
     *,
     log: bool = True,
 ) -> Generator[Block, None, None]:
-    """Play the blocks ``ranges`` of ``options`` (end time resolved) in ``workers`` processes;
-    yield them in order. Closing the iterator early (an error or Ctrl-C in the caller) stops
-    the workers at once."""
+    """Play the ``count`` blocks ``ranges`` of ``options`` (end time resolved) in ``workers``
+    processes; yield them in order. Closing the iterator early (an error or Ctrl-C in the
+    caller) stops the workers at once."""
     pool = ProcessPoolExecutor(
-        max_workers=max(1, min(workers, len(ranges))),
+        max_workers=max(1, min(workers, count)),
         mp_context=_context(),
         initializer=_start_worker,
         initargs=(story, options, os.getpid()),

@@ -7,6 +7,7 @@ stay fast.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -40,6 +41,7 @@ class _Commands(click.Group):
       control character reaches the terminal from a message.
     * Standard output that cannot be written (a full disk behind ``>``) is a message and exit
       1, not a traceback (:func:`branching.commands._io.guard_stdout`).
+    * Ctrl-C is "Interrupted." and exit 130, whatever the command was doing.
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -50,6 +52,12 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # Ctrl-C in any command: one line and the shell's code for it, not click's
+            # "Aborted!" with status 1. Commands that leave work behind (simulate, play) say
+            # what was kept before this.
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
         except click.ClickException as exc:
             # Typed Final in click; a plain attribute at run time, and UsageError keeps its
             # context (the usage line) only if the exception itself is kept.

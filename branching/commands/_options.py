@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 from builtins import min as builtins_min
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +18,7 @@ import click
 from branching.log.location import ENV_DB, DbLocation, resolve_db
 from branching.play.home import check_viewer_id
 from branching.story.experiments import check_forced, parse_arm_options
+from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from branching.log import ChoiceLog
@@ -49,6 +51,24 @@ class Count(click.IntRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         number = super().convert(value, param, ctx)
         return None if number is None else builtins_min(number, MAX_COUNT)
+
+
+class Seed(click.types.IntParamType):
+    """A whole number of at most :attr:`DIGITS` digits (a random seed). Python refuses to read
+    more than 4,300 digits and click then blamed the number for not being an integer, echoing
+    every digit."""
+
+    name = "integer"
+    DIGITS = 40
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if re.fullmatch(rf"[+-]?[0-9]{{1,{self.DIGITS}}}", text):
+            return int(text)
+        shown = printable(text[:24], one_line=True) + ("..." if len(text) > 24 else "")
+        self.fail(f"{shown!r} is not a whole number of at most {self.DIGITS} digits", param, ctx)
 
 
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:

@@ -48,7 +48,8 @@ def need_packages(*names: str, extra: str = "duckdb") -> None:
 @click.option(
     "--source",
     metavar="NAME",
-    help="Name of this log in the folder's file names (default: host name and log file name).",
+    help="Name of this log in the folder's file names (default: host name and log file name); "
+    "kept to letters, digits, '.', '_' and '-' (other characters become '-'), at most 60.",
 )
 def export(db: DbLocation, output_format: str, output: Path, source: str | None) -> None:
     """Export the log's playthroughs, events and experiment exposures as Parquet.
@@ -58,13 +59,18 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     --events DIR` reports from it. Incremental: exporting again writes only playthroughs that
     are new or went on since. Many machines may export into one folder: a playthrough found in
     several exports is counted once. Layout and guarantees: docs/scale.md.
+
+    Exit status: 0 exported (or nothing new), 1 no log there or it cannot be read, or a write
+    failed (nothing of the batch is committed; exporting again resumes), 2 the folder is not an
+    export folder or a file in it is damaged (named), or a package is missing, 130 interrupted
+    (nothing of the batch is committed; exporting again resumes).
     """
     from branching.warehouse.export import default_source, export_log
     from branching.warehouse.layout import FolderError
 
     need_packages("pyarrow", "sqlglot")
     if not db.path.is_file():
-        unreadable(f"No choice log at {db.describe()}: nothing to export.")
+        raise click.ClickException(f"No choice log at {db.describe()}: nothing to export.")
     name = source or default_source(db.path)
     # The export carries columns of the current schema (each playthrough's language).
     with using_log(db, create=False, readonly=True, upgrade=True) as log:
@@ -73,6 +79,12 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
         except FolderError as e:
             unreadable(f"Cannot export into {output}: {e}")
             return
+        except KeyboardInterrupt:
+            click.echo(
+                "Interrupted: nothing of this export was committed (exporting again resumes).",
+                err=True,
+            )
+            sys.exit(130)
         except OSError as e:
             where = e.filename if e.filename is not None else output
             raise click.ClickException(

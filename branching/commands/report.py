@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import sys
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ import click
 
 from branching.commands._options import Count, db_option, open_log
 from branching.log.location import DbLocation
+from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from analytics.report import Report, Selection
@@ -22,9 +24,13 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     if value is None:
         return None
     try:
+        # Python also reads 20261127 and 2026-W48-5; the documented form is the only one.
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-11-27") from None
+        shown = printable(value[:40], one_line=True)
+        raise click.BadParameter(f"{shown!r} is not a date like 2026-11-27") from None
 
 
 @click.command()
@@ -158,6 +164,12 @@ def report(
         )
         from branching.commands.report_engines import engine_report
 
+        if db.source == "option":
+            raise click.BadParameter(
+                f"--db names a SQLite log, which --engine sqlite reads; --engine {engine} reads "
+                "the export folder given with --events only",
+                param_hint="--db",
+            )
         if exact:
             raise click.BadParameter(
                 "--exact recomputes from a SQLite log: use it without --engine",

@@ -42,7 +42,7 @@ def engine_report(
     elif engine == "spark":
         need_packages("pyarrow", "sqlglot", "pyspark", extra="spark")
     from branching.warehouse.engines import EngineMissing
-    from branching.warehouse.layout import FolderError, check_folder
+    from branching.warehouse.layout import FolderError, check_folder, find_unreadable
     from branching.warehouse.source import load_engine_report
 
     if engine == "sqlite":
@@ -66,14 +66,11 @@ def engine_report(
     try:
         if isinstance(folder, Path):
             check_folder(folder)
-        opened = _open(engine, folder)
     except FolderError as e:
         unreadable(f"Cannot read the export folder: {e}")
-        raise AssertionError from e  # unreachable: unreadable() exits
-    except EngineMissing as e:
-        unreadable(f"Cannot run --engine {engine}: {e}")
-        raise AssertionError from e
+    opened = None
     try:
+        opened = _open(engine, folder)
         report, _ = load_engine_report(
             opened,
             story,
@@ -83,14 +80,23 @@ def engine_report(
             auto_origins=auto_origins,
             experiment=experiment,
         )
+    except EngineMissing as e:
+        unreadable(f"Cannot run --engine {engine}: {e}")
+        raise AssertionError from e  # unreachable: unreadable() exits
     except NoData as e:
         raise click.ClickException(str(e)) from e
     except Exception as e:  # the engine's own errors: damaged data it met while reading
         if _is_engine_error(e):
+            # The folder check reads footers only: a damaged data page fails mid-query, with
+            # a message naming no file. Find it (a read of the whole folder, on failure only).
+            broken = find_unreadable(folder) if isinstance(folder, Path) else None
+            if broken is not None:
+                unreadable(f"Cannot read the export folder: {broken}")
             unreadable(f"{engine} could not read {events}: {_first_line(e)}")
         raise
     finally:
-        opened.close()
+        if opened is not None:
+            opened.close()
     return report
 
 

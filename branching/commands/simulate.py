@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from branching.commands._options import FloatRange, arm_option, check_arms, db_option, open_log
+from branching.commands._options import (
+    FloatRange,
+    Seed,
+    arm_option,
+    check_arms,
+    db_option,
+    open_log,
+)
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -67,7 +74,7 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
 )
 @click.option(
     "--seed",
-    type=int,
+    type=Seed(),
     help="Seed for the random viewers; the same seed plays the same playthroughs "
     "(default: a random seed, printed).",
 )
@@ -231,6 +238,7 @@ def simulate(
         TimeRemainingColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # a log file or pipe gets no bar (not even its last line)
     )
     task = progress.add_task("Simulating", total=playthroughs)
 

@@ -422,6 +422,10 @@ def _preflight(path: Path, *, readonly: bool, create: bool, create_parent: bool)
             path, "it is not a regular file (a device, pipe or socket); give a file name"
         )
     parent = path.parent
+    if not create and path.is_file() and path.stat().st_size == 0:
+        # SQLite takes an empty file for an empty database, and upgrading it would write a
+        # whole log into a file a reader was only asked to read (a `touch`ed name, a typo).
+        raise LogMissing(path, "it is empty: not a choice log (nothing was written there yet)")
     if not path.exists():
         if not create or readonly:
             raise LogMissing(path, "there is no choice log there yet")

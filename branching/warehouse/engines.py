@@ -9,9 +9,12 @@ sets list the batches that have them).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,26 @@ _HIVE_TYPES = "{'story_id': VARCHAR, 'story_version': VARCHAR, 'date': VARCHAR}"
 
 class EngineMissing(Exception):
     """The engine's package (or Java, for Spark) is not installed; ``str()`` says how."""
+
+
+def _is_interrupt(error: BaseException) -> bool:
+    """DuckDB ends a query on Ctrl-C with an error of its own (an ``InterruptException``, or a
+    plain ``RuntimeError: Query interrupted`` while it binds a statement)."""
+    return type(error).__name__ == "InterruptException" or (
+        isinstance(error, RuntimeError) and str(error).startswith("Query interrupted")
+    )
+
+
+@contextlib.contextmanager
+def _ctrl_c() -> Iterator[None]:
+    """Give DuckDB's interrupted queries back as the :class:`KeyboardInterrupt` they were, so the
+    command line says "Interrupted." instead of reporting a damaged folder."""
+    try:
+        yield
+    except Exception as error:
+        if _is_interrupt(error):
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _sql_quote(text: str) -> str:
@@ -74,7 +97,13 @@ class DuckDBEngine:
             raise EngineMissing(
                 "the duckdb engine needs DuckDB: pip install 'branching[duckdb]'"
             ) from e
-        self.con = duckdb.connect(config={"autoinstall_known_extensions": False})
+        with _ctrl_c():
+            self.con = duckdb.connect(config={"autoinstall_known_extensions": False})
+            self._bind(folder, threads, memory_limit, batch)
+
+    def _bind(
+        self, folder: Path, threads: int | None, memory_limit: str | None, batch: str | None
+    ) -> None:
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
         if memory_limit:
             self.con.execute(f"SET memory_limit = {_sql_quote(memory_limit)}")
@@ -107,13 +136,16 @@ class DuckDBEngine:
             self.con.execute(f"CREATE VIEW {table} AS {source}")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        return list(self.con.execute(sql).fetchall())
+        with _ctrl_c():
+            return list(self.con.execute(sql).fetchall())
 
     def keep(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        with _ctrl_c():
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
 
     def drop(self, name: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        with _ctrl_c():
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def close(self) -> None:
         self.con.close()
@@ -221,11 +253,17 @@ def spark_session(master: str | None = None, memory: str | None = None) -> Any:
         builder = builder.master(chosen)
     elif not os.environ.get("PYSPARK_GATEWAY_PORT"):  # not under spark-submit: local mode
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-        builder = builder.master(f"local[{os.cpu_count() or 1}]").config(
-            "spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 1))
+        quiet = Path(__file__).with_name("spark-log4j2.properties").as_uri()
+        builder = (
+            builder.master(f"local[{os.cpu_count() or 1}]")
+            .config("spark.sql.shuffle.partitions", str(max(2, os.cpu_count() or 1)))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={quiet}")
         )
     if memory:
         builder = builder.config("spark.driver.memory", memory)
+    # py4j logs to the root logger (with a traceback) whenever a call to the JVM fails, a
+    # Ctrl-C included; the failure reaches the caller as an exception, which says it once.
+    logging.getLogger().addFilter(_not_from_py4j)
     _SPARK = (
         builder.config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -236,6 +274,10 @@ def spark_session(master: str | None = None, memory: str | None = None) -> Any:
     )
     _SPARK.sparkContext.setLogLevel("ERROR")
     return _SPARK
+
+
+def _not_from_py4j(record: logging.LogRecord) -> bool:
+    return f"{os.sep}py4j{os.sep}" not in record.pathname
 
 
 class SparkEngine:

@@ -33,13 +33,16 @@ from analytics.tally import entries, outcome, path_steps
 from branching.log.encoding import path_hash
 from branching.log.rollups import utc_day
 from branching.log.state import EVENT_COLUMNS, row_to_event
+from branching.story.untrusted import printable
 from branching.warehouse.layout import (
     PRE_AGGREGATED,
+    TABLES,
     FolderError,
     batch_name,
     check_folder,
     commit_files,
     data_files,
+    find_unreadable,
     hive_value,
     pre_aggregated_files,
     schema,
@@ -51,6 +54,8 @@ _PT_COLUMNS = (
     "language"
 )
 _EV_SELECT = "SELECT playthrough, " + ", ".join(EVENT_COLUMNS) + " FROM events"
+#: What an export folder holds at its top.
+_OWN_FOLDERS = frozenset((*TABLES, *PRE_AGGREGATED, "commits"))
 #: Up to this many playthroughs to export, read their events one by one; beyond, scan once.
 _SCAN_FROM = 2_000
 
@@ -136,6 +141,12 @@ def exported_counts(out: Path) -> dict[str, int]:
     return best
 
 
+def _is_read_error(error: Exception) -> bool:
+    """An error pyarrow or DuckDB raise for data they cannot decode."""
+    module = type(error).__module__
+    return isinstance(error, OSError | ValueError) or module.startswith(("duckdb", "_duckdb"))
+
+
 def _column(path: Path, name: str) -> list[Any]:
     import pyarrow.parquet as pq
 
@@ -182,16 +193,38 @@ def export_log(
     import pyarrow.parquet as pq
 
     check_folder(out, must_exist=False)
-    if out.exists() and any(out.iterdir()) and not (out / "commits").is_dir():
-        raise FolderError(
-            f"{out}: the folder holds other files and no commits/: not an export folder"
+    if out.exists() and not (out / "commits").is_dir():
+        # Only the export's own folders (a first export interrupted before this version made
+        # commits/ first) may be resumed; anything else is somebody else's folder.
+        strangers = sorted(
+            p.name
+            for p in out.iterdir()
+            if p.name not in _OWN_FOLDERS and not p.name.startswith((".", "_"))
         )
+        if strangers:
+            raise FolderError(
+                f"{printable(out, one_line=True)}: not an export folder (it holds "
+                f"{printable(strangers[0], one_line=True)} and no commits/)"
+            )
+    # Made before any data file, so a first export interrupted part-way leaves a folder the
+    # next export resumes and readers see as holding no committed batch yet.
+    (out / "commits").mkdir(parents=True, exist_ok=True)
     result = ExportResult()
-    done = exported_counts(out) if out.exists() else {}
-    if out.exists():  # batches from before facts or first choices were written: add them
-        for older, tables in sorted(missing_pre_aggregated(out).items()):
-            write_pre_aggregated(out, older, tables)
-            result.upgraded += 1
+    try:
+        done = exported_counts(out) if out.exists() else {}
+        if out.exists():  # batches from before facts or first choices were written: add them
+            for older, tables in sorted(missing_pre_aggregated(out).items()):
+                write_pre_aggregated(out, older, tables)
+                result.upgraded += 1
+    except Exception as e:
+        # Reading what the folder holds failed on a damaged data page (its footer was sound):
+        # name the file, rather than take it for a failed write.
+        if isinstance(e, FolderError) or not _is_read_error(e):
+            raise
+        raise find_unreadable(out) or FolderError(
+            f"{printable(out, one_line=True)}: a file in it cannot be read "
+            f"({printable(str(e), one_line=True)[:300]})"
+        ) from e
     todo = [
         row
         for row in conn.execute(f"SELECT {_PT_COLUMNS} FROM playthroughs ORDER BY pk")
@@ -314,7 +347,9 @@ def export_log(
         # Readers count only committed batches.
         for tmp, final in pending:
             os.replace(tmp, final)
-        pending.extend(write_pre_aggregated(out, batch))
+        aggregated = write_pre_aggregated(out, batch)
+        pending.extend(aggregated)
+        result.files += len(aggregated) + 1  # and the commit
         commits = out / "commits"
         commits.mkdir(parents=True, exist_ok=True)
         tmp = commits / f".part-{batch}.parquet.tmp"

@@ -183,3 +183,59 @@ def test_counts_larger_than_sqlite_takes_mean_all(tmp_path: Path, command: list[
     assert result.exit_code == 0, result.output
     assert "could not be read" not in result.output
     assert "Cannot read" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("simulate", DEMO, "-n", "3", "--no-log", "--seed", "9" * 4400), "at most 40 digits"),
+        (("simulate", DEMO, "-n", "3", "--no-log", "--seed", "12abc"), "not a whole number"),
+        (("report", DEMO, "--since", "20261204"), "not a date like 2026-11-27"),
+        (("report", DEMO, "--until", "2026-W49-1"), "not a date like 2026-11-27"),
+        (("report", DEMO, "--since", "2026-02-30"), "not a date like 2026-11-27"),
+    ],
+    ids=["a 4400-digit seed", "a seed with letters", "a date without dashes", "a week date",
+         "30 February"],
+)  # fmt: skip
+def test_values_outside_the_documented_form_are_refused_briefly(
+    args: tuple[str | Path, ...], says: str
+) -> None:
+    result = run(*args)
+    assert result.exit_code == 2 and says in result.output, result.output
+    assert len(result.output) < 600, "the value is not echoed whole"
+
+
+def test_ctrl_c_in_any_command_is_one_line_and_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not click's "Aborted!" with status 1: the shell's code for an interrupt."""
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("branching.story.loader.load_story", interrupted)
+    result = CliRunner().invoke(main, ["validate", str(DEMO)])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip() == "Interrupted."
+
+
+def test_simulate_without_a_terminal_writes_nothing_to_stderr(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "20", "--seed", "2",
+         "--db", str(tmp_path / "log.db")],
+        capture_output=True, text=True, cwd=ROOT, stdin=subprocess.DEVNULL, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "" and "Simulated 20 playthroughs" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["report", str(DEMO)], ["log", "list"], ["log", "export", "--format", "parquet", "-o", "x"]],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_an_empty_file_is_not_a_log_and_stays_empty(tmp_path: Path, command: list[str]) -> None:
+    """A `touch`ed name: readers must not write a whole new log into it."""
+    empty = tmp_path / "choices.db"
+    empty.touch()
+    result = run(*[str(tmp_path / a) if a == "x" else a for a in command], "--db", empty)
+    assert result.exit_code == 1 and "it is empty: not a choice log" in result.output, result.output
+    assert empty.stat().st_size == 0

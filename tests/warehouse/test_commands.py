@@ -191,6 +191,34 @@ def test_a_damaged_folder_is_refused_with_the_file_named(
         assert str(damaged) in result.output or "damaged" in result.output, result.output
 
 
+def test_a_damaged_data_page_is_named_by_report_and_export(
+    scripted_folder: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    """The footer is sound, so the folder check passes and the engine fails mid-query naming
+    no file: the command finds the file and names it (exit 2), and export does not take the
+    failed read for a failed write."""
+    import pyarrow.parquet as pq
+
+    db, folder, story = scripted_folder
+    damaged = _copy(folder, tmp_path / "damaged")
+    path = _one_data_file(damaged, "playthroughs")
+    pq.write_table(pq.read_table(path), path, compression="zstd", use_dictionary=False)
+    group = pq.read_metadata(path).row_group(0)
+    data = bytearray(path.read_bytes())
+    for j in range(group.num_columns):  # every column's first data page header
+        page = group.column(j).data_page_offset
+        data[page : page + 12] = b"\x5a" * 12
+    path.write_bytes(bytes(data))
+    for args in (
+        ["report", story, "--engine", "duckdb", "--events", damaged, "--all-versions"],
+        ["log", "export", "--db", db, "--format", "parquet", "-o", damaged],
+    ):
+        result = run(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert path.name in result.output and "cannot be decoded" in result.output, result.output
+        assert "Cannot write" not in result.output and "Traceback" not in result.output
+
+
 def test_extra_files_are_left_alone(
     scripted_folder: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
@@ -217,6 +245,7 @@ def test_extra_files_are_left_alone(
         (["--engine", "duckdb", "--events", "caves.json"], 2, "not a folder"),
         (["--engine", "duckdb", "--events", "."], 2, "not an export folder"),
         (["--engine", "duckdb", "--events", "X", "--exact"], 2, "--exact"),
+        (["--engine", "duckdb", "--events", "X", "--db", "log.db"], 2, "--db names a SQLite log"),
     ],
 )
 def test_report_command_lines_that_cannot_work(
@@ -251,12 +280,87 @@ def test_export_refuses_what_it_cannot_write(
     missing = run(
         "log", "export", "--db", tmp_path / "none.db", "--format", "parquet", "-o", foreign
     )
-    assert missing.exit_code == 2 and "No choice log" in missing.output
+    assert missing.exit_code == 1 and "No choice log" in missing.output
+    empty = tmp_path / "touched.db"
+    empty.touch()
+    result = run("log", "export", "--db", empty, "--format", "parquet", "-o", tmp_path / "e")
+    assert result.exit_code == 1 and "it is empty: not a choice log" in result.output, result.output
+    assert empty.stat().st_size == 0 and not (tmp_path / "e").exists()
     if os.geteuid() != 0:  # root writes anywhere
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         result = run("log", "export", "--db", db, "--format", "parquet", "-o", locked / "x")
         assert result.exit_code == 1 and "Cannot write" in result.output
+
+
+def test_ctrl_c_during_an_export_says_nothing_was_committed(
+    scripted_folder: tuple[Path, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import branching.warehouse.export as export_module
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "export_log", interrupted)
+    db, _, _ = scripted_folder
+    result = run("log", "export", "--db", db, "--format", "parquet", "-o", tmp_path / "x")
+    assert result.exit_code == 130
+    assert "Interrupted: nothing of this export was committed" in result.output
+
+
+def test_duckdb_gives_ctrl_c_back_as_an_interrupt() -> None:
+    """DuckDB turns Ctrl-C into an error of its own; the command line must not take it for a
+    damaged folder (exit 2) but say "Interrupted." (exit 130)."""
+    from branching.warehouse.engines import _ctrl_c
+
+    with pytest.raises(KeyboardInterrupt), _ctrl_c():
+        raise RuntimeError("Query interrupted")
+    with pytest.raises(RuntimeError, match="something else"), _ctrl_c():
+        raise RuntimeError("something else")
+
+
+def test_a_spark_url_to_nothing_is_a_message(spark: Any, tmp_path: Path) -> None:
+    story = tmp_path / "caves.json"
+    story.write_text(json.dumps(scripted.STORY_DATA), encoding="utf-8")
+    missing = (tmp_path / "nothing-here").as_uri()
+    result = run("report", story, "--engine", "spark", "--events", missing, "--format", "json")
+    assert result.exit_code == 2, result.output
+    assert "spark could not read" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("made_by", ["this version", "an older version"])
+def test_a_first_export_cut_short_is_resumed(
+    scripted_folder: tuple[Path, Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    made_by: str,
+) -> None:
+    """Ctrl-C (or a crash) after the data files are in place but before the commit: readers
+    see no batch, and exporting again finishes the job instead of refusing the folder."""
+    import branching.warehouse.export as export_module
+
+    db, _, story = scripted_folder
+    out = tmp_path / "first"
+
+    def cut_short(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(export_module, "write_pre_aggregated", cut_short)
+        with ChoiceLog.open(db, readonly=True) as log, pytest.raises(KeyboardInterrupt):
+            export_module.export_log(log.conn, out, source="vm")
+    assert list((out / "events").rglob("*.parquet")), "the data files were in place"
+    if made_by == "an older version":  # which made commits/ only with the first commit
+        (out / "commits").rmdir()
+    else:
+        empty = run("report", story, "--engine", "duckdb", "--events", out)
+        assert empty.exit_code == 1 and "Traceback" not in empty.output, empty.output
+    resumed = run("log", "export", "--db", db, "--format", "parquet", "-o", out)
+    assert resumed.exit_code == 0 and "Exported 14 playthroughs" in resumed.output
+    want = run("report", story, "--db", db, "--format", "json")
+    got = run("report", story, "--engine", "duckdb", "--events", out, "--format", "json")
+    assert got.exit_code == 0, got.output
+    same_report(want.output, got.output)
 
 
 @pytest.mark.slow
