@@ -41,7 +41,8 @@ class _Commands(click.Group):
       control character reaches the terminal from a message.
     * Standard output that cannot be written (a full disk behind ``>``) is a message and exit
       1, not a traceback (:func:`branching.commands._io.guard_stdout`).
-    * Ctrl-C is "Interrupted." and exit 130, whatever the command was doing.
+    * Ctrl-C is "Interrupted." and exit 130, whatever the command was doing (SIGTERM, where a
+      command maps it, "Terminated." and 143).
     """
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
@@ -52,12 +53,15 @@ class _Commands(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            # Ctrl-C in any command: one line and the shell's code for it, not click's
-            # "Aborted!" with status 1. Commands that leave work behind (simulate, play) say
-            # what was kept before this.
-            click.echo("Interrupted.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as stop:
+            # Ctrl-C (or SIGTERM, see branching.commands._signals) in any command: one line
+            # and the shell's code for it, not click's "Aborted!" with status 1. Commands that
+            # leave work behind (simulate, export, play) say what was kept before this.
+            from branching.commands._signals import stopped
+
+            what, status = stopped(stop)
+            click.echo(f"{what}.", err=True)
+            sys.exit(status)
         except click.ClickException as exc:
             # Typed Final in click; a plain attribute at run time, and UsageError keeps its
             # context (the usage line) only if the exception itself is kept.

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from branching.commands._options import db_option, using_log
+from branching.commands._signals import stopped, terminate_like_interrupt
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -75,16 +76,18 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     # The export carries columns of the current schema (each playthrough's language).
     with using_log(db, create=False, readonly=True, upgrade=True) as log:
         try:
-            result = export_log(log.conn, output, source=name)
+            with terminate_like_interrupt():
+                result = export_log(log.conn, output, source=name)
         except FolderError as e:
             unreadable(f"Cannot export into {output}: {e}")
             return
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
+            what, status = stopped(stop)
             click.echo(
-                "Interrupted: nothing of this export was committed (exporting again resumes).",
+                f"{what}: nothing of this export was committed (exporting again resumes).",
                 err=True,
             )
-            sys.exit(130)
+            sys.exit(status)
         except OSError as e:
             where = e.filename if e.filename is not None else output
             raise click.ClickException(

@@ -18,6 +18,7 @@ from branching.commands._options import (
     db_option,
     open_log,
 )
+from branching.commands._signals import stopped, terminate_like_interrupt
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
 
@@ -258,7 +259,7 @@ def simulate(
         )
 
     try:
-        with progress:
+        with terminate_like_interrupt(), progress:
             if no_log:
                 result = run(parsed, options, workers=workers, progress=advance)
             else:
@@ -278,10 +279,11 @@ def simulate(
             "a simulation worker process stopped unexpectedly (killed, or out of memory?). "
             f"{written()}."
         ) from e
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # Each block is its own transaction: what was committed is whole, the rest is not there.
-        click.echo(f"Interrupted. {written()}.", err=True)
-        raise SystemExit(130) from None
+        what, status = stopped(stop)
+        click.echo(f"{what}. {written()}.", err=True)
+        raise SystemExit(status) from None
 
     rate = result.playthroughs / result.seconds if result.seconds else 0.0
     click.echo(

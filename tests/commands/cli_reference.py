@@ -21,7 +21,8 @@ with the code. For what the commands are for, start with the [README](../README.
 
 Exit codes, for every command that takes a story: 0 success (warnings allowed), 1 the story or
 log has problems (or the story cannot be played), 2 the input cannot be read or the command
-line is wrong. Every command exits 130 on Ctrl-C, saying "Interrupted." (and what was kept).
+line is wrong. Every command exits 130 on Ctrl-C, saying "Interrupted." (and what was kept);
+`simulate` and `log export` stop as cleanly on SIGTERM (`timeout`, `kill`), exiting 143.
 """
 
 
