@@ -30,6 +30,13 @@ def need_packages(*names: str, extra: str = "duckdb") -> None:
             unreadable(f"This needs {name}, an optional package: pip install 'branching[{extra}]'")
 
 
+def _named(folder: str) -> Path:
+    # Path("") is the current folder; an empty value is an unset shell variable (-o "$OUT").
+    if not folder.strip():
+        raise click.BadParameter("the export folder's name is empty", param_hint="-o")
+    return Path(folder)
+
+
 @click.command("export")
 @db_option
 @click.option(
@@ -43,7 +50,8 @@ def need_packages(*names: str, extra: str = "duckdb") -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
+    callback=lambda ctx, param, value: _named(value),
     help="The export folder (created if missing; what it holds is kept and added to).",
 )
 @click.option(

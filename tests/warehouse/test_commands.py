@@ -272,6 +272,8 @@ def test_export_refuses_what_it_cannot_write(
     a_file = tmp_path / "file"
     a_file.write_text("x")
     assert run("log", "export", "--db", db, "--format", "parquet", "-o", a_file).exit_code == 2
+    unset = run("log", "export", "--db", db, "--format", "parquet", "-o", "")  # -o "$UNSET"
+    assert unset.exit_code == 2 and "name is empty" in unset.output
     foreign = tmp_path / "photos"
     foreign.mkdir()
     (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
