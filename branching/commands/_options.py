@@ -6,6 +6,7 @@ Kept free of SQLite: ``branching.log`` is imported only inside :func:`open_log`.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import math
 import os
 import re
@@ -69,6 +70,20 @@ class Seed(click.types.IntParamType):
             return int(text)
         shown = printable(text[:24], one_line=True) + ("..." if len(text) > 24 else "")
         self.fail(f"{shown!r} is not a whole number of at most {self.DIGITS} digits", param, ctx)
+
+
+def parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
+    """A ``YYYY-MM-DD`` option (``--since``, ``--until``): a calendar date in that form only."""
+    if value is None:
+        return None
+    try:
+        # Python also reads 20261127 and 2026-W48-5; the documented form is the only one.
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        shown = printable(value[:40], one_line=True)
+        raise click.BadParameter(f"{shown!r} is not a date like 2026-11-27") from None
 
 
 def _resolve_db(ctx: click.Context, param: click.Parameter, value: str | None) -> DbLocation:

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from branching.commands._options import Count, db_option, open_log
+from branching.commands._options import Count, db_option, open_log, parse_date
 from branching.log.location import DbLocation
-from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from analytics.report import Report, Selection
     from branching.story.model import Story
 
 FORMATS = ("table", "json", "csv", "html")
-
-
-def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        # Python also reads 20261127 and 2026-W48-5; the documented form is the only one.
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        shown = printable(value[:40], one_line=True)
-        raise click.BadParameter(f"{shown!r} is not a date like 2026-11-27") from None
 
 
 @click.command()
@@ -74,10 +59,16 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.d
     "choice shares are shown per language side by side when there are several.",
 )
 @click.option(
-    "--since", callback=_date, metavar="DATE", help="Only playthroughs started on or after DATE."
+    "--since",
+    callback=parse_date,
+    metavar="DATE",
+    help="Only playthroughs started on or after DATE.",
 )
 @click.option(
-    "--until", callback=_date, metavar="DATE", help="Only playthroughs started on or before DATE."
+    "--until",
+    callback=parse_date,
+    metavar="DATE",
+    help="Only playthroughs started on or before DATE.",
 )
 @click.option(
     "--origin",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import shlex
 import sys
@@ -17,6 +18,7 @@ from branching.commands._options import (
     check_arms,
     db_option,
     open_log,
+    parse_date,
 )
 from branching.commands._signals import stopped, terminate_like_interrupt
 from branching.log.location import DbLocation
@@ -107,6 +109,13 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
     help="Spread start times over this many days up to now (to try date filters).",
 )
 @click.option(
+    "--until",
+    callback=parse_date,
+    metavar="DATE",
+    help="End the --days on this day (UTC, YYYY-MM-DD) instead of now: the same --seed and "
+    "--until give the same log, times included.",
+)
+@click.option(
     "--viewers",
     type=click.IntRange(min=1),
     metavar="N",
@@ -164,6 +173,7 @@ def simulate(
     least_taken: bool,
     max_choices: int,
     days: int,
+    until: dt.date | None,
     viewers: int | None,
     variant: str | None,
     arms: dict[str, str],
@@ -215,6 +225,16 @@ def simulate(
         click.echo(notice, err=True)
     if seed is None:
         seed = secrets.randbelow(2**31)
+    end_time = None
+    if until is not None:
+        if until == dt.date.max or (until - dt.date.min).days < days:
+            raise click.BadParameter(
+                f"{days:,} days ending on {until} do not fit in the years 1 to 9999",
+                param_hint="--until",
+            )
+        # The end of that day (UTC): playthroughs start in the --days before it.
+        next_day = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        end_time = next_day.timestamp()
     options = SimulationOptions(
         playthroughs=playthroughs,
         seed=seed,
@@ -223,6 +243,7 @@ def simulate(
         strategy="least-taken" if least_taken else "random",
         max_choices=max_choices,
         days=days,
+        end_time=end_time,
         variant=variant,
         arms=tuple(arms.items()),
         plants=tuple(planted),

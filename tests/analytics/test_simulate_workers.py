@@ -81,6 +81,23 @@ def test_any_number_of_workers_logs_the_same_playthroughs(
         assert summaries[other] == summaries[0]
 
 
+def test_until_makes_two_runs_the_same_to_the_microsecond(tmp_path: Path) -> None:
+    """Without --until the period ends when the run starts, so reruns differ in every time;
+    with it, a rerun (any number of workers, any day) gives the same log."""
+    dumps = []
+    for workers in (1, 2):
+        db = tmp_path / f"w{workers}.db"
+        result = run("simulate", DEMO, "-n", 1500, "--seed", 4, "--days", 3, "--until",
+                     "2026-11-30", "--workers", workers, "--db", db)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        dumps.append(dump(db))
+    assert dumps[0] == dumps[1]
+    started = [row[9] for row in dumps[0]["playthroughs"]]  # started_at
+    assert min(started) >= 1_795_824_000 and max(started) < 1_796_083_200  # 28 Nov to 30 Nov
+    refused = run("simulate", DEMO, "-n", 2, "--days", 5, "--until", "0001-01-02", "--no-log")
+    assert refused.exit_code == 2 and "do not fit in the years 1 to 9999" in refused.output
+
+
 def test_blocks_are_the_same_however_they_are_cut() -> None:
     """A block's playthroughs depend on their numbers only, not on who played the others."""
     story = read_story(DEMO, "simulated")
