@@ -23,7 +23,13 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived while a :func:`terminate_like_interrupt` block ran."""
 
 
+#: Set when SIGTERM arrived: an engine that caught the interrupt and raised its own
+#: (DuckDB's "Query interrupted", given back as a plain KeyboardInterrupt) loses the kind.
+_received = {"sigterm": False}
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    _received["sigterm"] = True
     raise Terminated
 
 
@@ -42,6 +48,6 @@ def terminate_like_interrupt() -> Iterator[None]:
 
 def stopped(error: KeyboardInterrupt) -> tuple[str, int]:
     """What to say and the exit status for a command stopped by ``error``."""
-    if isinstance(error, Terminated):
+    if isinstance(error, Terminated) or _received["sigterm"]:
         return "Terminated", TERMINATED_STATUS
     return "Interrupted", 130

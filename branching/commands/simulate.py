@@ -32,6 +32,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Start times spread over at most a century: a million days reached back to the year -643,
 #: which no date in Python (or in the log) can hold.
 MAX_DAYS = 36_500
+#: More than any machine plays (a million years at 30,000 per second), and a float still
+#: spreads start times over them.
+MAX_PLAYTHROUGHS = 10**18
 
 #: The default chance of quitting at each choice point. Real audiences leave: with 2% per
 #: choice point about a fifth of the playthroughs of a ten-choice story stop early, so the
@@ -71,7 +74,7 @@ def _chance_option(name: str, help: str, default: float = 0.0) -> Callable[[F], 
 @click.option(
     "-n",
     "--playthroughs",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_PLAYTHROUGHS),
     required=True,
     help="How many playthroughs to simulate.",
 )

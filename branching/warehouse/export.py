@@ -268,7 +268,8 @@ def export_log(
         file_no[(table, key)] += 1
         name = f"part-{batch}-{n:04d}.parquet"
         # Hidden until renamed: DuckDB globs *.parquet, Spark skips names starting with ".".
-        tmp = directory / f".{name}.tmp"
+        # Per process: two exports of one log racing into one folder write the same names.
+        tmp = directory / f".{name}.{os.getpid()}.tmp"
         wanted = schema(table)
         arrow = pa.table({c: buf.values[c] for c in wanted.names}, schema=wanted)
         pq.write_table(arrow, tmp, compression="zstd", row_group_size=max_rows_per_file)

@@ -305,6 +305,8 @@ def data_files(folder: Path, table: str) -> Iterator[DataFile]:
             continue
         rel = path.relative_to(root).parts
         where = printable(path, one_line=True)
+        if not path.is_file():  # a FIFO would block the reader for good; a device never ends
+            raise FolderError(f"{where}: not a regular file")
         if len(rel) != 4:
             raise FolderError(
                 f"{where}: a data file outside the story_id=/story_version=/date= partitions "

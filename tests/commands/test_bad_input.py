@@ -201,12 +201,13 @@ def test_counts_larger_than_sqlite_takes_mean_all(tmp_path: Path, command: list[
     [
         (("simulate", DEMO, "-n", "3", "--no-log", "--seed", "9" * 4400), "at most 40 digits"),
         (("simulate", DEMO, "-n", "3", "--no-log", "--seed", "12abc"), "not a whole number"),
+        (("simulate", DEMO, "-n", "9" * 400, "--no-log"), "1<=x<=1000000000000000000"),
         (("report", DEMO, "--since", "20261204"), "not a date like 2026-11-27"),
         (("report", DEMO, "--until", "2026-W49-1"), "not a date like 2026-11-27"),
         (("report", DEMO, "--since", "2026-02-30"), "not a date like 2026-11-27"),
     ],
-    ids=["a 4400-digit seed", "a seed with letters", "a date without dashes", "a week date",
-         "30 February"],
+    ids=["a 4400-digit seed", "a seed with letters", "a 400-digit count", "a date without dashes",
+         "a week date", "30 February"],
 )  # fmt: skip
 def test_values_outside_the_documented_form_are_refused_briefly(
     args: tuple[str | Path, ...], says: str

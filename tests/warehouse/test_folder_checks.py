@@ -324,3 +324,10 @@ def test_an_unreadable_small_table_is_found_before_the_events(folder: Path) -> N
     commit.write_bytes(b"PAR1 not really")
     fault = find_unreadable(folder)
     assert fault is not None and commit.name in str(fault), fault
+
+
+def test_a_fifo_named_like_data_is_refused_not_waited_on(folder: Path) -> None:
+    """Opening a FIFO blocks until a writer comes: the export and the report hung for good."""
+    beside = _file(folder)
+    os.mkfifo(beside.with_name("part-trial-0123456789abcdef-0009.parquet"))
+    _refused(folder, "not a regular file")
