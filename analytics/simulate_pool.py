@@ -132,9 +132,14 @@ def _interrupts_deferred() -> Iterator[None]:
         return
     caught: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    # Blocked too, not only caught: processes started here inherit the mask across exec, and
+    # the forkserver imports the simulator before it ignores SIGINT itself. A Ctrl-C then
+    # would end it with a traceback, and the parent would see its pipe close.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one is caught
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
     if caught:
         raise KeyboardInterrupt

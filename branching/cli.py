@@ -30,7 +30,7 @@ from branching.commands import (
     validate,
     viewer,
 )
-from branching.story.untrusted import printable
+from branching.story.untrusted import printable, shortened
 
 
 class _Commands(click.Group):
@@ -65,7 +65,7 @@ class _Commands(click.Group):
         except click.ClickException as exc:
             # Typed Final in click; a plain attribute at run time, and UsageError keeps its
             # context (the usage line) only if the exception itself is kept.
-            setattr(exc, "message", printable(exc.message))  # noqa: B010
+            setattr(exc, "message", shortened(printable(exc.message)))  # noqa: B010
             raise
 
 

@@ -38,6 +38,16 @@ class FloatRange(click.FloatRange):
         return number
 
 
+class OutputPath(click.Path):
+    """``click.Path`` for what a command writes (``-o``): an empty name, as an unset shell
+    variable gives (``-o "$OUT"``), is refused rather than taken as the current folder."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("the name is empty (an unset shell variable?).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 #: The largest count SQLite can take (``LIMIT``): a larger ``--top`` or ``--limit`` means "all".
 MAX_COUNT = 2**63 - 1
 

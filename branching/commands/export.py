@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from branching.commands._options import db_option, using_log
+from branching.commands._options import OutputPath, db_option, using_log
 from branching.commands._signals import stopped, terminate_like_interrupt
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
@@ -30,13 +30,6 @@ def need_packages(*names: str, extra: str = "duckdb") -> None:
             unreadable(f"This needs {name}, an optional package: pip install 'branching[{extra}]'")
 
 
-def _named(folder: str) -> Path:
-    # Path("") is the current folder; an empty value is an unset shell variable (-o "$OUT").
-    if not folder.strip():
-        raise click.BadParameter("the export folder's name is empty", param_hint="-o")
-    return Path(folder)
-
-
 @click.command("export")
 @db_option
 @click.option(
@@ -50,8 +43,7 @@ def _named(folder: str) -> Path:
     "-o",
     "--output",
     required=True,
-    type=click.Path(file_okay=False),
-    callback=lambda ctx, param, value: _named(value),
+    type=OutputPath(file_okay=False, path_type=Path),
     help="The export folder (created if missing; what it holds is kept and added to).",
 )
 @click.option(

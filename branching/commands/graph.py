@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from branching.commands._options import arm_option, check_arms
+from branching.commands._options import OutputPath, arm_option, check_arms
 
 
 @click.command()
@@ -19,7 +19,7 @@ from branching.commands._options import arm_option, check_arms
     show_default=True,
     help="mermaid (Markdown, GitHub, mermaid.live) or dot (Graphviz: dot -Tsvg).",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True), help="Write here.")
 @arm_option("Draw the map an experiment arm sees (repeatable); default: the story as written.")
 def graph(story: str, output_format: str, output: str | None, arms: dict[str, str]) -> None:
     """Print the map of STORY: every node and choice.

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from branching.commands._options import OutputPath
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -61,7 +63,7 @@ def _template(story_path: str) -> tuple[Story, Catalog, dict[str, int]]:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=OutputPath(dir_okay=False),
     help="Write the template here (default: stdout).",
 )
 def extract(story: str, output: str | None) -> None:

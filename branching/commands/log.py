@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from branching.commands._options import Count, db_option, using_log
+from branching.commands._options import Count, OutputPath, db_option, using_log
 from branching.log import times
 from branching.log.location import DbLocation
 from branching.story.untrusted import printable
@@ -190,7 +190,7 @@ def check(db: DbLocation, full: bool, story_file: str | None) -> None:
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(dir_okay=False, path_type=Path),
     help="The merged log (created if missing; existing contents are kept).",
 )
 def merge(sources: tuple[Path, ...], output: Path) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from branching.commands._options import Count, db_option, open_log, parse_date
+from branching.commands._options import Count, OutputPath, db_option, open_log, parse_date
 from branching.log.location import DbLocation
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ FORMATS = ("table", "json", "csv", "html")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputPath(dir_okay=False, writable=True),
     help="Write to this file instead of the terminal (csv: FILE-nodes.csv and FILE-choices.csv).",
 )
 @click.option(

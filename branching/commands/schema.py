@@ -6,9 +6,11 @@ import json
 
 import click
 
+from branching.commands._options import OutputPath
+
 
 @click.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write here.")
+@click.option("-o", "--output", type=OutputPath(dir_okay=False, writable=True), help="Write here.")
 def schema(output: str | None) -> None:
     """Print the JSON Schema of the branching/1 story format.
 

@@ -273,9 +273,9 @@ def simulate(
     writer: BulkWriter | None = None
 
     def written() -> str:
-        if writer is None:
+        if no_log:
             return "Nothing was logged"
-        if not writer.playthroughs_written:
+        if writer is None or not writer.playthroughs_written:
             return f"No playthroughs were written to {db.describe()}"
         return (
             f"The first {writer.playthroughs_written:,} playthroughs were written to "

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from branching.commands._io import write_output
+from branching.commands._options import OutputPath
 from branching.story.untrusted import printable
 
 
@@ -27,7 +28,7 @@ def export_group() -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(dir_okay=False, path_type=Path),
     help="Write the story JSON here (default: standard output).",
 )
 @click.option(
@@ -116,7 +117,7 @@ def import_twee(
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OutputPath(dir_okay=False, path_type=Path),
     help="Write the Twee file here (default: standard output).",
 )
 @click.option(

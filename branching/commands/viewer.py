@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from branching.commands._options import check_viewer, db_option, using_log
+from branching.commands._options import OutputPath, check_viewer, db_option, using_log
 from branching.log.location import DbLocation
 from branching.play.home import resolve_viewer
 from branching.story.untrusted import printable
@@ -40,7 +40,7 @@ def viewer_id() -> None:
 @click.argument("viewer", required=False, callback=_viewer_arg)
 @db_option
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+    "-o", "--output", type=OutputPath(dir_okay=False, path_type=Path), help="Write to a file."
 )
 def export(viewer: str, db: DbLocation, output: Path | None) -> None:
     """Print everything stored about VIEWER as JSON (default: you).

@@ -398,10 +398,32 @@ class BulkWriter:
         try:
             with self._log.write_transaction() as conn:
                 write_batch(conn, batch)
-        except BaseException:
-            for p in batch:  # their in-memory state ran ahead of the file
-                self._states.pop(p.state.id, None)
+        except BaseException as stop:
+            # A Ctrl-C can land as COMMIT returns: the batch is then in the file, and the
+            # counts must say so (simulate's stop message reports them).
+            if not (isinstance(stop, KeyboardInterrupt) and self._committed(batch)):
+                for p in batch:  # their in-memory state ran ahead of the file
+                    self._states.pop(p.state.id, None)
+                raise
+            self._count(batch)
             raise
+        self._count(batch)
+
+    def _committed(self, batch: list[Pending]) -> bool:
+        """Whether the file holds ``batch``, judged by its last playthrough with new rows: its
+        row (by the key :func:`write_batch` gave it) has the event count the batch left."""
+        last = next((p.state for p in reversed(batch) if p.rows or p.before is None), None)
+        if last is None or last.pk is None:
+            return False
+        try:
+            row = self._log.conn.execute(
+                "SELECT event_count FROM playthroughs WHERE pk = ? AND id = ?", (last.pk, last.id)
+            ).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None and row[0] == last.event_count
+
+    def _count(self, batch: list[Pending]) -> None:
         self.playthroughs_written += sum(1 for p in batch if p.before is None)
         self.events_written += sum(len(p.rows) for p in batch)
         # Finished playthroughs need no state in memory; a later event reloads it.

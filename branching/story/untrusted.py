@@ -53,6 +53,23 @@ def printable(value: object, *, one_line: bool = False) -> str:
     return (_UNPRINTABLE_LINE if one_line else _UNPRINTABLE).sub(_escape, text)
 
 
+#: Words (runs without spaces) longer than this are shortened in messages.
+LONGEST_WORD = 120
+_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
+
+
+def shortened(message: str) -> str:
+    """``message`` with any word over :data:`LONGEST_WORD` characters cut to its ends and its
+    length: an option value of thousands of digits is not echoed whole.
+
+    >>> shortened("'" + "9" * 5000 + "' is not in the range 1<=x<=36500.")
+    "'999999999999999999999999999999999999999…(5,002 characters)…99999' is not in the range 1<=x<=36500."
+    >>> shortened("short words stay")
+    'short words stay'
+    """  # noqa: E501
+    return _LONG_WORD.sub(lambda m: f"{m[0][:40]}…({len(m[0]):,} characters)…{m[0][-6:]}", message)
+
+
 def json_text(value: Any, *, indent: int | None = None) -> str:
     """``value`` as JSON that is safe to print and to encode: readable non-ASCII text, but
     control characters and lone surrogates as ``\\uNNNN`` escapes (still the same JSON value),

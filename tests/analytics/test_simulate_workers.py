@@ -218,3 +218,38 @@ def _alive(pid: int) -> bool:
         return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the forkserver via /proc")
+def test_ctrl_c_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches the whole process group. The forkserver, still importing the
+    # simulator, died with a traceback, and the command said "Aborted!" with status 1.
+    args = [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "100000"]
+    proc = subprocess.Popen(
+        [*args, "--workers", "2", "--db", str(tmp_path / "choices.db")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _children(proc.pid) and proc.poll() is None:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)  # the forkserver has just started: it is importing
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.startswith("Interrupted."), err

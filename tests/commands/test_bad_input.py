@@ -5,6 +5,8 @@ Found by trying every command the way a careless or hostile user would (see the 
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import shlex
 import signal
 import subprocess
@@ -12,9 +14,11 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
+from branching.__main__ import run as run_command
 from branching.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -251,3 +255,59 @@ def test_an_empty_file_is_not_a_log_and_stays_empty(tmp_path: Path, command: lis
     result = run(*[str(tmp_path / a) if a == "x" else a for a in command], "--db", empty)
     assert result.exit_code == 1 and "it is empty: not a choice log" in result.output, result.output
     assert empty.stat().st_size == 0
+
+
+class _CtrlCOnImport(importlib.abc.MetaPathFinder):
+    """Ctrl-C while the command line's modules load (the first few hundred milliseconds)."""
+
+    def find_spec(self, name: str, *args: object) -> importlib.machinery.ModuleSpec | None:
+        if name == "branching.cli":
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delitem(sys.modules, "branching.cli")
+    monkeypatch.setattr(sys, "meta_path", [_CtrlCOnImport(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stop:
+        run_command()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == "Interrupted.\n"
+
+
+def _writers(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command (as its words) that has a ``-o``."""
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _writers(command, (*prefix, name))
+        elif any("-o" in p.opts for p in command.params):
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("words", _writers(main), ids=" ".join)
+def test_an_empty_output_name_is_refused(words: tuple[str, ...]) -> None:
+    """`-o "$OUT"` with OUT unset: Path("") is the current folder, which commands then tried
+    to write ("Cannot write .: it is a directory") or merge into."""
+    result = run(*words, "-o", "   ")
+    assert result.exit_code == 2, result.output
+    assert "the name is empty" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("simulate", DEMO, "--no-log", "--days"),
+        ("simulate", DEMO, "--no-log", "--quit-rate"),
+        ("report", DEMO, "--top"),
+        ("validate", DEMO, "--max-states"),
+    ],
+    ids=lambda a: a[-1],
+)
+def test_a_huge_value_is_not_echoed_whole(args: tuple[str | Path, ...]) -> None:
+    result = run(*args, "9" * 5000)
+    assert result.exit_code == 2, result.output
+    assert str(args[-1]) in result.output and len(result.output) < 600, result.output

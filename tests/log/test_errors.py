@@ -13,7 +13,7 @@ import pytest
 
 from branching.log import ChoiceLog, LogError, LogUnavailable
 from branching.play.events import NodeEntered
-from tests.log.helpers import info, quit_path, record_all, run_cli
+from tests.log.helpers import PATH_WITH_REWIND, info, quit_path, record_all, run_cli
 
 
 def _open_message(path: Path) -> str:
@@ -245,3 +245,38 @@ def test_ctrl_c_as_a_transaction_begins_leaves_none_open(tmp_path: Path) -> None
         log.conn = real
         assert not real.in_transaction
         log.set_bulk_mode(False)  # a PRAGMA: refused inside a transaction
+
+
+class _InterruptedAfterCommit(_InterruptedAfterBegin):
+    """A connection on which Ctrl-C lands just as ``COMMIT`` returns: the batch is in."""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        cursor = self._conn.execute(sql, *args)
+        if sql == "COMMIT":
+            raise KeyboardInterrupt
+        return cursor
+
+
+@pytest.mark.parametrize("interrupted", [_InterruptedAfterBegin, _InterruptedAfterCommit])
+def test_the_bulk_writers_counts_match_the_file_after_ctrl_c(
+    tmp_path: Path, interrupted: type[_InterruptedAfterBegin]
+) -> None:
+    # `simulate` stopped by Ctrl-C says how many playthroughs were written, from these counts:
+    # one block short when the interrupt landed as its COMMIT returned.
+    with ChoiceLog.open(tmp_path / "log.db") as log, log.bulk_writer() as writer:
+        writer.write_playthrough(
+            info(), [(1.0 + i, e) for i, e in enumerate(PATH_WITH_REWIND)], started_at=0.0
+        )
+        writer.flush()
+        real = log.conn
+        log.conn = interrupted(real)  # type: ignore[assignment]
+        writer.write_playthrough(
+            info(), [(1.0 + i, e) for i, e in enumerate(PATH_WITH_REWIND)], started_at=0.0
+        )
+        with pytest.raises(KeyboardInterrupt):
+            writer.flush()
+        log.conn = real
+        (in_file,) = real.execute("SELECT count(*) FROM playthroughs").fetchone()
+        (events,) = real.execute("SELECT count(*) FROM events").fetchone()
+        assert (writer.playthroughs_written, writer.events_written) == (in_file, events)
+        assert in_file == (2 if interrupted is _InterruptedAfterCommit else 1)
