@@ -353,7 +353,7 @@ def export_log(
         result.files += len(aggregated) + 1  # and the commit
         commits = out / "commits"
         commits.mkdir(parents=True, exist_ok=True)
-        tmp = commits / f".part-{batch}.parquet.tmp"
+        tmp = commits / f".part-{batch}.{os.getpid()}.parquet.tmp"  # racing exports
         pending.append((tmp, tmp))
         pq.write_table(
             pa.table(
@@ -392,7 +392,7 @@ def write_pre_aggregated(
         directory = out / table
         directory.mkdir(parents=True, exist_ok=True)
         final = directory / f"part-{batch}.parquet"
-        tmp = directory / f".part-{batch}.parquet.tmp"
+        tmp = directory / f".part-{batch}.{os.getpid()}.parquet.tmp"
         try:
             pq.write_table(rows, tmp, compression="zstd")
             os.replace(tmp, final)
