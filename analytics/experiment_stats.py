@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from analytics.stats import wilson
+from analytics.stats import ImpossibleCounts, wilson
 
 __all__ = [
     "ALPHA",
@@ -644,7 +644,7 @@ def difference_interval(
     z = _z(confidence)
     for name, x, n in (("treatment", x_treat, n_treat), ("control", x_ctrl, n_ctrl)):
         if not 0 <= x <= n:
-            raise ValueError(f"{name}: need 0 <= successes <= trials, got {x}/{n}")
+            raise ImpossibleCounts(f"{name}: need 0 <= successes <= trials, got {x}/{n}")
     for name, n in (("treatment", n_treat), ("control", n_ctrl)):
         if n == 0:
             why = f"the {name} arm has no exposed viewers: the difference is undefined"
@@ -706,7 +706,7 @@ def relative_difference_interval(
     z = _z(confidence)
     for name, x, n in (("treatment", x_treat, n_treat), ("control", x_ctrl, n_ctrl)):
         if not 0 <= x <= n:
-            raise ValueError(f"{name}: need 0 <= successes <= trials, got {x}/{n}")
+            raise ImpossibleCounts(f"{name}: need 0 <= successes <= trials, got {x}/{n}")
     for name, n in (("treatment", n_treat), ("control", n_ctrl)):
         if n == 0:
             why = f"the {name} arm has no exposed viewers: the relative lift is undefined"

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from analytics.stats import histogram_percentile, ratio, wilson
-from analytics.tally import STATUSES, ChoiceCounts, PathCounts, Tally
+from analytics.tally import STATUSES, ChoiceCounts, PathCounts, Tally, check_counts
 from branching.log.encoding import REWIND_MARK
 from branching.log.state import PlaythroughStatus
 from branching.story.model import Node, Story
@@ -557,6 +557,7 @@ def build_report(
     ``languages`` gives playthroughs per language; ``by_language`` the choice counts of each
     language, for shares side by side (given when there is more than one language).
     """
+    check_counts(tally)
     started = tally.playthroughs
     by_status: dict[PlaythroughStatus, int] = dict.fromkeys(STATUSES, 0)
     # Playthroughs per status and last node: drop-offs, open ones and endings per node.

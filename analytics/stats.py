@@ -15,6 +15,11 @@ from branching.log.encoding import BASE_MS, EDGES_MS
 Z95 = 1.959963984540054
 
 
+class ImpossibleCounts(ValueError):
+    """Counts no log can hold (more successes than trials, a negative count): the roll-ups or
+    pre-aggregated facts they were read from are damaged."""
+
+
 def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     """The Wilson score interval for ``successes`` out of ``trials`` (95% by default).
 
@@ -33,7 +38,7 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
     [0.5693, 0.6299]
     """
     if trials < 0 or successes < 0 or successes > trials:
-        raise ValueError(f"need 0 <= successes <= trials, got {successes}/{trials}")
+        raise ImpossibleCounts(f"need 0 <= successes <= trials, got {successes}/{trials}")
     if trials == 0:
         return (0.0, 1.0)
     n = trials

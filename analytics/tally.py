@@ -115,6 +115,68 @@ class Tally:
         return counts
 
 
+#: No audience is larger, and counts above it are no longer exact as floats.
+MAX_COUNT = 2**53
+
+
+def check_counts(tally: Tally) -> None:
+    """Raise :class:`~analytics.stats.ImpossibleCounts` naming the first count in ``tally``
+    that no log can give: negative, beyond :data:`MAX_COUNT`, or a node whose choices were
+    taken more often than decisions were made there. Tallies read from damaged roll-ups or
+    facts would otherwise be reported as shares far from 0..1, or fail deep in the arithmetic.
+
+    >>> t = Tally()
+    >>> t.node("cliff").explicit = 2
+    >>> t.choice(("cliff", "jump", "sea")).explicit = 3
+    >>> check_counts(t)
+    Traceback (most recent call last):
+    ...
+    analytics.stats.ImpossibleCounts: node "cliff": its choices were picked 3 times, but 2 decisions were made there
+    """  # noqa: E501
+    from analytics.stats import ImpossibleCounts
+
+    def bound(value: int, what: str) -> None:
+        if not 0 <= value <= MAX_COUNT:
+            raise ImpossibleCounts(f"{what} is {value:,}")
+
+    for node_id, node in tally.nodes.items():
+        for name in ("reached", "visits", "explicit", "timeouts", "rewinds"):
+            bound(getattr(node, name), f'node "{node_id}": {name}')
+        for count in node.times:
+            bound(count, f'node "{node_id}": a decision-time count')
+    picked: Counter[str] = Counter()
+    timed_out: Counter[str] = Counter()
+    for (node_id, choice_id, _), choice in tally.choices.items():
+        bound(choice.explicit, f'choice "{choice_id}" at node "{node_id}": picks')
+        bound(choice.timeouts, f'choice "{choice_id}" at node "{node_id}": timeouts')
+        picked[node_id] += choice.explicit
+        timed_out[node_id] += choice.timeouts
+    for node_id, count in picked.items():
+        made = tally.nodes[node_id].explicit if node_id in tally.nodes else 0
+        if count > made:
+            raise ImpossibleCounts(
+                f'node "{node_id}": its choices were picked {count:,} times, '
+                f"but {made:,} decisions were made there"
+            )
+    for node_id, count in timed_out.items():
+        expired = tally.nodes[node_id].timeouts if node_id in tally.nodes else 0
+        if count > expired:
+            raise ImpossibleCounts(
+                f'node "{node_id}": its choices were taken on {count:,} timeouts, '
+                f"but {expired:,} timers ran out there"
+            )
+    for (status, last, _), count in tally.outcomes.items():
+        bound(count, f"playthroughs {status} at {last!r}")
+    bound(tally.playthroughs, "playthroughs")
+    for path in tally.paths.values():
+        bound(path.playthroughs, "playthroughs on one path")
+        if path.playthroughs > tally.playthroughs:
+            raise ImpossibleCounts(
+                f"{path.playthroughs:,} playthroughs on one path, of {tally.playthroughs:,}"
+            )
+    bound(tally.viewers, "viewers")
+
+
 @dataclass(frozen=True)
 class Playthrough:
     """One playthrough as the log holds it: who, which story, when, and its events in order."""

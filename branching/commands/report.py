@@ -130,6 +130,7 @@ def report(
     import sqlite3
 
     from analytics.source import NoData, load_report
+    from analytics.stats import ImpossibleCounts
     from branching.commands._io import load_story_or_exit
 
     if since and until and since > until:
@@ -196,6 +197,12 @@ def report(
             )
         except NoData as e:
             raise click.ClickException(str(e)) from e
+        except ImpossibleCounts as e:
+            raise click.ClickException(
+                f"The choice log {db.describe()} holds impossible counts ({e}): the tables "
+                "reports read are damaged. `branching log rebuild-rollups` rebuilds them from "
+                "the raw events (`branching report --exact` reads the events instead)."
+            ) from e
         except sqlite3.DatabaseError as e:
             raise click.ClickException(
                 f"The choice log {db.describe()} could not be read ({e}). `branching log check` "

@@ -35,6 +35,7 @@ def engine_report(
 ) -> Report:
     """Open the engine over the folder, build the report, or exit with a located message."""
     from analytics.source import NoData
+    from analytics.stats import ImpossibleCounts
     from branching.commands.export import need_packages
 
     if engine == "duckdb":
@@ -85,6 +86,12 @@ def engine_report(
         raise AssertionError from e  # unreachable: unreadable() exits
     except NoData as e:
         raise click.ClickException(str(e)) from e
+    except ImpossibleCounts as e:
+        unreadable(
+            f"Cannot use the export folder {printable(events, one_line=True)}: it holds "
+            f"impossible counts ({e}); its facts are damaged. Export the log again into a "
+            "new folder."
+        )
     except Exception as e:  # the engine's own errors: damaged data it met while reading
         if _is_engine_error(e):
             # The folder check reads footers only: a damaged data page fails mid-query, with

@@ -446,3 +446,40 @@ def test_playthroughs_held_twice_count_once_in_the_note_on_simulated_ones(
     assert got.exit_code == 0, got.output
     same_report(want.output, got.output)
     assert "12 simulated playthroughs are left out" in " ".join(json.loads(got.output)["notes"])
+
+
+@pytest.mark.parametrize("n", [-1_000_000, 2**63 - 1])
+def test_impossible_counts_are_refused_by_both_kinds_of_report(
+    scripted_folder: tuple[Path, Path, Path], tmp_path: Path, n: int
+) -> None:
+    """Damaged roll-ups or facts: a traceback deep in the statistics (negative counts), or a
+    report of 46 quintillion choices with shares near 1e-17 (huge ones)."""
+    import shutil
+    import sqlite3
+
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    db, folder, story = scripted_folder
+    damaged_db = tmp_path / "log.db"
+    with sqlite3.connect(db) as source, sqlite3.connect(damaged_db) as target:
+        source.backup(target)
+        target.execute("UPDATE rollup_choices SET explicit = ?", (n,))
+    result = run("report", story, "--db", damaged_db, "--all-versions")
+    assert result.exit_code == 1, result.output
+    # Huge counts can also overflow SQLite's sums: "could not be read", with the same advice.
+    assert "rebuild-rollups" in result.output and "Traceback" not in result.output
+
+    damaged = _copy(folder, tmp_path / "events")
+    for part in (damaged / "facts").glob("*.parquet"):
+        table = pq.read_table(part)
+        choices = pc.equal(table["kind"], "choice")
+        column = table.schema.get_field_index("n")
+        table = table.set_column(column, "n", pc.if_else(choices, n, table["n"]))
+        shutil.copystat(part, part)
+        pq.write_table(table, part)
+    result = run("report", story, "--engine", "duckdb", "--events", damaged, "--all-versions")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "impossible counts" in result.output or "could not read" in result.output
+    assert run("report", story, "--db", db, "--all-versions").exit_code == 0
