@@ -51,8 +51,40 @@ from branching.serve.identity import (
     loopback_hosts,
     new_viewer_id,
 )
+from branching.story.untrusted import printable
 
 log = logging.getLogger("branching.serve")
+
+
+class _EscapedFormatter(logging.Formatter):
+    """Log lines with control characters escaped: what clients send (a header, a path) is
+    quoted in some messages, and must not drive the operator's terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+def _malformed_request_in_one_line(record: logging.LogRecord) -> bool:
+    """A request aiohttp cannot parse (a bad header, a line too long) is the client's error,
+    not the server's: one line saying so, not a traceback per request on the operator's
+    terminal. Errors in the server's own code keep theirs."""
+    from aiohttp.http_exceptions import HttpProcessingError
+
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError):
+        client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        reason = " ".join(str(error.message).split())[:200]
+        record.msg, record.args = (
+            "Refused a malformed request from %s (%s): %s",
+            (
+                client,
+                error.code,
+                reason,
+            ),
+        )
+        record.exc_info = record.exc_text = None
+    return True
+
 
 HERE = Path(__file__).resolve().parent
 TEXTUAL_SERVE_STATIC = Path(textual_serve.__file__).resolve().parent / "static"
@@ -436,12 +468,10 @@ class BranchingServer(Server):
         )
 
     def initialize_logging(self) -> None:
-        logging.basicConfig(
-            level=logging.INFO,
-            format="%(asctime)s %(message)s",
-            datefmt="%H:%M:%S",
-            stream=sys.stderr,
-        )
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_EscapedFormatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        handler.addFilter(_malformed_request_in_one_line)
+        logging.basicConfig(level=logging.INFO, handlers=[handler])
 
     def serve(self, debug: bool = False) -> None:
         """Serve until Ctrl+C or SIGTERM. Raises :class:`OSError` if the port cannot be used."""

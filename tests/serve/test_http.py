@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import time
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -140,3 +141,29 @@ def test_the_story_title_is_text_in_the_page(tmp_path: Path) -> None:
         _, _, page = get(titled, "/")
     assert b"<img" not in page
     assert b"&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co" in page
+
+
+def _raw(served: Served, request: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", served.port), timeout=10) as connection:
+        connection.sendall(request)
+        return connection.recv(200)
+
+
+def test_a_malformed_request_is_one_escaped_line_on_the_operators_terminal(
+    served: Served,
+) -> None:
+    """Any client could fill the operator's terminal with aiohttp tracebacks quoting its own
+    bytes (a bad header, a request line over 8 KB)."""
+    before = len(served.output)
+    bad_host = _raw(served, b"GET / HTTP/1.1\r\nHost: evil\x1b[31m\r\n\r\n")
+    long_line = _raw(served, b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b" 400 " in bad_host.split(b"\r\n")[0] and b" 400 " in long_line.split(b"\r\n")[0]
+    for _ in range(100):
+        if len(served.output) - before >= 2:
+            break
+        time.sleep(0.05)
+    logged = "".join(served.output[before:])
+    assert logged.count("Refused a malformed request from 127.0.0.1 (400)") == 2, logged
+    assert "Traceback" not in logged and "\x1b" not in logged
