@@ -209,16 +209,15 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
     size = 0
     for chunk in _source_chunks(source, stats):
         ids = [state.id for state, _, _ in chunk]
-        present: dict[str, tuple[int, int]] = {
-            row[0]: (row[1], row[2])
+        present: dict[str, tuple[int, int, tuple[str, str, str]]] = {
+            row[0]: (row[1], row[2], (row[3], row[4], row[5]))
             for row in target.conn.execute(
-                "SELECT id, pk, event_count FROM playthroughs WHERE id IN ({})".format(
-                    ", ".join("?" for _ in ids)
-                ),
+                "SELECT id, pk, event_count, story_id, story_hash, viewer FROM playthroughs "
+                "WHERE id IN ({})".format(", ".join("?" for _ in ids)),
                 ids,
             )
         }
-        have_rows = _target_rows(target, [pk for pk, _ in present.values()])
+        have_rows = _target_rows(target, [pk for pk, _, _ in present.values()])
         for state, rows, exposures in chunk:
             reason = _unmergeable(state, rows, exposures)
             if reason is not None:
@@ -229,6 +228,11 @@ def _merge(target: ChoiceLog, source: Source, *, batch_size: int) -> MergeStats:
                 pending = _replayed(state, rows)
                 pending.exposures = exposures
                 stats.playthroughs_added += 1
+            elif found[2] != (state.story_id, state.story_hash, state.viewer):
+                # The same id for another viewer's or story's playthrough: extending it would
+                # credit one viewer with another's choices.
+                stats.conflict(state.id)
+                continue
             else:
                 have = have_rows.get(found[0], [])
                 # Every event both logs hold must be the same event: same id and seq but

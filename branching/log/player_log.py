@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from branching.play.engine import ResumeError
 from branching.play.events import NullRecorder, PlaythroughInfo
 from branching.play.lifecycle import SafeRecorder, to_stderr
 
@@ -88,6 +89,7 @@ class PlayerLog:
         ``None`` when the log does not know it.
 
         Raises:
+            ResumeError: the log records the playthrough for another viewer or story.
             LogStartFailed: the log cannot be read, or a ``--db`` that does not exist yet
                 could not be created.
         """
@@ -97,6 +99,16 @@ class PlayerLog:
         location = resolve_db(self.db)
         try:
             with ChoiceLog.open(location.path, readonly=True, outdated_ok=True) as log:
+                owner = log.playthrough(playthrough_id)
+                if owner is not None and (owner.viewer, owner.story_id) != (
+                    self.viewer,
+                    self.story.id,
+                ):
+                    # A save copied from another viewer's folder: going on would credit that
+                    # viewer's playthrough with these choices (and `viewer forget` miss them).
+                    raise ResumeError(
+                        "the choice log records that playthrough for another viewer or story"
+                    )
                 return [item.event for item in log.events(playthrough_id)]
         except (LogMissing, UnknownPlaythrough):
             if not location.is_default:  # a --db the recorder cannot create is said now

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from branching.log.errors import LogWriteError
 from branching.log.location import logging_notice, resolve_db
 from branching.log.store import ChoiceLog
 from branching.log.writer import LogRecorder
@@ -73,7 +74,13 @@ def open_recorder(
         on_upgrade=notice,
     )
     try:
-        if log.playthrough(info.playthrough_id) is not None:
+        logged = log.playthrough(info.playthrough_id)
+        if logged is not None:
+            if (logged.viewer, logged.story_id) != (info.viewer, info.story_id):
+                raise LogWriteError(
+                    f"playthrough {info.playthrough_id} is recorded for another viewer or "
+                    "story; it is not continued"
+                )
             inner = log.resume_playthrough(info.playthrough_id)
         else:
             inner = log.start_playthrough(info)

@@ -109,6 +109,22 @@ def test_diverging_histories_of_one_playthrough_are_counted_not_mixed(tmp_path: 
         assert [e.event for e in target.events(who.playthrough_id)] == [NodeEntered("start")]
 
 
+def test_one_id_for_another_viewers_playthrough_is_a_conflict(tmp_path: Path) -> None:
+    """Same id and the same first events, but mallory's: merging extended alice's."""
+    a, b, out = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "all.db"
+    alice = info("alice")
+    mallory = info("mallory", playthrough_id=alice.playthrough_id)
+    with ChoiceLog.open(a, clock=lambda: 1000.0) as log:
+        record_all(log.start_playthrough(alice), [NodeEntered("start")])
+    with ChoiceLog.open(b, clock=lambda: 1000.0) as log:
+        record_all(log.start_playthrough(mallory), PATH_WITH_REWIND)
+    with ChoiceLog.open(out) as target:
+        merge_into(target, a)
+        stats = merge_into(target, b)
+        assert stats.conflicts == 1 and stats.events_added == 0
+        assert [e.event for e in target.events(alice.playthrough_id)] == [NodeEntered("start")]
+
+
 def test_sources_are_never_changed_and_self_merge_is_refused(tmp_path: Path) -> None:
     a, out = tmp_path / "a.db", tmp_path / "all.db"
     _machine_log(a, "alice", 2)

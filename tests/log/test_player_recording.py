@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from branching.log import ChoiceLog, LogUnavailable, open_recorder
+from branching.log import ChoiceLog, LogUnavailable, LogWriteError, open_recorder
 from branching.play.events import ChoiceMade, NodeEntered, Quit
 from tests.log.helpers import ROOT, info, rows
 
@@ -129,3 +129,30 @@ def test_the_log_is_pseudonymous_and_says_so_once(home: Path) -> None:
     again = play("--new", stdin="q\n", home=home)
     assert "choices are logged" not in again.stderr
     assert rows(home / "choices.db", "SELECT DISTINCT viewer FROM playthroughs") == [(viewer_id,)]
+
+
+def test_a_save_copied_from_another_viewer_does_not_add_to_their_playthrough(
+    home: Path,
+) -> None:
+    """Copied into dave's saves, carol's save went on with carol's playthrough: dave's choices
+    were credited to carol (`viewer forget dave` could not erase them)."""
+    first = play("--viewer", "carol", stdin="1\n", home=home)
+    assert first.returncode == 0, first.stderr
+    count = "SELECT viewer, event_count FROM playthroughs"
+    (before,) = rows(home / "choices.db", count)
+    saves = home / "saves"
+    (saves / "dave").mkdir(parents=True)
+    for save in (saves / "carol").iterdir():
+        (saves / "dave" / save.name).write_bytes(save.read_bytes())
+    second = play("--viewer", "dave", stdin="y\n1\n", home=home)
+    assert second.returncode == 0, second.stderr
+    assert "records that playthrough for another viewer" in second.stdout
+    counts = dict(rows(home / "choices.db", count))
+    assert counts["carol"] == before[1] and counts["dave"] > 0, counts
+
+
+def test_open_recorder_never_continues_another_viewers_playthrough(tmp_path: Path) -> None:
+    carol = info("carol")
+    open_recorder(carol, db=tmp_path / "t.db").close()
+    with pytest.raises(LogWriteError, match="another viewer"):
+        open_recorder(info("dave", playthrough_id=carol.playthrough_id), db=tmp_path / "t.db")
