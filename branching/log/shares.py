@@ -147,9 +147,12 @@ def update_shares(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
     the caller's transaction): each new choice event that is its viewer's first decision at its
     node becomes (or replaces) that viewer's unit there.
 
-    The batch's candidates (each viewer's earliest decision per node in the batch) go to a
-    temporary table and are compared with the units in a few set-wise statements, so a bulk
-    write of a million playthroughs costs a few statements per batch, not a query per choice.
+    A viewer with no playthrough of the story in the file before the batch has no unit of it
+    yet (units come from the viewer's own playthroughs), the usual case in a bulk write: their
+    candidates (their earliest decision per node in the batch) become units in one statement.
+    The others' go to a temporary table and are compared with the units in a few set-wise
+    statements, so a bulk write of a million playthroughs costs a few statements per batch,
+    not a query per choice.
     """
     candidates: dict[UnitKey, Candidate] = {}
     get = candidates.get
@@ -169,6 +172,86 @@ def update_shares(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
                 candidates[key] = (row[_AT], public, row[_SEQ], row[_CHOICE], pk)
     if not candidates:
         return
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    new = _new_viewers(conn, batch)
+    if new and _add_new_units(conn, candidates, new, counts):
+        candidates = {k: c for k, c in candidates.items() if (k[0], k[2]) not in new}
+    if candidates:
+        _compare_units(conn, candidates, counts)
+    _write_counts(conn, counts)
+
+
+def _add_new_units(
+    conn: sqlite3.Connection,
+    candidates: dict[UnitKey, Candidate],
+    new: set[tuple[str, str]],
+    counts: Counter[tuple[str, str, str, str]],
+) -> bool:
+    """Make the candidates of viewers in ``new`` (story, viewer) their units, with no
+    comparison, and count them; False (and nothing written) if one had a unit after all."""
+    units = []
+    added: Counter[tuple[str, str, str, str]] = Counter()
+    for (story_id, node, viewer, origin), c in candidates.items():
+        if (story_id, viewer) in new:
+            units.append((story_id, node, viewer, origin, c[3], c[4], c[2], c[0], c[1]))
+            added[(story_id, node, c[3], origin)] += 1
+    # INSERT OR IGNORE counts what it inserts: every unit, unless the log is damaged (units
+    # left by playthroughs deleted behind its back), when the comparison decides instead.
+    conn.execute("SAVEPOINT new_units")
+    if conn.executemany(_NEW_UNIT, units).rowcount != len(units):
+        conn.execute("ROLLBACK TO new_units")
+        conn.execute("RELEASE new_units")
+        return False
+    conn.execute("RELEASE new_units")
+    counts.update(added)
+    return True
+
+
+_NEW_UNIT = (
+    "INSERT OR IGNORE INTO share_units "
+    "(story_id, node, viewer, origin, choice, playthrough, seq, at, public) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+#: Viewers per look-up in :func:`_new_viewers` (SQLite allows 999 parameters a statement).
+_LOOKUP = 500
+
+
+def _new_viewers(conn: sqlite3.Connection, batch: Sequence[Pending]) -> set[tuple[str, str]]:
+    """The (story, viewer) pairs of the batch's new playthroughs that have no playthrough of
+    the story in the file before the batch (one look-up per few hundred viewers)."""
+    new = [p.state for p in batch if p.before is None]
+    if not new:
+        return set()
+    # New playthroughs' rows are numbered after every other one (write_batch).
+    first = min(s.pk for s in new if s.pk is not None)
+    wanted: dict[str, set[str]] = {}
+    for state in new:
+        wanted.setdefault(state.story_id, set()).add(state.viewer)
+    found: set[tuple[str, str]] = set()
+    for story_id, viewers in wanted.items():
+        ordered = sorted(viewers)
+        for i in range(0, len(ordered), _LOOKUP):
+            chunk = ordered[i : i + _LOOKUP]
+            marks = ",".join("?" for _ in chunk)
+            old = {
+                viewer
+                for (viewer,) in conn.execute(
+                    f"SELECT viewer FROM playthroughs WHERE viewer IN ({marks}) "
+                    "AND story_id = ? AND pk < ?",
+                    (*chunk, story_id, first),
+                )
+            }
+            found.update((story_id, v) for v in chunk if v not in old)
+    return found
+
+
+def _compare_units(
+    conn: sqlite3.Connection,
+    candidates: dict[UnitKey, Candidate],
+    counts: Counter[tuple[str, str, str, str]],
+) -> None:
+    """Make each candidate its viewer's unit where it has none or is earlier than theirs,
+    set-wise through a temporary table; add the changes to ``counts``."""
     conn.execute(_BATCH_TABLE)
     conn.execute("DELETE FROM temp.share_batch")
     conn.executemany(
@@ -176,15 +259,12 @@ def update_shares(conn: sqlite3.Connection, batch: Sequence[Pending]) -> None:
         [(*key, c[3], c[4], c[2], c[0], c[1]) for key, c in candidates.items()],
     )
     earlier = conn.execute(_EARLIER).fetchall()
-    counts: Counter[tuple[str, str, str, str]] = Counter(
-        tuple(row) for row in conn.execute(_INSERT_NEW).fetchall()
-    )
+    counts.update(tuple(row) for row in conn.execute(_INSERT_NEW).fetchall())
     for story_id, node, viewer, origin, old, new, pk, seq, at, public in earlier:
         key = (story_id, node, viewer, origin)
         _count(counts, key, old, -1)
         _count(counts, key, new, 1)
         conn.execute(_PUT_UNIT, (*key, new, pk, seq, at, public))
-    _write_counts(conn, counts)
     conn.execute("DELETE FROM temp.share_batch")
 
 
