@@ -574,12 +574,13 @@ _DELETE_OUTCOME = (
     "DELETE FROM rollup_outcomes WHERE cohort = ? AND status = ? AND last_node = ? "
     "AND rewound = ? AND playthroughs = 0"
 )
-# Paths and viewers are counted rows (insert if missing, then add) rather than upserts, so the
-# number of rows added and deleted is known: rollup_cohort_totals keeps it.
+# Paths and viewers are counted rows (add to those there, then insert those missing with their
+# count) rather than upserts, so the number of rows added and deleted is known:
+# rollup_cohort_totals keeps it.
 _ADD_PATH = (
     "INSERT OR IGNORE INTO rollup_paths "
     "(cohort, path_hash, status, last_node, playthroughs, path_len, example) "
-    "VALUES (?, ?, ?, ?, 0, ?, ?)"
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _COUNT_PATH = (
     "UPDATE rollup_paths SET playthroughs = playthroughs + ? "
@@ -589,7 +590,7 @@ _DELETE_PATH = (
     "DELETE FROM rollup_paths WHERE cohort = ? AND path_hash = ? AND status = ? "
     "AND last_node = ? AND playthroughs = 0"
 )
-_ADD_VIEWER = "INSERT OR IGNORE INTO rollup_viewers (cohort, viewer, playthroughs) VALUES (?, ?, 0)"
+_ADD_VIEWER = "INSERT OR IGNORE INTO rollup_viewers (cohort, viewer, playthroughs) VALUES (?, ?, ?)"
 _COUNT_VIEWER = (
     "UPDATE rollup_viewers SET playthroughs = playthroughs + ? WHERE cohort = ? AND viewer = ?"
 )
@@ -682,9 +683,9 @@ def _write_counted(
     extra: Callable[[Any], tuple[Any, ...]] | None = None,
 ) -> dict[int, int]:
     """Apply count changes to a table of one row per distinct thing in a cohort (a viewer, a
-    path with its outcome): insert missing rows (with the columns ``extra`` gives for the key),
-    add the changes, delete rows that reach zero. Returns each cohort's change in its number of
-    rows."""
+    path with its outcome): add the changes to the rows there, insert the missing rows with
+    theirs (and the columns ``extra`` gives for the key), delete rows that reach zero. Returns
+    each cohort's change in its number of rows."""
     per_cohort: defaultdict[int, defaultdict[Any, int]] = defaultdict(lambda: defaultdict(int))
     for cohort_id, changes in _by_cohort_id(ids, table):
         rows = per_cohort[cohort_id]
@@ -695,11 +696,13 @@ def _write_counted(
         counted = {_row_key(cohort_id, key): (key, n) for key, n in rows.items() if n}
         if not counted:
             continue
+        # Adding first, then inserting with the count, writes a new row once (not inserted at
+        # zero, then updated, which also moved it in rollup_paths_popular).
+        conn.executemany(count, [(n, *row) for row, (_, n) in counted.items()])
         growing = [
-            (*row, *(extra(key) if extra else ())) for row, (key, n) in counted.items() if n > 0
+            (*row, n, *(extra(key) if extra else ())) for row, (key, n) in counted.items() if n > 0
         ]
         added = conn.executemany(add, growing).rowcount if growing else 0
-        conn.executemany(count, [(n, *row) for row, (_, n) in counted.items()])
         shrinking = [row for row, (_, n) in counted.items() if n < 0]
         deleted = conn.executemany(delete, shrinking).rowcount if shrinking else 0
         grown[cohort_id] = max(added, 0) - max(deleted, 0)
