@@ -123,3 +123,60 @@ def test_bulk_writes_equal_a_rebuild_and_check_finds_a_tampered_table(tmp_path: 
     result = CliRunner().invoke(main, ["log", "rebuild-rollups", "--check", "--db", str(db)])
     assert result.exit_code == 1
     assert "rollup_shares" in result.output
+
+
+def test_new_and_returning_viewers_in_one_bulk_write_equal_a_rebuild(tmp_path: Path) -> None:
+    # New viewers' first decisions become units without a comparison; returning viewers' are
+    # compared with their units (Ann's earlier decision stays hers, Bob's later one is not).
+    with ChoiceLog.open(tmp_path / "log.db") as log:
+        with log.bulk_writer() as writer:
+            for viewer, start, choice in (("ann", 5_000.0, "walk"), ("bob", 1_000.0, "jump")):
+                times = [start + i for i in range(4)]
+                writer.write_playthrough(
+                    info(viewer, story="cliff"), list(zip(times, cliff(choice), strict=True))
+                )
+        with log.bulk_writer() as writer:
+            for viewer, start, choice in (
+                ("ann", 1_000.0, "jump"),
+                ("bob", 9_000.0, "walk"),
+                ("cy", 2_000.0, "walk"),
+                ("cy", 1_500.0, "jump"),  # a new viewer twice in the batch: the earlier counts
+            ):
+                times = [start + i for i in range(4)]
+                writer.write_playthrough(
+                    info(viewer, story="cliff"), list(zip(times, cliff(choice), strict=True))
+                )
+        assert node_shares(log.conn, "cliff", "edge") == {"jump": 3}
+        before = shares_snapshot(log.conn)
+        with log.write_transaction() as conn:
+            rebuild_shares(conn)
+        assert shares_snapshot(log.conn) == before
+
+
+def test_units_left_by_deleted_playthroughs_are_still_compared(tmp_path: Path) -> None:
+    # A damaged log: Ann's playthroughs deleted behind its back, her unit left. Her next
+    # playthroughs look new, and are compared with that unit all the same.
+    with ChoiceLog.open(tmp_path / "log.db") as log:
+        with log.bulk_writer() as writer:
+            writer.write_playthrough(
+                info("ann", story="cliff"),
+                list(zip([5_000.0 + i for i in range(4)], cliff("walk"), strict=True)),
+            )
+        log.conn.execute("PRAGMA foreign_keys = OFF")
+        log.conn.execute("DELETE FROM events")
+        log.conn.execute("DELETE FROM playthroughs")
+        log.conn.execute("PRAGMA foreign_keys = ON")
+        with log.bulk_writer() as writer:
+            for viewer, start, choice in (("ann", 9_000.0, "jump"), ("bob", 1_000.0, "jump")):
+                writer.write_playthrough(
+                    info(viewer, story="cliff"),
+                    list(zip([start + i for i in range(4)], cliff(choice), strict=True)),
+                )
+        # Ann's unit stays the earlier "walk"; Bob's is new.
+        assert node_shares(log.conn, "cliff", "edge") == {"walk": 1, "jump": 1}
+        with log.bulk_writer() as writer:
+            writer.write_playthrough(
+                info("ann", story="cliff"),
+                list(zip([1_000.0 + i for i in range(4)], cliff("jump"), strict=True)),
+            )
+        assert node_shares(log.conn, "cliff", "edge") == {"jump": 2}
