@@ -131,7 +131,7 @@ def check_counts(tally: Tally) -> None:
     >>> check_counts(t)
     Traceback (most recent call last):
     ...
-    analytics.stats.ImpossibleCounts: node "cliff": its choices were picked 3 times, but 2 decisions were made there
+    analytics.stats.ImpossibleCounts: node "cliff": its choices were picked 3 times and taken on 0 timeouts, but 2 decisions were made and 0 timers ran out there
     """  # noqa: E501
     from analytics.stats import ImpossibleCounts
 
@@ -151,19 +151,13 @@ def check_counts(tally: Tally) -> None:
         bound(choice.timeouts, f'choice "{choice_id}" at node "{node_id}": timeouts')
         picked[node_id] += choice.explicit
         timed_out[node_id] += choice.timeouts
-    for node_id, count in picked.items():
-        made = tally.nodes[node_id].explicit if node_id in tally.nodes else 0
-        if count > made:
+    for node_id in picked.keys() | timed_out.keys():
+        node = tally.nodes.get(node_id, NodeCounts())
+        if picked[node_id] > node.explicit or timed_out[node_id] > node.timeouts:
             raise ImpossibleCounts(
-                f'node "{node_id}": its choices were picked {count:,} times, '
-                f"but {made:,} decisions were made there"
-            )
-    for node_id, count in timed_out.items():
-        expired = tally.nodes[node_id].timeouts if node_id in tally.nodes else 0
-        if count > expired:
-            raise ImpossibleCounts(
-                f'node "{node_id}": its choices were taken on {count:,} timeouts, '
-                f"but {expired:,} timers ran out there"
+                f'node "{node_id}": its choices were picked {picked[node_id]:,} times and '
+                f"taken on {timed_out[node_id]:,} timeouts, but {node.explicit:,} decisions "
+                f"were made and {node.timeouts:,} timers ran out there"
             )
     for (status, last, _), count in tally.outcomes.items():
         bound(count, f"playthroughs {status} at {last!r}")

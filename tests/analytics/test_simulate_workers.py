@@ -151,7 +151,8 @@ def _start(db: Path, workers: int) -> subprocess.Popen[str]:
 
 
 def _count(db: Path) -> int:
-    if not Path(f"{db}-wal").exists():
+    # Not the -wal file's presence: a command that exits cleanly checkpoints and removes it.
+    if not db.exists():
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -166,9 +167,8 @@ def _written(err: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def _grandchildren(pid: int) -> list[int]:
-    """The children of the children of ``pid`` (Linux /proc): the workers, which a forkserver
-    (a child) starts."""
+def _parents() -> dict[int, int]:
+    """Every process's parent (Linux /proc)."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -177,6 +177,17 @@ def _grandchildren(pid: int) -> list[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def _children(pid: int) -> list[int]:
+    return [p for p, parent in _parents().items() if parent == pid]
+
+
+def _grandchildren(pid: int) -> list[int]:
+    """The children of the children of ``pid``: the workers, which a forkserver (a child)
+    starts."""
+    parents = _parents()
     children = {p for p, parent in parents.items() if parent == pid}
     return [p for p, parent in parents.items() if parent in children]
 
@@ -218,19 +229,6 @@ def _alive(pid: int) -> bool:
         return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return False
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the forkserver via /proc")
