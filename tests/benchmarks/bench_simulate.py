@@ -57,6 +57,17 @@ def run_once(folder: Path, workers: int, playthroughs: int) -> tuple[float, int]
     return wall, int(events)
 
 
+def host_seconds() -> float:
+    """CPU seconds of a 10,000,000-step Python loop: how fast this host is. Hosts of the same
+    "2-core machine" have differed ten-fold (0.17 to 2.0 s), so figures taken on different
+    days compare only with this next to them."""
+    start = time.process_time()
+    i = 0
+    while i < 10_000_000:
+        i += 1
+    return time.process_time() - start
+
+
 def cpu_costs(folder: Path, playthroughs: int) -> tuple[float, float, int]:
     """(play, write) CPU microseconds per event for an in-process run with 2 workers."""
     from analytics.simulate import SimulationOptions, simulate
@@ -93,7 +104,8 @@ def main(rounds: int = 5, playthroughs: int = 40_000) -> dict[int, float]:
     rates = {n: events / statistics.median(walls[n]) for n in counts}
     print(
         f"\nsimulate, demo story, {playthroughs:,} playthroughs ({events:,} events), "
-        f"{rounds} rounds, {cores()} cores, load average {min(loads):.1f}-{max(loads):.1f}:"
+        f"{rounds} rounds, {cores()} cores, load average {min(loads):.1f}-{max(loads):.1f}, "
+        f"host: a 10,000,000-step loop in {host_seconds():.2f} s of CPU:"
     )
     for n in counts:
         ratio = rates[n] / rates[1]
