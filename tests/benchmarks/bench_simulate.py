@@ -59,7 +59,7 @@ def run_once(folder: Path, workers: int, playthroughs: int) -> tuple[float, int]
 
 def host_seconds() -> float:
     """CPU seconds of a 10,000,000-step Python loop: how fast this host is. Hosts of the same
-    "2-core machine" have differed ten-fold (0.17 to 2.0 s), so figures taken on different
+    "2-core machine" have differed up to twelve-fold (0.17 to 2.0 s), so figures taken on different
     days compare only with this next to them."""
     start = time.process_time()
     i = 0
