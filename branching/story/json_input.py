@@ -19,13 +19,14 @@ to ``\\uDF..`` escape.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 import stat
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from branching.story.problems import pointer
 from branching.story.untrusted import LONE_SURROGATE
@@ -82,7 +83,8 @@ def read_limited(path: str | os.PathLike[str], limit: int | None = None) -> byte
     before reading them all.
 
     Raises :class:`OSError` as ``open`` does, and :class:`InputTooLarge` past the limit (at
-    once for a regular file; after ``limit`` bytes for a device or a pipe).
+    once for a regular file; after ``limit`` bytes for a device or a pipe). A pipe that no
+    program writes to is an :class:`OSError` after :data:`PIPE_WAIT` seconds, never a hang.
 
     >>> read_limited("/dev/zero", limit=10)
     Traceback (most recent call last):
@@ -90,13 +92,14 @@ def read_limited(path: str | os.PathLike[str], limit: int | None = None) -> byte
     branching.story.json_input.InputTooLarge: more than 10 bytes (the most branching reads)
     """
     limit = MAX_INPUT_BYTES if limit is None else limit
-    with open(path, "rb") as file:
+    file, first = _open_without_waiting(path)
+    with file:
         info = os.fstat(file.fileno())
         expected = info.st_size if stat.S_ISREG(info.st_mode) else 0
         if expected > limit:
             raise InputTooLarge(_too_large(limit, expected))
-        parts: list[bytes] = []
-        total = 0
+        parts: list[bytes] = [first] if first else []
+        total = len(first)
         while True:
             # One read for a regular file (its size + 1, to see EOF); 1 MiB steps otherwise.
             want = min(limit + 1 - total, max(expected - total + 1, 1 << 20))
@@ -108,6 +111,57 @@ def read_limited(path: str | os.PathLike[str], limit: int | None = None) -> byte
             if total > limit:
                 raise InputTooLarge(_too_large(limit))
     return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+#: How long a named pipe with no program writing to it is waited on (a writer started just
+#: before, ``cat story.json > fifo &``, may not have opened its end yet).
+PIPE_WAIT = 1.0
+
+
+def _open_without_waiting(path: str | os.PathLike[str]) -> tuple[BinaryIO, bytes]:
+    """``path`` opened for reading, in blocking mode, without blocking in ``open``; and the
+    bytes already read from a pipe to see whether a program writes to it.
+
+    A plain ``open`` of a FIFO waits for a writer, for ever when none comes. Opened with
+    ``O_NONBLOCK`` it returns at once; the flag is then cleared so that reads wait for a slow
+    writer (process substitution, ``<(generate-story)``). A FIFO that no program holds open for
+    writing reads as end-of-file at once, so it gets :data:`PIPE_WAIT` seconds for a writer
+    to come, then a clear :class:`OSError`.
+    """
+    nonblock = getattr(os, "O_NONBLOCK", 0)
+    if not nonblock:  # not POSIX: no FIFOs to wait on
+        return open(path, "rb"), b""  # the caller closes it
+    import fcntl
+    import select
+
+    fd = os.open(path, os.O_RDONLY | nonblock | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        first = b""
+        if stat.S_ISFIFO(mode):
+            try:
+                # Data, or EAGAIN (nothing written yet): a writer holds the other end.
+                first = os.read(fd, 1)
+                waiting = not first
+            except BlockingIOError:
+                waiting = False
+            if waiting:
+                # End-of-file: no writer at present. Poll reports a writer that comes and writes
+                # (POLLIN) or comes and goes (POLLHUP); Linux never reports the absence of one.
+                poller = select.poll()
+                poller.register(fd, select.POLLIN)
+                if not poller.poll(round(PIPE_WAIT * 1000)):
+                    raise OSError(
+                        errno.ENODATA,
+                        "it is a named pipe (FIFO) and no program is writing to it "
+                        f"(waited {PIPE_WAIT:g} s)",
+                    )
+        if not stat.S_ISREG(mode):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~nonblock)
+        return os.fdopen(fd, "rb"), first
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _too_large(limit: int, size: int | None = None) -> str:

@@ -11,6 +11,8 @@ import os
 import resource
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,82 @@ def test_reading_is_bounded(tmp_path: Path) -> None:
     with pytest.raises(InputTooLarge, match="2,000 bytes"):
         read_limited(big, limit=1000)
     assert read_limited(big, limit=2000) == b" " * 2000
+
+
+def _write_when_a_reader_comes(fifo: Path, data: bytes) -> threading.Thread:
+    """A program writing to ``fifo`` (as ``cat story.json > fifo &``): it opens its end only
+    when a reader opens the other, racing the reader's first read."""
+
+    def write() -> None:
+        with open(fifo, "wb") as end:  # blocks until the reader opens
+            end.write(data)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def _release(fifo: Path, thread: threading.Thread) -> None:
+    """Let a writer still waiting for a reader go, so a failing test cannot hang."""
+    thread.join(timeout=10)
+    if thread.is_alive():
+        os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        thread.join(timeout=10)
+
+
+def test_a_named_pipe_nobody_writes_to_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    """``mkfifo f; branching validate f`` waited for a writer for ever."""
+    fifo = tmp_path / "story.json"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "branching", "validate", str(fifo)],
+        capture_output=True,
+        text=True,
+        timeout=20,  # a regression fails here instead of hanging the suite
+        cwd=ROOT,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"{fifo}: error [unreadable] cannot read the file: it is a named pipe (FIFO) and no "
+        "program is writing to it (waited 1 s)"
+    ) in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_named_pipe_with_a_writer_is_read_whole(tmp_path: Path) -> None:
+    """Process substitution (``validate <(cat story.json)``) and ``cat story.json > fifo &``
+    keep working: the writer may open its end just after the reader, or write slowly."""
+    fifo = tmp_path / "story.json"
+    os.mkfifo(fifo)
+    data = (ROOT / "stories" / "demo.json").read_bytes()
+    for _ in range(20):  # the writer's open races the reader's first read
+        writer = _write_when_a_reader_comes(fifo, data)
+        try:
+            assert read_limited(fifo) == data
+        finally:
+            _release(fifo, writer)
+    writer = _write_when_a_reader_comes(fifo, data)
+    try:
+        result = CliRunner().invoke(main, ["validate", str(fifo)], catch_exceptions=False)
+    finally:
+        _release(fifo, writer)
+    assert result.exit_code == 0, result.output
+    assert "OK, 40 nodes" in result.output
+
+
+def test_process_substitution_waits_for_a_slow_writer(tmp_path: Path) -> None:
+    story = ROOT / "stories" / "demo.json"
+    done = subprocess.run(
+        ["bash", "-c", f'branching validate <(sleep 1.5; cat "{story}")'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "OK, 40 nodes" in done.stdout
 
 
 # --- Story files -----------------------------------------------------------------------------
