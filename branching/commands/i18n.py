@@ -71,13 +71,14 @@ def extract(story: str, output: str | None) -> None:
 
     Each entry's msgctxt names the string (node/cellar/text, node/cellar/choice/open/label,
     ...), its msgid is the story's words and its reference the story file and line.
-    Exit status: 0 written, 1 the story has errors, 2 it cannot be read.
+    Exit status: 0 written, 1 the story has errors or the output cannot be written, 2 the
+    story cannot be read.
     """
+    from branching.commands._io import write_output
     from branching.story import po
 
     _, catalog, _ = _template(story)
-    data = po.po_text(catalog, template=True)
-    _write(data, output)
+    write_output(po.po_text(catalog, template=True).decode("utf-8"), output)
 
 
 @i18n_group.command("update")
@@ -91,13 +92,26 @@ def update(story: str, translation: str, lang: str | None) -> None:
     fuzzy with the old words shown for comparison; new strings are added empty, or with the
     translation of the same words elsewhere (a renamed passage), marked fuzzy; strings no
     longer in the story become obsolete entries. Translator comments are kept. The file is
-    replaced atomically. Exit status: 0 done, 1 the story has errors, 2 a file cannot be read.
+    replaced atomically. Exit status: 0 done, 1 the story has errors or TRANSLATION cannot be
+    written, 2 a file cannot be read or TRANSLATION is not a regular file (a FIFO, a device).
     """
+    from branching.commands._io import shown
     from branching.story import locales, po
     from branching.story.translation import language_of
 
-    _, fresh, _ = _template(story)
     path = Path(translation)
+    name = shown(path)
+    # Refused before anything reads it: a FIFO would be waited on, /dev/null read as an
+    # empty file, and replacing either would turn a device into a file (run as root).
+    kind = po.not_a_regular_file(path)
+    if kind is not None:
+        click.echo(
+            f"{name}: cannot update it: it is {kind}, not a PO file (i18n update reads the "
+            "file and replaces it with the merged translation)",
+            err=True,
+        )
+        sys.exit(2)
+    _, fresh, _ = _template(story)
     if path.exists():
         try:
             existing = po.read_catalog(po.read_bytes(path), translation)
@@ -106,7 +120,7 @@ def update(story: str, translation: str, lang: str | None) -> None:
             sys.exit(2)
         merged, counts = po.merge(existing, fresh)
         summary = (
-            f"{translation}: {counts['kept']} kept, {counts['changed']} changed (marked fuzzy), "
+            f"{name}: {counts['kept']} kept, {counts['changed']} changed (marked fuzzy), "
             f"{counts['added']} new"
             + (
                 f" ({counts['reused']} filled from identical words, marked fuzzy)"
@@ -119,7 +133,7 @@ def update(story: str, translation: str, lang: str | None) -> None:
         tag = lang or language_of(po.PoFile(translation, None))
         if tag is None:
             raise click.UsageError(
-                f"{translation} does not exist and its name gives no language: name it "
+                f"{name} does not exist and its name gives no language: name it "
                 "STORY.LANG.po (e.g. demo.fr.po) or pass --lang"
             )
         try:
@@ -127,13 +141,14 @@ def update(story: str, translation: str, lang: str | None) -> None:
         except locales.LanguageError as exc:
             raise click.UsageError(str(exc)) from None
         merged = po.new_catalog(fresh, tag)
-        summary = (
-            f"{translation}: new {locales.language_name(tag)} translation, {len(fresh)} strings"
-        )
+        summary = f"{name}: new {locales.language_name(tag)} translation, {len(fresh)} strings"
     try:
         po.write_atomically(path, po.po_text(merged))
     except OSError as exc:
-        raise click.ClickException(f"Cannot write {translation}: {exc.strerror or exc}") from None
+        state = "is unchanged" if path.exists() else "was not created"
+        raise click.ClickException(
+            f"Cannot write {name}: {exc.strerror or exc} ({name} {state})"
+        ) from None
     click.echo(summary)
 
 
@@ -213,16 +228,3 @@ def _strings(story: Story) -> Iterator[StoryString]:
 
     return story_strings(story)
 
-
-def _write(data: bytes, output: str | None) -> None:
-    if output is None or output == "-":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return
-    from branching.story.po import write_atomically
-
-    try:
-        write_atomically(output, data)
-    except OSError as exc:
-        raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}") from None

@@ -13,9 +13,11 @@ words, the reference comment the story file and line, and an extracted comment s
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -439,6 +441,28 @@ def _with_previous_words(data: bytes, catalog: Catalog) -> bytes:
     return b"".join(out)
 
 
+def not_a_regular_file(path: str | Path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file (``"a directory"``, ``"a named
+    pipe (FIFO)"``, ...), else None (a regular file, a link to one, or nothing yet).
+
+    >>> not_a_regular_file("/dev/null"), not_a_regular_file("/no/such/file.po")
+    ('a device', None)
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # nothing there (or unreachable): reading or writing it says why
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
+
+
 def write_atomically(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves the old file or the new, never half.
 
@@ -448,6 +472,9 @@ def write_atomically(path: str | Path, data: bytes) -> None:
     pointing at the new content.
     """
     target = Path(path).resolve()
+    kind = not_a_regular_file(target)
+    if kind is not None:  # renaming over /dev/null would make it a regular file
+        raise OSError(errno.EINVAL, f"it is {kind}, not a regular file")
     try:
         mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -180,6 +183,57 @@ def test_check_refuses_an_unreadable_translation_with_exit_2(demo: Path) -> None
     result = run("i18n", "check", demo, bad)
     assert result.exit_code == 2 and "not UTF-8" in result.output
     assert run("i18n", "check", demo, demo.with_name("missing.po")).exit_code == 2
+
+
+def test_extract_writes_into_a_pipe_without_replacing_it(demo: Path, tmp_path: Path) -> None:
+    """The output goes through the commands' shared writer: a pipe or device is written
+    directly. Before, extract renamed a file over it (as root, ``-o /dev/full`` replaced the
+    device with a regular file)."""
+    fifo = tmp_path / "pot.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with open(fifo, "rb") as end:  # blocks until the command opens its end
+            received.append(end.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        result = run("i18n", "extract", demo, "-o", fifo)
+    finally:
+        reader.join(timeout=10)
+        if reader.is_alive():  # the command never opened the pipe: let the reader go
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received[0] == run("i18n", "extract", demo).stdout_bytes
+
+
+def test_extract_that_cannot_write_says_where_and_why(demo: Path, tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "demo.pot"
+    result = run("i18n", "extract", demo, "-o", target)
+    assert result.exit_code == 1
+    assert f"Cannot write {target}: No such file or directory ({target} was not created)" in (
+        result.output
+    )
+    folder = run("i18n", "extract", demo, "-o", tmp_path)
+    assert folder.exit_code == 2 and "is a directory" in folder.output
+
+
+def test_update_refuses_a_translation_that_is_not_a_regular_file(demo: Path) -> None:
+    """A FIFO was waited on for ever (and /dev/null, as root, replaced by a regular file)."""
+    fifo = demo.with_name("demo.de.po")
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    result = run("i18n", "update", demo, fifo)
+    assert time.monotonic() - started < 5  # refused before anything reads it
+    assert result.exit_code == 2
+    assert f"{fifo}: cannot update it: it is a named pipe (FIFO), not a PO file" in result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    folder = run("i18n", "update", demo, demo.parent)
+    assert folder.exit_code == 2 and "is a directory" in folder.output
 
 
 def test_play_in_french_by_option_or_by_locale(tmp_path: Path) -> None:
