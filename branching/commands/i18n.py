@@ -227,4 +227,3 @@ def _strings(story: Story) -> Iterator[StoryString]:
     from branching.story.strings import story_strings
 
     return story_strings(story)
-
