@@ -179,6 +179,7 @@ def check(
     without the forms the language needs; control characters. Exit status: 0 no errors
     (warnings allowed), 1 errors, 2 a file cannot be read. Codes: docs/translating.md.
     """
+    from branching.commands._io import shown
     from branching.story import locales
     from branching.story.po import PoReadError, read_po_file
     from branching.story.translation import check_translation, language_of
@@ -218,7 +219,7 @@ def check(
         counts = f"{done:,} of {total:,} strings translated"
         tail = f", {errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
         named = locales.language_name(tag) if tag else "language unknown"
-        line = f"{translation}: {named}, {counts}{tail}"
+        line = f"{shown(translation)}: {named}, {counts}{tail}"
         click.echo(line, err=bool(errors))
     sys.exit(1 if errors else 0)
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from branching.commands._io import write_output
+from branching.commands._io import shown, write_output
 from branching.commands._options import OutputPath
-from branching.story.untrusted import printable
 
 
 @click.group("import")
@@ -103,7 +102,7 @@ def import_twee(
     if result.unplayable:
         for problem in result.unplayable:
             click.echo(problem.format(), err=True)
-        where = f" to {output}" if output is not None else ""
+        where = f" to {shown(output)}" if output is not None else ""
         click.echo(
             f"error: the imported story is not playable as it is; it was written{where} so "
             "that you can finish it (`branching validate` shows what to fix)",
@@ -173,4 +172,4 @@ def export_twee(story: Path, output: Path | None, ifid: str | None, story_format
     write_output(exported.text, output)
     where = str(output) if output is not None else "<stdout>"
     for note in exported.notes:
-        click.echo(printable(note.format(where)), err=True)
+        click.echo(note.format(where), err=True)

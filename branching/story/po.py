@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from branching.story.json_input import InputTooLarge, read_limited
 from branching.story.strings import StoryString
+from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from babel.messages.catalog import Catalog
@@ -43,7 +44,18 @@ _WHAT = {
 
 
 class PoReadError(Exception):
-    """A PO file that cannot be read: ``str()`` says where (``file.po:LINE``) and why."""
+    """A PO file that cannot be read: ``str()`` says where (``file.po:LINE``) and why.
+
+    The message is made printable here, once for every reason: it quotes the file's name and
+    sometimes its content (Babel's reasons quote a msgid), either of which may hold ESC or a
+    newline.
+
+    >>> str(PoReadError("fr\\x1b]2;x\\x07\\n.po: cannot read the file"))
+    'fr\\\\x1b]2;x\\\\x07\\\\x0a.po: cannot read the file'
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message, one_line=True))
 
 
 @dataclass

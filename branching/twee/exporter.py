@@ -15,6 +15,7 @@ from branching.story.expressions import ExpressionError
 from branching.story.expressions import parse as parse_expression
 from branching.story.model import Choice, Ending, Node, Story
 from branching.story.text import TextError
+from branching.story.untrusted import printable
 from branching.twee.clauses import (
     BRANCHING_NOTE,
     SETTINGS_NAME,
@@ -97,7 +98,16 @@ class ExportNote:
     message: str
 
     def format(self, file: str = "<twee>") -> str:
-        return f'{file}:{self.line}: passage "{self.passage}": warning: {self.message}'
+        """``FILE:LINE: passage "Name": warning: message``, on one line with nothing raw: the
+        file name and the passage's words may hold control characters.
+
+        >>> ExportNote("Start", 3, "kept as text").format("out\\x1b[2J\\n.twee")
+        'out\\\\x1b[2J\\\\x0a.twee:3: passage "Start": warning: kept as text'
+        """
+        where = f"{file}:{self.line}"
+        return printable(
+            f'{where}: passage "{self.passage}": warning: {self.message}', one_line=True
+        )
 
 
 @dataclass

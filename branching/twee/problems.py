@@ -44,4 +44,11 @@ class TweeProblem:
 
 
 class TweeReadError(Exception):
-    """An input path that cannot be read (missing, unreadable, or a folder without Twee files)."""
+    """An input path that cannot be read (missing, unreadable, or a folder without Twee files).
+
+    The message names the path, which may hold control characters: it is made printable here,
+    once for every reason (as :meth:`TweeProblem.format` does for problems).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message, one_line=True))

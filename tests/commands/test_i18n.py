@@ -236,6 +236,40 @@ def test_update_refuses_a_translation_that_is_not_a_regular_file(demo: Path) -> 
     assert folder.exit_code == 2 and "is a directory" in folder.output
 
 
+#: A file name that retitles the terminal, rings the bell and breaks a message in two.
+HOSTILE = "b\x1b]2;pwned\x07\nc"
+HOSTILE_SHOWN = "b\\x1b]2;pwned\\x07\\x0ac"
+
+
+@pytest.mark.parametrize(
+    ("command", "content", "said"),
+    [
+        ("check", b'msgid "a"\nmsgstr "\xff"\n', ":2: the file is not UTF-8"),
+        ("check", b"hello world\n", ":1: not a valid PO file"),
+        ("check", None, ": cannot read the file: No such file or directory"),
+        ("check", (ROOT / "stories" / "demo.fr.po").read_bytes(), ": French, "),
+        ("update", b"hello world\n", ":1: not a valid PO file"),
+        ("update", None, " does not exist and its name gives no language"),
+        ("play", b"hello world\n", ":1: not a valid PO file"),
+    ],
+    ids=["not-utf8", "syntax", "missing", "summary", "update", "no-language", "play"],
+)
+def test_po_messages_show_a_hostile_file_name_escaped(
+    demo: Path, command: str, content: bytes | None, said: str
+) -> None:
+    path = demo.with_name(f"{HOSTILE}.po")
+    if content is not None:
+        path.write_bytes(content)
+    if command == "play":
+        result = run("play", demo, "--plain", "--no-log", "--translations", path)
+    else:
+        result = run("i18n", command, demo, path)
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "pwned\x07\nc" not in result.output
+    assert f"{demo.parent}/{HOSTILE_SHOWN}.po{said}" in result.output
+    assert result.exit_code == (0 if said == ": French, " else 2), result.output
+
+
 def test_play_in_french_by_option_or_by_locale(tmp_path: Path) -> None:
     by_option = play(DEMO, "--lang", "fr", home=tmp_path / "a")
     assert by_option.returncode == 0, by_option.stderr
