@@ -77,6 +77,10 @@ TWEE = {
 
 COMMANDS = ["validate", "stats", "graph", "graph:dot", "simulate", "export", "play"]
 
+#: PO files: Babel wraps strings at 76 columns in time quadratic in a word's length (a run
+#: without spaces; 100 KB took 43 s), so a long word is written unwrapped.
+I18N_TEXT = [("", "x", ""), ("", "!", ""), ("", "a ", "")]
+
 
 def cases() -> list[list[object]]:
     found: list[list[object]] = []
@@ -87,6 +91,8 @@ def cases() -> list[list[object]]:
             found += [[command, *case, SMALL // 4, LARGE // 4] for case in STORY_TEXT[1:4]]
         else:
             found += [[command, *case, SMALL, LARGE] for case in STORY_TEXT]
+    for command in ("i18n:extract", "i18n:update"):
+        found += [[command, *case, SMALL, LARGE] for case in I18N_TEXT]
     for story_format, twee_cases in TWEE.items():
         found += [[f"import:{story_format}", *case, SMALL, LARGE] for case in twee_cases]
     return found

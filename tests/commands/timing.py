@@ -72,12 +72,26 @@ def run(command: str, block: str, work: Path) -> None:
         args = ["simulate", "-n", "3", "--seed", "1", "--db", str(database), str(source)]
     elif kind == "export":
         args = ["export", "twee", "-o", str(work / "out.twee"), str(source)]
+    elif kind == "i18n":
+        # extract writes the template; update creates a translation, then reads it back and
+        # merges into it (Babel's reader and writer, both ways).
+        translation = work / "story.fr.po"
+        translation.unlink(missing_ok=True)
+        if option == "update":
+            invoke(["i18n", "update", str(source), str(translation)], command)
+            args = ["i18n", "update", str(source), str(translation)]
+        else:
+            args = ["i18n", "extract", "-o", str(work / "story.pot"), str(source)]
     elif kind == "import":
         tw = work / "in.twee"
         tw.write_text(twee(block, option), encoding="utf-8")
         args = ["import", "twee", "--format", option, "-o", str(work / "out.json"), str(tw)]
     else:
         raise ValueError(command)
+    invoke(args, command)
+
+
+def invoke(args: list[str], command: str) -> None:
     result = CliRunner().invoke(main, args, input="1\nq\n")
     crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
     if result.exit_code not in (0, 1) or crashed:
