@@ -115,6 +115,7 @@ def update(story: str, translation: str, lang: str | None) -> None:
     if path.exists():
         try:
             existing = po.read_catalog(po.read_bytes(path), translation)
+            po.refuse_duplicate_contexts(existing, translation)
         except po.PoReadError as exc:
             click.echo(str(exc), err=True)
             sys.exit(2)

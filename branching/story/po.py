@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from branching.story.json_input import InputTooLarge, read_limited
 from branching.story.strings import StoryString
@@ -31,6 +31,7 @@ from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from babel.messages.catalog import Catalog
+    from babel.messages.pofile import PoFileParser
 
 #: PO files larger than this are refused (a 24,700-passage story's is about 5 MB).
 MAX_BYTES = 64 * 1024 * 1024
@@ -97,7 +98,7 @@ def read_bytes(path: str | Path) -> bytes:
 
 def read_catalog(data: bytes, name: str = "<po>") -> Catalog:
     """Babel's catalog of a PO file's bytes; :class:`PoReadError` for anything malformed."""
-    from babel.messages.pofile import PoFileError, read_po
+    from babel.messages.pofile import PoFileError
 
     try:
         data.decode("utf-8")
@@ -110,16 +111,107 @@ def read_catalog(data: bytes, name: str = "<po>") -> Catalog:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     _check_plural_forms(data, name)
+    from babel.messages.catalog import Catalog
+
+    catalog = Catalog(charset="utf-8")
     try:
-        catalog = read_po(io.BytesIO(data), abort_invalid=True, charset="utf-8")
+        _strict_parser(catalog).parse(io.BytesIO(data))
     except PoFileError as exc:
         line = getattr(exc, "lineno", 0) + 1
         why = re.sub(r" on \d+$", "", str(exc))  # Babel appends its own 0-based line
+        if len(why) > 200:  # Babel's reasons can quote a whole msgid
+            why = why[:200] + "..."
         raise PoReadError(f"{name}:{line}: not a valid PO file ({why})") from None
     except (ValueError, LookupError, UnicodeError, RecursionError) as exc:
         raise PoReadError(f"{name}: not a valid PO file ({exc})") from None
     _take_previous_words(catalog)
     return catalog
+
+
+#: A PO string: quoted, with only the escapes Babel's reader turns into characters. Babel
+#: checks the keywords and the order of entries but not the strings: it drops one character
+#: from each end, so ``msgid "abc`` read as ``ab``, ``msgid "a" junk`` as ``a" jun`` and
+#: ``"\\q"`` stayed a backslash and a q.
+_WELL_FORMED = re.compile(r'"[^"\\]*(?:\\[\\"abfnrtv][^"\\]*)*"')
+_KEYWORDS = re.compile(r"msgctxt|msgid|msgid_plural|msgstr(?:\[.*)?")
+
+
+def _strict_parser(catalog: Catalog) -> PoFileParser:
+    """Babel's PO parser (``abort_invalid``), also refusing what it would read silently wrong.
+
+    Each refusal goes through Babel's own ``_invalid_pofile``, so it is a ``PoFileError`` at
+    its line like Babel's: a malformed string; ``msgstr`` without a ``msgid`` (Babel gave it
+    to the next entry), a second ``msgstr`` or ``msgctxt`` for one entry (one was dropped);
+    ``msgstr[N]`` without ``msgid_plural``, or a plain ``msgstr`` with it; and, as gettext's
+    ``msgfmt``, an entry given twice (same ``msgctxt`` and ``msgid``), where Babel kept the
+    first translation without a word.
+    """
+    from babel.messages.pofile import PoFileParser
+
+    class StrictParser(PoFileParser):
+        header_line: int | None = None
+
+        def _process_message_line(self, lineno: int, line: str, obsolete: bool = False) -> None:
+            if obsolete and line.startswith("|"):
+                return  # an obsolete entry's previous words (msgmerge's "#~|"): nowhere to keep
+            if line:
+                why = self._why_malformed(line)
+                if why is not None:
+                    self._invalid_pofile(line, lineno, why)
+            super()._process_message_line(lineno, line, obsolete)
+
+        def _why_malformed(self, line: str) -> str | None:
+            keyword, text = "", line
+            if not line.startswith('"'):
+                keyword, _, text = line.partition(" ")
+                if not _KEYWORDS.fullmatch(keyword):
+                    return None  # Babel refuses unknown keywords itself
+                if keyword.startswith("msgstr[") and not re.fullmatch(r"msgstr\[[0-9]+\]", keyword):
+                    return f"{keyword[:20]}: the index in [] must be a number"
+                if not text.strip():
+                    return f"{keyword} without a string"
+            if not _WELL_FORMED.fullmatch(text.strip()):
+                return (
+                    f"malformed string {text.strip()[:60]!r}: a PO string is in double quotes, "
+                    'with \\" for a quote and \\\\ for a backslash'
+                )
+            plural = len(self.messages) > 1
+            if keyword.startswith("msgstr") and not self.messages:
+                return f"{keyword} without a msgid before it"
+            if keyword == "msgstr" and (self.translations or plural):
+                if self.translations:
+                    return "a second msgstr for the entry above (a msgid has one msgstr)"
+                return "msgstr after msgid_plural (it needs msgstr[0], msgstr[1], ...)"
+            if keyword.startswith("msgstr[") and not plural:
+                return f"{keyword} without a msgid_plural before it"
+            if keyword == "msgid_plural" and (not self.messages or self.translations or plural):
+                return "msgid_plural without a msgid just before it"
+            pending_context = cast("object", self.context)  # Babel types it as always None
+            if keyword == "msgctxt" and pending_context is not None and not self.messages:
+                return "a second msgctxt for the same entry"
+            return None
+
+        def _add_message(self) -> None:
+            if not self.obsolete:
+                msgid = self.messages[0].denormalize()
+                context = self.context.denormalize() if self.context else None
+                if not msgid and context is None and len(self.messages) == 1:
+                    first = self.header_line
+                    self.header_line = self.offset + 1
+                else:
+                    found = self.catalog.get(msgid, context)
+                    first = found.lineno if found is not None else None
+                if first is not None:
+                    what = "header" if not msgid else "entry"
+                    self._invalid_pofile(
+                        "",
+                        self.offset,
+                        f"this {what} is given twice (first at line {first}); gettext refuses "
+                        "duplicates: keep one",
+                    )
+            super()._add_message()
+
+    return StrictParser(catalog, abort_invalid=True)
 
 
 _PO_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -208,6 +300,25 @@ def _balanced(expression: str) -> bool:
         if depth < 0:
             return False
     return depth == 0
+
+
+def refuse_duplicate_contexts(catalog: Catalog, name: str) -> None:
+    """:class:`PoReadError` at the second entry with a ``msgctxt`` already used (with other
+    words: the same words twice is refused when read). gettext allows it, but a story string
+    has one context, so which translation to keep would be a guess (``i18n check`` reports
+    these as ``duplicate-context``)."""
+    first: dict[str, int] = {}
+    for message in catalog:
+        if not message.id or message.context is None:
+            continue
+        line = int(message.lineno or 0)
+        if message.context in first:
+            raise PoReadError(
+                f'{name}:{line}: msgctxt "{message.context[:80]}" is given twice (first at line '
+                f"{first[message.context]}), with different msgids; delete the entry that is "
+                "not for the story's current words"
+            )
+        first[message.context] = line
 
 
 def read_po_file(path: str | Path) -> PoFile:

@@ -236,6 +236,70 @@ def test_update_refuses_a_translation_that_is_not_a_regular_file(demo: Path) -> 
     assert folder.exit_code == 2 and "is a directory" in folder.output
 
 
+def test_a_malformed_string_is_refused_at_its_line_by_check_update_and_play(demo: Path) -> None:
+    """Babel dropped a character from each end of any string: ``msgstr "Blanc total`` was
+    read as ``Blanc tota`` and shown to viewers."""
+    translation = demo.with_name("demo.fr.po")
+    text = translation.read_text(encoding="utf-8")
+    broken = text.replace('msgstr "Blanc total"', 'msgstr "Blanc total', 1)
+    line = broken[: broken.index('msgstr "Blanc total\n')].count("\n") + 1
+    translation.write_text(broken, encoding="utf-8")
+    said = f"{translation}:{line}: not a valid PO file (malformed string"
+    for args in (
+        ("i18n", "check", demo, translation),
+        ("i18n", "update", demo, translation),
+        ("play", demo, "--plain", "--no-log", "--translations", translation),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2 and said in result.output, (args, result.output)
+    assert translation.read_text(encoding="utf-8") == broken  # update left it alone
+
+
+def test_duplicate_entries_are_refused_not_merged_silently(demo: Path) -> None:
+    translation = demo.with_name("demo.fr.po")
+    text = translation.read_text(encoding="utf-8")
+    entry = 'msgctxt "story/title"\nmsgid "Whiteout"\nmsgstr "Blanc total"\n'
+    first = text[: text.index(entry)].count("\n") + 2  # the msgid's line
+    last = text.count("\n") + 3
+    # The same entry twice: Babel kept the first translation and dropped the other.
+    translation.write_text(text + "\n" + entry.replace("Blanc total", "Tempête"), "utf-8")
+    said = f"{translation}:{last}: not a valid PO file (this entry is given twice (first at "
+    for command in ("check", "update"):
+        result = run("i18n", command, demo, translation)
+        assert result.exit_code == 2 and f"{said}line {first})" in result.output, result.output
+    # The same context with other words: check reports it; update refused to guess (it kept
+    # whichever came last).
+    translation.write_text(
+        text + "\n" + entry.replace("Whiteout", "Snowblind").replace("Blanc total", "Aveugle"),
+        "utf-8",
+    )
+    checked = run("i18n", "check", demo, translation)
+    assert checked.exit_code == 1
+    assert f"{translation}:{last}: error [duplicate-context] story/title" in checked.output
+    updated = run("i18n", "update", demo, translation)
+    assert updated.exit_code == 2
+    assert (
+        f'{translation}:{last}: msgctxt "story/title" is given twice (first at line {first})'
+    ) in updated.output
+
+
+def test_a_one_word_megabyte_is_extracted_quickly_and_whole(demo: Path) -> None:
+    """Babel wraps lines in time quadratic in a word's length: this took about an hour."""
+    story = json.loads(demo.read_text(encoding="utf-8"))
+    word = "x" * 1_000_000
+    story["nodes"][story["start"]]["text"] = word
+    demo.write_text(json.dumps(story), encoding="utf-8")
+    started = time.process_time()
+    assert run("i18n", "extract", demo, "-o", demo.with_name("demo.pot")).exit_code == 0
+    assert run("i18n", "update", demo, demo.with_name("demo.de.po")).exit_code == 0
+    assert time.process_time() - started < 20
+    from branching.story.po import read_po_file
+
+    for name in ("demo.pot", "demo.de.po"):
+        entry = read_po_file(demo.with_name(name)).entries[f"node/{story['start']}/text"]
+        assert entry.source == word
+
+
 #: A file name that retitles the terminal, rings the bell and breaks a message in two.
 HOSTILE = "b\x1b]2;pwned\x07\nc"
 HOSTILE_SHOWN = "b\\x1b]2;pwned\\x07\\x0ac"

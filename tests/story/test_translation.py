@@ -241,26 +241,68 @@ def test_a_string_that_moved_gets_its_old_translation_marked_fuzzy(tmp_path: Pat
     assert entry.string == "Neige." and entry.fuzzy
 
 
+HEADER = 'msgid ""\nmsgstr ""\n"Language: fr\\n"\n\n'
+
+
 @pytest.mark.parametrize(
-    ("data", "words"),
+    ("data", "where", "words"),
     [
-        (b'msgid "a"\nmsgstr "\xff"\n', "not UTF-8"),
-        (b"hello world\n", "not a valid PO file"),
-        (b'msgid "a"\nmsgstr "b"\nmsgstr "c"\n', "not a valid PO file"),
-        (b'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=nonsense\\n"\n', None),
+        (b'msgid "a"\nmsgstr "\xff"\n', 2, "not UTF-8"),
+        (b"hello world\n", 1, "not a valid PO file"),
+        (b'msgid "a"\nmsgstr "b"\nmsgstr "c"\n', 3, "a second msgstr for the entry above"),
+        # Strings Babel read silently wrong (it drops a character from each end).
+        ('msgctxt "a"\nmsgid "abc\nmsgstr "x"\n', 6, "malformed string '\"abc'"),
+        ('msgctxt "a"\nmsgid abc\nmsgstr "x"\n', 6, "malformed string 'abc'"),
+        ('msgctxt "a"\nmsgid "a" junk\nmsgstr "x"\n', 6, "malformed string"),
+        ('msgctxt "a"\nmsgid "a"b"\nmsgstr "x"\n', 6, "malformed string"),
+        ('msgctxt "a"\nmsgid "a\\q"\nmsgstr "x"\n', 6, "malformed string"),
+        ('msgctxt "a"\nmsgid "a"\n"b\\"\nmsgstr "x"\n', 7, "malformed string"),
+        ('msgctxt\nmsgid "a"\nmsgstr "x"\n', 5, "msgctxt without a string"),
+        ('#~ msgctxt "a"\n#~ msgid "a\n#~ msgstr "x"\n', 6, "malformed string"),
+        # Structure Babel read silently wrong (one of two was dropped or given elsewhere).
+        ('msgctxt "a"\nmsgctxt "b"\nmsgid "a"\nmsgstr "x"\n', 6, "a second msgctxt"),
+        ('msgctxt "a"\nmsgid "a"\nmsgstr[0] "x"\n', 7, "msgstr[0] without a msgid_plural"),
+        ('msgctxt "a"\nmsgid "a"\nmsgid_plural "b"\nmsgstr[x] "x"\n', 8, "must be a number"),
+        # The same entry twice: Babel kept the first translation; gettext refuses it.
+        (
+            'msgctxt "a"\nmsgid "a"\nmsgstr "x"\n\nmsgctxt "a"\nmsgid "a"\nmsgstr "y"\n',
+            10,
+            "this entry is given twice (first at line 6)",
+        ),
+        ('msgid "a"\nmsgstr "x"\n\nmsgid "a"\nmsgstr "y"\n', 8, "given twice (first at line 5)"),
+        ("", 5, "this header is given twice (first at line 1)"),
     ],
 )
 def test_malformed_files_are_refused_with_a_located_message(
-    tmp_path: Path, data: bytes, words: str | None
+    tmp_path: Path, data: bytes | str, where: int, words: str
 ) -> None:
     path = tmp_path / "bad.po"
-    path.write_bytes(data)
-    try:
+    path.write_bytes(data if isinstance(data, bytes) else (HEADER + (data or HEADER)).encode())
+    with pytest.raises(po.PoReadError) as raised:
         po.read_po_file(path)
-    except po.PoReadError as exc:
-        assert str(exc).startswith(str(path))
-        if words:
-            assert words in str(exc)
+    assert str(raised.value).startswith(f"{path}:{where}: "), str(raised.value)
+    assert words in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        'msgctxt "a"\nmsgid ""\n"one \\"two\\"\\n"\n"\\\\ \\t"\nmsgstr "x"\n',
+        'msgctxt "a"\nmsgid "a"\nmsgid_plural "as"\nmsgstr[0] "x"\nmsgstr[1] "y"\n',
+        # An obsolete entry's previous words, as msgmerge writes them (Babel refused "#~|").
+        '#, fuzzy\n#~| msgid "old"\n#~ msgctxt "a"\n#~ msgid "a"\n#~ msgstr "x"\n',
+        # The same context with other words is read: check reports it (duplicate-context).
+        'msgctxt "a"\nmsgid "a"\nmsgstr "x"\n\nmsgctxt "a"\nmsgid "b"\nmsgstr "y"\n',
+    ],
+)
+def test_well_formed_entries_are_read(data: str) -> None:
+    po.read_catalog((HEADER + data).encode(), "ok.po")
+
+
+def test_a_bogus_charset_in_the_header_is_read_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "odd.po"
+    path.write_bytes(b'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=nonsense\\n"\n')
+    assert po.read_po_file(path).entries == {}
 
 
 @pytest.mark.parametrize(
