@@ -33,15 +33,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def load_story_or_exit(path: str | Path, purpose: str) -> Story:
+def load_story_or_exit(path: str | Path, purpose: str, data: bytes | None = None) -> Story:
     """The story in ``path``, or a message on stderr and exit status 2 (unreadable) or 1.
 
-    ``purpose`` completes "has errors, so it cannot be ...": what the command does with it.
+    ``purpose`` completes "has errors, so it cannot be ...": what the command does with it;
+    ``data`` is the file's bytes when the command has read them (see ``read_story``).
     """
     from branching.story.loader import StoryError, read_story
 
     try:
-        return read_story(path, purpose)
+        return read_story(path, purpose, data)
     except StoryError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2 if exc.result is not None and not exc.result.readable else 1)

@@ -35,10 +35,16 @@ def i18n_group() -> None:
 
 def _story_and_lines(path: str) -> tuple[Story, dict[str, int]]:
     from branching.commands._io import load_story_or_exit
+    from branching.story.json_input import InputTooLarge, read_limited
     from branching.story.strings import story_strings, string_lines
 
-    story = load_story_or_exit(path, "translated")
-    text = Path(path).read_bytes().decode("utf-8-sig")
+    # Read once: a second read of a pipe (<(...), a FIFO) found nothing, or waited for ever.
+    try:
+        data: bytes | None = read_limited(path)
+    except (OSError, InputTooLarge):
+        data = None  # the loader reads it again to say why, and exits
+    story = load_story_or_exit(path, "translated", data)
+    text = (data or b"").decode("utf-8-sig")
     return story, string_lines(text, list(story_strings(story)))
 
 

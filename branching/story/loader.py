@@ -96,14 +96,18 @@ def load_story(path: str | Path, *, warnings: bool = True, build: bool = True) -
     return load_story_bytes(data, name, warnings=warnings, build=build)
 
 
-def read_story(path: str | Path, purpose: str = "played") -> Story:
+def read_story(path: str | Path, purpose: str = "played", data: bytes | None = None) -> Story:
     """The story in ``path``, or :class:`StoryError` naming its first errors.
 
     For players and reports, which need a usable story and a short explanation when not.
     ``purpose`` says what the caller wanted to do (``"played"``, ``"measured"``...), so the
-    message of a command that does not play speaks of what it does.
+    message of a command that does not play speaks of what it does. ``data``: the file's bytes
+    when the caller has read them already (a pipe can be read only once).
     """
-    result = load_story(path, warnings=False)
+    if data is None:
+        result = load_story(path, warnings=False)
+    else:
+        result = load_story_bytes(data, str(path), warnings=False)
     if result.ok and result.story is not None:
         return result.story
     errors = result.errors

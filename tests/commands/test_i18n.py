@@ -222,6 +222,34 @@ def test_extract_that_cannot_write_says_where_and_why(demo: Path, tmp_path: Path
     assert folder.exit_code == 2 and "is a directory" in folder.output
 
 
+def test_extract_reads_a_story_from_a_pipe_once(demo: Path, tmp_path: Path) -> None:
+    """The story was read twice (to load it, then for its lines): from a FIFO the second read
+    waited for ever, and from ``<(...)`` it found nothing, so no entry had its line."""
+    fifo = tmp_path / "piped.json"
+    os.mkfifo(fifo)
+    data = demo.read_bytes()
+
+    def write() -> None:
+        with open(fifo, "wb") as end:  # blocks until the command opens its end
+            end.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "branching", "i18n", "extract", str(fifo)],
+            capture_output=True,
+            timeout=60,  # a regression fails here instead of hanging
+            cwd=ROOT,
+        )
+    finally:
+        writer.join(timeout=10)
+        if writer.is_alive():
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+    assert done.returncode == 0, done.stderr
+    assert b'#: piped.json:5\nmsgctxt "story/title"' in done.stdout
+
+
 def test_update_refuses_a_translation_that_is_not_a_regular_file(demo: Path) -> None:
     """A FIFO was waited on for ever (and /dev/null, as root, replaced by a regular file)."""
     fifo = demo.with_name("demo.de.po")
