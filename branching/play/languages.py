@@ -19,6 +19,7 @@ from branching.story import locales
 from branching.story.model import Story
 from branching.story.po import PoReadError
 from branching.story.translation import Translation, load_translation
+from branching.story.untrusted import printable
 
 #: Environment variables naming the viewer's language, in gettext's order of precedence.
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
@@ -146,7 +147,10 @@ def choose_language(
                     )
                     % {
                         "language": locales.language_name(requested, words),
-                        "file": candidates(story_path, requested)[-1].name,
+                        # The story's file name: it may hold control characters.
+                        "file": printable(
+                            candidates(story_path, requested)[-1].name, one_line=True
+                        ),
                         "source": locales.language_name(source, words),
                     }
                 )

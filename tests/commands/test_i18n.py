@@ -388,6 +388,11 @@ def test_a_missing_translation_falls_back_with_one_notice(demo: Path, tmp_path: 
     nothing = play(demo, "--lang", "de", home=tmp_path / "a")
     assert "Ask Jonah to rope up" in nothing.stdout
     assert "no German translation" in nothing.stderr and "demo.de.po" in nothing.stderr
+    # The notice names the file it looked for, made from the story's name: escaped.
+    hostile = demo.rename(demo.with_name(f"{HOSTILE}.json"))
+    named = play(hostile, "--lang", "de", home=tmp_path / "h")
+    assert f"(looked for {HOSTILE_SHOWN}.de.po)" in named.stderr and "\x1b" not in named.stderr
+    demo = hostile.rename(demo)
     partial = demo.with_name("demo.fr.po")
     text = partial.read_text(encoding="utf-8").replace(
         'msgstr "Demander à Jonah de s’encorder"', 'msgstr ""'
