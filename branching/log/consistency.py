@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from itertools import product
 
 from branching.log import times
 from branching.log.state import EVENT_COLUMNS, EventRow, PlaythroughState, apply_event
@@ -42,6 +43,12 @@ _SHAPE: dict[str, tuple[bool | None, ...]] = {
     "quit": (False, False, False, False, False, False, False),
     "fail": (False, False, False, False, False, True, False),
 }
+#: Every (kind, filled, filled, ...) a player writes: :data:`_SHAPE` with either expanded.
+_SHAPES = frozenset(
+    (kind, *filled)
+    for kind, shape in _SHAPE.items()
+    for filled in product(*[(False, True) if want is None else (want,) for want in shape])
+)
 _OPTIONAL = ("choice", "target", "decision_ms", "timed_out", "step", "detail", "ending_kind")
 _FIRST_OPTIONAL = EVENT_COLUMNS.index("choice")
 _MS, _TIMED_OUT, _ENDING_KIND = (
@@ -176,18 +183,22 @@ def _row_problems(started_at: float, rows: Sequence[EventRow]) -> list[str]:
                     f"({times.shown(previous)}): its times go backwards",
                 )
             previous = at
-        shape = _SHAPE.get(kind)
-        if shape is None:
-            note("kind", f"event {seq} is of an unknown kind {kind!r}")
-            continue
-        values = row[_FIRST_OPTIONAL:]
-        for name, want, value in zip(_OPTIONAL, shape, values, strict=True):
-            if want is not None and (value is not None) != want:
-                note(
-                    f"shape {kind} {name}",
-                    f"event {seq} ({kind}) "
-                    + (f"has no {name}" if want else f"has a {name} ({value!r})"),
-                )
+        # One tuple and one set look-up per row in the common case (log check's speed).
+        _, _, _, _, c, t, ms, to, st, de, ek = row
+        filled = (kind, c is not None, t is not None, ms is not None, to is not None,
+                  st is not None, de is not None, ek is not None)  # fmt: skip
+        if filled not in _SHAPES:
+            shape = _SHAPE.get(kind)
+            if shape is None:
+                note("kind", f"event {seq} is of an unknown kind {kind!r}")
+                continue
+            for name, want, value in zip(_OPTIONAL, shape, row[_FIRST_OPTIONAL:], strict=True):
+                if want is not None and (value is not None) != want:
+                    note(
+                        f"shape {kind} {name}",
+                        f"event {seq} ({kind}) "
+                        + (f"has no {name}" if want else f"has a {name} ({value!r})"),
+                    )
         if kind == "choice":
             ms, timed_out = row[_MS], row[_TIMED_OUT]
             if ms is not None and not (type(ms) is int and 0 <= ms <= MAX_DECISION_MS):
