@@ -139,11 +139,14 @@ def check(db: DbLocation, full: bool, story_file: str | None) -> None:
     """Check the file and the log's invariants; exit 1 if anything is wrong.
 
     Checks SQLite's page structure and foreign keys, then every playthrough: events numbered
-    0, 1, 2, ... matching its event count; times a calendar can show; its status, last node
-    and ending as its events imply; and a sequence of events a player could have written (a
-    choice where the viewer was, then the node it leads to; a rewind to an earlier choice
-    point; nothing but a rewind after an ending). With --story, the playthroughs of that
-    story file are replayed through the engine, conditions and effects included.
+    0, 1, 2, ... matching its event count; times from 1970 to 9999 that never go backwards;
+    each event's columns as its kind has them, with values a player writes (a choice with a
+    target, decision times from 0 to a year, known ending kinds, rewind steps that count); its
+    status, last node and ending as its events imply; a sequence of events a player could have
+    written (a choice where the viewer was, then the node it leads to; a rewind to an earlier
+    choice point; nothing but a rewind after an ending); and experiment exposures at an entry
+    into their node of a playthrough in the log. With --story, the playthroughs of that story
+    file are replayed through the engine, conditions, effects and experiment arms included.
 
     Exit status: 0 sound, 1 problems found, 2 the story file cannot be read.
     """
@@ -201,9 +204,10 @@ def merge(sources: tuple[Path, ...], output: Path) -> None:
     changed. Every source is checked before anything is written, and all are written in one
     transaction: if any fails, the output is left as it was (or not created).
 
-    A source playthrough with times no calendar can show (a machine with a broken clock) or
-    events not numbered 0, 1, 2, ... is left out, and so are events of a playthrough the
-    source does not hold; the rest is merged, and the exit status is 1.
+    A source playthrough whose events `log check` calls impossible (times outside 1970 to 9999
+    or going backwards, events not numbered 0, 1, 2, ..., values no player writes, a sequence
+    no player could have written) is left out, and so are events of a playthrough the source
+    does not hold; the rest is merged, and the exit status is 1.
     """
     from branching.log import ChoiceLog, LogError, LogUnavailable, merge_all, open_sources
 

@@ -229,15 +229,25 @@ def simulate(
     if seed is None:
         seed = secrets.randbelow(2**31)
     end_time = None
+    # The log holds times from 1970 (the Unix epoch) to 9999 only (branching.log.times): a
+    # period reaching outside that is a usage error here, not a write refused half-way.
+    epoch = dt.date(1970, 1, 1)
     if until is not None:
-        if until == dt.date.max or (until - dt.date.min).days < days:
+        if until == dt.date.max or (until - epoch).days + 1 < days:
             raise click.BadParameter(
-                f"{days:,} days ending on {until} do not fit in the years 1 to 9999",
-                param_hint="--until",
+                f"{days:,} day(s) ending on {until} do not fit in the years 1970 to 9999 "
+                "(the times a choice log holds)",
+                param_hint="'--until'",
             )
         # The end of that day (UTC): playthroughs start in the --days before it.
         next_day = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         end_time = next_day.timestamp()
+    elif (dt.datetime.now(dt.UTC).date() - epoch).days + 1 < days:
+        raise click.BadParameter(
+            f"{days:,} days up to now reach back before 1970 (the earliest time a choice log "
+            "holds); give fewer days",
+            param_hint="'--days'",
+        )
     options = SimulationOptions(
         playthroughs=playthroughs,
         seed=seed,

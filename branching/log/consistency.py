@@ -19,15 +19,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from itertools import product
 
+from branching.log import times
 from branching.log.state import EVENT_COLUMNS, EventRow, PlaythroughState, apply_event
 from branching.log.state import row_to_event as _row_to_event
-from branching.log.times import FIRST, LAST, invalid_text, valid
-from branching.play.events import Event
+from branching.log.times import EARLIEST, LAST, recordable, unrecordable_text
+from branching.play.events import ENDING_KINDS, Event
 
 _SEQ, _AT, _KIND, _NODE, _TARGET, _STEP = (
     EVENT_COLUMNS.index(c) for c in ("seq", "at", "kind", "node", "target", "step")
 )
+#: The columns after ``node`` (choice, target, decision_ms, timed_out, step, detail,
+#: ending_kind) and, for each event kind, which of them must hold a value (``True``) and
+#: which must be NULL (``False``), as :func:`branching.log.state.apply_event` writes them.
+#: ``decision_ms`` (``None`` here) may be either: simulated choices are not timed; an ending's
+#: title (``detail``) likewise.
+_SHAPE: dict[str, tuple[bool | None, ...]] = {
+    "enter": (False, False, False, False, False, False, False),
+    "choice": (True, True, None, True, False, False, False),
+    "rewind": (False, True, False, False, True, False, False),
+    "ending": (False, False, False, False, False, None, True),
+    "quit": (False, False, False, False, False, False, False),
+    "fail": (False, False, False, False, False, True, False),
+}
+#: Every (kind, filled, filled, ...) a player writes: :data:`_SHAPE` with either expanded.
+_SHAPES = frozenset(
+    (kind, *filled)
+    for kind, shape in _SHAPE.items()
+    for filled in product(*[(False, True) if want is None else (want,) for want in shape])
+)
+_OPTIONAL = ("choice", "target", "decision_ms", "timed_out", "step", "detail", "ending_kind")
+_FIRST_OPTIONAL = EVENT_COLUMNS.index("choice")
+_MS, _TIMED_OUT, _ENDING_KIND = (
+    EVENT_COLUMNS.index(c) for c in ("decision_ms", "timed_out", "ending_kind")
+)
+#: A decision longer than a year is no viewer's: a broken timer or an edited row.
+MAX_DECISION_MS = 365 * 24 * 3600 * 1000
 _FINISHED = {"ending": "an ending", "fail": "a fault"}
 _WHAT = {"ending": "an ending", "quit": "a quit", "fail": "a fault"}
 
@@ -132,6 +160,76 @@ def sequence_problem(events: Sequence[Event] | Sequence[EventRow]) -> str | None
 _DERIVED = ("last_node", "ending", "ending_kind", "failure", "updated_at", "ended_at")
 
 
+def _row_problems(started_at: float, rows: Sequence[EventRow]) -> list[str]:
+    """What is wrong in the event rows themselves, in one pass: times outside 1970 to 9999 or
+    going backwards, columns set or NULL against the event's kind, values no player writes.
+    At most one sentence per kind of problem (the first event, and how many more)."""
+    found: dict[str, tuple[str, int]] = {}  # kind of problem -> (first sentence, how many)
+
+    def note(key: str, sentence: str) -> None:
+        first, count = found.get(key, (sentence, 0))
+        found[key] = (first, count + 1)
+
+    previous = started_at if recordable(started_at) else EARLIEST
+    for row in rows:
+        seq, at, kind = row[_SEQ], row[_AT], row[_KIND]
+        if not EARLIEST <= at <= LAST:
+            note("time", f"event {seq} is at {unrecordable_text(at)}")
+        else:
+            if at < previous:
+                note(
+                    "backwards",
+                    f"event {seq} is at {times.shown(at)}, before the event or start before it "
+                    f"({times.shown(previous)}): its times go backwards",
+                )
+            previous = at
+        # One tuple and one set look-up per row in the common case (log check's speed).
+        _, _, _, _, c, t, ms, to, st, de, ek = row
+        filled = (kind, c is not None, t is not None, ms is not None, to is not None,
+                  st is not None, de is not None, ek is not None)  # fmt: skip
+        if filled not in _SHAPES:
+            shape = _SHAPE.get(kind)
+            if shape is None:
+                note("kind", f"event {seq} is of an unknown kind {kind!r}")
+                continue
+            for name, want, value in zip(_OPTIONAL, shape, row[_FIRST_OPTIONAL:], strict=True):
+                if want is not None and (value is not None) != want:
+                    note(
+                        f"shape {kind} {name}",
+                        f"event {seq} ({kind}) "
+                        + (f"has no {name}" if want else f"has a {name} ({value!r})"),
+                    )
+        if kind == "choice":
+            ms, timed_out = row[_MS], row[_TIMED_OUT]
+            if ms is not None and not (type(ms) is int and 0 <= ms <= MAX_DECISION_MS):
+                note("ms", f"event {seq} took {ms!r} ms to decide (not 0 to a year)")
+            if timed_out is not None and timed_out not in (0, 1):
+                note("timed_out", f"event {seq} has timed_out {timed_out!r} (not 0 or 1)")
+        elif kind == "rewind":
+            step = row[_STEP]
+            if step is not None and not (type(step) is int and step >= 0):
+                note("step", f"event {seq} goes back {step!r} steps (not a count)")
+        elif kind == "ending":
+            ending_kind = row[_ENDING_KIND]
+            if ending_kind is not None and ending_kind not in ENDING_KINDS:
+                note("ending", f"event {seq} reaches an ending of unknown kind {ending_kind!r}")
+    return [
+        sentence + (f" (and {count - 1} more)" if count > 1 else "")
+        for sentence, count in found.values()
+    ]
+
+
+def event_problems(started_at: float, rows: Sequence[EventRow]) -> list[str]:
+    """What makes a playthrough's events (rows in ``seq`` order, after a start at
+    ``started_at``) impossible, whatever its row says: what :func:`playthrough_problems`
+    finds in the events alone. ``log merge`` leaves out a playthrough with any."""
+    problems = _row_problems(started_at, rows)
+    problem = sequence_problem(rows)
+    if problem is not None:
+        problems.append(f"impossible sequence: {problem}")
+    return problems
+
+
 def playthrough_problems(state: PlaythroughState, rows: Sequence[EventRow]) -> list[str]:
     """Everything wrong with one playthrough (its row ``state`` and its event ``rows`` in
     ``seq`` order), each as a sentence starting with the playthrough id."""
@@ -145,13 +243,14 @@ def playthrough_problems(state: PlaythroughState, rows: Sequence[EventRow]) -> l
         )
     for name in ("started_at", "updated_at", "ended_at"):
         value = getattr(state, name)
-        if value is not None and not valid(value):
-            problems.append(f"{who}: {name} is {invalid_text(value)}")
-    bad_times = [row for row in rows if not FIRST <= row[_AT] <= LAST]
-    if bad_times:
-        first = bad_times[0]
-        more = f" (and {len(bad_times) - 1} more)" if len(bad_times) > 1 else ""
-        problems.append(f"{who}: event {first[_SEQ]} is at {invalid_text(first[_AT])}{more}")
+        if value is not None and not recordable(value):
+            problems.append(f"{who}: {name} is {unrecordable_text(value)}")
+    start, end = state.started_at, state.ended_at
+    if end is not None and recordable(end) and recordable(start) and end < start:
+        problems.append(
+            f"{who}: it ended ({times.shown(end)}) before it started ({times.shown(start)})"
+        )
+    problems.extend(f"{who}: {problem}" for problem in _row_problems(state.started_at, rows))
     # The row's state follows from the last event alone (apply_event): replay just that one.
     expected = replace(
         state,
@@ -178,7 +277,7 @@ def playthrough_problems(state: PlaythroughState, rows: Sequence[EventRow]) -> l
         for name in _DERIVED
         if getattr(expected, name) != getattr(state, name)
         # Invalid times are reported above.
-        and not (name.endswith("_at") and not valid(getattr(state, name) or 0.0))
+        and not (name.endswith("_at") and not recordable(getattr(state, name) or 0.0))
     ]
     if differing:
         shown = ", ".join(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from branching.log import times
+from branching.log.consistency import event_problems
 from branching.log.errors import LogError, LogOutdated, LogUnavailable, describe_sqlite_error
 from branching.log.schema import APPLICATION_ID
 from branching.log.state import (
@@ -267,20 +268,32 @@ def _unmergeable(
     """Why a source playthrough cannot be merged as it is, or ``None``.
 
     Its row's state is recomputed from its events, so only what the events themselves get
-    wrong counts: a time outside the calendar (a machine with a broken clock; every report and
-    listing would have to guess where it belongs) or events not numbered 0, 1, 2, ... (some are
-    missing, and a later merge could not tell which).
+    wrong counts: a time outside 1970 to 9999 (a machine with a broken clock; every report and
+    listing would have to guess where it belongs), events not numbered 0, 1, 2, ... (some are
+    missing, and a later merge could not tell which), and whatever else ``log check`` calls
+    impossible in events (:func:`branching.log.consistency.event_problems`) or exposures.
     """
-    if not times.valid(state.started_at):
-        return f"it starts at {times.invalid_text(state.started_at)}"
+    if not times.recordable(state.started_at):
+        return f"it starts at {times.unrecordable_text(state.started_at)}"
     for row in rows:
-        if not times.valid(row[1]):
-            return f"event {row[0]} is at {times.invalid_text(row[1])}"
+        if not times.recordable(row[1]):
+            return f"event {row[0]} is at {times.unrecordable_text(row[1])}"
     for exposure in exposures:
-        if not times.valid(exposure[4]):
-            return f"its exposure to {exposure[0]!r} is at {times.invalid_text(exposure[4])}"
+        if not times.recordable(exposure[4]):
+            return f"its exposure to {exposure[0]!r} is at {times.unrecordable_text(exposure[4])}"
     if any(row[0] != seq for seq, row in enumerate(rows)):
         return "its events are not numbered 0, 1, 2, ... (some are missing)"
+    # What `log check` calls impossible (times before 1970 or going backwards, a choice
+    # without a target, an impossible sequence...) would be copied and counted as played.
+    problems = event_problems(state.started_at, rows)
+    if problems:
+        return "; ".join(problems)
+    for experiment, arm, node, seq, _ in exposures:
+        if not (0 <= seq < len(rows) and rows[seq][2] == "enter" and rows[seq][3] == node):
+            return (
+                f"its exposure to experiment {experiment!r} (arm {arm!r}) is at {node!r}, "
+                f"but event {seq} is not an entry into it"
+            )
     return None
 
 

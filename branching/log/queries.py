@@ -379,7 +379,7 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
         return problems.finish(0)  # the invariants below would read damaged pages
     more = 0
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
-        if table == "events":
+        if table in ("events", "exposures"):
             continue  # counted per playthrough key below (events have no rowid to name)
         if len(problems) < limit:
             problems.append(f"{table} row {rowid} refers to a missing {parent} row")
@@ -403,7 +403,41 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
                 problems.append(problem)
             else:
                 more += 1
+    if _has_table(conn, "exposures"):
+        for problem in _exposure_problems(conn):
+            if len(problems) < limit:
+                problems.append(problem)
+            else:
+                more += 1
     return problems.finish(more)
+
+
+def _exposure_problems(conn: sqlite3.Connection) -> Iterator[str]:
+    """Exposures that could not have been recorded: of a playthrough not in the log, not at an
+    entry into their node (a player records one right after entering it), or at a time no
+    event can have. One indexed look-up per exposure (there are far fewer than events)."""
+    for pk, count in conn.execute(
+        "SELECT x.playthrough, count(*) FROM exposures x "
+        "WHERE NOT EXISTS (SELECT 1 FROM playthroughs p WHERE p.pk = x.playthrough) "
+        "GROUP BY x.playthrough ORDER BY x.playthrough"
+    ):
+        yield (
+            f"{count} experiment exposure(s) of playthrough key {pk}, which is not in the log "
+            "(`branching log merge` leaves them out)"
+        )
+    for pid, experiment, arm, node, seq, at, kind, entered in conn.execute(
+        "SELECT p.id, x.experiment, x.arm, x.node, x.seq, x.at, e.kind, e.node "
+        "FROM exposures x JOIN playthroughs p ON p.pk = x.playthrough "
+        "LEFT JOIN events e ON e.playthrough = x.playthrough AND e.seq = x.seq "
+        "ORDER BY x.playthrough, x.experiment"
+    ):
+        what = f"playthrough {pid}: its exposure to experiment {experiment!r} (arm {arm!r})"
+        if kind is None:
+            yield f"{what} follows event {seq!r}, which is not in the log"
+        elif kind != "enter" or entered != node:
+            yield f"{what} is at {node!r}, but event {seq} is not an entry into it"
+        elif not times.recordable(at):
+            yield f"{what} is at {times.unrecordable_text(at)}"
 
 
 def each_playthrough(
@@ -467,9 +501,21 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
             if has_exposures
             else {}
         )
+        unknown = [
+            f"{experiment!r} arm {arm!r}"
+            for experiment, arm in arms.items()
+            if arm not in getattr(story.experiments.get(experiment), "arms", {})
+        ]
         try:
-            events = [row_to_event(row) for row in rows]
-            replay_any_viewer(story, events, arms=arms)
+            if unknown:  # no arm of the story shows it this way: nothing to replay against
+                problem = (
+                    f"playthrough {state.id}: it was exposed to an experiment arm the story "
+                    "does not have: " + ", ".join(unknown)
+                )
+            else:
+                events = [row_to_event(row) for row in rows]
+                replay_any_viewer(story, events, arms=arms)
+                continue
         except Diverged as e:
             problem = (
                 f"playthrough {state.id}: event {e.index} ({describe(e.event)}) does not fit "
@@ -477,8 +523,6 @@ def check_story(conn: sqlite3.Connection, story: Story, *, limit: int = 20) -> S
             )
         except (TypeError, ValueError) as e:
             problem = f"playthrough {state.id}: an event cannot be read ({e})"
-        else:
-            continue
         if len(problems) < limit:
             problems.append(problem)
         else:

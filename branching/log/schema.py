@@ -20,6 +20,7 @@ To change the schema, append a migration to :data:`LOG_SCHEMA` (never edit an ap
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import time
 from collections.abc import Callable
@@ -264,3 +265,112 @@ def migrate(db: Database, schema: LogSchema = LOG_SCHEMA, *, attempts: int = 3) 
 def _is_busy(error: sqlite3.Error) -> bool:
     name = getattr(error, "sqlite_errorname", "")
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(error)
+
+
+# -- the catalog a log must have --------------------------------------------------------------
+
+#: The tables that hold what was recorded (the source of truth). Every other table is derived
+#: (roll-ups, shares, runs, experiment counts): ``log rebuild-rollups`` checks and repairs those.
+RECORDED_TABLES = ("playthroughs", "events", "exposures")
+
+#: One column as ``PRAGMA table_xinfo`` shows it: name, declared type, not null, default,
+#: primary-key position, hidden (generated).
+_Column = tuple[str, str, int, object, int, int]
+
+
+@dataclass(frozen=True)
+class _TableShape:
+    kind: str  # 'table' or 'view' (sqlite_master's type)
+    strict: bool
+    without_rowid: bool
+    columns: tuple[_Column, ...]
+    #: (parent table, column, parent column) of each foreign key.
+    references: tuple[tuple[str, str, str], ...]
+
+
+def _shapes(conn: sqlite3.Connection, names: tuple[str, ...]) -> dict[str, _TableShape]:
+    """The shape of each of ``names`` present in the main schema of ``conn``."""
+    found: dict[str, _TableShape] = {}
+    for _, name, kind, _, wr, strict in conn.execute("PRAGMA main.table_list"):
+        if name in names:
+            columns = tuple(
+                (str(col[1]), str(col[2]).upper(), int(col[3]), col[4], int(col[5]), int(col[6]))
+                for col in conn.execute("SELECT * FROM pragma_table_xinfo(?, 'main')", (name,))
+            )
+            references = tuple(
+                sorted(
+                    (str(fk[2]), str(fk[3]), str(fk[4]))
+                    for fk in conn.execute("SELECT * FROM pragma_foreign_key_list(?)", (name,))
+                )
+            )
+            found[name] = _TableShape(str(kind), bool(strict), bool(wr), columns, references)
+    return found
+
+
+@functools.cache
+def _expected_shapes(version: int) -> dict[str, _TableShape]:
+    """The recorded tables as the first ``version`` migrations build them (built once per
+    version in memory: a few milliseconds)."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        stop = LOG_SCHEMA.names[version] if version < LOG_SCHEMA.version else None
+        LOG_SCHEMA.migrations.apply(Database(conn, execute_plugins=False), stop_before=stop)
+        return _shapes(conn, RECORDED_TABLES)
+    finally:
+        conn.close()
+
+
+def catalog_problems(conn: sqlite3.Connection) -> list[str]:
+    """What is wrong with the catalog of the log open on ``conn`` (empty when sound).
+
+    A log edited by hand or written by another program can hold a view where a table should
+    be, a table that is not ``STRICT`` (so any value goes into any column), columns missing or
+    added, or triggers (which would run, unseen, inside every write branching makes). Each
+    recorded table (:data:`RECORDED_TABLES`) must be exactly what the migrations up to the
+    file's ``user_version`` create (kind, ``STRICT``, rowid, columns, foreign keys), and no
+    trigger may exist; derived tables are left to ``log rebuild-rollups``. The ``CHECK``
+    constraints are not compared: ``m001``'s text was rewritten once (``IN`` to ``OR``
+    chains), so logs of both texts exist. Reads only the catalog, whatever the log's size.
+    """
+    version = read_version(conn)
+    expected = _expected_shapes(min(max(version, 0), LOG_SCHEMA.version))
+    found = _shapes(conn, RECORDED_TABLES)
+    problems: list[str] = []
+    for name, want in expected.items():
+        have = found.get(name)
+        if have is None:
+            problems.append(f"the table {name!r} is missing")
+            continue
+        if have.kind != want.kind:
+            problems.append(f"{name!r} is a {have.kind}, not a table")
+            continue
+        if have.strict != want.strict:
+            problems.append(f"the table {name!r} is not STRICT (its columns accept any value)")
+        if have.without_rowid != want.without_rowid:
+            problems.append(f"the table {name!r} has a rowid, unlike the one branching creates")
+        if have.columns != want.columns:
+            problems.append(f"the table {name!r} has {_column_difference(have, want)}")
+        elif have.references != want.references:
+            problems.append(f"the table {name!r} has other foreign keys than branching creates")
+    for name, table in conn.execute(
+        "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+    ):
+        problems.append(f"it has a trigger {name!r} on {table!r}, and branching creates none")
+    return problems
+
+
+def _column_difference(have: _TableShape, want: _TableShape) -> str:
+    names = [c[0] for c in have.columns]
+    wanted = [c[0] for c in want.columns]
+    missing = [n for n in wanted if n not in names]
+    extra = [n for n in names if n not in wanted]
+    parts = []
+    if missing:
+        parts.append("no column " + ", ".join(repr(n) for n in missing))
+    if extra:
+        parts.append("unknown column(s) " + ", ".join(repr(n) for n in extra))
+    if not parts:
+        changed = [h[0] for h, w in zip(have.columns, want.columns, strict=False) if h != w]
+        shown = ", ".join(repr(n) for n in changed) or "columns in another order"
+        parts.append(f"column(s) {shown} declared differently")
+    return " and ".join(parts)

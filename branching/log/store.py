@@ -515,6 +515,17 @@ def _prepare(
             )
         schema.check_not_newer(db)
         if app_id:
+            # Before anything reads or writes a row: a view, a loose (non-STRICT) table or a
+            # trigger put there by hand would otherwise crash a read or alter every write.
+            problems = schema.catalog_problems(conn)
+            if problems:
+                raise LogUnavailable(
+                    shown,
+                    "its tables are not as branching creates them: "
+                    + "; ".join(problems[:5])
+                    + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+                    + " (edited by hand or by another program? use a copy from before that)",
+                )
             # Touch the right-hand edge of both tables: catches a truncated or damaged file
             # now, before a story starts, rather than at the first choice.
             conn.execute("SELECT max(pk) FROM playthroughs").fetchone()

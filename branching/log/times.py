@@ -20,6 +20,11 @@ FIRST = -62_135_596_800.0
 #: 9999-12-31T23:59:59Z: the last whole second ``datetime`` can show (later fractions round up
 #: into the year 10000).
 LAST = 253_402_300_799.0
+#: 1970-01-01T00:00:00Z, the Unix epoch: the earliest time a choice log can hold. Earlier
+#: times are valid dates (shown as such), but no event was ever recorded before 1970: such a
+#: time comes from a clock reset or set wrong, so the log refuses to store it and
+#: ``log check`` reports it (see :func:`recordable`).
+EARLIEST = 0.0
 #: The days invalid times are counted under in the roll-ups, so a date filter excludes them.
 FIRST_DAY = "0001-01-01"
 LAST_DAY = "9999-12-31"
@@ -34,6 +39,29 @@ def valid(ts: object) -> bool:
     if isinstance(ts, bool) or not isinstance(ts, int | float):
         return False
     return FIRST <= ts <= LAST  # NaN compares false
+
+
+def recordable(ts: object) -> bool:
+    """True for a time a choice log can hold: a finite number of Unix seconds from 1970 to the
+    end of 9999 (:data:`EARLIEST` to :data:`LAST`).
+
+    >>> recordable(1_700_000_000.0), recordable(-1.0), recordable(1e20), recordable(None)
+    (True, False, False, False)
+    """
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        return False
+    return EARLIEST <= ts <= LAST  # NaN compares false
+
+
+def unrecordable_text(ts: object) -> str:
+    """Why a time cannot be in a log: ``invalid time (1e+20)``, or the date of one before 1970.
+
+    >>> unrecordable_text(-1.0), unrecordable_text(float("nan"))
+    ('1969-12-31 23:59:59, before 1970', 'invalid time (nan)')
+    """
+    if valid(ts):
+        return f"{shown(ts)}, before 1970"  # type: ignore[arg-type]
+    return invalid_text(ts)
 
 
 _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)

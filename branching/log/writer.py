@@ -32,7 +32,7 @@ from branching.log.state import (
     apply_event,
     exposure_row,
 )
-from branching.log.times import FIRST, LAST, invalid_text
+from branching.log.times import EARLIEST, LAST, unrecordable_text
 from branching.play.events import Event, Exposed, PlaythroughInfo
 
 if TYPE_CHECKING:
@@ -175,27 +175,29 @@ _AT = EVENT_COLUMNS.index("at")
 
 
 def _check_times(batch: Sequence[Pending]) -> None:
-    """Refuse a time no calendar can show (a broken clock, a simulation spread over a million
-    days): the log never stores one (``branching log check`` reports those already stored)."""
+    """Refuse a time no event can have (a broken clock, a simulation spread over a million
+    days): before 1970 or after 9999, or not a number. The log never stores one (``branching
+    log check`` reports those already stored)."""
     for pending in batch:
         state = pending.state
-        if not FIRST <= state.started_at <= LAST:
+        if not EARLIEST <= state.started_at <= LAST:
             raise LogWriteError(
-                f"playthrough {state.id} starts at {invalid_text(state.started_at)}: "
-                "outside the years 1 to 9999 (is the clock wrong?); nothing was recorded"
+                f"playthrough {state.id} starts at {unrecordable_text(state.started_at)}: "
+                "outside the years 1970 to 9999 (is the clock wrong?); nothing was recorded"
             )
         for row in pending.rows:
-            if not FIRST <= row[_AT] <= LAST:
+            if not EARLIEST <= row[_AT] <= LAST:
                 raise LogWriteError(
-                    f"event {row[0]} of playthrough {state.id} is at {invalid_text(row[_AT])}: "
-                    "outside the years 1 to 9999 (is the clock wrong?); nothing was recorded"
+                    f"event {row[0]} of playthrough {state.id} is at "
+                    f"{unrecordable_text(row[_AT])}: outside the years 1970 to 9999 (is the clock "
+                    "wrong?); nothing was recorded"
                 )
         for exposure in pending.exposures:
-            if not FIRST <= exposure[4] <= LAST:
+            if not EARLIEST <= exposure[4] <= LAST:
                 raise LogWriteError(
                     f"the exposure of playthrough {state.id} to {exposure[0]!r} is at "
-                    f"{invalid_text(exposure[4])}: outside the years 1 to 9999 (is the clock "
-                    "wrong?); nothing was recorded"
+                    f"{unrecordable_text(exposure[4])}: outside the years 1970 to 9999 (is the "
+                    "clock wrong?); nothing was recorded"
                 )
 
 
@@ -275,6 +277,11 @@ class LogRecorder:
                 raise LogWriteError(
                     f"playthrough {self.playthrough_id} is no longer in the log (forgotten?)"
                 )
+            if at is None and state.event_count and when < state.updated_at:
+                # The wall clock stepped back (NTP, a resume on another machine): stamp the
+                # event at the last one's time, so a playthrough's times never go backwards
+                # (`log check` calls that impossible).
+                when = state.updated_at
             pending = Pending(state, state.snapshot())
             pending.add(event, when)
             write_batch(conn, [pending])

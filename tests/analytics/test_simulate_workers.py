@@ -95,7 +95,7 @@ def test_until_makes_two_runs_the_same_to_the_microsecond(tmp_path: Path) -> Non
     started = [row[9] for row in dumps[0]["playthroughs"]]  # started_at
     assert min(started) >= 1_795_824_000 and max(started) < 1_796_083_200  # 28 Nov to 30 Nov
     refused = run("simulate", DEMO, "-n", 2, "--days", 5, "--until", "0001-01-02", "--no-log")
-    assert refused.exit_code == 2 and "do not fit in the years 1 to 9999" in refused.output
+    assert refused.exit_code == 2 and "do not fit in the years 1970 to 9999" in refused.output
 
 
 def test_blocks_are_the_same_however_they_are_cut() -> None:

@@ -174,12 +174,36 @@ def test_simulate_refuses_days_no_date_can_hold(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "'--days': 1000000 is not in the range 1<=x<=36500" in result.output
     assert not db.exists()
+    # A hundred years from now reach before 1970, the earliest time a log holds.
+    century = run("simulate", DEMO, "-n", "2", "--seed", "1", "--days", "36500", "--db", db)
+    assert century.exit_code == 2
+    assert "'--days': 36,500 days up to now reach back before 1970" in century.output
+    assert not db.exists()
     assert (
-        run("simulate", DEMO, "-n", "2", "--seed", "1", "--days", "36500", "--db", db).exit_code
+        run("simulate", DEMO, "-n", "2", "--seed", "1", "--days", "20000", "--db", db).exit_code
         == 0
     )
     assert run("log", "list", "--db", db).exit_code == 0
     assert run("log", "info", "--db", db).exit_code == 0
+    assert run("log", "check", "--db", db).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("days", "until"), [("1", "1969-12-31"), ("1", "1960-01-01"), ("3", "1970-01-02")]
+)
+def test_simulate_refuses_a_period_before_1970(tmp_path: Path, days: str, until: str) -> None:
+    """`--until 1960-01-01` wrote a log that every later check called impossible."""
+    db = tmp_path / "choices.db"
+    result = run("simulate", DEMO, "-n", "2", "--days", days, "--until", until, "--db", db)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--until': {days} day(s) ending on {until} do not fit" in (
+        result.output
+    )
+    assert "in the years 1970 to 9999" in result.output
+    assert not db.exists()
+    first = run("simulate", DEMO, "-n", "2", "--until", "1970-01-01", "--db", db)
+    assert first.exit_code == 0, first.output
+    assert run("log", "check", "--db", db).exit_code == 0
 
 
 @pytest.mark.parametrize(
