@@ -61,13 +61,16 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
     are new or went on since. Many machines may export into one folder: a playthrough found in
     several exports is counted once. Layout and guarantees: docs/scale.md.
 
-    Exit status: 0 exported (or nothing new), 1 no log there or it cannot be read, or a write
-    failed (nothing of the batch is committed; exporting again resumes), 2 the folder is not an
+    Exit status: 0 exported (or nothing new), 1 no log there or it cannot be read, a value in
+    it cannot be written as it is (an invalid time, an integer too large, text that is not
+    UTF-8: named, and nothing of the batch is left in the folder), or a write failed (nothing
+    of the batch is committed; exporting again resumes), 2 the folder is not an
     export folder or a file in it is damaged (named), or a package is missing, 130 interrupted
     (nothing of the batch is committed; exporting again resumes).
     """
     from branching.warehouse.export import default_source, export_log
     from branching.warehouse.layout import FolderError
+    from branching.warehouse.values import ValueRefused
 
     need_packages("pyarrow", "sqlglot")
     if not db.path.is_file():
@@ -81,6 +84,13 @@ def export(db: DbLocation, output_format: str, output: Path, source: str | None)
         except FolderError as e:
             unreadable(f"Cannot export into {output}: {e}")
             return
+        except ValueRefused as e:
+            raise click.ClickException(
+                f"Cannot export {db.describe()}: it holds a value the export cannot write as "
+                f"it is ({e}). `branching log check` finds such values; fix the row or leave "
+                "the playthrough out of the log, then export again. Nothing of this export "
+                f"was written to {printable(output, one_line=True)}."
+            ) from e
         except KeyboardInterrupt as stop:
             what, status = stopped(stop)
             click.echo(

@@ -14,10 +14,16 @@ only that batch's events and exposures count (:mod:`branching.warehouse.metrics`
 
 Files are written under hidden temporary names and renamed; the batch's row in ``commits``
 comes last, and readers ignore batches without one, so a crash part-way shows nothing.
+
+Every value is checked as it is converted to Arrow (:mod:`branching.warehouse.values`), before
+any file of the batch is renamed: a value the export cannot write as it is stops it with a
+located :class:`~branching.warehouse.values.ValueRefused`, and the batch's temporary files and
+the folders this run made are removed, so the folder is left as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -46,6 +52,13 @@ from branching.warehouse.layout import (
     hive_value,
     pre_aggregated_files,
     schema,
+)
+from branching.warehouse.values import (
+    ValueRefused,
+    check_partition,
+    find_undecodable,
+    is_undecodable,
+    to_arrow,
 )
 
 _PT_COLUMNS = (
@@ -175,6 +188,39 @@ def _events_of(
         yield pk, found.pop(pk)
 
 
+@contextlib.contextmanager
+def _reading_folder(out: Path) -> Iterator[None]:
+    """Reading what the folder holds: a damaged data page (its footer was sound) is named as a
+    :class:`FolderError`, rather than taken for a failed write."""
+    try:
+        yield
+    except Exception as e:
+        if isinstance(e, FolderError) or not _is_read_error(e):
+            raise
+        raise find_unreadable(out) or FolderError(
+            f"{printable(out, one_line=True)}: a file in it cannot be read "
+            f"({printable(str(e), one_line=True)[:300]})"
+        ) from e
+
+
+def _make_dirs(path: Path, made: list[Path]) -> None:
+    """``mkdir -p path``, adding to ``made`` the folders it created (parents first)."""
+    missing: list[Path] = []
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    path.mkdir(parents=True, exist_ok=True)
+    made.extend(reversed(missing))
+
+
+def _remove_dirs(made: list[Path]) -> None:
+    """Remove the folders a failed run made, children first, where they are still empty."""
+    for directory in reversed(made):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
 def export_log(
     conn: sqlite3.Connection,
     out: Path,
@@ -187,6 +233,8 @@ def export_log(
 
     Raises:
         FolderError: ``out`` exists and is not an export folder we wrote (checked first).
+        ValueRefused: a value of the log cannot be written as it is (nothing of the batch is
+            left in ``out``, which is as it was).
         OSError: a write failed (the batch is then not committed).
     """
     import pyarrow as pa
@@ -206,74 +254,48 @@ def export_log(
                 f"{printable(out, one_line=True)}: not an export folder (it holds "
                 f"{printable(strangers[0], one_line=True)} and no commits/)"
             )
-    # Made before any data file, so a first export interrupted part-way leaves a folder the
-    # next export resumes and readers see as holding no committed batch yet.
-    (out / "commits").mkdir(parents=True, exist_ok=True)
     result = ExportResult()
-    try:
+    with _reading_folder(out):
         done = exported_counts(out) if out.exists() else {}
-        if out.exists():  # batches from before facts or first choices were written: add them
-            for older, tables in sorted(missing_pre_aggregated(out).items()):
-                write_pre_aggregated(out, older, tables)
-                result.upgraded += 1
-    except Exception as e:
-        # Reading what the folder holds failed on a damaged data page (its footer was sound):
-        # name the file, rather than take it for a failed write.
-        if isinstance(e, FolderError) or not _is_read_error(e):
-            raise
-        raise find_unreadable(out) or FolderError(
-            f"{printable(out, one_line=True)}: a file in it cannot be read "
-            f"({printable(str(e), one_line=True)[:300]})"
-        ) from e
-    todo = [
-        row
-        for row in conn.execute(f"SELECT {_PT_COLUMNS} FROM playthroughs ORDER BY pk")
-        if row[16] > done.get(row[1], -1)  # new (even with no events yet), or went on
-    ]
-    if not todo:
-        return result
-    digest = hashlib.sha256()
-    for row in todo:
-        digest.update(f"{row[1]}\x00{row[16]}\x00".encode("utf-8", "surrogatepass"))
-    batch = f"{batch_name(source)}-{digest.hexdigest()[:16]}"
-    result.batch = batch
-    exposures: defaultdict[int, list[tuple[Any, ...]]] = defaultdict(list)
-    has_exposures = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
-    ).fetchone()
-    if has_exposures:
-        wanted = {row[0] for row in todo}
-        for pk, *rest in conn.execute(
-            "SELECT playthrough, experiment, arm, node, seq, at FROM exposures"
-        ):
-            if pk in wanted:
-                exposures[pk].append(tuple(rest))
+        # Batches from before facts or first choices were written: added once this export's
+        # values have passed (a refused export leaves the folder as it was).
+        older = sorted(missing_pre_aggregated(out).items()) if out.exists() else []
 
+    def upgrade() -> None:
+        with _reading_folder(out):
+            for batch_id, tables in older:
+                write_pre_aggregated(out, batch_id, tables)
+                result.upgraded += 1
+
+    # The folders this run made: removed again if a value is refused.
+    made: list[Path] = []
     buffers: dict[tuple[str, str, tuple[str, str | None, str]], _Columns] = defaultdict(_Columns)
     pending: list[tuple[Path, Path]] = []
     file_no: defaultdict[tuple[str, tuple[str, str | None, str]], int] = defaultdict(int)
     days: dict[int, str] = {}
+    batch = ""
 
     def flush(table: str, key: tuple[str, str | None, str]) -> None:
         buf = buffers.pop(("t", table, key), None)
         if buf is None or not buf.rows:
             return
         story_id, version, day = key
+        # Every value checked and converted before anything of it is written.
+        check_partition(story_id, version, buf.values["playthrough_id"][0])
+        arrow = to_arrow(table, buf.values, schema(table))
         directory = (
             out / table / f"story_id={hive_value(story_id)}"
             / f"story_version={hive_value(version)}" / f"date={day}"
         )  # fmt: skip
-        directory.mkdir(parents=True, exist_ok=True)
+        _make_dirs(directory, made)
         n = file_no[(table, key)]
         file_no[(table, key)] += 1
         name = f"part-{batch}-{n:04d}.parquet"
         # Hidden until renamed: DuckDB globs *.parquet, Spark skips names starting with ".".
         # Per process: two exports of one log racing into one folder write the same names.
         tmp = directory / f".{name}.{os.getpid()}.tmp"
-        wanted = schema(table)
-        arrow = pa.table({c: buf.values[c] for c in wanted.names}, schema=wanted)
-        pq.write_table(arrow, tmp, compression="zstd", row_group_size=max_rows_per_file)
         pending.append((tmp, directory / name))
+        pq.write_table(arrow, tmp, compression="zstd", row_group_size=max_rows_per_file)
         result.files += 1
 
     def add(table: str, key: tuple[str, str | None, str], row: dict[str, Any], n: int) -> None:
@@ -287,65 +309,101 @@ def export_log(
         if table == "events" and buf.rows >= max_rows_per_file:
             flush(table, key)
 
+    refused = False
     try:
-        by_pk = {row[0]: row for row in todo}
-        for pk, rows in _events_of(conn, list(by_pk)):
-            (_, pid, story_id, version, story_hash, viewer, variant, origin, started_at,
-             updated_at, ended_at, status, last_node, ending, ending_kind, failure,
-             event_count, language) = by_pk[pk]  # fmt: skip
-            d = derive(rows)
-            key = (story_id, version, utc_day(started_at, days))
-            n = len(rows)
-            if n:
-                columns = list(zip(*rows, strict=True))
-                ev = dict(zip(EVENT_COLUMNS, (list(c) for c in columns), strict=True))
-                ev["at"] = [_us(v) for v in ev["at"]]
-                ev["timed_out"] = [None if v is None else bool(v) for v in ev["timed_out"]]
+        # Made before any data file, so a first export interrupted part-way leaves a folder
+        # the next export resumes and readers see as holding no committed batch yet.
+        _make_dirs(out / "commits", made)
+        try:
+            todo = [
+                row
+                for row in conn.execute(f"SELECT {_PT_COLUMNS} FROM playthroughs ORDER BY pk")
+                if row[16] > done.get(row[1], -1)  # new (even with no events yet), or went on
+            ]
+            if not todo:
+                upgrade()
+                return result
+            digest = hashlib.sha256()
+            for row in todo:
+                digest.update(f"{row[1]}\x00{row[16]}\x00".encode("utf-8", "surrogatepass"))
+            batch = f"{batch_name(source)}-{digest.hexdigest()[:16]}"
+            result.batch = batch
+            exposures: defaultdict[int, list[tuple[Any, ...]]] = defaultdict(list)
+            has_exposures = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'exposures'"
+            ).fetchone()
+            if has_exposures:
+                wanted = {row[0] for row in todo}
+                for pk, *rest in conn.execute(
+                    "SELECT playthrough, experiment, arm, node, seq, at FROM exposures"
+                ):
+                    if pk in wanted:
+                        exposures[pk].append(tuple(rest))
+            by_pk = {row[0]: row for row in todo}
+            for pk, rows in _events_of(conn, list(by_pk)):
+                (_, pid, story_id, version, story_hash, viewer, variant, origin, started_at,
+                 updated_at, ended_at, status, last_node, ending, ending_kind, failure,
+                 event_count, language) = by_pk[pk]  # fmt: skip
+                d = derive(rows)
+                key = (story_id, version, utc_day(started_at, days))
+                n = len(rows)
+                if n:
+                    columns = list(zip(*rows, strict=True))
+                    ev = dict(zip(EVENT_COLUMNS, (list(c) for c in columns), strict=True))
+                    add(
+                        "events",
+                        key,
+                        {
+                            "playthrough_id": pid,
+                            **ev,
+                            "visit": d.visit,
+                            "first_visit": d.first_visit,
+                            "variant": variant,
+                            "origin": origin,
+                            "export_batch": batch,
+                        },
+                        n,
+                    )
+                # Times stay Unix seconds until converted (and checked) with the batch.
                 add(
-                    "events",
+                    "playthroughs",
                     key,
                     {
-                        "playthrough_id": pid,
-                        **ev,
-                        "visit": d.visit,
-                        "first_visit": d.first_visit,
-                        "variant": variant,
-                        "origin": origin,
+                        "playthrough_id": pid, "viewer": viewer, "story_hash": story_hash,
+                        "variant": variant, "origin": origin, "started_at": started_at,
+                        "updated_at": updated_at, "ended_at": ended_at, "status": status,
+                        "last_node": last_node, "ending": ending, "ending_kind": ending_kind,
+                        "failure": failure, "event_count": event_count,
+                        "rewound": d.rewound, "path_hash": path_hash(d.steps),
+                        "path": "\n".join(d.steps), "language": language,
                         "export_batch": batch,
-                    },
-                    n,
-                )
-            add(
-                "playthroughs",
-                key,
-                {
-                    "playthrough_id": pid, "viewer": viewer, "story_hash": story_hash,
-                    "variant": variant, "origin": origin, "started_at": _us(started_at),
-                    "updated_at": _us(updated_at), "ended_at": _us(ended_at), "status": status,
-                    "last_node": last_node, "ending": ending, "ending_kind": ending_kind,
-                    "failure": failure, "event_count": event_count, "rewound": d.rewound,
-                    "path_hash": path_hash(d.steps), "path": "\n".join(d.steps),
-                    "language": language, "export_batch": batch,
-                },
-                1,
-            )  # fmt: skip
-            for experiment, arm, node, seq, at in exposures.get(pk, ()):
-                add(
-                    "exposures",
-                    key,
-                    {
-                        "playthrough_id": pid, "experiment": experiment, "arm": arm,
-                        "node": node, "seq": seq, "at": _us(at), "viewer": viewer,
-                        "origin": origin, "export_batch": batch,
                     },
                     1,
                 )  # fmt: skip
-            result.playthroughs += 1
-            result.events += n
-        for _, table, key in list(buffers):
-            flush(table, key)
-        # Commit: the data files, the batch's pre-aggregated tables, then the commit row.
-        # Readers count only committed batches.
+                for experiment, arm, node, seq, at in exposures.get(pk, ()):
+                    add(
+                        "exposures",
+                        key,
+                        {
+                            "playthrough_id": pid, "experiment": experiment, "arm": arm,
+                            "node": node, "seq": seq, "at": at, "viewer": viewer,
+                            "origin": origin, "export_batch": batch,
+                        },
+                        1,
+                    )  # fmt: skip
+                result.playthroughs += 1
+                result.events += n
+            for _, table, key in list(buffers):
+                flush(table, key)
+        except sqlite3.Error as e:
+            # Text SQLite cannot hand over as UTF-8: find where it is.
+            if is_undecodable(e):
+                raise find_undecodable(conn) from e
+            raise
+        # Every value has passed: the older batches' missing tables, then the commit: the
+        # data files, the batch's pre-aggregated tables, then the commit row. Readers count
+        # only committed batches.
+        upgrade()
         for tmp, final in pending:
             os.replace(tmp, final)
         aggregated = write_pre_aggregated(out, batch)
@@ -369,10 +427,15 @@ def export_log(
             tmp,
         )
         os.replace(tmp, commits / f"part-{batch}.parquet")
+    except ValueRefused:
+        refused = True
+        raise
     finally:
         for tmp, _ in pending:
             if tmp.exists():
                 tmp.unlink()
+        if refused:
+            _remove_dirs(made)
     return result
 
 
