@@ -23,6 +23,7 @@ from branching.log.state import (
     PlaythroughStatus,
     row_to_event,
 )
+from branching.log.undecodable import is_undecodable, undecodable_values
 from branching.play.events import (
     ChoiceMade,
     EndingReached,
@@ -32,6 +33,7 @@ from branching.play.events import (
     Quit,
     Rewound,
 )
+from branching.story.untrusted import printable
 
 if TYPE_CHECKING:
     from branching.story.model import Story
@@ -377,6 +379,33 @@ def check_log(conn: sqlite3.Connection, *, full: bool = False, limit: int = 20) 
         problems.append(f"sqlite {pragma}: {e}")
     if problems:
         return problems.finish(0)  # the invariants below would read damaged pages
+    try:
+        return _check_invariants(conn, problems, limit)
+    except sqlite3.OperationalError as e:
+        if not is_undecodable(e):
+            raise
+    # Python's sqlite3 cannot read such text at all, so name each value, then stop.
+    problems = Problems()
+    more = 0
+    for found in undecodable_values(conn):
+        if len(problems) < limit:
+            where = f"playthrough {found.playthrough}" if found.playthrough else found.table
+            if found.seq is not None:
+                where += f": event {found.seq}"
+            shown = printable(found.shown, one_line=True)[:120]
+            problems.append(f"{where}: its {found.column} is not UTF-8 text ({shown})")
+        else:
+            more += 1
+    problems.finish(more)
+    problems.append(
+        "the other checks need every text to be UTF-8: fix these rows or delete their "
+        "playthroughs, then check again"
+    )
+    return problems
+
+
+def _check_invariants(conn: sqlite3.Connection, problems: Problems, limit: int) -> Problems:
+    """Every invariant of :func:`check_log` past SQLite's own check, added to ``problems``."""
     more = 0
     for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check"):
         if table in ("events", "exposures"):

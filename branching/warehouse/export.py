@@ -39,6 +39,7 @@ from analytics.tally import entries, outcome, path_steps
 from branching.log.encoding import path_hash
 from branching.log.rollups import utc_day
 from branching.log.state import EVENT_COLUMNS, row_to_event
+from branching.log.undecodable import is_undecodable
 from branching.story.untrusted import printable
 from branching.warehouse.layout import (
     PRE_AGGREGATED,
@@ -57,7 +58,6 @@ from branching.warehouse.values import (
     ValueRefused,
     check_partition,
     find_undecodable,
-    is_undecodable,
     to_arrow,
 )
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from branching.log.times import EARLIEST, LAST, recordable, unrecordable_text
+from branching.log.undecodable import undecodable_values
 from branching.story.untrusted import printable
 from branching.warehouse.layout import HIVE_NULL
 
@@ -230,54 +231,14 @@ def check_partition(story_id: object, version: object, playthrough: object) -> N
             raise ValueRefused("playthroughs", playthrough, None, column, what)
 
 
-def is_undecodable(error: sqlite3.Error) -> bool:
-    """True for the error Python's sqlite3 raises on reading text that is not UTF-8."""
-    return isinstance(error, sqlite3.OperationalError) and "decode to UTF-8" in str(error)
-
-
-#: The text columns the export reads, per log table.
-_TEXT_COLUMNS = {
-    "playthroughs": (
-        "id", "story_id", "story_version", "story_hash", "viewer", "variant", "origin",
-        "status", "last_node", "ending", "ending_kind", "failure", "language",
-    ),
-    "events": ("kind", "node", "choice", "target", "detail", "ending_kind"),
-    "exposures": ("experiment", "arm", "node"),
-}  # fmt: skip
-
-
 def find_undecodable(conn: sqlite3.Connection) -> ValueRefused:
-    """Where the first text that is not UTF-8 is, among the text columns the export reads.
-
-    Called once reading failed: SQLite passes over ASCII text, and only values holding other
-    bytes are decoded in Python.
-    """
-    present = {
-        table: {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
-        for table in _TEXT_COLUMNS
-    }
-    saved = conn.text_factory
-    conn.text_factory = bytes
-    try:
-        for table, names in _TEXT_COLUMNS.items():
-            for column in (n for n in names if n in present[table]):
-                if table == "playthroughs":
-                    sql = f"SELECT t.id, NULL, t.{column} FROM playthroughs t"
-                else:
-                    sql = (
-                        f"SELECT p.id, t.seq, t.{column} FROM {table} t "
-                        "JOIN playthroughs p ON p.pk = t.playthrough"
-                    )
-                # ASCII text is passed over by SQLite (any other byte matches the class).
-                sql += f" WHERE t.{column} GLOB ?"
-                for pid, seq, raw in conn.execute(sql, ("*[^\x01-\x7f]*",)):
-                    try:
-                        bytes(raw).decode("utf-8")
-                    except UnicodeDecodeError:
-                        shown = bytes(raw).decode("utf-8", "backslashreplace")
-                        return ValueRefused(
-                            table, pid, seq, column, f"is not UTF-8 text ({_shown(shown)})"
-                        )
-    finally:
-        conn.text_factory = saved
+    """Where the first text that is not UTF-8 is (called once reading failed)."""
+    for found in undecodable_values(conn):
+        return ValueRefused(
+            found.table,
+            found.playthrough,
+            found.seq,
+            found.column,
+            f"is not UTF-8 text ({_shown(found.shown)})",
+        )
     return ValueRefused("playthroughs", None, None, "?", "holds text that is not UTF-8")

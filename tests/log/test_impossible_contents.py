@@ -179,3 +179,24 @@ def test_a_clock_stepping_back_during_play_keeps_the_times_in_order(tmp_path: Pa
         (1_700_000_102.0,),
     ]
     assert invoke("log", "check", "--db", str(db)).exit_code == 0
+
+
+def test_text_that_is_not_utf8_is_named_not_a_bare_sqlite_error(tmp_path: Path) -> None:
+    """Python's sqlite3 cannot read such text at all: `log check` must still say where it is
+    (with its bytes escaped, never raw on the terminal) instead of SQLite's decoding error."""
+    db = tmp_path / "a.db"
+    damaged, kept = _log(db)
+    _damage(
+        db,
+        damaged,
+        "UPDATE events SET node = CAST(x'ff1b41' AS TEXT) WHERE playthrough = ? AND seq = 0",
+    )
+    _damage(db, kept, "UPDATE playthroughs SET viewer = CAST(x'c3' AS TEXT) WHERE pk = ?")
+    result = invoke("log", "check", "--db", str(db))
+    assert result.exit_code == 1, result.output
+    assert f"playthrough {damaged}: event 0: its node is not UTF-8 text (\\xff\\x1bA)" in (
+        result.stderr
+    )
+    assert f"playthrough {kept}: its viewer is not UTF-8 text (\\xc3)" in result.stderr
+    assert "\x1b" not in result.stderr
+    assert "2 problem(s) found" in result.stderr
