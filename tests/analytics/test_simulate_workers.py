@@ -135,7 +135,9 @@ def test_a_worker_count_above_the_limit_names_the_limit() -> None:
 
 
 def _start(db: Path, workers: int) -> subprocess.Popen[str]:
-    args = [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "10000000"]
+    # faulthandler: a run that hangs is ended with SIGABRT by _finish, printing every thread.
+    args = [sys.executable, "-X", "faulthandler", "-m", "branching", "simulate", str(DEMO)]
+    args += ["-n", "10000000"]
     proc = subprocess.Popen(
         [*args, "--seed", "1", "--workers", str(workers), "--db", str(db)],
         cwd=ROOT,
@@ -148,6 +150,15 @@ def _start(db: Path, workers: int) -> subprocess.Popen[str]:
     while time.monotonic() < deadline and not _count(db):
         time.sleep(0.2)
     return proc
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
+    """The run's standard error once it ends; if it hangs, where each of its threads is."""
+    try:
+        return proc.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        pytest.fail("the run did not end within 60 s; its threads:\n" + proc.communicate()[1])
 
 
 def _count(db: Path) -> int:
@@ -197,7 +208,7 @@ def test_ctrl_c_keeps_whole_blocks_and_says_how_many(tmp_path: Path, workers: in
     db = tmp_path / "choices.db"
     proc = _start(db, workers)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Interrupted. The first" in err, err
     written = _written(err)  # whole playthroughs, the first ones (Ctrl-C may split a block)
@@ -213,7 +224,7 @@ def test_a_killed_worker_stops_the_run_with_a_sound_log(tmp_path: Path) -> None:
     workers = _grandchildren(proc.pid)
     assert workers, "no worker processes found"
     os.kill(workers[-1], signal.SIGKILL)
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     assert proc.returncode == 1, err
     assert "Traceback" not in err and "worker process stopped unexpectedly" in err, err
     written = _written(err)
@@ -248,6 +259,6 @@ def test_ctrl_c_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
     while time.monotonic() < deadline and not _children(proc.pid) and proc.poll() is None:
         time.sleep(0.005)
     os.killpg(proc.pid, signal.SIGINT)  # the forkserver has just started: it is importing
-    _, err = proc.communicate(timeout=60)
+    err = _finish(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.startswith("Interrupted."), err
