@@ -9,6 +9,8 @@ side.
 Workers start with ``forkserver`` where the platform has it (``spawn`` elsewhere), never a
 bare ``fork``: the parent holds an open SQLite connection and a progress thread. They ignore
 Ctrl-C, which is the parent's to handle: it stops the pool and keeps what it has committed.
+Stopping is cooperative (:func:`_stop`): a worker is never killed while it may be sending a
+block back, since a half-written result leaves the pool's reader waiting for the rest for ever.
 A worker that dies (killed, out of memory) surfaces as
 :class:`concurrent.futures.process.BrokenProcessPool` from the iterator.
 """
@@ -42,16 +44,47 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: Sent by the parent to stop its workers: the block being played is abandoned, and nothing
+#: else in the worker is interrupted (see :func:`_on_stop`).
+STOP_SIGNAL = signal.SIGUSR1
+
+#: Blocked while the pool starts (:func:`_signals_deferred`); workers inherit the mask and
+#: unblock what they handle.
+_DEFERRED = {signal.SIGINT, signal.SIGTERM, STOP_SIGNAL}
+
 # The story and options of the run, set once per worker process by _start_worker.
 _story: Story | None = None
 _options: SimulationOptions | None = None
+# Whether this worker is inside play_block, and whether it was told to stop.
+_playing = False
+_stopping = False
+
+
+class Stopped(BaseException):
+    """A block abandoned because the run is stopping (the parent discards it). Not an
+    ``Exception``, so no handler in the engine mistakes it for a fault of the story."""
 
 
 def _start_worker(story: Story, options: SimulationOptions, parent: int) -> None:
     global _story, _options
     _story, _options = story, options
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(STOP_SIGNAL, _on_stop)
+    # Blocked by the parent while it started this process (_signals_deferred): a stop sent
+    # in the meantime is delivered now, to the handler rather than the default (death);
+    # SIGTERM keeps its default, which the pool uses when a worker died (terminate_broken).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {STOP_SIGNAL, signal.SIGTERM})
     threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _on_stop(signum: int, frame: object) -> None:
+    """Abandon the block being played; between blocks (sending one back, waiting for the
+    next) only note it, so a result is always sent whole and the pool's protocol stays
+    intact. The pool then ends this worker the normal way, once its queue is empty."""
+    global _stopping
+    _stopping = True
+    if _playing:
+        raise Stopped
 
 
 def _watch(parent: int) -> None:
@@ -68,8 +101,15 @@ def _watch(parent: int) -> None:
 
 
 def _play(start: int, stop: int, log: bool) -> Block:
+    global _playing
     assert _story is not None and _options is not None, "worker not started"
-    return play_block(_story, _options, start, stop, log=log)
+    _playing = True
+    try:
+        if _stopping:
+            raise Stopped
+        return play_block(_story, _options, start, stop, log=log)
+    finally:
+        _playing = False
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -105,7 +145,7 @@ def play_in_workers(
     try:
         # The first submissions start the processes: a Ctrl-C in the middle of starting one
         # would leave it half-started, printing a traceback as it fails. It waits until after.
-        with _interrupts_deferred():
+        with _signals_deferred():
             for lo, hi in todo:
                 pending.append(pool.submit(_play, lo, hi, log))
                 if len(pending) >= workers * (1 + AHEAD_PER_WORKER):
@@ -125,8 +165,15 @@ def play_in_workers(
 
 
 @contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) that arrives in the block; raise it when the block is done."""
+def _signals_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) or a SIGTERM that arrives in the block until it is done, and
+    block :data:`STOP_SIGNAL` in the processes started meanwhile until their handler is in
+    place (:func:`_start_worker`).
+
+    Starting the pool must not be cut short: a stop raised between a worker's start and the
+    pool's manager thread left a worker the parent neither waits for nor stops (it then
+    failed to start once the parent was gone, printing a traceback).
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread receives signals
         return
@@ -135,26 +182,34 @@ def _interrupts_deferred() -> Iterator[None]:
     # Blocked too, not only caught: processes started here inherit the mask across exec, and
     # the forkserver imports the simulator before it ignores SIGINT itself. A Ctrl-C then
     # would end it with a traceback, and the parent would see its pipe close.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a pending one is caught
+        # A pending SIGINT is caught; the parent itself is never sent STOP_SIGNAL.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, STOP_SIGNAL})
         signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
+        # Last: a pending SIGTERM goes to the command's handler now, which may raise.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     if caught:
         raise KeyboardInterrupt
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop the workers now, without waiting for the blocks they are playing."""
-    # Python 3.14 has pool.terminate_workers(); before it, the processes are only reachable
-    # through this attribute. Their blocks are not written, so ending them loses nothing.
-    # Ended before the pool lets go of its queues: a worker still starting up would otherwise
-    # find them gone and print a traceback.
+    """Stop the workers soon, without waiting for the blocks they are playing.
+
+    Each worker is told to abandon its block (:func:`_on_stop`), the blocks not started are
+    cancelled, and the pool ends the workers the normal way. Not ``terminate()``: a worker
+    killed while sending a block back leaves half a message in the result pipe, and the
+    pool's reader then waits for the rest for ever (the run never ended).
+    """
+    # Python 3.14 has pool.terminate_workers() (a kill, see above); before it, the processes
+    # are only reachable through this attribute.
     for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(Exception):
-            process.terminate()
-    # Waiting (for processes already told to end) lets the pool's manager thread finish and be
-    # forgotten: left running, it races the interpreter's exit hook, which then writes to its
-    # closed wake-up pipe and prints a traceback after the interrupt message.
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, STOP_SIGNAL)
+    # Waiting lets the pool's manager thread finish and be forgotten: left running, it races
+    # the interpreter's exit hook, which then writes to its closed wake-up pipe and prints a
+    # traceback after the interrupt message.
     pool.shutdown(wait=True, cancel_futures=True)

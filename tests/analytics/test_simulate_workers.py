@@ -262,3 +262,35 @@ def test_ctrl_c_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
     err = _finish(proc)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.startswith("Interrupted."), err
+
+
+def test_a_stop_abandons_a_block_being_played_but_never_a_block_being_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stop protocol of a worker (in this process): told to stop while playing, the block
+    is abandoned at once; told to stop between blocks (sending one back, waiting for the
+    next), nothing is interrupted, and the next block is refused before it starts. Killing a
+    worker mid-send instead left the pool waiting for ever."""
+    from analytics import simulate_pool as pool
+
+    story = read_story(DEMO)
+    options = SimulationOptions(playthroughs=2000, seed=1, end_time=1_700_000_000.0)
+    monkeypatch.setattr(pool, "_story", story)
+    monkeypatch.setattr(pool, "_options", options)
+    monkeypatch.setattr(pool, "_stopping", False)
+    assert len(pool._play(0, 10, True).playthroughs) == 10
+
+    def stop_midway(*args: object, **kwargs: object) -> None:
+        pool._on_stop(pool.STOP_SIGNAL, None)  # as the signal would, inside play_block
+        raise AssertionError("play_block went on after the stop")
+
+    monkeypatch.setattr(pool, "play_block", stop_midway)
+    with pytest.raises(pool.Stopped):
+        pool._play(10, 20, True)
+    assert pool._stopping and not pool._playing
+
+    monkeypatch.setattr(pool, "_stopping", False)
+    pool._on_stop(pool.STOP_SIGNAL, None)  # between blocks: noted, nothing raised
+    assert pool._stopping
+    with pytest.raises(pool.Stopped):
+        pool._play(20, 30, True)  # refused before play_block is called
