@@ -170,29 +170,43 @@ def _signals_deferred() -> Iterator[None]:
     block :data:`STOP_SIGNAL` in the processes started meanwhile until their handler is in
     place (:func:`_start_worker`).
 
-    Starting the pool must not be cut short: a stop raised between a worker's start and the
-    pool's manager thread left a worker the parent neither waits for nor stops (it then
-    failed to start once the parent was gone, printing a traceback).
+    Starting the pool must not be cut short: a stop raised in the middle of starting a worker
+    left a process the pool does not know (it was forked but not yet recorded), which the
+    parent neither stops nor waits for; it then failed to start once the parent was gone,
+    printing a traceback.
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread receives signals
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    # Blocked too, not only caught: processes started here inherit the mask across exec, and
-    # the forkserver imports the simulator before it ignores SIGINT itself. A Ctrl-C then
-    # would end it with a traceback, and the parent would see its pipe close.
+
+    def hold(signum: int, frame: object) -> None:
+        caught.append(signum)
+
+    # Caught, not only blocked: the mask is this thread's, and the kernel hands a signal to
+    # any thread that does not block it (the progress display's), after which Python runs
+    # the handler here in the main thread all the same.
+    previous = {signum: signal.signal(signum, hold) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # Blocked too: processes started here inherit the mask across exec, and the forkserver
+    # imports the simulator before it ignores SIGINT itself. A Ctrl-C then would end it with
+    # a traceback, and the parent would see its pipe close.
     signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
         yield
     finally:
-        # A pending SIGINT is caught; the parent itself is never sent STOP_SIGNAL.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, STOP_SIGNAL})
-        signal.signal(signal.SIGINT, signal.default_int_handler if previous is None else previous)
-        # Last: a pending SIGTERM goes to the command's handler now, which may raise.
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-    if caught:
-        raise KeyboardInterrupt
+        # A signal still pending runs its handler (hold) within this call. The parent itself
+        # is never sent STOP_SIGNAL.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _DEFERRED)
+        for signum, handler in previous.items():
+            if handler is None:  # set outside Python: put back Python's own
+                default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+                signal.signal(signum, default)
+            else:
+                signal.signal(signum, handler)
+    # Delivered again now the pool is whole, to the handlers the caller had in place: Ctrl-C
+    # raises KeyboardInterrupt, the command's SIGTERM handler raises its own.
+    for held in dict.fromkeys(caught):
+        signal.raise_signal(held)
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

@@ -264,6 +264,32 @@ def test_ctrl_c_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in err and err.startswith("Interrupted."), err
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the forkserver via /proc")
+def test_sigterm_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
+    # Blocking SIGTERM in the main thread did not hold it: the kernel gave it to the progress
+    # display's thread, and Python raised it in the main thread in the middle of starting a
+    # worker. That worker, not yet recorded by the pool, failed once the parent had exited,
+    # printing a traceback after "Terminated." (every time with a stop 0.4 s after start).
+    args = [sys.executable, "-m", "branching", "simulate", str(DEMO), "-n", "100000"]
+    proc = subprocess.Popen(
+        [*args, "--workers", "2", "--db", str(tmp_path / "choices.db")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _children(proc.pid) and proc.poll() is None:
+        time.sleep(0.005)
+    time.sleep(0.01)  # the forkserver is up (its import takes longer): workers are starting
+    proc.send_signal(signal.SIGTERM)
+    err = _finish(proc)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and err.startswith("Terminated."), err
+    time.sleep(1.5)  # a worker left behind would print its traceback by now
+    assert not [p for p in _grandchildren(os.getpid()) if _alive(p)]
+
+
 def test_a_stop_abandons_a_block_being_played_but_never_a_block_being_sent(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
