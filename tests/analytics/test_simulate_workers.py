@@ -283,11 +283,11 @@ def test_sigterm_while_the_workers_start_is_one_line(tmp_path: Path) -> None:
         time.sleep(0.005)
     time.sleep(0.01)  # the forkserver is up (its import takes longer): workers are starting
     proc.send_signal(signal.SIGTERM)
+    # Read until every process holding the run's standard error closes it: a worker left
+    # behind, and its traceback, included.
     err = _finish(proc)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and err.startswith("Terminated."), err
-    time.sleep(1.5)  # a worker left behind would print its traceback by now
-    assert not [p for p in _grandchildren(os.getpid()) if _alive(p)]
 
 
 def test_a_stop_abandons_a_block_being_played_but_never_a_block_being_sent(
